@@ -1,0 +1,10 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261122000100Foundation } from './Migration20261122000100Foundation.js';
+
+/**
+ * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
+ * same list runs from compiled JavaScript, from the test runner and from the CLI.
+ */
+export const migrations: MigrationObject[] = [
+  { name: 'Migration20261122000100Foundation', class: Migration20261122000100Foundation },
+];

@@ -1,0 +1,201 @@
+import 'reflect-metadata';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config/config.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.js';
+import { migrate, openOrm, type Orm } from '../db/orm.js';
+import { SqlPool } from '../db/sql.js';
+import type { RequestContext } from '../graphql/context.js';
+import { createErrorFormatter, toGraphQLError } from '../graphql/errors.js';
+import { buildAppSchema } from '../graphql/schema.js';
+import { serveGraphQLOverWebSocket } from '../graphql/ws.js';
+import { createGraphQLHandler } from '../http/graphql-handler.js';
+import { sendJson, type Route } from '../http/router.js';
+import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver.js';
+import { ApiKeyService } from '../modules/api-keys/api-key.service.js';
+import { CurrencyResolver } from '../modules/currencies/currency.resolver.js';
+import { CurrencyService } from '../modules/currencies/currency.service.js';
+import { CustomerResolver } from '../modules/customers/customer.resolver.js';
+import { CustomerService } from '../modules/customers/customer.service.js';
+import { MeterResolver } from '../modules/meters/meter.resolver.js';
+import { MeterService } from '../modules/meters/meter.service.js';
+import { PlanResolver } from '../modules/plans/plan.resolver.js';
+import { PlanService } from '../modules/plans/plan.service.js';
+import { MemoryReservationStore } from '../modules/reservations/memory-store.js';
+import { createRedisClient, RedisReservationStore } from '../modules/reservations/redis-store.js';
+import type { ReservationStore } from '../modules/reservations/reservation-store.js';
+import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/wallet.resolver.js';
+import { WalletService } from '../modules/wallets/wallet.service.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { AppError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { Metrics } from '../shared/metrics.js';
+import { AppServer } from './server.js';
+
+export interface AppOptions {
+  config: Config;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface Services {
+  apiKeys: ApiKeyService;
+  currencies: CurrencyService;
+  customers: CustomerService;
+  meters: MeterService;
+  plans: PlanService;
+  wallets: WalletService;
+}
+
+export interface App {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  orm: Orm;
+  sql: SqlPool;
+  store: ReservationStore;
+  services: Services;
+  schema: GraphQLSchema;
+  server: AppServer;
+  /** Starts listening on config.host:config.port. */
+  listen(): Promise<AddressInfo>;
+  /** Drains requests and sockets, then closes every connection and the embedded database. */
+  stop(): Promise<void>;
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out`)), ms).unref())]);
+
+/** The composition root: builds every part of the service from the config, and nothing else does. */
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
+
+  let embedded: EmbeddedPostgres | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, logger);
+    databaseUrl = embedded.url;
+  }
+  const orm = await openOrm(databaseUrl, Math.max(2, Math.floor(config.databasePoolSize / 2)));
+  if (config.migrateOnStart) {
+    const applied = await migrate(orm);
+    if (applied.length > 0) logger.info({ applied }, 'database migrated');
+  }
+  const sql = new SqlPool(databaseUrl, config.databasePoolSize);
+
+  let store: ReservationStore;
+  if (config.redisUrl) {
+    const redis = createRedisClient(config.redisUrl);
+    redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection problem'));
+    await redis.connect().catch((err) => logger.error({ err: err.message }, 'redis is not reachable yet; retrying'));
+    store = new RedisReservationStore(redis, config.redisPrefix);
+  } else {
+    store = new MemoryReservationStore();
+    logger.warn('no REDIS_URL: using the in-process reservation store; run a single instance only');
+  }
+
+  const currencies = new CurrencyService(orm, clock);
+  const customers = new CustomerService(orm, currencies, clock);
+  const apiKeys = new ApiKeyService(orm, clock, (id) => customers.exists(id));
+  const meters = new MeterService(orm, clock);
+  const plans = new PlanService(orm, meters, currencies, clock);
+  const wallets = new WalletService(orm, sql, customers, currencies, clock);
+  const services: Services = { apiKeys, currencies, customers, meters, plans, wallets };
+
+  const schema = await buildAppSchema(
+    new Map<Function, object>([
+      [ApiKeyResolver, new ApiKeyResolver(apiKeys)],
+      [CurrencyResolver, new CurrencyResolver(currencies)],
+      [CustomerResolver, new CustomerResolver(customers)],
+      [CustomerWalletsResolver, new CustomerWalletsResolver(wallets)],
+      [MeterResolver, new MeterResolver(meters)],
+      [PlanResolver, new PlanResolver(plans)],
+      [WalletResolver, new WalletResolver(wallets)],
+    ]),
+  );
+
+  const formatError = createErrorFormatter(logger, config.graphql.stackTraces);
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    introspection: config.graphql.introspection,
+    includeStacktraceInErrorResponses: config.graphql.stackTraces,
+    formatError,
+    // Keys travel in the Authorization header, never in cookies, so a cross-site request
+    // cannot carry them; CSRF prevention would only block legitimate GET queries.
+    csrfPrevention: false,
+  });
+  await apollo.start();
+
+  const context = async (req: IncomingMessage): Promise<RequestContext> => {
+    try {
+      return { principal: await apiKeys.authenticate(req.headers.authorization), requestId: newId() };
+    } catch (err) {
+      throw err instanceof AppError ? toGraphQLError(err) : err;
+    }
+  };
+  const graphql = createGraphQLHandler(apollo, context, config.bodyLimitBytes);
+
+  let server: AppServer | undefined;
+  const routes: Route[] = [
+    { name: 'graphql', path: '/graphql', methods: ['GET', 'POST'], handle: ({ req, res, url }) => graphql(req, res, url.search) },
+    { name: 'healthz', path: '/healthz', methods: ['GET'], handle: ({ res }) => sendJson(res, 200, { status: 'ok' }) },
+    {
+      name: 'readyz',
+      path: '/readyz',
+      methods: ['GET'],
+      handle: async ({ res }) => {
+        const check = (p: Promise<unknown>, what: string) =>
+          withTimeout(p, 2_000, what).then(
+            () => 'ok',
+            (err: Error) => `unavailable: ${err.message}`,
+          );
+        const [postgres, reservationStore] = await Promise.all([check(sql.query('select 1'), 'postgres'), check(store.ping(), store.kind)]);
+        const ready = postgres === 'ok' && reservationStore === 'ok' && !server?.isDraining;
+        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: { postgres, reservationStore }, draining: !!server?.isDraining });
+      },
+    },
+    {
+      name: 'metrics',
+      path: '/metrics',
+      methods: ['GET'],
+      handle: async ({ res }) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(await metrics.registry.metrics());
+      },
+    },
+  ];
+  server = new AppServer({ routes, wsPath: '/graphql', logger, metrics });
+  const wsDisposable = serveGraphQLOverWebSocket(server.ws, schema, apiKeys, formatError);
+
+  let stopped = false;
+  return {
+    config,
+    logger,
+    clock,
+    orm,
+    sql,
+    store,
+    services,
+    schema,
+    server,
+    listen: () => server.listen(config.port, config.host),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop(config.shutdownTimeoutMs);
+      // server.stop already closed the sockets and the WebSocket server; this clears graphql-ws timers.
+      await wsDisposable.dispose().catch(() => undefined);
+      await apollo.stop();
+      await store.close();
+      await sql.close();
+      await orm.close();
+      await embedded?.stop();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import { createApp } from '../../app/app.js';
+import { loadConfig } from '../../config/config.js';
+import { Role } from '../../modules/api-keys/principal.js';
+
+/** `billing serve`: runs the service until SIGTERM or SIGINT, then drains and exits. */
+export async function serve(): Promise<void> {
+  const config = loadConfig();
+  const app = await createApp({ config });
+  const address = await app.listen();
+  const host = ['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : address.address;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  app.logger.info({ url: `${origin}/graphql`, store: app.store.kind }, 'billing service listening');
+
+  if ((await app.services.apiKeys.count()) === 0) {
+    const { secret } = await app.services.apiKeys.create({ name: 'bootstrap admin', role: Role.ADMIN });
+    const body = JSON.stringify({ query: '{ apiKeys(first: 5) { nodes { name role createdAt } } }' });
+    process.stdout.write(
+      [
+        '',
+        'First start: created an ADMIN API key. Keep it; it is not shown again.',
+        `  ${secret}`,
+        '',
+        'Try it:',
+        `curl -s ${origin}/graphql -H 'Authorization: Bearer ${secret}' -H 'Content-Type: application/json' -d '${body}'`,
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, 'draining and shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        app.logger.error({ err }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

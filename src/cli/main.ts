@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { ConfigError } from '../config/config.js';
+import { AppError } from '../shared/errors.js';
+import { registerKeyCommands } from './commands/keys.js';
+import { registerSchemaCommands } from './commands/schema.js';
+import { serve } from './commands/serve.js';
+import { migrate } from '../db/orm.js';
+import { withDatabase } from './runtime.js';
+
+const program = new Command('billing').description('Real-time billing for usage-priced AI products');
+
+program.command('serve').description('run the API server').action(serve);
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .action(async () => {
+    await withDatabase(async (orm) => {
+      const applied = await migrate(orm);
+      process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database is up to date\n');
+    });
+  });
+
+registerKeyCommands(program);
+registerSchemaCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof AppError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});

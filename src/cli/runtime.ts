@@ -1,0 +1,29 @@
+import 'reflect-metadata';
+import pino from 'pino';
+import { loadConfig, type Config } from '../config/config.js';
+import { startEmbeddedPostgres } from '../db/embedded-postgres.js';
+import { migrate, openOrm, type Orm } from '../db/orm.js';
+import type { Logger } from '../shared/logger.js';
+
+/** CLI logs go to stderr so that stdout carries only the command's output. */
+export function cliLogger(config: Config): Logger {
+  return pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, base: undefined }, pino.destination(2));
+}
+
+/**
+ * Runs fn with the ORM open on the configured database (the embedded one when DATABASE_URL is
+ * unset), migrated, and closes everything afterwards.
+ */
+export async function withDatabase<T>(fn: (orm: Orm, config: Config, logger: Logger) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const logger = cliLogger(config);
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, logger);
+  const orm = await openOrm(config.databaseUrl ?? embedded!.url, 2);
+  try {
+    await migrate(orm);
+    return await fn(orm, config, logger);
+  } finally {
+    await orm.close();
+    await embedded?.stop();
+  }
+}

@@ -1,0 +1,21 @@
+import { ApiKeySchema } from '../modules/api-keys/api-key.entity.js';
+import { CreditUnitSchema } from '../modules/currencies/credit-unit.entity.js';
+import { CustomerSchema } from '../modules/customers/customer.entity.js';
+import { InvoiceSchema } from '../modules/invoices/invoice.entity.js';
+import { MeterSchema } from '../modules/meters/meter.entity.js';
+import { PlanChargeSchema, PlanSchema } from '../modules/plans/plan.entity.js';
+import { CreditBlockSchema, LedgerEntrySchema, WalletSchema } from '../modules/wallets/wallet.entity.js';
+
+/** Every entity schema the ORM maps. */
+export const entities = [
+  ApiKeySchema,
+  CreditUnitSchema,
+  CustomerSchema,
+  MeterSchema,
+  PlanSchema,
+  PlanChargeSchema,
+  WalletSchema,
+  CreditBlockSchema,
+  LedgerEntrySchema,
+  InvoiceSchema,
+];

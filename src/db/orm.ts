@@ -1,0 +1,40 @@
+import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { migrations } from '../../migrations/index.js';
+import { entities } from './entities.js';
+
+export type { EntityManager };
+export type Orm = MikroORM;
+
+/** Opens the ORM over the entity schemas of every module; it does not touch the schema. */
+export async function openOrm(url: string, poolSize: number): Promise<Orm> {
+  return MikroORM.init({
+    clientUrl: url,
+    entities,
+    extensions: [Migrator],
+    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
+    migrations: {
+      migrationsList: migrations,
+      tableName: 'mikro_orm_migrations',
+      transactional: true,
+      allOrNothing: true,
+    },
+    pool: { min: 0, max: poolSize },
+    forceUtcTimezone: true,
+    allowGlobalContext: false,
+    debug: false,
+  });
+}
+
+/** A lock number shared by every process that migrates the same database. */
+const MIGRATION_LOCK = 7_231_004_117;
+
+/** Applies pending migrations, one process at a time. Returns the names applied. */
+export async function migrate(orm: Orm): Promise<string[]> {
+  const conn = orm.em.getConnection();
+  return conn.transactional(async (trx) => {
+    await conn.execute('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK], 'run', trx);
+    const applied = await orm.getMigrator().up();
+    return applied.map((m) => m.name);
+  });
+}

@@ -1,0 +1,102 @@
+import pg from 'pg';
+import { AppError, ErrorCode, serviceUnavailable } from '../shared/errors.js';
+
+/** Values PostgreSQL accepts as query parameters here. */
+export type SqlParam = string | number | boolean | bigint | Date | null | readonly SqlParam[] | Buffer | Record<string, unknown>;
+
+export type SqlClient = Pick<pg.PoolClient, 'query'>;
+
+/**
+ * Plain SQL over a pg pool, for the ledger and other paths where the unit of work adds
+ * nothing. Connection failures surface as SERVICE_UNAVAILABLE; everything else as is.
+ */
+export class SqlPool {
+  readonly pool: pg.Pool;
+
+  constructor(url: string, size: number) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: size,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      // Bound every statement so an unreachable or stuck database fails a request, not hangs it.
+      statement_timeout: 30_000,
+      query_timeout: 35_000,
+    });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
+  }
+
+  async query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, params: SqlParam[] = []): Promise<R[]> {
+    try {
+      const result = await this.pool.query<R>(text, params as unknown[]);
+      return result.rows;
+    } catch (err) {
+      throw asUnavailable(err);
+    }
+  }
+
+  /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
+  async transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw asUnavailable(err);
+    }
+    let broken = false;
+    try {
+      await client.query('begin');
+      const result = await fn(client);
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('rollback');
+      } catch {
+        broken = true;
+      }
+      throw asUnavailable(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+interface PgError {
+  code?: string;
+  constraint?: string;
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+/** True when err means the database could not be reached, so the caller may retry. */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as PgError).code;
+  if (code && CONNECTION_CODES.has(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(err.message);
+}
+
+function asUnavailable(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  if (isConnectionError(err)) return serviceUnavailable('the database');
+  return err;
+}
+
+export const isUniqueViolation = (err: unknown, constraint?: string): boolean =>
+  (err as PgError)?.code === '23505' && (constraint === undefined || (err as PgError).constraint === constraint);
+
+export const isCheckViolation = (err: unknown, constraint?: string): boolean =>
+  (err as PgError)?.code === '23514' && (constraint === undefined || (err as PgError).constraint === constraint);
+
+export const isNumericOverflow = (err: unknown): boolean => (err as PgError)?.code === '22003';
+
+export const isSerializationFailure = (err: unknown): boolean => ['40001', '40P01'].includes((err as PgError)?.code ?? '');
+
+export const outOfRange = (what: string): AppError =>
+  new AppError(ErrorCode.AMOUNT_OUT_OF_RANGE, `${what} is outside the range the ledger can hold`);

@@ -1,0 +1,62 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
+import { AppError, ErrorCode } from '../shared/errors.js';
+
+/** Codes of errors about the request itself, which GraphQL or Apollo raise before any resolver. */
+const REQUEST_ERROR_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+/** The extensions an AppError shows: its code, whether a retry may succeed, and its details. */
+export function appErrorExtensions(err: AppError): Record<string, unknown> {
+  return { code: err.code, retryable: err.retryable, ...err.details };
+}
+
+/** A GraphQLError carrying an AppError's code, for places outside resolvers (context, sockets). */
+export function toGraphQLError(err: AppError): GraphQLError {
+  const status = err.httpStatus;
+  return new GraphQLError(err.message, {
+    extensions: { ...appErrorExtensions(err), ...(status ? { http: { status } } : {}) },
+  });
+}
+
+/**
+ * Maps every error to the catalogue: AppErrors keep their code and message, request errors
+ * keep theirs (bad variables become VALIDATION_FAILED), and anything else is logged and masked.
+ */
+export function createErrorFormatter(logger: Logger, includeStackTraces: boolean) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+    if (original instanceof AppError) {
+      return { ...base, message: original.message, extensions: appErrorExtensions(original) };
+    }
+    const code = formatted.extensions?.code;
+    if (code === 'BAD_USER_INPUT') {
+      return { ...base, extensions: { code: ErrorCode.VALIDATION_FAILED, retryable: false } };
+    }
+    if (typeof code === 'string' && (REQUEST_ERROR_CODES.has(code) || Object.hasOwn(ErrorCode, code))) {
+      return { ...base, extensions: { ...formatted.extensions, retryable: code === ErrorCode.SERVICE_UNAVAILABLE } };
+    }
+    if (original instanceof GraphQLError && !original.originalError) {
+      // Raised by graphql-js itself while executing (for example a scalar refusing an output).
+      return { ...base, extensions: { code: ErrorCode.VALIDATION_FAILED, retryable: false } };
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
+    return {
+      message: 'Internal server error',
+      path: formatted.path,
+      extensions: {
+        code: ErrorCode.INTERNAL_SERVER_ERROR,
+        retryable: false,
+        ...(includeStackTraces && original instanceof Error ? { stacktrace: original.stack?.split('\n') } : {}),
+      },
+    };
+  };
+}

@@ -1,0 +1,53 @@
+import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import type { WebSocketServer } from 'ws';
+import { newId } from '../shared/ids.js';
+import type { ApiKeyService } from '../modules/api-keys/api-key.service.js';
+import type { Principal } from '../modules/api-keys/principal.js';
+import type { RequestContext } from './context.js';
+
+type Formatter = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
+interface SocketExtra extends Extra {
+  principal?: Principal;
+}
+
+/** Reads the key from connection_init: `{ "authorization": "Bearer <key>" }` or `{ "apiKey": "<key>" }`. */
+function authorizationOf(params: Record<string, unknown> | undefined): string | undefined {
+  if (typeof params?.authorization === 'string') return params.authorization;
+  if (typeof params?.Authorization === 'string') return params.Authorization;
+  if (typeof params?.apiKey === 'string') return `Bearer ${params.apiKey}`;
+  return undefined;
+}
+
+/**
+ * GraphQL over WebSocket (graphql-transport-ws) on the same path as HTTP. The key is checked in
+ * connection_init; a bad key closes the socket with 4403. Operations run with the socket's
+ * principal and their errors are formatted exactly as over HTTP.
+ */
+export function serveGraphQLOverWebSocket(ws: WebSocketServer, schema: GraphQLSchema, apiKeys: ApiKeyService, formatError: Formatter) {
+  return useServer<Record<string, unknown> | undefined, { principal: Principal }>(
+    {
+      schema,
+      connectionInitWaitTimeout: 3_000,
+      onConnect: async (ctx) => {
+        try {
+          (ctx.extra as SocketExtra).principal = await apiKeys.authenticate(authorizationOf(ctx.connectionParams));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      context: (ctx): RequestContext => ({ principal: (ctx.extra as SocketExtra).principal!, requestId: newId() }),
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors) return;
+        return {
+          ...result,
+          errors: result.errors.map((err) => formatError(err instanceof GraphQLError ? err.toJSON() : { message: String(err) }, err)),
+        };
+      },
+    },
+    ws,
+  );
+}

@@ -1,0 +1,35 @@
+import type { EntityManager } from '../../db/orm.js';
+import type { Page, PageRequest } from '../../graphql/pagination.js';
+import { ApiKey } from './api-key.entity.js';
+
+export class ApiKeyRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  findById(id: string): Promise<ApiKey | null> {
+    return this.em.findOne(ApiKey, { id });
+  }
+
+  findBySecretHash(secretHash: Buffer): Promise<ApiKey | null> {
+    return this.em.findOne(ApiKey, { secretHash });
+  }
+
+  async count(): Promise<number> {
+    return this.em.count(ApiKey, {});
+  }
+
+  async page(req: PageRequest): Promise<Page<ApiKey>> {
+    const rows = await this.em.find(ApiKey, req.after ? { id: { $gt: req.after } } : {}, {
+      orderBy: { id: 'asc' },
+      limit: req.first + 1,
+    });
+    return { items: rows.slice(0, req.first), hasNextPage: rows.length > req.first };
+  }
+
+  async insert(key: ApiKey): Promise<void> {
+    await this.em.persistAndFlush(key);
+  }
+
+  async flush(): Promise<void> {
+    await this.em.flush();
+  }
+}

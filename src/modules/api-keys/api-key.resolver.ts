@@ -1,0 +1,31 @@
+import { Arg, Args, Authorized, Mutation, Query, Resolver } from 'type-graphql';
+import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
+import { ApiKeyConnection, ApiKeyObject, toApiKeyObject } from './api-key.object.js';
+import { CreateApiKeyInput, CreateApiKeyPayload, RevokeApiKeyInput, RevokeApiKeyPayload } from './api-key.inputs.js';
+import type { ApiKeyService } from './api-key.service.js';
+import { Role } from './principal.js';
+
+@Resolver()
+export class ApiKeyResolver {
+  constructor(private readonly keys: ApiKeyService) {}
+
+  @Authorized(Role.ADMIN)
+  @Query(() => ApiKeyConnection)
+  async apiKeys(@Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<ApiKeyObject>> {
+    const page = await this.keys.list(toPageRequest(args));
+    return toConnection(page, (k) => k.id, toApiKeyObject);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CreateApiKeyPayload)
+  async createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput): Promise<CreateApiKeyPayload> {
+    const created = await this.keys.create(input);
+    return { apiKey: toApiKeyObject(created.apiKey), secret: created.secret };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => RevokeApiKeyPayload)
+  async revokeApiKey(@Arg('input', () => RevokeApiKeyInput) input: RevokeApiKeyInput): Promise<RevokeApiKeyPayload> {
+    return { apiKey: toApiKeyObject(await this.keys.revoke(input.id)) };
+  }
+}

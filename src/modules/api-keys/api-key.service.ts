@@ -1,0 +1,141 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Orm } from '../../db/orm.js';
+import type { Page, PageRequest } from '../../graphql/pagination.js';
+import type { Clock } from '../../shared/clock.js';
+import { notFound, unauthenticated } from '../../shared/errors.js';
+import { newId, isUuid } from '../../shared/ids.js';
+import { Checker } from '../../shared/validation.js';
+import { ApiKey } from './api-key.entity.js';
+import { ApiKeyRepository } from './api-key.repository.js';
+import { Role, type Principal } from './principal.js';
+
+export interface CreateApiKeyCommand {
+  name: string;
+  role: Role;
+  customerId?: string | null;
+  expiresAt?: Date | null;
+}
+
+export interface CreatedApiKey {
+  apiKey: ApiKey;
+  /** The secret, returned once at creation and never again. */
+  secret: string;
+}
+
+/** How long a successful lookup is trusted before the database is asked again. */
+const CACHE_MS = 5_000;
+
+interface CachedKey {
+  principal: Principal;
+  expiresAt: number | null;
+  cachedUntil: number;
+}
+
+const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
+
+/**
+ * API keys: creation, listing, revocation, and turning a bearer secret into a Principal.
+ * Secrets are stored only as SHA-256 digests; they are 240-bit random, so a slow hash adds nothing.
+ */
+export class ApiKeyService {
+  private readonly cache = new Map<string, CachedKey>();
+  private readonly revokedListeners: Array<(keyId: string) => void> = [];
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly clock: Clock,
+    private readonly customerExists: (customerId: string) => Promise<boolean>,
+  ) {}
+
+  async create(cmd: CreateApiKeyCommand): Promise<CreatedApiKey> {
+    const check = new Checker();
+    const name = check.text('name', cmd.name, { max: 200, required: true });
+    if (!Object.values(Role).includes(cmd.role)) check.fail('role', 'must be ADMIN, INGEST or CUSTOMER');
+    const customerId = cmd.customerId ?? null;
+    if (cmd.role === Role.CUSTOMER && !customerId) check.fail('customerId', 'is required for a CUSTOMER key');
+    if (cmd.role !== Role.CUSTOMER && customerId) check.fail('customerId', 'is only allowed for a CUSTOMER key');
+    if (customerId && !isUuid(customerId)) check.fail('customerId', 'must be a customer id');
+    if (cmd.expiresAt && cmd.expiresAt.getTime() <= this.clock.now().getTime()) check.fail('expiresAt', 'must be in the future');
+    check.done();
+    if (customerId && !(await this.customerExists(customerId))) throw notFound('customer', customerId);
+
+    const secret = `bk_${randomBytes(30).toString('base64url')}`;
+    const key = Object.assign(new ApiKey(), {
+      id: newId(),
+      name: name!,
+      role: cmd.role,
+      customerId,
+      prefix: secret.slice(0, 10),
+      secretHash: hashSecret(secret),
+      createdAt: this.clock.now(),
+      expiresAt: cmd.expiresAt ?? null,
+      revokedAt: null,
+    });
+    await new ApiKeyRepository(this.orm.em.fork()).insert(key);
+    return { apiKey: key, secret };
+  }
+
+  list(req: PageRequest): Promise<Page<ApiKey>> {
+    return new ApiKeyRepository(this.orm.em.fork()).page(req);
+  }
+
+  async count(): Promise<number> {
+    return new ApiKeyRepository(this.orm.em.fork()).count();
+  }
+
+  /** Revokes a key at once on this instance; other instances stop trusting it within CACHE_MS or on notice. */
+  async revoke(id: string): Promise<ApiKey> {
+    if (!isUuid(id)) throw notFound('API key', id);
+    const repo = new ApiKeyRepository(this.orm.em.fork());
+    const key = await repo.findById(id);
+    if (!key) throw notFound('API key', id);
+    if (!key.revokedAt) {
+      key.revokedAt = this.clock.now();
+      await repo.flush();
+    }
+    this.forget(id);
+    for (const listener of this.revokedListeners) listener(id);
+    return key;
+  }
+
+  /** Registers a callback run after a revocation, to tell other instances and open sockets. */
+  onRevoked(listener: (keyId: string) => void): void {
+    this.revokedListeners.push(listener);
+  }
+
+  /** Drops a key from the lookup cache (after a revocation seen by another instance). */
+  forget(keyId: string): void {
+    for (const [hash, entry] of this.cache) if (entry.principal.keyId === keyId) this.cache.delete(hash);
+  }
+
+  /** Resolves an `Authorization` header value to a Principal, or throws UNAUTHENTICATED. */
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    if (!authorization) throw unauthenticated('send an API key as "Authorization: Bearer <key>"');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match) throw unauthenticated('the Authorization header must be "Bearer <key>"');
+    return this.authenticateSecret(match[1]!);
+  }
+
+  async authenticateSecret(secret: string): Promise<Principal> {
+    const hash = hashSecret(secret);
+    const hashKey = hash.toString('hex');
+    const now = this.clock.now().getTime();
+    const cached = this.cache.get(hashKey);
+    if (cached && cached.cachedUntil > now) {
+      if (cached.expiresAt !== null && cached.expiresAt <= now) throw unauthenticated('this API key has expired');
+      return cached.principal;
+    }
+    const key = await new ApiKeyRepository(this.orm.em.fork()).findBySecretHash(hash);
+    if (!key || key.revokedAt) throw unauthenticated('unknown or revoked API key');
+    if (key.expiresAt && key.expiresAt.getTime() <= now) throw unauthenticated('this API key has expired');
+    const principal: Principal = { keyId: key.id, role: key.role, customerId: key.customerId };
+    this.cache.set(hashKey, { principal, expiresAt: key.expiresAt?.getTime() ?? null, cachedUntil: now + CACHE_MS });
+    return principal;
+  }
+
+  /** True while the key behind a principal is still valid (for long-lived sockets). */
+  async isStillValid(principal: Principal): Promise<boolean> {
+    const key = await new ApiKeyRepository(this.orm.em.fork()).findById(principal.keyId);
+    return !!key && !key.revokedAt && (!key.expiresAt || key.expiresAt.getTime() > this.clock.now().getTime());
+  }
+}

@@ -1,0 +1,3 @@
+export { CreditUnit, CreditUnitSchema } from './credit-unit.entity.js';
+export { CurrencyService } from './currency.service.js';
+export { CurrencyResolver } from './currency.resolver.js';

@@ -1,0 +1,31 @@
+import type { EntityManager } from '../../db/orm.js';
+import type { Page, PageRequest } from '../../graphql/pagination.js';
+import { Customer } from './customer.entity.js';
+
+export class CustomerRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  findById(id: string): Promise<Customer | null> {
+    return this.em.findOne(Customer, { id });
+  }
+
+  findByExternalId(externalId: string): Promise<Customer | null> {
+    return this.em.findOne(Customer, { externalId });
+  }
+
+  async page(req: PageRequest): Promise<Page<Customer>> {
+    const rows = await this.em.find(Customer, req.after ? { id: { $gt: req.after } } : {}, {
+      orderBy: { id: 'asc' },
+      limit: req.first + 1,
+    });
+    return { items: rows.slice(0, req.first), hasNextPage: rows.length > req.first };
+  }
+
+  async insert(customer: Customer): Promise<void> {
+    await this.em.persistAndFlush(customer);
+  }
+
+  async flush(): Promise<void> {
+    await this.em.flush();
+  }
+}

@@ -1,0 +1,44 @@
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../graphql/context.js';
+import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
+import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { CustomerConnection, CustomerObject, toCustomerObject } from './customer.object.js';
+import { CreateCustomerInput, CreateCustomerPayload, UpdateCustomerInput, UpdateCustomerPayload } from './customer.inputs.js';
+import type { CustomerService } from './customer.service.js';
+
+@Resolver(() => CustomerObject)
+export class CustomerResolver {
+  constructor(private readonly service: CustomerService) {}
+
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
+  @Query(() => CustomerObject, { nullable: true, description: 'One customer, by id or by external id (exactly one).' })
+  async customer(
+    @Ctx() ctx: RequestContext,
+    @Arg('id', () => ID, { nullable: true }) id?: string | null,
+    @Arg('externalId', () => String, { nullable: true }) externalId?: string | null,
+  ): Promise<CustomerObject | null> {
+    if (ctx.principal.role === Role.CUSTOMER && id) assertCustomerAccess(ctx.principal, id);
+    const customer = await this.service.find({ id, externalId });
+    if (customer) assertCustomerAccess(ctx.principal, customer.id);
+    else if (ctx.principal.role === Role.CUSTOMER) assertCustomerAccess(ctx.principal, '');
+    return customer && toCustomerObject(customer);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => CustomerConnection)
+  async customers(@Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<CustomerObject>> {
+    return toConnection(await this.service.list(toPageRequest(args)), (c) => c.id, toCustomerObject);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CreateCustomerPayload)
+  async createCustomer(@Arg('input', () => CreateCustomerInput) input: CreateCustomerInput): Promise<CreateCustomerPayload> {
+    return { customer: toCustomerObject(await this.service.create(input)) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => UpdateCustomerPayload)
+  async updateCustomer(@Arg('input', () => UpdateCustomerInput) input: UpdateCustomerInput): Promise<UpdateCustomerPayload> {
+    return { customer: toCustomerObject(await this.service.update(input)) };
+  }
+}

@@ -1,0 +1,136 @@
+import type { Orm } from '../../db/orm.js';
+import { isUniqueViolation } from '../../db/sql.js';
+import type { Page, PageRequest } from '../../graphql/pagination.js';
+import type { Clock } from '../../shared/clock.js';
+import { alreadyExists, notFound } from '../../shared/errors.js';
+import { isUuid, newId } from '../../shared/ids.js';
+import { Checker } from '../../shared/validation.js';
+import type { CurrencyService } from '../currencies/currency.service.js';
+import { Customer } from './customer.entity.js';
+import { CustomerRepository } from './customer.repository.js';
+
+export interface CreateCustomerCommand {
+  externalId: string;
+  name: string;
+  email?: string | null;
+  currency: string;
+  timezone?: string | null;
+  metadata?: unknown;
+}
+
+export interface UpdateCustomerCommand {
+  id: string;
+  name?: string | null;
+  email?: string | null;
+  timezone?: string | null;
+  metadata?: unknown;
+}
+
+/** A reference to one customer by our id or by the integrator's external id. */
+export interface CustomerRef {
+  id?: string | null;
+  externalId?: string | null;
+}
+
+const EXTERNAL_ID = { max: 255, required: true, pattern: /^[\x21-\x7e]+$/, hint: 'must be printable ASCII without spaces' };
+
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class CustomerService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly currencies: CurrencyService,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(cmd: CreateCustomerCommand): Promise<Customer> {
+    const check = new Checker();
+    const externalId = check.text('externalId', cmd.externalId, EXTERNAL_ID);
+    const name = check.text('name', cmd.name, { max: 200, required: true });
+    const email = check.email('email', cmd.email);
+    const currency = check.text('currency', cmd.currency, { max: 32, required: true });
+    await this.currencies.checkKnown(check, 'currency', currency);
+    const timezone = this.checkTimeZone(check, cmd.timezone ?? 'UTC');
+    const metadata = check.metadata('metadata', cmd.metadata) ?? {};
+    check.done();
+
+    const now = this.clock.now();
+    const customer = Object.assign(new Customer(), {
+      id: newId(now.getTime()),
+      externalId: externalId!,
+      name: name!,
+      email: email ?? null,
+      currency: currency!,
+      timezone: timezone!,
+      metadata,
+      createdAt: now,
+      updatedAt: now,
+    });
+    try {
+      await new CustomerRepository(this.orm.em.fork()).insert(customer);
+    } catch (err) {
+      if (isUniqueViolation(err, 'customer_external_id_key')) throw alreadyExists('customer', 'externalId', externalId!);
+      throw err;
+    }
+    return customer;
+  }
+
+  /** Changes the given fields; `null` clears email, absent fields stay. Currency never changes. */
+  async update(cmd: UpdateCustomerCommand): Promise<Customer> {
+    const check = new Checker();
+    const name = cmd.name === undefined ? undefined : check.text('name', cmd.name, { max: 200, required: true });
+    const email = cmd.email === undefined || cmd.email === null ? cmd.email : check.email('email', cmd.email);
+    const timezone = cmd.timezone === undefined ? undefined : this.checkTimeZone(check, cmd.timezone);
+    const metadata = cmd.metadata === undefined ? undefined : check.metadata('metadata', cmd.metadata ?? {});
+    check.done();
+
+    const repo = new CustomerRepository(this.orm.em.fork());
+    const customer = isUuid(cmd.id) ? await repo.findById(cmd.id) : null;
+    if (!customer) throw notFound('customer', cmd.id);
+    if (name !== undefined) customer.name = name;
+    if (email !== undefined) customer.email = email;
+    if (timezone !== undefined) customer.timezone = timezone;
+    if (metadata !== undefined) customer.metadata = metadata;
+    customer.updatedAt = this.clock.now();
+    await repo.flush();
+    return customer;
+  }
+
+  /** Finds a customer by exactly one of id and external id; null when there is none. */
+  async find(ref: CustomerRef): Promise<Customer | null> {
+    const check = new Checker();
+    if (!!ref.id === !!ref.externalId) check.fail('id', 'give exactly one of id and externalId');
+    check.done();
+    const repo = new CustomerRepository(this.orm.em.fork());
+    if (ref.id) return isUuid(ref.id) ? repo.findById(ref.id) : null;
+    return repo.findByExternalId(ref.externalId!);
+  }
+
+  /** Like find, but a missing customer is NOT_FOUND. */
+  async get(ref: CustomerRef): Promise<Customer> {
+    const customer = await this.find(ref);
+    if (!customer) throw notFound('customer', (ref.id ?? ref.externalId)!);
+    return customer;
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return isUuid(id) && (await new CustomerRepository(this.orm.em.fork()).findById(id)) !== null;
+  }
+
+  list(req: PageRequest): Promise<Page<Customer>> {
+    return new CustomerRepository(this.orm.em.fork()).page(req);
+  }
+
+  private checkTimeZone(check: Checker, zone: string | null): string | undefined {
+    const value = check.text('timezone', zone, { max: 64, required: true });
+    if (value && !isTimeZone(value)) return check.fail('timezone', `unknown time zone ${JSON.stringify(value)}: use an IANA name such as "Europe/Paris"`);
+    return value;
+  }
+}

@@ -1,0 +1,2 @@
+export { IdempotencyRepository, type ClaimResult } from './idempotency.repository.js';
+export { requestHash } from './request-hash.js';

@@ -1,0 +1,1 @@
+export { Invoice, InvoiceSchema } from './invoice.entity.js';

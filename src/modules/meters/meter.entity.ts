@@ -1,0 +1,40 @@
+import { EntitySchema } from '@mikro-orm/core';
+
+/** How a meter turns a period's events into one quantity. */
+export const Aggregation = {
+  COUNT: 'COUNT',
+  SUM: 'SUM',
+  MAX: 'MAX',
+  UNIQUE_COUNT: 'UNIQUE_COUNT',
+  LATEST: 'LATEST',
+} as const;
+export type Aggregation = (typeof Aggregation)[keyof typeof Aggregation];
+
+export class Meter {
+  id!: string;
+  code!: string;
+  name!: string;
+  aggregation!: Aggregation;
+  /**
+   * The event property the meter aggregates: what `quantity` measures for SUM, MAX and LATEST
+   * (for example "tokens"), or the dimension whose distinct values UNIQUE_COUNT counts. Null for COUNT.
+   */
+  property!: string | null;
+  /** Dimension keys events may carry and usage may be grouped by, e.g. ["model", "tokenType"]. */
+  dimensions!: string[];
+  createdAt!: Date;
+}
+
+export const MeterSchema = new EntitySchema<Meter>({
+  class: Meter,
+  tableName: 'meter',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    code: { type: 'string', length: 64, unique: 'meter_code_key' },
+    name: { type: 'string', length: 200 },
+    aggregation: { type: 'string', length: 16 },
+    property: { type: 'string', length: 64, nullable: true },
+    dimensions: { type: 'string[]', columnType: 'text[]' },
+    createdAt: { type: 'Date', columnType: 'timestamptz' },
+  },
+});

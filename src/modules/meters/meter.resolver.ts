@@ -1,0 +1,30 @@
+import { Arg, Args, Authorized, Mutation, Query, Resolver } from 'type-graphql';
+import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
+import { Role } from '../api-keys/principal.js';
+import { CreateMeterInput, CreateMeterPayload } from './meter.inputs.js';
+import { MeterConnection, MeterObject, toMeterObject } from './meter.object.js';
+import type { MeterService } from './meter.service.js';
+
+@Resolver()
+export class MeterResolver {
+  constructor(private readonly service: MeterService) {}
+
+  @Authorized(Role.ADMIN)
+  @Query(() => MeterConnection)
+  async meters(@Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<MeterObject>> {
+    return toConnection(await this.service.list(toPageRequest(args)), (m) => m.code, toMeterObject);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => MeterObject, { nullable: true })
+  async meter(@Arg('code', () => String) code: string): Promise<MeterObject | null> {
+    const meter = await this.service.findByCode(code);
+    return meter && toMeterObject(meter);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CreateMeterPayload)
+  async createMeter(@Arg('input', () => CreateMeterInput) input: CreateMeterInput): Promise<CreateMeterPayload> {
+    return { meter: toMeterObject(await this.service.create(input)) };
+  }
+}

@@ -1,0 +1,77 @@
+import { Field, InputType, ObjectType } from 'type-graphql';
+import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
+import type { Decimal } from '../../shared/money/decimal.js';
+import { BillingInterval } from './plan.entity.js';
+import { PlanObject } from './plan.object.js';
+
+@InputType()
+export class PlanChargeInput {
+  @Field(() => String)
+  meterCode!: string;
+
+  @Field(() => String, { description: 'Key of the rule set in rules/ that prices this meter.' })
+  ruleSetKey!: string;
+
+  @Field(() => String, { nullable: true })
+  displayName?: string | null;
+
+  @Field(() => [String], { nullable: true })
+  groupBy?: string[] | null;
+}
+
+@InputType()
+export class CreatePlanInput {
+  @Field(() => String)
+  code!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+
+  @Field(() => String)
+  currency!: string;
+
+  @Field(() => BillingInterval)
+  billingInterval!: BillingInterval;
+
+  @Field(() => DecimalScalar)
+  baseFee!: Decimal;
+
+  @Field(() => [PlanChargeInput], { nullable: true })
+  charges?: PlanChargeInput[] | null;
+}
+
+@ObjectType()
+export class CreatePlanPayload {
+  @Field(() => PlanObject)
+  plan!: PlanObject;
+}
+
+@InputType({ description: 'A new version of an existing plan; fields left out are copied from the latest version.' })
+export class CreatePlanVersionInput {
+  @Field(() => String)
+  code!: string;
+
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+
+  @Field(() => BillingInterval, { nullable: true })
+  billingInterval?: BillingInterval | null;
+
+  @Field(() => DecimalScalar, { nullable: true })
+  baseFee?: Decimal | null;
+
+  @Field(() => [PlanChargeInput], { nullable: true, description: 'Replaces all charges when given.' })
+  charges?: PlanChargeInput[] | null;
+}
+
+@ObjectType()
+export class CreatePlanVersionPayload {
+  @Field(() => PlanObject)
+  plan!: PlanObject;
+}

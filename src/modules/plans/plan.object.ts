@@ -1,0 +1,75 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { connectionType } from '../../graphql/pagination.js';
+import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
+import { BillingInterval } from './plan.entity.js';
+import type { PlanView } from './plan.service.js';
+
+registerEnumType(BillingInterval, { name: 'BillingInterval' });
+
+@ObjectType('PlanCharge', { description: 'A meter of the plan and the rule set that prices it.' })
+export class PlanChargeObject {
+  @Field(() => String)
+  meterCode!: string;
+
+  @Field(() => String)
+  ruleSetKey!: string;
+
+  @Field(() => String, { nullable: true })
+  displayName!: string | null;
+
+  @Field(() => [String], { description: 'Dimensions the invoice groups this usage by.' })
+  groupBy!: string[];
+}
+
+@ObjectType('Plan', { description: 'One immutable version of a plan.' })
+export class PlanObject {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  code!: string;
+
+  @Field(() => Int)
+  version!: number;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => String)
+  currency!: string;
+
+  @Field(() => BillingInterval)
+  billingInterval!: BillingInterval;
+
+  @Field(() => DecimalScalar)
+  baseFee!: string;
+
+  @Field(() => [PlanChargeObject])
+  charges!: PlanChargeObject[];
+
+  @Field(() => Date)
+  createdAt!: Date;
+}
+
+export const PlanConnection = connectionType('Plan', PlanObject);
+
+export const toPlanObject = ({ plan, charges }: PlanView): PlanObject => ({
+  id: plan.id,
+  code: plan.code,
+  version: plan.version,
+  name: plan.name,
+  description: plan.description,
+  currency: plan.currency,
+  billingInterval: plan.billingInterval,
+  baseFee: plan.baseFee,
+  createdAt: plan.createdAt,
+  charges: charges.map(({ charge, meter }) => ({
+    meterCode: meter.code,
+    ruleSetKey: charge.ruleSetKey,
+    displayName: charge.displayName,
+    groupBy: charge.groupBy,
+  })),
+});

@@ -1,0 +1,206 @@
+import type { Orm } from '../../db/orm.js';
+import { isUniqueViolation } from '../../db/sql.js';
+import type { Page, PageRequest } from '../../graphql/pagination.js';
+import type { Clock } from '../../shared/clock.js';
+import { alreadyExists, AppError, ErrorCode, notFound } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
+import { Checker, checkAmount } from '../../shared/validation.js';
+import type { CurrencyService } from '../currencies/currency.service.js';
+import type { Meter } from '../meters/meter.entity.js';
+import { CODE_PATTERN, type MeterService } from '../meters/meter.service.js';
+import { BillingInterval, Plan, PlanCharge } from './plan.entity.js';
+import { PlanRepository } from './plan.repository.js';
+
+export interface PlanChargeCommand {
+  meterCode: string;
+  ruleSetKey: string;
+  displayName?: string | null;
+  groupBy?: string[] | null;
+}
+
+export interface CreatePlanCommand {
+  code: string;
+  name: string;
+  description?: string | null;
+  currency: string;
+  billingInterval: BillingInterval;
+  baseFee: Decimal;
+  charges?: PlanChargeCommand[] | null;
+}
+
+/** A new version: fields left out are copied from the latest version. The currency never changes. */
+export interface CreatePlanVersionCommand {
+  code: string;
+  name?: string | null;
+  description?: string | null;
+  billingInterval?: BillingInterval | null;
+  baseFee?: Decimal | null;
+  charges?: PlanChargeCommand[] | null;
+}
+
+/** A plan version with its charges and their meters, ready to show. */
+export interface PlanView {
+  plan: Plan;
+  charges: Array<{ charge: PlanCharge; meter: Meter }>;
+}
+
+const MAX_CHARGES = 50;
+
+export class PlanService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly meters: MeterService,
+    private readonly currencies: CurrencyService,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(cmd: CreatePlanCommand): Promise<PlanView> {
+    const check = new Checker();
+    const code = check.text('code', cmd.code, { max: 64, required: true, pattern: CODE_PATTERN, hint: 'must be 1-64 letters, digits, "_", "." or "-"' });
+    const currency = check.text('currency', cmd.currency, { max: 32, required: true });
+    await this.currencies.checkKnown(check, 'currency', currency);
+    const draft = await this.checkDefinition(check, cmd);
+    check.done();
+    if (await new PlanRepository(this.orm.em.fork()).findLatest(code!)) throw alreadyExists('plan', 'code', code!);
+    return this.insertVersion(code!, 1, currency!, draft!);
+  }
+
+  async createVersion(cmd: CreatePlanVersionCommand): Promise<PlanView> {
+    const latest = await this.latestView(cmd.code);
+    const check = new Checker();
+    const draft = await this.checkDefinition(check, {
+      name: cmd.name ?? latest.plan.name,
+      description: cmd.description === undefined ? latest.plan.description : cmd.description,
+      billingInterval: cmd.billingInterval ?? latest.plan.billingInterval,
+      baseFee: cmd.baseFee ?? new Decimal(latest.plan.baseFee),
+      charges:
+        cmd.charges ??
+        latest.charges.map(({ charge, meter }) => ({
+          meterCode: meter.code,
+          ruleSetKey: charge.ruleSetKey,
+          displayName: charge.displayName,
+          groupBy: charge.groupBy,
+        })),
+    });
+    check.done();
+    return this.insertVersion(latest.plan.code, latest.plan.version + 1, latest.plan.currency, draft!);
+  }
+
+  /** A given version, or the latest when version is absent; null when there is none. */
+  async find(code: string, version?: number | null): Promise<PlanView | null> {
+    const repo = new PlanRepository(this.orm.em.fork());
+    const plan = version ? await repo.findVersion(code, version) : await repo.findLatest(code);
+    return plan ? (await this.withCharges(repo, [plan]))[0]! : null;
+  }
+
+  async findById(id: string): Promise<PlanView | null> {
+    const repo = new PlanRepository(this.orm.em.fork());
+    const plan = await repo.findById(id);
+    return plan ? (await this.withCharges(repo, [plan]))[0]! : null;
+  }
+
+  async versions(code: string): Promise<PlanView[]> {
+    const repo = new PlanRepository(this.orm.em.fork());
+    return this.withCharges(repo, await repo.findVersions(code));
+  }
+
+  async listLatest(req: PageRequest): Promise<Page<PlanView>> {
+    const repo = new PlanRepository(this.orm.em.fork());
+    const page = await repo.pageLatest(req);
+    return { items: await this.withCharges(repo, page.items), hasNextPage: page.hasNextPage };
+  }
+
+  private async latestView(code: string): Promise<PlanView> {
+    const view = await this.find(code);
+    if (!view) throw notFound('plan', code);
+    return view;
+  }
+
+  private async withCharges(repo: PlanRepository, plans: Plan[]): Promise<PlanView[]> {
+    if (plans.length === 0) return [];
+    const charges = await repo.chargesOf(plans.map((p) => p.id));
+    const meters = new Map((await this.meters.findByIds([...new Set(charges.map((c) => c.meterId))])).map((m) => [m.id, m]));
+    return plans.map((plan) => ({
+      plan,
+      charges: charges.filter((c) => c.planId === plan.id).map((charge) => ({ charge, meter: meters.get(charge.meterId)! })),
+    }));
+  }
+
+  private async checkDefinition(
+    check: Checker,
+    cmd: {
+      name: string;
+      description?: string | null;
+      billingInterval: BillingInterval;
+      baseFee: Decimal;
+      charges?: PlanChargeCommand[] | null;
+    },
+  ) {
+    const name = check.text('name', cmd.name, { max: 200, required: true });
+    const description = check.text('description', cmd.description, { max: 2000 }) ?? null;
+    if (!Object.values(BillingInterval).includes(cmd.billingInterval)) check.fail('billingInterval', 'is not a known interval');
+    const baseFee = checkAmount(check, 'baseFee', cmd.baseFee, { zero: true });
+    const charges = cmd.charges ?? [];
+    if (charges.length > MAX_CHARGES) check.fail('charges', `must have at most ${MAX_CHARGES} entries`);
+    const meters = new Map((await this.meters.findByCodes(charges.map((c) => c.meterCode).slice(0, MAX_CHARGES))).map((m) => [m.code, m]));
+    const seen = new Set<string>();
+    const checked = charges.map((c, i) => {
+      const meter = meters.get(c.meterCode);
+      if (!meter) check.fail(`charges.${i}.meterCode`, `unknown meter ${JSON.stringify(c.meterCode)}`);
+      if (seen.has(c.meterCode)) check.fail(`charges.${i}.meterCode`, 'appears twice in this plan');
+      seen.add(c.meterCode);
+      const ruleSetKey = check.text(`charges.${i}.ruleSetKey`, c.ruleSetKey, { max: 64, required: true, pattern: CODE_PATTERN, hint: 'must be 1-64 letters, digits, "_", "." or "-"' });
+      const displayName = check.text(`charges.${i}.displayName`, c.displayName, { max: 200 }) ?? null;
+      const groupBy = c.groupBy ?? [];
+      groupBy.forEach((d, j) => {
+        if (meter && !meter.dimensions.includes(d)) check.fail(`charges.${i}.groupBy.${j}`, `${JSON.stringify(d)} is not a dimension of meter ${meter.code}`);
+      });
+      return { meter, ruleSetKey, displayName, groupBy };
+    });
+    if (!check.ok) return undefined;
+    return { name: name!, description, billingInterval: cmd.billingInterval, baseFee: formatDecimal(baseFee!), charges: checked };
+  }
+
+  private async insertVersion(
+    code: string,
+    version: number,
+    currency: string,
+    draft: NonNullable<Awaited<ReturnType<PlanService['checkDefinition']>>>,
+  ): Promise<PlanView> {
+    const now = this.clock.now();
+    const plan = Object.assign(new Plan(), {
+      id: newId(now.getTime()),
+      code,
+      version,
+      name: draft.name,
+      description: draft.description,
+      currency,
+      billingInterval: draft.billingInterval,
+      baseFee: draft.baseFee,
+      createdAt: now,
+    });
+    const charges = draft.charges.map((c, position) =>
+      Object.assign(new PlanCharge(), {
+        id: newId(now.getTime()),
+        planId: plan.id,
+        meterId: c.meter!.id,
+        ruleSetKey: c.ruleSetKey!,
+        displayName: c.displayName,
+        groupBy: c.groupBy,
+        position,
+      }),
+    );
+    try {
+      await new PlanRepository(this.orm.em.fork()).insert(plan, charges);
+    } catch (err) {
+      if (isUniqueViolation(err, 'plan_code_version_key')) {
+        throw version === 1
+          ? alreadyExists('plan', 'code', code)
+          : new AppError(ErrorCode.CONFLICT, `another version of plan ${code} was created at the same time; retry`);
+      }
+      throw err;
+    }
+    return { plan, charges: charges.map((charge, i) => ({ charge, meter: draft.charges[i]!.meter! })) };
+  }
+}

@@ -1,0 +1,101 @@
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { RequestContext } from '../../graphql/context.js';
+import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
+import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { CustomerObject } from '../customers/customer.object.js';
+import type { LedgerMoveResult, WalletService } from './wallet.service.js';
+import {
+  CreateWalletInput,
+  CreateWalletPayload,
+  GrantCreditsInput,
+  GrantCreditsPayload,
+  TopUpWalletInput,
+  TopUpWalletPayload,
+  UpdateWalletInput,
+  UpdateWalletPayload,
+} from './wallet.inputs.js';
+import {
+  CreditBlockObject,
+  LedgerEntryConnection,
+  LedgerEntryObject,
+  toCreditBlockObject,
+  toLedgerEntryObject,
+  toWalletObject,
+  WalletObject,
+} from './wallet.object.js';
+import { formatLedgerUnits } from '../../shared/money/units.js';
+
+@Resolver(() => WalletObject)
+export class WalletResolver {
+  constructor(private readonly service: WalletService) {}
+
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
+  @Query(() => WalletObject, { nullable: true })
+  async wallet(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string): Promise<WalletObject | null> {
+    const wallet = await this.service.find(id);
+    if (ctx.principal.role !== Role.ADMIN) assertCustomerAccess(ctx.principal, wallet?.customerId ?? '');
+    return wallet && toWalletObject(wallet);
+  }
+
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
+  @Query(() => [WalletObject], { description: "A customer's wallets, by currency." })
+  async wallets(@Ctx() ctx: RequestContext, @Arg('customerId', () => ID) customerId: string): Promise<WalletObject[]> {
+    assertCustomerAccess(ctx.principal, customerId);
+    return (await this.service.listForCustomer(customerId)).map((w) => toWalletObject(w));
+  }
+
+  @FieldResolver(() => [CreditBlockObject], { description: 'Blocks in the order debits consume them.' })
+  async creditBlocks(
+    @Root() wallet: WalletObject,
+    @Arg('includeEmpty', () => Boolean, { defaultValue: false }) includeEmpty: boolean,
+  ): Promise<CreditBlockObject[]> {
+    return (await this.service.blocks(wallet.id, includeEmpty)).map(toCreditBlockObject);
+  }
+
+  @FieldResolver(() => LedgerEntryConnection, { description: 'Ledger entries, newest first.' })
+  async entries(@Root() wallet: WalletObject, @Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<LedgerEntryObject>> {
+    return toConnection(await this.service.entries(wallet.id, toPageRequest(args)), (e) => e.id, toLedgerEntryObject);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CreateWalletPayload)
+  async createWallet(@Arg('input', () => CreateWalletInput) input: CreateWalletInput): Promise<CreateWalletPayload> {
+    return { wallet: toWalletObject(await this.service.create(input)) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => UpdateWalletPayload)
+  async updateWallet(@Arg('input', () => UpdateWalletInput) input: UpdateWalletInput): Promise<UpdateWalletPayload> {
+    return { wallet: toWalletObject(await this.service.update(input)) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => TopUpWalletPayload, { description: 'Adds paid money to a wallet. A retry with the same idempotency key returns the first result.' })
+  async topUpWallet(@Arg('input', () => TopUpWalletInput) input: TopUpWalletInput): Promise<TopUpWalletPayload> {
+    return this.toMovePayload(await this.service.topUp(input));
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => GrantCreditsPayload, { description: 'Grants credits with a priority and an optional expiry. Idempotent like topUpWallet.' })
+  async grantCredits(@Arg('input', () => GrantCreditsInput) input: GrantCreditsInput): Promise<GrantCreditsPayload> {
+    const result = await this.service.grant(input);
+    const payload = await this.toMovePayload(result);
+    const block = (await this.service.blocks(result.walletId, true)).find((b) => b.id === result.creditBlockId)!;
+    return { ...payload, creditBlock: toCreditBlockObject(block) };
+  }
+
+  private async toMovePayload(result: LedgerMoveResult): Promise<TopUpWalletPayload> {
+    const [wallet, entry] = await Promise.all([this.service.get(result.walletId), this.service.entry(result.entryId)]);
+    return { wallet: toWalletObject(wallet), entry: toLedgerEntryObject(entry), balanceAfter: formatLedgerUnits(result.balanceAfter) };
+  }
+}
+
+@Resolver(() => CustomerObject)
+export class CustomerWalletsResolver {
+  constructor(private readonly service: WalletService) {}
+
+  @FieldResolver(() => [WalletObject])
+  async wallets(@Root() customer: CustomerObject): Promise<WalletObject[]> {
+    return (await this.service.listForCustomer(customer.id)).map((w) => toWalletObject(w));
+  }
+}

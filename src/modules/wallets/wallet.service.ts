@@ -1,0 +1,284 @@
+import type { Orm } from '../../db/orm.js';
+import { isUniqueViolation, type SqlClient, type SqlPool } from '../../db/sql.js';
+import type { Page, PageRequest } from '../../graphql/pagination.js';
+import type { Clock } from '../../shared/clock.js';
+import { alreadyExists, notFound } from '../../shared/errors.js';
+import { isUuid, newId } from '../../shared/ids.js';
+import type { Decimal } from '../../shared/money/decimal.js';
+import { toLedgerUnits } from '../../shared/money/units.js';
+import { Checker, checkAmount } from '../../shared/validation.js';
+import type { CurrencyService } from '../currencies/currency.service.js';
+import type { CustomerService } from '../customers/customer.service.js';
+import { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
+import { requestHash } from '../idempotency/request-hash.js';
+import { LedgerRepository, type AppendResult, type NewLedgerEntry } from './ledger.repository.js';
+import { CreditBlock, CreditBlockKind, LedgerEntryKind, LimitMode, type LedgerEntry, Wallet } from './wallet.entity.js';
+import { insertGrantBlock, mainBlockId, WalletRepository } from './wallet.repository.js';
+
+export interface CreateWalletCommand {
+  customerId: string;
+  currency?: string | null;
+  limitMode?: LimitMode | null;
+  overdraftLimit?: Decimal | null;
+}
+
+export interface UpdateWalletCommand {
+  id: string;
+  limitMode?: LimitMode | null;
+  overdraftLimit?: Decimal | null;
+}
+
+export interface TopUpCommand {
+  walletId: string;
+  amount: Decimal;
+  idempotencyKey: string;
+  reference?: string | null;
+  description?: string | null;
+}
+
+export interface GrantCommand {
+  walletId: string;
+  amount: Decimal;
+  idempotencyKey: string;
+  /** Lower is consumed first; default 0. */
+  priority?: number | null;
+  expiresAt?: Date | null;
+  reason?: string | null;
+}
+
+/** What a money movement returns, and what a retry with the same idempotency key returns again. */
+export interface LedgerMoveResult {
+  walletId: string;
+  entryId: string;
+  creditBlockId: string;
+  /** Balance right after this movement, in ledger units (as a string, as stored). */
+  balanceAfter: string;
+  version: string;
+}
+
+/** Told after every committed ledger append, with the wallets' new totals. */
+export type LedgerListener = (result: AppendResult) => void;
+
+const MAX_PRIORITY = 1000;
+
+export class WalletService {
+  private readonly ledger = new LedgerRepository();
+  private readonly idempotency = new IdempotencyRepository();
+  private readonly listeners: LedgerListener[] = [];
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly sql: SqlPool,
+    private readonly customers: CustomerService,
+    private readonly currencies: CurrencyService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Registers a listener for committed ledger appends (reservation store sync, live updates). */
+  onCommitted(listener: LedgerListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Runs fn in a transaction and tells the listeners about the appends it made, after commit. */
+  async inLedgerTransaction<T>(fn: (client: SqlClient, appended: AppendResult[]) => Promise<T>): Promise<T> {
+    const appended: AppendResult[] = [];
+    const result = await this.sql.transaction((client) => fn(client, appended));
+    for (const a of appended) for (const listener of this.listeners) listener(a);
+    return result;
+  }
+
+  /** Appends entries within a transaction opened by inLedgerTransaction. */
+  async append(client: SqlClient, appended: AppendResult[], entries: NewLedgerEntry[]): Promise<AppendResult> {
+    const result = await this.ledger.append(client, entries);
+    appended.push(result);
+    return result;
+  }
+
+  async create(cmd: CreateWalletCommand): Promise<Wallet> {
+    const check = new Checker();
+    if (!isUuid(cmd.customerId)) check.fail('customerId', 'must be a customer id');
+    const limitMode = cmd.limitMode ?? LimitMode.HARD;
+    const overdraft = this.checkOverdraft(check, limitMode, cmd.overdraftLimit);
+    const currencyText = check.text('currency', cmd.currency, { max: 32 });
+    await this.currencies.checkKnown(check, 'currency', currencyText);
+    check.done();
+    const customer = await this.customers.get({ id: cmd.customerId });
+    const currency = currencyText ?? customer.currency;
+
+    const now = this.clock.now();
+    const wallet = Object.assign(new Wallet(), {
+      id: newId(now.getTime()),
+      customerId: customer.id,
+      currency,
+      limitMode,
+      overdraftLimit: overdraft,
+      balance: 0n,
+      version: 0n,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const main = Object.assign(new CreditBlock(), {
+      id: newId(now.getTime()),
+      walletId: wallet.id,
+      kind: CreditBlockKind.MAIN,
+      priority: 0,
+      expiresAt: null,
+      granted: 0n,
+      remaining: 0n,
+      reason: null,
+      createdAt: now,
+    });
+    try {
+      await new WalletRepository(this.orm.em.fork()).insert(wallet, main);
+    } catch (err) {
+      if (isUniqueViolation(err, 'wallet_customer_currency_key')) throw alreadyExists('wallet', 'currency', currency);
+      throw err;
+    }
+    return wallet;
+  }
+
+  async update(cmd: UpdateWalletCommand): Promise<Wallet> {
+    const repo = new WalletRepository(this.orm.em.fork());
+    const wallet = await this.require(repo, cmd.id);
+    const check = new Checker();
+    const limitMode = cmd.limitMode ?? wallet.limitMode;
+    const overdraft =
+      cmd.overdraftLimit === undefined || cmd.overdraftLimit === null
+        ? limitMode === LimitMode.OVERDRAFT
+          ? wallet.overdraftLimit
+          : 0n
+        : this.checkOverdraft(check, limitMode, cmd.overdraftLimit);
+    check.done();
+    wallet.limitMode = limitMode;
+    wallet.overdraftLimit = overdraft;
+    wallet.updatedAt = this.clock.now();
+    await repo.flush();
+    return wallet;
+  }
+
+  /** Adds paid money to the wallet's MAIN block. Idempotent on the key. */
+  async topUp(cmd: TopUpCommand): Promise<LedgerMoveResult> {
+    const check = new Checker();
+    const key = check.idempotencyKey('idempotencyKey', cmd.idempotencyKey);
+    const amount = checkAmount(check, 'amount', cmd.amount);
+    const reference = check.text('reference', cmd.reference, { max: 255 }) ?? null;
+    const description = check.text('description', cmd.description, { max: 500 }) ?? null;
+    check.done();
+    const hash = requestHash({ walletId: cmd.walletId, amount, reference, description });
+    return this.moveMoney('topUpWallet', key!, hash, cmd.walletId, async (client, appended, now) => {
+      const blockId = (await mainBlockId(client, cmd.walletId))!;
+      const entry = { walletId: cmd.walletId, creditBlockId: blockId, kind: LedgerEntryKind.TOP_UP, amount: toLedgerUnits(amount!), reference, description, createdAt: now };
+      return this.append(client, appended, [entry]);
+    });
+  }
+
+  /** Grants credits in a block of their own, with a priority and an optional expiry. Idempotent on the key. */
+  async grant(cmd: GrantCommand): Promise<LedgerMoveResult> {
+    const check = new Checker();
+    const key = check.idempotencyKey('idempotencyKey', cmd.idempotencyKey);
+    const amount = checkAmount(check, 'amount', cmd.amount);
+    const priority = check.integer('priority', cmd.priority, { min: 0, max: MAX_PRIORITY }) ?? 0;
+    const reason = check.text('reason', cmd.reason, { max: 500 }) ?? null;
+    if (cmd.expiresAt && cmd.expiresAt.getTime() <= this.clock.now().getTime()) check.fail('expiresAt', 'must be in the future');
+    check.done();
+    const hash = requestHash({ walletId: cmd.walletId, amount, priority, expiresAt: cmd.expiresAt ?? null, reason });
+    return this.moveMoney('grantCredits', key!, hash, cmd.walletId, async (client, appended, now) => {
+      const block = Object.assign(new CreditBlock(), {
+        id: newId(now.getTime()),
+        walletId: cmd.walletId,
+        kind: CreditBlockKind.GRANT,
+        priority,
+        expiresAt: cmd.expiresAt ?? null,
+        granted: toLedgerUnits(amount!),
+        remaining: 0n,
+        reason,
+        createdAt: now,
+      });
+      await insertGrantBlock(client, block);
+      const entry = { walletId: cmd.walletId, creditBlockId: block.id, kind: LedgerEntryKind.GRANT, amount: block.granted, description: reason, createdAt: now };
+      return this.append(client, appended, [entry]);
+    });
+  }
+
+  async get(id: string): Promise<Wallet> {
+    return this.require(new WalletRepository(this.orm.em.fork()), id);
+  }
+
+  async find(id: string): Promise<Wallet | null> {
+    return isUuid(id) ? new WalletRepository(this.orm.em.fork()).findById(id) : null;
+  }
+
+  listForCustomer(customerId: string): Promise<Wallet[]> {
+    return new WalletRepository(this.orm.em.fork()).findByCustomer(customerId);
+  }
+
+  findForCustomer(customerId: string, currency: string): Promise<Wallet | null> {
+    return new WalletRepository(this.orm.em.fork()).findByCustomerAndCurrency(customerId, currency);
+  }
+
+  blocks(walletId: string, includeEmpty = false): Promise<CreditBlock[]> {
+    return new WalletRepository(this.orm.em.fork()).blocks(walletId, includeEmpty);
+  }
+
+  entries(walletId: string, req: PageRequest): Promise<Page<LedgerEntry>> {
+    if (req.after && !/^[0-9]{1,19}$/.test(req.after)) return Promise.resolve({ items: [], hasNextPage: false });
+    return new WalletRepository(this.orm.em.fork()).entriesPage(walletId, req);
+  }
+
+  async entry(id: string): Promise<LedgerEntry> {
+    const entry = await new WalletRepository(this.orm.em.fork()).entryById(id);
+    if (!entry) throw notFound('ledger entry', id);
+    return entry;
+  }
+
+  /**
+   * Claims the idempotency key, runs the movement, stores its result, and commits; a retry with
+   * the same key and request gets the stored result, a different request with the key an error.
+   */
+  private async moveMoney(
+    operation: string,
+    key: string,
+    hash: string,
+    walletId: string,
+    move: (client: SqlClient, appended: AppendResult[], now: Date) => Promise<AppendResult>,
+  ): Promise<LedgerMoveResult> {
+    if (!isUuid(walletId)) throw notFound('wallet', walletId);
+    return this.inLedgerTransaction(async (client, appended) => {
+      const now = this.clock.now();
+      const claim = await this.idempotency.claim<LedgerMoveResult>(client, operation, key, hash, now);
+      if (claim.kind === 'replay') return claim.response;
+      if (!(await mainBlockId(client, walletId))) throw notFound('wallet', walletId);
+      const result = await move(client, appended, now);
+      const entry = result.entries[0]!;
+      const totals = result.wallets.get(walletId)!;
+      const response: LedgerMoveResult = {
+        walletId,
+        entryId: entry.id,
+        creditBlockId: entry.creditBlockId,
+        balanceAfter: totals.balance.toString(),
+        version: totals.version.toString(),
+      };
+      await this.idempotency.complete(client, operation, key, response);
+      return response;
+    });
+  }
+
+  private async require(repo: WalletRepository, id: string): Promise<Wallet> {
+    const wallet = isUuid(id) ? await repo.findById(id) : null;
+    if (!wallet) throw notFound('wallet', id);
+    return wallet;
+  }
+
+  private checkOverdraft(check: Checker, mode: LimitMode, limit: Decimal | null | undefined): bigint {
+    if (!Object.values(LimitMode).includes(mode)) {
+      check.fail('limitMode', 'must be HARD, SOFT or OVERDRAFT');
+      return 0n;
+    }
+    if (mode !== LimitMode.OVERDRAFT) {
+      if (limit && !limit.isZero()) check.fail('overdraftLimit', 'is only allowed with limitMode OVERDRAFT');
+      return 0n;
+    }
+    const checked = checkAmount(check, 'overdraftLimit', limit);
+    return checked ? toLedgerUnits(checked) : 0n;
+  }
+}

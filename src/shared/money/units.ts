@@ -1,0 +1,54 @@
+import { Decimal, formatDecimal, RoundingMode, type RoundingModeName } from './decimal.js';
+
+/**
+ * Ledger units. Every amount stored in the ledger or in the reservation store is an integer
+ * number of 1e-9 of the currency (or credit) unit: fine enough that per-token prices are
+ * exact, coarse enough that a bigint column holds 9.2 billion units of currency.
+ */
+export const LEDGER_SCALE = 9;
+const LEDGER_FACTOR = new Decimal(10).pow(LEDGER_SCALE);
+
+/** Largest magnitude a ledger amount or balance may reach (PostgreSQL bigint). */
+export const MAX_LEDGER_UNITS = 9_223_372_036_854_775_807n;
+
+/**
+ * Quantity units: usage quantities are integers of 1e-6 of the meter's unit in counters,
+ * so fractional quantities (GPU-seconds, gigabytes) count exactly.
+ */
+export const QUANTITY_SCALE = 6;
+const QUANTITY_FACTOR = new Decimal(10).pow(QUANTITY_SCALE);
+
+export function decimalPlaces(value: Decimal): number {
+  return value.decimalPlaces();
+}
+
+/** Converts an amount that must already be exact at ledger scale. */
+export function toLedgerUnits(amount: Decimal): bigint {
+  const scaled = amount.times(LEDGER_FACTOR);
+  if (!scaled.isInteger()) throw new RangeError(`amount ${formatDecimal(amount)} has more than ${LEDGER_SCALE} decimal places`);
+  return BigInt(scaled.toFixed(0));
+}
+
+/** Rounds an amount to ledger scale with the given mode, then converts it. */
+export function roundToLedgerUnits(amount: Decimal, mode: RoundingModeName = 'HALF_EVEN'): bigint {
+  return BigInt(amount.times(LEDGER_FACTOR).toDecimalPlaces(0, RoundingMode[mode]).toFixed(0));
+}
+
+export function fromLedgerUnits(units: bigint | string): Decimal {
+  return new Decimal(units.toString()).div(LEDGER_FACTOR);
+}
+
+/** Ledger units as a decimal string of the currency unit, for the API. */
+export function formatLedgerUnits(units: bigint | string): string {
+  return formatDecimal(fromLedgerUnits(units));
+}
+
+export function toQuantityUnits(quantity: Decimal): bigint {
+  const scaled = quantity.times(QUANTITY_FACTOR);
+  if (!scaled.isInteger()) throw new RangeError(`quantity ${formatDecimal(quantity)} has more than ${QUANTITY_SCALE} decimal places`);
+  return BigInt(scaled.toFixed(0));
+}
+
+export function fromQuantityUnits(units: bigint | string): Decimal {
+  return new Decimal(units.toString()).div(QUANTITY_FACTOR);
+}
