@@ -128,7 +128,7 @@ create function ledger_entry_apply() returns trigger language plpgsql as $$
 declare
   short record;
 begin
-  perform 1 from wallet where id in (select distinct wallet_id from inserted) order by id for update;
+  perform 1 from wallet where id in (select distinct wallet_id from inserted) order by id for no key update;
 
   if exists (
     select 1 from inserted i join credit_block b on b.id = i.credit_block_id where b.wallet_id <> i.wallet_id

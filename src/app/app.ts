@@ -190,7 +190,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       stopped = true;
       await server.stop(config.shutdownTimeoutMs);
       // server.stop already closed the sockets and the WebSocket server; this clears graphql-ws timers.
-      await wsDisposable.dispose().catch(() => undefined);
+      await Promise.resolve(wsDisposable.dispose()).catch(() => undefined);
       await apollo.stop();
       await store.close();
       await sql.close();

@@ -18,6 +18,7 @@ export async function openOrm(url: string, poolSize: number): Promise<Orm> {
       tableName: 'mikro_orm_migrations',
       transactional: true,
       allOrNothing: true,
+      silent: true,
     },
     pool: { min: 0, max: poolSize },
     forceUtcTimezone: true,

@@ -36,8 +36,23 @@ export class SqlPool {
     }
   }
 
-  /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
+  /**
+   * Runs fn in one transaction; commits when it resolves, rolls back when it throws. A deadlock
+   * or serialization failure reruns fn (it must not have effects outside the transaction), and
+   * after the last attempt surfaces as a retryable CONFLICT.
+   */
   async transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactionOnce(fn);
+      } catch (err) {
+        if (!isSerializationFailure(err)) throw err;
+        if (attempt >= 3) throw new AppError(ErrorCode.CONFLICT, 'the request collided with concurrent changes; retry it');
+      }
+    }
+  }
+
+  private async transactionOnce<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();

@@ -1,6 +1,7 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType } from '../../graphql/pagination.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
+import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import { BillingInterval } from './plan.entity.js';
 import type { PlanView } from './plan.service.js';
 
@@ -64,7 +65,7 @@ export const toPlanObject = ({ plan, charges }: PlanView): PlanObject => ({
   description: plan.description,
   currency: plan.currency,
   billingInterval: plan.billingInterval,
-  baseFee: plan.baseFee,
+  baseFee: formatDecimal(new Decimal(plan.baseFee)),
   createdAt: plan.createdAt,
   charges: charges.map(({ charge, meter }) => ({
     meterCode: meter.code,

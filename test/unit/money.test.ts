@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { Decimal, formatDecimal, parseDecimal } from '../../src/shared/money/decimal.js';
+import { isoCurrencyExponent } from '../../src/shared/money/currencies.js';
+import {
+  formatLedgerUnits,
+  fromLedgerUnits,
+  roundToLedgerUnits,
+  toLedgerUnits,
+  toQuantityUnits,
+} from '../../src/shared/money/units.js';
+
+describe('decimal parsing', () => {
+  it.each(['0', '12', '-12.5', '0.000000001', '123456789012345678901234567890.123456789'])('accepts %s', (text) => {
+    expect(formatDecimal(parseDecimal(text)!)).toBe(new Decimal(text).toFixed());
+  });
+
+  it.each(['', ' 1', '1 ', '1e3', '01', '1.', '.5', '+1', 'NaN', 'Infinity', '1,5', '0x10', '--1', '1'.repeat(49)])('refuses %j', (text) => {
+    expect(parseDecimal(text)).toBeUndefined();
+  });
+
+  it('formats without exponents or trailing zeros', () => {
+    expect(formatDecimal(new Decimal('1.500'))).toBe('1.5');
+    expect(formatDecimal(new Decimal('-0'))).toBe('0');
+    expect(formatDecimal(new Decimal('0.000000000001'))).toBe('0.000000000001');
+    expect(formatDecimal(new Decimal('1e30'))).toBe('1000000000000000000000000000000');
+  });
+
+  it('adds decimal fractions exactly where floats do not', () => {
+    expect(formatDecimal(new Decimal('0.1').plus('0.2'))).toBe('0.3');
+    expect(formatDecimal(new Decimal('0.000002').times(1_234_567))).toBe('2.469134');
+  });
+});
+
+describe('ledger units', () => {
+  it('converts exact amounts at 1e-9', () => {
+    expect(toLedgerUnits(new Decimal('10.5'))).toBe(10_500_000_000n);
+    expect(toLedgerUnits(new Decimal('0.000000001'))).toBe(1n);
+    expect(toLedgerUnits(new Decimal('-3'))).toBe(-3_000_000_000n);
+    expect(formatLedgerUnits(10_500_000_000n)).toBe('10.5');
+    expect(formatLedgerUnits(-1n)).toBe('-0.000000001');
+  });
+
+  it('refuses amounts finer than the ledger scale instead of rounding them silently', () => {
+    expect(() => toLedgerUnits(new Decimal('0.0000000001'))).toThrow(RangeError);
+  });
+
+  it('rounds with the mode asked for', () => {
+    const amount = new Decimal('0.0000000025');
+    expect(roundToLedgerUnits(amount, 'HALF_EVEN')).toBe(2n);
+    expect(roundToLedgerUnits(amount, 'HALF_UP')).toBe(3n);
+    expect(roundToLedgerUnits(new Decimal('-0.0000000025'), 'FLOOR')).toBe(-3n);
+  });
+
+  it('round-trips values beyond 2^53 exactly', () => {
+    const big = 9_007_199_254_740_993n; // 2^53 + 1
+    expect(toLedgerUnits(fromLedgerUnits(big))).toBe(big);
+  });
+
+  it('counts quantities at 1e-6', () => {
+    expect(toQuantityUnits(new Decimal('1.25'))).toBe(1_250_000n);
+    expect(() => toQuantityUnits(new Decimal('0.0000001'))).toThrow(RangeError);
+  });
+});
+
+describe('currencies', () => {
+  it('knows ISO 4217 exponents', () => {
+    expect(isoCurrencyExponent('USD')).toBe(2);
+    expect(isoCurrencyExponent('JPY')).toBe(0);
+    expect(isoCurrencyExponent('KWD')).toBe(3);
+    expect(isoCurrencyExponent('XXX')).toBeUndefined();
+  });
+});
