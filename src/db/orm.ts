@@ -19,6 +19,7 @@ export async function openOrm(url: string, poolSize: number): Promise<Orm> {
       transactional: true,
       allOrNothing: true,
       silent: true,
+      snapshot: false,
     },
     pool: { min: 0, max: poolSize },
     forceUtcTimezone: true,

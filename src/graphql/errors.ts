@@ -41,12 +41,16 @@ export function createErrorFormatter(logger: Logger, includeStackTraces: boolean
     if (code === 'BAD_USER_INPUT') {
       return { ...base, extensions: { code: ErrorCode.VALIDATION_FAILED, retryable: false } };
     }
-    if (typeof code === 'string' && (REQUEST_ERROR_CODES.has(code) || Object.hasOwn(ErrorCode, code))) {
-      return { ...base, extensions: { ...formatted.extensions, retryable: code === ErrorCode.SERVICE_UNAVAILABLE } };
+    if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
+      return { ...base, extensions: { ...formatted.extensions, retryable: false } };
     }
     if (original instanceof GraphQLError && !original.originalError) {
-      // Raised by graphql-js itself while executing (for example a scalar refusing an output).
-      return { ...base, extensions: { code: ErrorCode.VALIDATION_FAILED, retryable: false } };
+      // Raised by toGraphQLError outside a resolver (authentication in the context function).
+      const { http: _status, ...extensions } = original.extensions;
+      const own = extensions.code;
+      if (typeof own === 'string' && own !== ErrorCode.INTERNAL_SERVER_ERROR && Object.hasOwn(ErrorCode, own)) {
+        return { ...base, extensions };
+      }
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
     return {

@@ -81,8 +81,11 @@ export class WalletService {
 
   /** Runs fn in a transaction and tells the listeners about the appends it made, after commit. */
   async inLedgerTransaction<T>(fn: (client: SqlClient, appended: AppendResult[]) => Promise<T>): Promise<T> {
-    const appended: AppendResult[] = [];
-    const result = await this.sql.transaction((client) => fn(client, appended));
+    let appended: AppendResult[] = [];
+    const result = await this.sql.transaction((client) => {
+      appended = []; // a retried transaction starts over
+      return fn(client, appended);
+    });
     for (const a of appended) for (const listener of this.listeners) listener(a);
     return result;
   }
