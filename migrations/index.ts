@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261122000100Foundation } from './Migration20261122000100Foundation.js';
+import { Migration20261122000200RuleSets } from './Migration20261122000200RuleSets.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -7,4 +8,5 @@ import { Migration20261122000100Foundation } from './Migration20261122000100Foun
  */
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261122000100Foundation', class: Migration20261122000100Foundation },
+  { name: 'Migration20261122000200RuleSets', class: Migration20261122000200RuleSets },
 ];

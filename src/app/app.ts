@@ -23,6 +23,9 @@ import { MeterResolver } from '../modules/meters/meter.resolver.js';
 import { MeterService } from '../modules/meters/meter.service.js';
 import { PlanResolver } from '../modules/plans/plan.resolver.js';
 import { PlanService } from '../modules/plans/plan.service.js';
+import { ChargePreviewService } from '../modules/rules/charge-preview.service.js';
+import { RuleSetResolver } from '../modules/rules/rule-set.resolver.js';
+import { RuleService } from '../modules/rules/rule-set.service.js';
 import { MemoryReservationStore } from '../modules/reservations/memory-store.js';
 import { createRedisClient, RedisReservationStore } from '../modules/reservations/redis-store.js';
 import type { ReservationStore } from '../modules/reservations/reservation-store.js';
@@ -48,6 +51,8 @@ export interface Services {
   meters: MeterService;
   plans: PlanService;
   wallets: WalletService;
+  rules: RuleService;
+  previews: ChargePreviewService;
 }
 
 export interface App {
@@ -106,7 +111,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const meters = new MeterService(orm, clock);
   const plans = new PlanService(orm, meters, currencies, clock);
   const wallets = new WalletService(orm, sql, customers, currencies, clock);
-  const services: Services = { apiKeys, currencies, customers, meters, plans, wallets };
+  const rules = new RuleService(sql, clock, logger.child({ module: 'rules' }), config.rules);
+  await rules.start();
+  const previews = new ChargePreviewService(rules, meters, plans, customers, clock);
+  const services: Services = { apiKeys, currencies, customers, meters, plans, wallets, rules, previews };
 
   const schema = await buildAppSchema(
     new Map<Function, object>([
@@ -116,6 +124,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       [CustomerWalletsResolver, new CustomerWalletsResolver(wallets)],
       [MeterResolver, new MeterResolver(meters)],
       [PlanResolver, new PlanResolver(plans)],
+      [RuleSetResolver, new RuleSetResolver(rules, previews)],
       [WalletResolver, new WalletResolver(wallets)],
     ]),
   );
@@ -192,6 +201,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       // server.stop already closed the sockets and the WebSocket server; this clears graphql-ws timers.
       await Promise.resolve(wsDisposable.dispose()).catch(() => undefined);
       await apollo.stop();
+      rules.stop();
       await store.close();
       await sql.close();
       await orm.close();

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { AppError } from '../shared/errors.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerRuleCommands } from './commands/rules.js';
 import { registerSchemaCommands } from './commands/schema.js';
 import { serve } from './commands/serve.js';
 import { migrate } from '../db/orm.js';
@@ -23,6 +24,7 @@ program
   });
 
 registerKeyCommands(program);
+registerRuleCommands(program);
 registerSchemaCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

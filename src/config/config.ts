@@ -22,6 +22,9 @@ const schema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   PUBLIC_URL: z.string().url().optional(),
+  RULES_DIR: z.string().min(1).default('rules'),
+  RULES_WATCH: bool.default(true),
+  RULES_REFRESH_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
 });
 
 export interface Config {
@@ -42,6 +45,7 @@ export interface Config {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   publicUrl: string | undefined;
+  rules: { dir: string; watch: boolean; refreshMs: number };
 }
 
 export class ConfigError extends Error {
@@ -85,5 +89,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicUrl: e.PUBLIC_URL,
+    rules: { dir: path.resolve(e.RULES_DIR), watch: e.RULES_WATCH, refreshMs: e.RULES_REFRESH_MS },
   };
 }

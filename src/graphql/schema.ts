@@ -5,6 +5,7 @@ import { CurrencyResolver } from '../modules/currencies/currency.resolver.js';
 import { CustomerResolver } from '../modules/customers/customer.resolver.js';
 import { MeterResolver } from '../modules/meters/meter.resolver.js';
 import { PlanResolver } from '../modules/plans/plan.resolver.js';
+import { RuleSetResolver } from '../modules/rules/rule-set.resolver.js';
 import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/wallet.resolver.js';
 import { authChecker } from './auth-checker.js';
 
@@ -16,6 +17,7 @@ export const resolverClasses = [
   CustomerWalletsResolver,
   MeterResolver,
   PlanResolver,
+  RuleSetResolver,
   WalletResolver,
 ] as const;
 

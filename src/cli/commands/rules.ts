@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/config.js';
+import { formatProblem, readRuleFiles } from '../../modules/rules/rule-files.js';
+import { bookFromFiles, evaluate, runExamples, type ExampleEvent } from '../../modules/rules/rule-examples.js';
+import { formatDecimal } from '../../shared/money/decimal.js';
+import { formatLedgerUnits } from '../../shared/money/units.js';
+
+const defaultDir = () => loadConfig().rules.dir;
+
+/** `billing rules validate|test|eval`: the pricing team's tools. They read files only. */
+export function registerRuleCommands(program: Command): void {
+  const rules = program.command('rules').description('validate, test and try pricing rule sets');
+
+  rules
+    .command('validate [dir]')
+    .description('check every rule file; exit 1 with file:line:column and the reason on any fault')
+    .action(async (dir?: string) => {
+      const files = await readRuleFiles(dir ?? defaultDir());
+      let faults = 0;
+      for (const { file, result } of files) {
+        if (result.ok) {
+          process.stdout.write(`ok    ${file}  ${result.definition.key} v${result.definition.version} from ${result.definition.effectiveFrom}  ${result.hash.slice(0, 12)}\n`);
+        } else {
+          faults += result.problems.length;
+          for (const p of result.problems) process.stdout.write(`FAIL  ${formatProblem(file, p)}\n`);
+        }
+      }
+      process.stdout.write(`${files.length} file(s), ${faults} fault(s)\n`);
+      if (faults > 0 || files.length === 0) process.exitCode = 1;
+    });
+
+  rules
+    .command('test [dir]')
+    .description('run the examples.json beside each rule set and show a diff for each mismatch')
+    .action(async (dir?: string) => {
+      const results = await runExamples(dir ?? defaultDir());
+      for (const r of results) {
+        process.stdout.write(`${r.diffs.length ? 'FAIL' : 'ok  '}  ${r.file}: ${r.name}\n`);
+        for (const d of r.diffs) process.stdout.write(`        ${d}\n`);
+      }
+      const failed = results.filter((r) => r.diffs.length > 0).length;
+      process.stdout.write(`${results.length} example(s), ${failed} failed\n`);
+      if (failed > 0 || results.length === 0) process.exitCode = 1;
+    });
+
+  rules
+    .command('eval')
+    .description('rate one event and print the result as JSON')
+    .requiredOption('--rules <dir-or-file>', 'a rules folder or one rule file')
+    .requiredOption('--event <json>', 'the event: {"meter", "quantity", "timestamp", "dimensions", "values"}')
+    .option('--rule-set <key>', 'which rule set, when the folder has several')
+    .option('--period-quantity <decimal>', 'period-to-date quantity before the event', '0')
+    .option('--aggregate', "rate the quantity as a whole period's aggregate")
+    .action(async (opts: { rules: string; event: string; ruleSet?: string; periodQuantity: string; aggregate?: boolean }) => {
+      let event: ExampleEvent;
+      try {
+        event = JSON.parse(opts.event) as ExampleEvent;
+      } catch {
+        throw new Error('--event is not valid JSON');
+      }
+      const { book, files } = await bookFromFiles(opts.rules);
+      for (const f of files) if (!f.result.ok) for (const p of f.result.problems) process.stderr.write(`skipped: ${formatProblem(f.file, p)}\n`);
+      const { ruleSet, rating } = await evaluate(book, { ruleSet: opts.ruleSet, event, periodQuantity: opts.periodQuantity, aggregate: !!opts.aggregate });
+      const out = {
+        ruleSet: ruleSet.ref,
+        firedRules: rating.firedRules,
+        refusal: rating.refusal,
+        lines: rating.lines.map((l) => ({
+          component: l.componentId,
+          model: l.model,
+          quantity: formatDecimal(l.quantity),
+          amount: l.amount && formatDecimal(l.amount),
+          charged: l.units === null ? null : formatLedgerUnits(l.units),
+          tiers: l.tiers.map((t) => ({ tier: t.tier, quantity: formatDecimal(t.quantity), unitPrice: formatDecimal(t.unitPrice), flatFee: formatDecimal(t.flatFee), amount: formatDecimal(t.amount) })),
+          adjustments: l.adjustments.map((a) => ({ id: a.id, kind: a.kind, factor: formatDecimal(a.factor) })),
+          ...('counter' in l && l.counter ? { counter: { key: l.counter.key, before: formatDecimal(l.counter.before), delta: formatDecimal(l.counter.delta) } } : {}),
+        })),
+      };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    });
+}

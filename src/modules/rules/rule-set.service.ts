@@ -1,0 +1,166 @@
+import { watch, type FSWatcher } from 'node:fs';
+import type { SqlPool } from '../../db/sql.js';
+import type { CompiledRuleSet } from '../../rating/compile.js';
+import { RuleBook } from '../../rating/rule-book.js';
+import { validateRuleSetText } from '../../rating/validate.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import { formatProblem, readRuleFiles, ruleFileIdentity } from './rule-files.js';
+import { RuleSetStatus, type PublishedRuleSet, type RuleSetEntry } from './rule-set.entity.js';
+import { RuleSetRepository } from './rule-set.repository.js';
+
+export interface RuleServiceOptions {
+  /** Folder of rule files to load and watch; null to serve only what is published. */
+  dir: string | null;
+  watch: boolean;
+  /** How often published versions are re-read, to pick up those another instance published. */
+  refreshMs: number;
+}
+
+/**
+ * Loads rule files, publishes new valid versions, and serves every published version. A file
+ * that is invalid, or that changes a published version, is refused and shown with its errors in
+ * status(); what was published keeps serving, so a bad edit never stops pricing.
+ */
+export class RuleService {
+  private readonly repo: RuleSetRepository;
+  private book = new RuleBook([]);
+  private entries: RuleSetEntry[] = [];
+  private readonly compiled = new Map<string, CompiledRuleSet>();
+  private loading: Promise<void> = Promise.resolve();
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(
+    sql: SqlPool,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: RuleServiceOptions,
+  ) {
+    this.repo = new RuleSetRepository(sql);
+  }
+
+  /** Loads the folder and starts watching it (when configured). */
+  async start(): Promise<void> {
+    await this.reload();
+    if (this.options.dir && this.options.watch) this.startWatching(this.options.dir);
+    if (this.options.refreshMs > 0) {
+      this.timer = setInterval(() => void this.reload().catch((err) => this.logger.error({ err }, 'rule refresh failed')), this.options.refreshMs);
+      this.timer.unref();
+    }
+  }
+
+  stop(): void {
+    this.watcher?.close();
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Tells fn after every reload (tests wait on it; caches may listen). */
+  onReload(fn: () => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Re-reads the files and the published versions; one reload at a time. */
+  reload(): Promise<void> {
+    this.loading = this.loading.then(() => this.load()).catch((err) => this.logger.error({ err }, 'loading rules failed'));
+    return this.loading;
+  }
+
+  /** The version of `key` in force at `at`. */
+  resolve(key: string, at: Date): CompiledRuleSet | undefined {
+    return this.book.resolve(key, at);
+  }
+
+  version(key: string, version: number): CompiledRuleSet | undefined {
+    return this.book.version(key, version);
+  }
+
+  status(): RuleSetEntry[] {
+    return this.entries;
+  }
+
+  private async load(): Promise<void> {
+    const files = this.options.dir ? await readRuleFiles(this.options.dir) : [];
+    const published = new Map((await this.repo.all()).map((p) => [`${p.key}@${p.version}`, p]));
+    const problems: RuleSetEntry[] = [];
+    for (const { file, result } of files) {
+      if (!result.ok) {
+        const id = ruleFileIdentity(file);
+        for (const p of result.problems) this.logger.warn({ file }, `refused rule file: ${formatProblem(file, p)}`);
+        problems.push(problemEntry(file, id?.key ?? result.key ?? null, id?.version ?? result.version ?? null, RuleSetStatus.INVALID, result.problems));
+        continue;
+      }
+      const { definition, hash } = result;
+      const id = `${definition.key}@${definition.version}`;
+      let stored = published.get(id);
+      if (!stored) {
+        stored = await this.repo.publish(
+          { key: definition.key, version: definition.version, hash, effectiveFrom: new Date(definition.effectiveFrom), currency: definition.currency, content: definition, sourceFile: file },
+          this.clock.now(),
+        );
+        published.set(id, stored);
+        if (stored.hash === hash) this.logger.info({ key: definition.key, version: definition.version, hash }, 'published rule set');
+      }
+      if (stored.hash !== hash) {
+        const message =
+          `version ${definition.version} of "${definition.key}" was published on ${stored.publishedAt.toISOString()} with hash ${stored.hash.slice(0, 12)}; ` +
+          `this file now hashes to ${hash.slice(0, 12)}. Published versions never change: put the change in v${definition.version + 1}.json`;
+        this.logger.warn({ file }, message);
+        problems.push(problemEntry(file, definition.key, definition.version, RuleSetStatus.CHANGED_AFTER_PUBLISHING, [{ pointer: '/version', line: 1, column: 1, message }]));
+      }
+    }
+    const serving = [...published.values()].map((p) => this.compile(p)).filter((c): c is CompiledRuleSet => c !== undefined);
+    this.book = new RuleBook(serving);
+    const fileOf = new Map<string, string>();
+    for (const f of files) if (f.result.ok) fileOf.set(`${f.result.definition.key}@${f.result.definition.version}`, f.file);
+    this.entries = [
+      ...[...published.values()].map((p) => servingEntry(p, fileOf.get(`${p.key}@${p.version}`) ?? p.sourceFile)),
+      ...problems,
+    ];
+    for (const fn of this.listeners) fn();
+  }
+
+  private compile(p: PublishedRuleSet): CompiledRuleSet | undefined {
+    const cached = this.compiled.get(p.hash);
+    if (cached) return cached;
+    const result = validateRuleSetText(JSON.stringify(p.content));
+    if (!result.ok) {
+      this.logger.error({ key: p.key, version: p.version, problems: result.problems }, 'a published rule set no longer validates; it is not served');
+      return undefined;
+    }
+    this.compiled.set(p.hash, result.compiled);
+    return result.compiled;
+  }
+
+  private startWatching(dir: string): void {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      this.watcher = watch(dir, { recursive: true }, () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => void this.reload(), 150);
+      });
+      this.watcher.on('error', (err) => this.logger.warn({ err: err.message }, 'rule folder watch failed'));
+    } catch (err) {
+      this.logger.warn({ dir, err: (err as Error).message }, 'cannot watch the rule folder; reload on restart only');
+    }
+  }
+}
+
+function servingEntry(p: PublishedRuleSet, file: string | null): RuleSetEntry {
+  return {
+    key: p.key,
+    version: p.version,
+    effectiveFrom: p.effectiveFrom,
+    currency: p.currency,
+    hash: p.hash,
+    status: RuleSetStatus.SERVING,
+    file,
+    publishedAt: p.publishedAt,
+    errors: [],
+  };
+}
+
+function problemEntry(file: string, key: string | null, version: number | null, status: RuleSetStatus, problems: Array<{ pointer: string; line: number; column: number; message: string }>): RuleSetEntry {
+  return { key, version, effectiveFrom: null, currency: null, hash: null, status, file, publishedAt: null, errors: problems.map((p) => ({ ...p, file })) };
+}

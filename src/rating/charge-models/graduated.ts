@@ -1,0 +1,1 @@
+export { graduatedRange, graduatedTotal } from './tiers.js';

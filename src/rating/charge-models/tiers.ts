@@ -1,0 +1,79 @@
+import { Decimal } from '../../shared/money/decimal.js';
+import type { TierPart } from '../types.js';
+
+const ZERO = new Decimal(0);
+
+/** A tier with its lower bound made explicit and prices already divided by `per`. */
+export interface Tier {
+  /** Exclusive lower bound: the tier holds positions in (from, upTo]. */
+  from: Decimal;
+  /** Inclusive upper bound; null for the last, open tier. */
+  upTo: Decimal | null;
+  unitPrice: Decimal;
+  flatFee: Decimal;
+}
+
+/** The result of pricing a range of a period counter. */
+export interface Priced {
+  amount: Decimal;
+  parts: TierPart[];
+}
+
+export const NOTHING: Priced = { amount: ZERO, parts: [] };
+
+/** Builds tiers from ordered inclusive upper bounds. */
+export function buildTiers(defs: Array<{ upTo: Decimal | null; unitPrice: Decimal; flatFee: Decimal }>): Tier[] {
+  let from = ZERO;
+  return defs.map((d) => {
+    const tier = { from, upTo: d.upTo, unitPrice: d.unitPrice, flatFee: d.flatFee };
+    from = d.upTo ?? from;
+    return tier;
+  });
+}
+
+/** The 0-based index of the tier holding position x; position 0 belongs to the first tier. */
+export function tierIndexAt(tiers: Tier[], x: Decimal): number {
+  for (let i = 0; i < tiers.length; i++) {
+    const upTo = tiers[i]!.upTo;
+    if (upTo === null || x.lessThanOrEqualTo(upTo)) return i;
+  }
+  return tiers.length - 1;
+}
+
+/**
+ * Graduated pricing of the counter range (a, b]: each unit at the price of the tier it falls in,
+ * and a tier's flat fee once, when the range enters it (a <= from < b; the first tier is entered
+ * by the range that starts at 0).
+ */
+export function graduatedRange(tiers: Tier[], a: Decimal, b: Decimal): Priced {
+  const parts: TierPart[] = [];
+  let amount = ZERO;
+  for (let i = 0; i < tiers.length; i++) {
+    const t = tiers[i]!;
+    const lo = Decimal.max(a, t.from);
+    const hi = t.upTo === null ? b : Decimal.min(b, t.upTo);
+    if (hi.lessThanOrEqualTo(lo)) continue;
+    const quantity = hi.minus(lo);
+    const flatFee = a.lessThanOrEqualTo(t.from) && t.from.lessThan(b) ? t.flatFee : ZERO;
+    const partAmount = quantity.times(t.unitPrice).plus(flatFee);
+    parts.push({ tier: i + 1, quantity, unitPrice: t.unitPrice, flatFee, amount: partAmount });
+    amount = amount.plus(partAmount);
+  }
+  return { amount, parts };
+}
+
+/** Graduated aggregate of a period that reached x; at x = 0 the first tier's flat fee is still due. */
+export function graduatedTotal(tiers: Tier[], x: Decimal): Priced {
+  if (x.isZero()) {
+    const first = tiers[0]!;
+    if (first.flatFee.isZero()) return NOTHING;
+    return { amount: first.flatFee, parts: [{ tier: 1, quantity: ZERO, unitPrice: first.unitPrice, flatFee: first.flatFee, amount: first.flatFee }] };
+  }
+  return graduatedRange(tiers, ZERO, x);
+}
+
+/** The tier holding the whole range (a, b], or -1 when the range crosses a tier bound. */
+export function tierHolding(tiers: Tier[], a: Decimal, b: Decimal): number {
+  const i = tierIndexAt(tiers, b);
+  return a.greaterThanOrEqualTo(tiers[i]!.from) ? i : -1;
+}

@@ -1,0 +1,186 @@
+import { Decimal } from '../shared/money/decimal.js';
+import { roundToLedgerUnits, toLedgerUnits } from '../shared/money/units.js';
+import { COUNTER_EPSILON, type CumulativeCharge, type PerEventCharge } from './charge-models/index.js';
+import type { CompiledComponent, CompiledRuleSet } from './compile.js';
+import { toSelectionFacts, type FiredRule, type Selection } from './selection.js';
+import type { AdjustmentParams, AppliedAdjustment, CounterUse, EventRating, PricedLine, RatingInput } from './types.js';
+
+const ZERO = new Decimal(0);
+const ONE = new Decimal(1);
+
+/** The key of a charge's period counter: its counter name (default: its id) and its counterBy dimension values. */
+export function counterKey(component: CompiledComponent, dimensions: Readonly<Record<string, string>>): string {
+  const name = component.params.counter ?? component.params.id;
+  const by = component.params.counterBy;
+  if (!by || by.length === 0) return name;
+  return `${name}|${by.map((d) => `${d}=${Object.hasOwn(dimensions, d) ? dimensions[d] : ''}`).join('|')}`;
+}
+
+const onLattice = (x: Decimal): boolean => x.times(1e9).isInteger();
+
+/**
+ * Rates one event given the period-to-date state before it. Pure: facts in, priced lines out.
+ *
+ * Rounding: a line's exact amount is kept; what the wallet is charged (`units`, 1e-9 of the
+ * currency) is, for exact cumulative charges, round(H(after)) - round(H(before)) where H is the
+ * charge's period function and round is half-up at 1e-9. The rounding errors cancel, so the
+ * per-event charges of a period add up to its aggregate, rounded once. Provisional and per-event
+ * charges round their own amount half-up.
+ */
+export async function rateEvent(ruleSet: CompiledRuleSet, input: RatingInput): Promise<EventRating> {
+  const facts = toSelectionFacts(input);
+  const selection = ruleSet.selector.selectCached(facts) ?? (await ruleSet.selector.select(facts));
+  return priceSelection(ruleSet, input, selection);
+}
+
+/** Prices what the rules selected. Synchronous: selection is the only step that may wait. */
+export function priceSelection(ruleSet: CompiledRuleSet, input: RatingInput, selection: Selection): EventRating {
+  const firedRules = selection.fired.map((f) => f.name);
+  const refusalRule = selection.fired.find((f) => f.event.type === 'refuse');
+  if (refusalRule && refusalRule.event.type === 'refuse') {
+    const { code, message } = refusalRule.event.params;
+    return refused(ruleSet, firedRules, selection, { code, message, rule: refusalRule.name });
+  }
+  const adjustments = selection.fired.flatMap((f) => (f.event.type === 'adjustment' ? [f.event.params] : []));
+  const lines: PricedLine[] = [];
+  // Charges that share a counter see it advanced by the charges before them in this event.
+  const advanced = new Map<string, Decimal>();
+  const counters = { get: (key: string) => advanced.get(key) ?? input.period.counters.get(key) };
+  for (const fired of selection.fired) {
+    if (fired.event.type !== 'charge') continue;
+    const component = ruleSet.components.get(fired.event.params.id)!;
+    const applied = adjustmentsFor(ruleSet, adjustments, component.params.id);
+    const line = priceComponent(component, applied, { ...input, period: { quantity: input.period.quantity, counters } });
+    if ('missing' in line) {
+      return refused(ruleSet, firedRules, selection, {
+        code: 'VALUE_MISSING',
+        message: `the event carries no value "${line.missing}", which charge ${component.params.id} needs`,
+        rule: fired.name,
+      });
+    }
+    if (line.counter) advanced.set(line.counter.key, line.counter.before.plus(line.counter.delta));
+    lines.push(line);
+  }
+  return {
+    ruleSet: ruleSet.ref,
+    firedRules,
+    refusal: null,
+    lines,
+    amount: lines.reduce((sum, l) => sum.plus(l.amount), ZERO),
+    units: lines.reduce((sum, l) => sum + l.units, 0n),
+    periodValidity: selection.periodValidity,
+  };
+}
+
+function refused(ruleSet: CompiledRuleSet, firedRules: string[], selection: Selection, refusal: EventRating['refusal']): EventRating {
+  return { ruleSet: ruleSet.ref, firedRules, refusal, lines: [], amount: ZERO, units: 0n, periodValidity: selection.periodValidity };
+}
+
+function adjustmentsFor(ruleSet: CompiledRuleSet, adjustments: AdjustmentParams[], componentId: string): AppliedAdjustment[] {
+  return adjustments
+    .filter((a) => !a.appliesTo || a.appliesTo.includes(componentId))
+    .map((a) => ({ id: a.id, kind: a.kind, factor: ruleSet.adjustmentFactor(a) }));
+}
+
+function priceComponent(component: CompiledComponent, applied: AppliedAdjustment[], input: RatingInput): PricedLine | { missing: string } {
+  const factor = applied.reduce((m, a) => m.times(a.factor), ONE);
+  const charge = component.charge;
+  if (charge.kind === 'per-event') return pricePerEvent(component, charge, factor, applied, input);
+  const measured = charge.measure === 'quantity' ? input.event.quantity : input.event.values[charge.of!];
+  if (measured === undefined) return { missing: charge.of! };
+  return priceCumulative(component, charge, factor, applied, input, measured);
+}
+
+function priceCumulative(
+  component: CompiledComponent,
+  charge: CumulativeCharge,
+  factor: Decimal,
+  applied: AppliedAdjustment[],
+  input: RatingInput,
+  q: Decimal,
+): PricedLine {
+  const key = counterKey(component, input.event.dimensions);
+  const c = input.period.counters.get(key) ?? ZERO;
+  const free = component.freeUnits;
+  const billable = (x: Decimal) => Decimal.max(ZERO, x.minus(free));
+  const a = billable(c);
+  const b = billable(c.plus(q));
+  const priced = b.greaterThan(a) ? charge.range(a, b) : { amount: ZERO, parts: [] };
+  const amount = priced.amount.times(factor);
+
+  // Where the result holds, in raw counter values (see validity in rules/README.md).
+  let validFrom = c;
+  let validTo: Decimal | null = c;
+  let units: bigint;
+  if (c.plus(q).lessThanOrEqualTo(free)) {
+    validFrom = ZERO;
+    validTo = free.minus(q);
+    units = 0n;
+  } else if (c.lessThan(free)) {
+    units = telescoped(charge, factor, a, b);
+  } else {
+    const piece = charge.piece(a, b);
+    const exactInPiece = piece !== null && (!charge.exact || onLattice(piece.slope.times(factor).times(q)));
+    if (piece && exactInPiece) {
+      validFrom = piece.from.plus(free);
+      validTo = piece.to && piece.to.plus(free);
+      units = charge.exact ? toLedgerUnits(piece.slope.times(factor).times(q)) : roundToLedgerUnits(amount, 'HALF_UP');
+    } else {
+      units = charge.exact ? telescoped(charge, factor, a, b) : roundToLedgerUnits(amount, 'HALF_UP');
+    }
+  }
+  const counter: CounterUse = { key, before: c, delta: q, validFrom, validTo };
+  return {
+    componentId: component.params.id,
+    model: charge.model,
+    description: component.params.description ?? null,
+    quantity: b.minus(a),
+    amount,
+    units,
+    tiers: priced.parts,
+    adjustments: applied,
+    counter,
+    provisional: !charge.exact,
+  };
+}
+
+/** round(H(b)) - round(H(a)), with H(x) = factor * (amount of the range (0, x]) and H(0) = 0. */
+function telescoped(charge: CumulativeCharge, factor: Decimal, a: Decimal, b: Decimal): bigint {
+  const h = (x: Decimal) => (x.isZero() ? 0n : roundToLedgerUnits(charge.range(ZERO, x).amount.times(factor), 'HALF_UP'));
+  return h(b) - h(a);
+}
+
+function pricePerEvent(
+  component: CompiledComponent,
+  charge: PerEventCharge,
+  factor: Decimal,
+  applied: AppliedAdjustment[],
+  input: RatingInput,
+): PricedLine | { missing: string } {
+  const value = input.event.values[charge.of];
+  if (value === undefined) return { missing: charge.of };
+  let counter: CounterUse | null = null;
+  let eventsBefore = 0;
+  if (charge.countsEvents) {
+    const key = counterKey(component, input.event.dimensions);
+    const before = input.period.counters.get(key) ?? ZERO;
+    eventsBefore = before.toNumber();
+    const piece = charge.eventsPiece(eventsBefore)!;
+    counter = { key, before, delta: ONE, validFrom: new Decimal(piece.from), validTo: piece.to === null ? null : new Decimal(piece.to) };
+  }
+  const amount = charge.price(value, eventsBefore).amount.times(factor);
+  return {
+    componentId: component.params.id,
+    model: charge.model,
+    description: component.params.description ?? null,
+    quantity: value,
+    amount,
+    units: roundToLedgerUnits(amount, 'HALF_UP'),
+    tiers: [],
+    adjustments: applied,
+    counter,
+    provisional: false,
+  };
+}
+
+export { COUNTER_EPSILON };

@@ -1,0 +1,212 @@
+import type { Decimal } from '../shared/money/decimal.js';
+
+/** A tier as written in a rule file: `upTo` is inclusive; null on the last, open tier. */
+export interface TierDefinition {
+  upTo: string | null;
+  unitPrice: string;
+  flatFee?: string;
+}
+
+export interface PercentTierDefinition {
+  upTo: string | null;
+  rate: string;
+  flatFee?: string;
+}
+
+interface ChargeCommon {
+  /** Unique within the rule set; carries the component's period counter across versions. */
+  id: string;
+  description?: string;
+  /** Included allowance: the first freeUnits of the period (per counter) are free. */
+  freeUnits?: string;
+  /** Prices are per this many units (a power of ten), e.g. "1000000" for per-million-token prices. */
+  per?: string;
+  /** The period counter this charge reads and advances; charges naming the same one share it. Default: the id. */
+  counter?: string;
+  /** Keep a separate period counter per value of these event dimensions. */
+  counterBy?: string[];
+}
+
+export type ChargeParams =
+  | (ChargeCommon & { model: 'per_unit'; unitPrice: string })
+  | (ChargeCommon & { model: 'graduated'; tiers: TierDefinition[] })
+  | (ChargeCommon & { model: 'volume'; tiers: TierDefinition[] })
+  | (ChargeCommon & { model: 'package'; size: string; price: string; rounding?: 'up' | 'down' })
+  | (ChargeCommon & {
+      model: 'percentage';
+      of: string;
+      rate: string;
+      fixedFee?: string;
+      freeEvents?: number;
+      minPerEvent?: string;
+      maxPerEvent?: string;
+    })
+  | (ChargeCommon & { model: 'graduated_percentage'; of: string; tiers: PercentTierDefinition[] })
+  | (ChargeCommon & { model: 'cost_plus'; of: string; markupPercent: string });
+
+export type ChargeModelName = ChargeParams['model'];
+
+export type AdjustmentParams = {
+  id: string;
+  description?: string;
+  /** Charge ids it applies to; every charge of the event when absent. */
+  appliesTo?: string[];
+} & ({ kind: 'markup'; percent: string } | { kind: 'discount'; percent: string } | { kind: 'multiplier'; factor: string });
+
+export interface RefusalParams {
+  code: string;
+  message: string;
+}
+
+export type RuleEventDefinition =
+  | { type: 'charge'; params: ChargeParams }
+  | { type: 'adjustment'; params: AdjustmentParams }
+  | { type: 'refuse'; params: RefusalParams };
+
+/** A json-rules-engine condition as the rule files may write it (a safe subset). */
+export type ConditionDefinition =
+  | { all: ConditionDefinition[] }
+  | { any: ConditionDefinition[] }
+  | { not: ConditionDefinition }
+  | LeafCondition;
+
+export interface LeafCondition {
+  fact: FactName;
+  path?: string;
+  operator: string;
+  value: string | number | boolean | null | string[];
+}
+
+export type FactName = 'event' | 'customer' | 'plan' | 'period';
+
+export interface RuleDefinition {
+  name: string;
+  priority?: number;
+  conditions: ConditionDefinition;
+  event: RuleEventDefinition;
+}
+
+/** One version of a rule set, as written in `rules/<key>/v<version>.json`. */
+export interface RuleSetDefinition {
+  key: string;
+  version: number;
+  effectiveFrom: string;
+  currency: string;
+  description?: string;
+  /** The least the rule set's charges add up to in a period; the invoice trues up the rest. */
+  minimumSpend?: string;
+  rules: RuleDefinition[];
+}
+
+/** The usage event as rating sees it. */
+export interface UsageFacts {
+  meter: string;
+  quantity: Decimal;
+  timestamp: Date;
+  dimensions: Readonly<Record<string, string>>;
+  /** Named amounts the event carries (a provider cost, a transaction amount). */
+  values: Readonly<Record<string, Decimal>>;
+}
+
+export interface CustomerFacts {
+  id: string;
+  externalId: string;
+  metadata: Readonly<Record<string, string>>;
+}
+
+export interface PlanFacts {
+  code: string;
+  version: number;
+}
+
+/** Reads period counters by key (a Map will do). */
+export interface CounterLookup {
+  get(key: string): Decimal | undefined;
+}
+
+/** Period-to-date state before the event. */
+export interface PeriodState {
+  /** Quantity of the meter so far this period (what `period.quantity` reads). */
+  quantity: Decimal;
+  /** Values of the charge counters this event uses, by counter key; undefined means zero. */
+  counters: CounterLookup;
+}
+
+export interface RatingInput {
+  event: UsageFacts;
+  customer: CustomerFacts;
+  plan: PlanFacts | null;
+  period: PeriodState;
+}
+
+/** The part of a line that fell in one tier. */
+export interface TierPart {
+  /** 1-based tier number. */
+  tier: number;
+  quantity: Decimal;
+  unitPrice: Decimal;
+  flatFee: Decimal;
+  amount: Decimal;
+}
+
+/** What a charge adds to its period counter, and the counter values the result holds for. */
+export interface CounterUse {
+  key: string;
+  /** Counter value before the event. */
+  before: Decimal;
+  /** Amount added to the counter (quantity, carried value, or 1 for an event count). */
+  delta: Decimal;
+  /** The rating is identical for any counter value in [validFrom, validTo]; validTo null is unbounded. */
+  validFrom: Decimal;
+  validTo: Decimal | null;
+}
+
+export interface AppliedAdjustment {
+  id: string;
+  kind: 'markup' | 'discount' | 'multiplier';
+  /** The factor the line was multiplied by. */
+  factor: Decimal;
+}
+
+export interface PricedLine {
+  componentId: string;
+  model: ChargeModelName;
+  description: string | null;
+  /** Billable quantity of the line (after free units), or the value a percentage applies to. */
+  quantity: Decimal;
+  /** The exact amount, before any rounding. */
+  amount: Decimal;
+  /** The amount charged now, in ledger units (1e-9), rounded as documented in rules/README.md. */
+  units: bigint;
+  tiers: TierPart[];
+  adjustments: AppliedAdjustment[];
+  counter: CounterUse | null;
+  /** True when the amount is provisional until the period closes (volume tiers). */
+  provisional: boolean;
+}
+
+export interface RuleSetRef {
+  key: string;
+  version: number;
+  hash: string;
+}
+
+export interface Refusal {
+  code: string;
+  message: string;
+  rule: string;
+}
+
+export interface EventRating {
+  ruleSet: RuleSetRef;
+  /** Names of the rules that fired, in the order they were applied. */
+  firedRules: string[];
+  refusal: Refusal | null;
+  lines: PricedLine[];
+  /** Sum of the exact line amounts. */
+  amount: Decimal;
+  /** Sum of the line units: what the wallet is charged, in ledger units. */
+  units: bigint;
+  /** The meter-quantity values (period.quantity) this result holds for, when rules read it. */
+  periodValidity: { from: Decimal; to: Decimal | null } | null;
+}

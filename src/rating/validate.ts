@@ -1,0 +1,234 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import schema from '../../rules/rule-set.schema.json' with { type: 'json' };
+import { Decimal, parseDecimal } from '../shared/money/decimal.js';
+import { contentHash } from './canonical-json.js';
+import { compileRuleSet, type CompiledRuleSet } from './compile.js';
+import { parseFactPath } from './fact-path.js';
+import { isDecimalOperator } from './operators.js';
+import type { ConditionDefinition, RuleSetDefinition, TierDefinition } from './types.js';
+
+/** One fault in a rule file, located for an editor. */
+export interface RuleFileProblem {
+  /** JSON pointer of the faulty value ("" for the whole document). */
+  pointer: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export type RuleSetValidation =
+  | { ok: true; definition: RuleSetDefinition; hash: string; compiled: CompiledRuleSet }
+  | { ok: false; problems: RuleFileProblem[]; key?: string; version?: number };
+
+const JSON_ERRORS: Record<string, string> = {
+  InvalidSymbol: 'unexpected character',
+  InvalidNumberFormat: 'malformed number',
+  PropertyNameExpected: 'a property name in double quotes was expected (no trailing commas)',
+  ValueExpected: 'a value was expected',
+  ColonExpected: 'a colon was expected',
+  CommaExpected: 'a comma was expected',
+  CloseBraceExpected: 'a closing brace was expected',
+  CloseBracketExpected: 'a closing bracket was expected',
+  EndOfFileExpected: 'nothing may follow the document',
+  InvalidCommentToken: 'comments are not allowed',
+  UnexpectedEndOfString: 'a string is not closed',
+  UnexpectedEndOfComment: 'a comment is not closed',
+  InvalidUnicode: 'invalid unicode escape',
+  InvalidEscapeCharacter: 'invalid escape character',
+  InvalidCharacter: 'invalid character',
+};
+
+const ajv = new Ajv({ allErrors: true, discriminator: true, strict: false });
+const validateSchema = ajv.compile(schema);
+
+/** Turns offsets into 1-based line and column. */
+class Locator {
+  private readonly starts: number[] = [0];
+  constructor(text: string) {
+    for (let i = 0; i < text.length; i++) if (text[i] === '\n') this.starts.push(i + 1);
+  }
+  at(offset: number): { line: number; column: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - this.starts[lo]! + 1 };
+  }
+}
+
+const toPath = (pointer: string): Array<string | number> =>
+  pointer === ''
+    ? []
+    : pointer
+        .slice(1)
+        .split('/')
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+        .map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s));
+
+const pointerOf = (path: Array<string | number>): string => path.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+
+/**
+ * Validates the text of one rule-set file: JSON syntax, the JSON Schema, then what a schema
+ * cannot say (ordered tiers, unique ids, safe fact paths, operators that fit their values), and
+ * finally builds it. Every problem comes with its JSON pointer, line and column.
+ */
+export function validateRuleSetText(text: string, expected: { key?: string; version?: number } = {}): RuleSetValidation {
+  const locator = new Locator(text);
+  const syntax: ParseError[] = [];
+  const tree = parseTree(text, syntax, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (syntax.length > 0 || !tree) {
+    const first = syntax[0];
+    const problems = [
+      {
+        pointer: '',
+        ...locator.at(first?.offset ?? 0),
+        message: first ? `invalid JSON: ${JSON_ERRORS[printParseErrorCode(first.error)] ?? printParseErrorCode(first.error)}` : 'invalid JSON: the file is empty',
+      },
+    ];
+    return { ok: false, problems };
+  }
+  const at = (pointer: string, message: string): RuleFileProblem => {
+    const node = findNodeAtLocation(tree, toPath(pointer)) ?? nearest(tree, toPath(pointer));
+    return { pointer, ...locator.at(node.offset), message };
+  };
+  const value = getNodeValue(tree) as RuleSetDefinition;
+  const ident = { key: typeof value?.key === 'string' ? value.key : undefined, version: typeof value?.version === 'number' ? value.version : undefined };
+
+  if (!validateSchema(value)) {
+    return { ok: false, ...ident, problems: schemaProblems(validateSchema.errors ?? []).map((p) => at(p.pointer, p.message)) };
+  }
+  const problems = semanticProblems(value, expected).map((p) => at(p.pointer, p.message));
+  if (problems.length > 0) return { ok: false, ...ident, problems };
+  const hash = contentHash(value);
+  try {
+    return { ok: true, definition: value, hash, compiled: compileRuleSet(value, hash) };
+  } catch (err) {
+    return { ok: false, ...ident, problems: [at('/rules', `the rules do not build: ${(err as Error).message}`)] };
+  }
+}
+
+function nearest(tree: Node, path: Array<string | number>): Node {
+  for (let n = path.length - 1; n >= 0; n--) {
+    const node = findNodeAtLocation(tree, path.slice(0, n));
+    if (node) return node;
+  }
+  return tree;
+}
+
+/** Reduces ajv's errors to one readable message per place, preferring the most specific. */
+function schemaProblems(errors: ErrorObject[]): Array<{ pointer: string; message: string }> {
+  const out = new Map<string, string>();
+  for (const e of errors) {
+    if (e.keyword === 'if' || (e.keyword === 'oneOf' && errors.some((o) => o !== e && o.instancePath.startsWith(e.instancePath)))) continue;
+    let pointer = e.instancePath;
+    let message: string;
+    if (e.keyword === 'required') message = `is missing the required property "${(e.params as { missingProperty: string }).missingProperty}"`;
+    else if (e.keyword === 'additionalProperties') {
+      const prop = (e.params as { additionalProperty: string }).additionalProperty;
+      pointer = `${pointer}/${prop}`;
+      message = `"${prop}" is not allowed here`;
+    } else if (e.keyword === 'pattern' && String(e.schemaPath).includes('amount')) message = 'must be a non-negative decimal written as a string, e.g. "0.0025"';
+    else if (e.keyword === 'pattern' && String(e.schemaPath).includes('leaf/properties/path')) {
+      const parsed = parseFactPath(String(e.data));
+      message = `unsafe fact path: ${'error' in parsed ? parsed.error : 'not allowed'}`;
+    }
+    else if (e.keyword === 'enum') message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    else if (e.keyword === 'const') message = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+    else if (e.keyword === 'discriminator') message = describeDiscriminator(e);
+    else message = e.message ?? 'is invalid';
+    if (!out.has(pointer)) out.set(pointer, message);
+  }
+  return [...out].map(([pointer, message]) => ({ pointer, message }));
+}
+
+function describeDiscriminator(e: ErrorObject): string {
+  const { tag, tagValue } = e.params as { tag: string; tagValue: unknown };
+  const known: Record<string, string> = {
+    type: '"charge", "adjustment" or "refuse"',
+    model: '"per_unit", "graduated", "volume", "package", "percentage", "graduated_percentage" or "cost_plus"',
+    kind: '"markup", "discount" or "multiplier"',
+  };
+  return tagValue === undefined ? `needs "${tag}"` : `unknown ${tag} ${JSON.stringify(tagValue)}: use ${known[tag] ?? 'a known value'}`;
+}
+
+const isPowerOfTen = (text: string) => /^10*$/.test(text);
+
+function semanticProblems(def: RuleSetDefinition, expected: { key?: string; version?: number }): Array<{ pointer: string; message: string }> {
+  const problems: Array<{ pointer: string; message: string }> = [];
+  const fail = (path: Array<string | number>, message: string) => problems.push({ pointer: pointerOf(path), message });
+  if (expected.key !== undefined && def.key !== expected.key) fail(['key'], `must be "${expected.key}", the name of its folder`);
+  if (expected.version !== undefined && def.version !== expected.version) fail(['version'], `must be ${expected.version}, the number in its file name`);
+  if (Number.isNaN(Date.parse(def.effectiveFrom))) fail(['effectiveFrom'], 'is not a valid instant');
+
+  const ruleNames = new Set<string>();
+  const chargeIds = new Set<string>();
+  const adjustmentIds = new Set<string>();
+  def.rules.forEach((rule, r) => {
+    if (ruleNames.has(rule.name)) fail(['rules', r, 'name'], `repeats the rule name "${rule.name}"`);
+    ruleNames.add(rule.name);
+    checkConditions(rule.conditions, ['rules', r, 'conditions'], fail);
+    const ev = rule.event;
+    const at = (...rest: Array<string | number>) => ['rules', r, 'event', 'params', ...rest];
+    if (ev.type === 'charge') {
+      const p = ev.params;
+      if (chargeIds.has(p.id)) fail(at('id'), `repeats the charge id "${p.id}"`);
+      chargeIds.add(p.id);
+      if ('per' in p && p.per !== undefined && !isPowerOfTen(p.per)) fail(at('per'), 'must be a power of ten ("1", "1000", "1000000"…)');
+      if ('tiers' in p) checkTiers(p.tiers as TierDefinition[], at('tiers'), fail);
+      if (p.model === 'package' && new Decimal(p.size).isZero()) fail(at('size'), 'must be greater than zero');
+      if (p.model === 'percentage' && p.minPerEvent && p.maxPerEvent && new Decimal(p.minPerEvent).greaterThan(p.maxPerEvent)) {
+        fail(at('maxPerEvent'), 'must not be less than minPerEvent');
+      }
+    } else if (ev.type === 'adjustment') {
+      const p = ev.params;
+      if (adjustmentIds.has(p.id) || chargeIds.has(p.id)) fail(at('id'), `repeats the id "${p.id}"`);
+      adjustmentIds.add(p.id);
+      if (p.kind === 'discount' && new Decimal(p.percent).greaterThan(100)) fail(at('percent'), 'a discount is at most 100 percent');
+    }
+  });
+  def.rules.forEach((rule, r) => {
+    if (rule.event.type !== 'adjustment') return;
+    rule.event.params.appliesTo?.forEach((id, i) => {
+      if (!chargeIds.has(id)) fail(['rules', r, 'event', 'params', 'appliesTo', i], `no charge has the id "${id}"`);
+    });
+  });
+  return problems;
+}
+
+function checkTiers(tiers: Array<{ upTo: string | null }>, path: Array<string | number>, fail: (p: Array<string | number>, m: string) => void): void {
+  let previous: Decimal | null = new Decimal(0);
+  tiers.forEach((tier, i) => {
+    const last = i === tiers.length - 1;
+    if (tier.upTo === null) {
+      if (!last) fail([...path, i, 'upTo'], 'only the last tier may be open (upTo null)');
+      previous = null;
+      return;
+    }
+    if (last) fail([...path, i, 'upTo'], 'the last tier must be open: set upTo to null');
+    const upTo = new Decimal(tier.upTo);
+    if (previous !== null && !upTo.greaterThan(previous)) {
+      fail([...path, i, 'upTo'], previous.isZero() ? 'must be greater than zero' : `must be greater than the previous tier's upTo (${previous.toFixed()}): tiers are ordered and do not overlap`);
+    }
+    previous = upTo;
+  });
+}
+
+function checkConditions(c: ConditionDefinition, path: Array<string | number>, fail: (p: Array<string | number>, m: string) => void): void {
+  if ('all' in c) return c.all.forEach((x, i) => checkConditions(x, [...path, 'all', i], fail));
+  if ('any' in c) return c.any.forEach((x, i) => checkConditions(x, [...path, 'any', i], fail));
+  if ('not' in c) return checkConditions(c.not, [...path, 'not'], fail);
+  const parsed = parseFactPath(c.path ?? '');
+  if ('error' in parsed) fail([...path, 'path'], `unsafe fact path: ${parsed.error}`);
+  const v = c.value;
+  if (isDecimalOperator(c.operator)) {
+    if (typeof v !== 'string' || !parseDecimal(v)) fail([...path, 'value'], `${c.operator} compares with a decimal written as a string, e.g. "1000000"`);
+  } else if (c.operator === 'in' || c.operator === 'notIn') {
+    if (!Array.isArray(v)) fail([...path, 'value'], `${c.operator} needs a list of strings`);
+  } else if (Array.isArray(v)) {
+    fail([...path, 'value'], `${c.operator} compares with one value, not a list`);
+  }
+}
