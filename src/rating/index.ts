@@ -3,7 +3,7 @@
  * architecture test keeps it that way.
  */
 export { compileRuleSet, type CompiledRuleSet } from './compile.js';
-export { rateEvent, priceSelection, counterKey } from './rate-event.js';
+export { rateEvent, rateEventIfWarm, priceSelection, counterKey } from './rate-event.js';
 export { rateAggregate, type AggregateInput, type AggregateLine, type AggregateRating } from './rate-aggregate.js';
 export { validateRuleSetText, type RuleFileProblem, type RuleSetValidation } from './validate.js';
 export { contentHash, canonicalJson } from './canonical-json.js';

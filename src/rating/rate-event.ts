@@ -3,7 +3,7 @@ import { roundToLedgerUnits, toLedgerUnits } from '../shared/money/units.js';
 import { COUNTER_EPSILON, type CumulativeCharge, type PerEventCharge } from './charge-models/index.js';
 import type { CompiledComponent, CompiledRuleSet } from './compile.js';
 import { toSelectionFacts, type FiredRule, type Selection } from './selection.js';
-import type { AdjustmentParams, AppliedAdjustment, CounterUse, EventRating, PricedLine, RatingInput } from './types.js';
+import type { AdjustmentParams, AppliedAdjustment, CounterLookup, CounterUse, EventRating, PricedLine, RatingInput } from './types.js';
 
 const ZERO = new Decimal(0);
 const ONE = new Decimal(1);
@@ -28,9 +28,15 @@ const onLattice = (x: Decimal): boolean => x.times(1e9).isInteger();
  * charges round their own amount half-up.
  */
 export async function rateEvent(ruleSet: CompiledRuleSet, input: RatingInput): Promise<EventRating> {
-  const facts = toSelectionFacts(input);
-  const selection = ruleSet.selector.selectCached(facts) ?? (await ruleSet.selector.select(facts));
+  const key = ruleSet.selector.keyOfInput(input);
+  const selection = ruleSet.selector.lookup(input, key) ?? (await ruleSet.selector.select(toSelectionFacts(input), key));
   return priceSelection(ruleSet, input, selection);
+}
+
+/** rateEvent without waiting, when the rule selection is memoised already; undefined when it is not. */
+export function rateEventIfWarm(ruleSet: CompiledRuleSet, input: RatingInput): EventRating | undefined {
+  const selection = ruleSet.selector.lookup(input);
+  return selection && priceSelection(ruleSet, input, selection);
 }
 
 /** Prices what the rules selected. Synchronous: selection is the only step that may wait. */
@@ -50,16 +56,16 @@ export function priceSelection(ruleSet: CompiledRuleSet, input: RatingInput, sel
     if (fired.event.type !== 'charge') continue;
     const component = ruleSet.components.get(fired.event.params.id)!;
     const applied = adjustmentsFor(ruleSet, adjustments, component.params.id);
-    const line = priceComponent(component, applied, { ...input, period: { quantity: input.period.quantity, counters } });
-    if ('missing' in line) {
+    const priced = priceComponent(component, applied, input, counters);
+    if ('missing' in priced) {
       return refused(ruleSet, firedRules, selection, {
         code: 'VALUE_MISSING',
-        message: `the event carries no value "${line.missing}", which charge ${component.params.id} needs`,
+        message: `the event carries no value "${priced.missing}", which charge ${component.params.id} needs`,
         rule: fired.name,
       });
     }
-    if (line.counter) advanced.set(line.counter.key, line.counter.before.plus(line.counter.delta));
-    lines.push(line);
+    if (priced.counter) advanced.set(priced.counter.key, priced.counter.before.plus(priced.counter.delta));
+    lines.push(priced);
   }
   return {
     ruleSet: ruleSet.ref,
@@ -82,13 +88,13 @@ function adjustmentsFor(ruleSet: CompiledRuleSet, adjustments: AdjustmentParams[
     .map((a) => ({ id: a.id, kind: a.kind, factor: ruleSet.adjustmentFactor(a) }));
 }
 
-function priceComponent(component: CompiledComponent, applied: AppliedAdjustment[], input: RatingInput): PricedLine | { missing: string } {
-  const factor = applied.reduce((m, a) => m.times(a.factor), ONE);
+function priceComponent(component: CompiledComponent, applied: AppliedAdjustment[], input: RatingInput, counters: CounterLookup): PricedLine | { missing: string } {
+  const factor = applied.length === 0 ? ONE : applied.reduce((m, a) => m.times(a.factor), ONE);
   const charge = component.charge;
-  if (charge.kind === 'per-event') return pricePerEvent(component, charge, factor, applied, input);
+  if (charge.kind === 'per-event') return pricePerEvent(component, charge, factor, applied, input, counters);
   const measured = charge.measure === 'quantity' ? input.event.quantity : input.event.values[charge.of!];
   if (measured === undefined) return { missing: charge.of! };
-  return priceCumulative(component, charge, factor, applied, input, measured);
+  return priceCumulative(component, charge, factor, applied, input.event.dimensions, counters, measured);
 }
 
 function priceCumulative(
@@ -96,12 +102,60 @@ function priceCumulative(
   charge: CumulativeCharge,
   factor: Decimal,
   applied: AppliedAdjustment[],
-  input: RatingInput,
+  dimensions: Readonly<Record<string, string>>,
+  counters: CounterLookup,
   q: Decimal,
 ): PricedLine {
-  const key = counterKey(component, input.event.dimensions);
-  const c = input.period.counters.get(key) ?? ZERO;
-  const free = component.freeUnits;
+  const key = counterKey(component, dimensions);
+  const c = counters.get(key) ?? ZERO;
+  const fields: LineFields = { componentId: component.params.id, model: charge.model, description: component.params.description ?? null, adjustments: applied, provisional: !charge.exact };
+  return inPiece(charge, factor, component.freeUnits, key, c, q, fields) ?? general(charge, factor, component.freeUnits, key, c, q, fields);
+}
+
+type LineFields = Pick<PricedLine, 'componentId' | 'model' | 'description' | 'adjustments' | 'provisional'>;
+
+/**
+ * The common case, priced without walking tiers: the event lies inside one piece of the charge
+ * (no tier, package or allowance bound crossed, no tier entered) and its amount is a whole number
+ * of ledger units. Returns undefined otherwise; `general` then gives the same answer the long way.
+ */
+export function inPiece(charge: CumulativeCharge, factor: Decimal, free: Decimal, key: string, c: Decimal, q: Decimal, fields: LineFields): PricedLine | undefined {
+  const noFree = free.isZero();
+  if (!noFree && c.lessThan(free)) return undefined;
+  const a = noFree ? c : c.minus(free);
+  const piece = charge.piece(a, a.plus(q));
+  if (!piece) return undefined;
+  const plainFactor = factor.equals(ONE);
+  const amount = plainFactor ? piece.slope.times(q) : piece.slope.times(q).times(factor);
+  let units: bigint;
+  if (!charge.exact) units = roundToLedgerUnits(amount, 'HALF_UP');
+  else if (plainFactor && piece.slopeUnits !== null && q.isInteger()) units = piece.slopeUnits * BigInt(q.toFixed());
+  else if (onLattice(amount)) units = toLedgerUnits(amount);
+  else return undefined;
+  const tiers = piece.tier === null ? [] : [{ tier: piece.tier, quantity: q, unitPrice: piece.slope, flatFee: ZERO, amount: piece.slope.times(q) }];
+  const validFrom = noFree ? piece.from : piece.from.plus(free);
+  const validTo = piece.to && (noFree ? piece.to : piece.to.plus(free));
+  return line(fields, q, amount, units, tiers, { key, before: c, delta: q, validFrom, validTo });
+}
+
+/** Builds a line with one fixed shape (object spread here costs more than the pricing). */
+function line(f: LineFields, quantity: Decimal, amount: Decimal, units: bigint, tiers: PricedLine['tiers'], counter: CounterUse | null): PricedLine {
+  return {
+    componentId: f.componentId,
+    model: f.model,
+    description: f.description,
+    quantity,
+    amount,
+    units,
+    tiers,
+    adjustments: f.adjustments,
+    counter,
+    provisional: f.provisional,
+  };
+}
+
+/** Any event: walks the charge's range, and rounds by telescoping when the amount is not whole. */
+export function general(charge: CumulativeCharge, factor: Decimal, free: Decimal, key: string, c: Decimal, q: Decimal, fields: LineFields): PricedLine {
   const billable = (x: Decimal) => Decimal.max(ZERO, x.minus(free));
   const a = billable(c);
   const b = billable(c.plus(q));
@@ -130,18 +184,7 @@ function priceCumulative(
     }
   }
   const counter: CounterUse = { key, before: c, delta: q, validFrom, validTo };
-  return {
-    componentId: component.params.id,
-    model: charge.model,
-    description: component.params.description ?? null,
-    quantity: b.minus(a),
-    amount,
-    units,
-    tiers: priced.parts,
-    adjustments: applied,
-    counter,
-    provisional: !charge.exact,
-  };
+  return line(fields, b.minus(a), amount, units, priced.parts, counter);
 }
 
 /** round(H(b)) - round(H(a)), with H(x) = factor * (amount of the range (0, x]) and H(0) = 0. */
@@ -156,6 +199,7 @@ function pricePerEvent(
   factor: Decimal,
   applied: AppliedAdjustment[],
   input: RatingInput,
+  counters: CounterLookup,
 ): PricedLine | { missing: string } {
   const value = input.event.values[charge.of];
   if (value === undefined) return { missing: charge.of };
@@ -163,24 +207,14 @@ function pricePerEvent(
   let eventsBefore = 0;
   if (charge.countsEvents) {
     const key = counterKey(component, input.event.dimensions);
-    const before = input.period.counters.get(key) ?? ZERO;
+    const before = counters.get(key) ?? ZERO;
     eventsBefore = before.toNumber();
     const piece = charge.eventsPiece(eventsBefore)!;
     counter = { key, before, delta: ONE, validFrom: new Decimal(piece.from), validTo: piece.to === null ? null : new Decimal(piece.to) };
   }
   const amount = charge.price(value, eventsBefore).amount.times(factor);
-  return {
-    componentId: component.params.id,
-    model: charge.model,
-    description: component.params.description ?? null,
-    quantity: value,
-    amount,
-    units: roundToLedgerUnits(amount, 'HALF_UP'),
-    tiers: [],
-    adjustments: applied,
-    counter,
-    provisional: false,
-  };
+  const fields: LineFields = { componentId: component.params.id, model: charge.model, description: component.params.description ?? null, adjustments: applied, provisional: false };
+  return line(fields, value, amount, roundToLedgerUnits(amount, 'HALF_UP'), [], counter);
 }
 
 export { COUNTER_EPSILON };

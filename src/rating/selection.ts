@@ -99,21 +99,34 @@ export class RuleSelector {
   }
 
   /** Selects the rules for these facts, from the memo when it can. */
-  async select(facts: SelectionFacts): Promise<Selection> {
-    const key = this.keyOf(facts);
+  async select(facts: SelectionFacts, key = this.keyOf(facts)): Promise<Selection> {
     let fired = this.cache.get(key);
     if (!fired) {
       fired = await this.run(facts);
       if (this.cache.size >= MAX_CACHE) this.cache.clear();
       this.cache.set(key, fired);
     }
-    return { fired, periodValidity: this.periodValidity(facts) };
+    return { fired, periodValidity: this.periodValidity(facts.period.quantity) };
   }
 
   /** Synchronous selection when the memo has the answer; undefined otherwise. */
   selectCached(facts: SelectionFacts): Selection | undefined {
     const fired = this.cache.get(this.keyOf(facts));
-    return fired && { fired, periodValidity: this.periodValidity(facts) };
+    return fired && { fired, periodValidity: this.periodValidity(facts.period.quantity) };
+  }
+
+  /**
+   * The memo key straight from a rating input, without building the facts: the input's objects
+   * have the same paths, and their decimals and dates print as the facts' strings do.
+   */
+  keyOfInput(input: RatingInput): string {
+    return this.keyOf(input as unknown as SelectionFacts);
+  }
+
+  /** Memoised selection for a rating input, or undefined when it has to run the engine. */
+  lookup(input: RatingInput, key = this.keyOfInput(input)): Selection | undefined {
+    const fired = this.cache.get(key);
+    return fired && { fired, periodValidity: this.periodValidity(input.period.quantity) };
   }
 
   /** Plain json-rules-engine evaluation, without the memo. */
@@ -139,9 +152,9 @@ export class RuleSelector {
   }
 
   /** The interval of period.quantity values on the same side of every threshold as this one. */
-  private periodValidity(facts: SelectionFacts): Selection['periodValidity'] {
+  private periodValidity(quantity: Decimal | string): Selection['periodValidity'] {
     if (this.periodThresholds === null) return null;
-    const q = new Decimal(facts.period.quantity);
+    const q = new Decimal(quantity);
     let from = new Decimal(0);
     let to: Decimal | null = null;
     const eps = new Decimal('1e-9');

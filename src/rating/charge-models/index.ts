@@ -4,7 +4,7 @@ import { costPlus } from './cost-plus.js';
 import { packageBounds, packageRange, packageTotal, type PackagePricing } from './package.js';
 import { percentageOfEvent, type PercentagePricing } from './percentage.js';
 import { perUnitRange } from './per-unit.js';
-import { buildTiers, graduatedRange, graduatedTotal, tierHolding, tierIndexAt, type Priced, type Tier } from './tiers.js';
+import { buildTiers, graduatedRange, graduatedTotal, priceUnits, tierHolding, tierIndexAt, type Priced, type Tier } from './tiers.js';
 import { volumeProvisional, volumeTotal } from './volume.js';
 
 /** One counter unit: the finest step a period counter moves by (1e-9). */
@@ -20,6 +20,10 @@ export interface Piece {
   from: Decimal;
   to: Decimal | null;
   slope: Decimal;
+  /** slope in ledger units when whole, so integer quantities price with bigint arithmetic. */
+  slopeUnits: bigint | null;
+  /** The 1-based tier the whole range lies in, for the line's breakdown; null without tiers. */
+  tier: number | null;
 }
 
 /** A charge priced from a period counter: the event moves the counter from a to b. */
@@ -78,7 +82,8 @@ function graduatedPiece(tiers: Tier[], a: Decimal, b: Decimal): Piece | null {
   const t = tiers[i]!;
   const entryFee = !t.flatFee.isZero();
   if (entryFee && a.equals(t.from)) return null; // this event enters the tier and pays its fee
-  return { from: entryFee ? t.from.plus(COUNTER_EPSILON) : t.from, to: t.upTo && t.upTo.minus(b.minus(a)), slope: t.unitPrice };
+  const from = entryFee ? t.from.plus(COUNTER_EPSILON) : t.from;
+  return { from, to: t.upTo && t.upTo.minus(b.minus(a)), slope: t.unitPrice, slopeUnits: t.unitPriceUnits, tier: i + 1 };
 }
 
 function volumePiece(tiers: Tier[], a: Decimal, b: Decimal): Piece {
@@ -86,7 +91,7 @@ function volumePiece(tiers: Tier[], a: Decimal, b: Decimal): Piece {
   const i = tierIndexAt(tiers, b);
   const t = tiers[i]!;
   const from = i === 0 ? ZERO : Decimal.max(ZERO, t.from.minus(q).plus(COUNTER_EPSILON));
-  return { from, to: t.upTo && t.upTo.minus(q), slope: t.unitPrice };
+  return { from, to: t.upTo && t.upTo.minus(q), slope: t.unitPrice, slopeUnits: t.unitPriceUnits, tier: i + 1 };
 }
 
 function packagePiece(p: PackagePricing, a: Decimal, b: Decimal): Piece | null {
@@ -95,11 +100,11 @@ function packagePiece(p: PackagePricing, a: Decimal, b: Decimal): Piece | null {
   if (p.rounding === 'up') {
     // A package is bought when the range [a, b) holds a multiple of the size.
     if (a.equals(below) || above.lessThan(b)) return null;
-    return { from: below.plus(COUNTER_EPSILON), to: above.minus(q), slope: ZERO };
+    return { from: below.plus(COUNTER_EPSILON), to: above.minus(q), slope: ZERO, slopeUnits: 0n, tier: null };
   }
   // Rounding down: bought when (a, b] holds a multiple.
   if (above.lessThanOrEqualTo(b)) return null;
-  return { from: below, to: above.minus(q).minus(COUNTER_EPSILON), slope: ZERO };
+  return { from: below, to: above.minus(q).minus(COUNTER_EPSILON), slope: ZERO, slopeUnits: 0n, tier: null };
 }
 
 /** The pricing function of a charge, from its (validated) parameters. Exhaustive over models. */
@@ -108,6 +113,7 @@ export function compileCharge(params: ChargeParams): CompiledCharge {
   switch (params.model) {
     case 'per_unit': {
       const price = perUnit(params.unitPrice, per);
+      const whole: Piece = { from: ZERO, to: null, slope: price, slopeUnits: priceUnits(price), tier: null };
       return {
         kind: 'cumulative',
         model: params.model,
@@ -116,7 +122,7 @@ export function compileCharge(params: ChargeParams): CompiledCharge {
         exact: true,
         range: (a, b) => perUnitRange(price, a, b),
         total: (x) => perUnitRange(price, ZERO, x),
-        piece: () => ({ from: ZERO, to: null, slope: price }),
+        piece: () => whole,
       };
     }
     case 'graduated':

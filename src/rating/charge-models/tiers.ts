@@ -11,6 +11,14 @@ export interface Tier {
   upTo: Decimal | null;
   unitPrice: Decimal;
   flatFee: Decimal;
+  /** unitPrice in ledger units (1e-9) when that is a whole number, for exact integer arithmetic. */
+  unitPriceUnits: bigint | null;
+}
+
+/** A price in ledger units (1e-9 of the currency) when it is a whole number of them. */
+export function priceUnits(price: Decimal): bigint | null {
+  const scaled = price.times(1e9);
+  return scaled.isInteger() ? BigInt(scaled.toFixed()) : null;
 }
 
 /** The result of pricing a range of a period counter. */
@@ -25,7 +33,7 @@ export const NOTHING: Priced = { amount: ZERO, parts: [] };
 export function buildTiers(defs: Array<{ upTo: Decimal | null; unitPrice: Decimal; flatFee: Decimal }>): Tier[] {
   let from = ZERO;
   return defs.map((d) => {
-    const tier = { from, upTo: d.upTo, unitPrice: d.unitPrice, flatFee: d.flatFee };
+    const tier = { from, upTo: d.upTo, unitPrice: d.unitPrice, flatFee: d.flatFee, unitPriceUnits: priceUnits(d.unitPrice) };
     from = d.upTo ?? from;
     return tier;
   });
