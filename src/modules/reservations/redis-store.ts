@@ -1,5 +1,19 @@
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import type { ReservationStore } from './reservation-store.js';
+import { serviceUnavailable } from '../../shared/errors.js';
+import {
+  IDEMPOTENCY_MEMORY_MS,
+  type AccountSnapshot,
+  type AccountView,
+  type HoldRecord,
+  type PeriodSnapshot,
+  type PostItem,
+  type ReservationStore,
+  type ReserveEvent,
+  type ReserveReply,
+  type SyncChange,
+} from './reservation-store.js';
+import { decodeReserve, encodeLoad, encodeLoadPeriod, encodePost, encodeReserve, encodeSync } from './store-codec.js';
 
 /** Client options that make Redis failures fast and visible instead of queued and slow. */
 export function createRedisClient(url: string): Redis {
@@ -9,17 +23,55 @@ export function createRedisClient(url: string): Redis {
     commandTimeout: 2_000,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
   });
 }
 
+const SCRIPTS = ['reserve', 'post', 'release', 'sync', 'load', 'load-period', 'inspect'] as const;
+type ScriptName = (typeof SCRIPTS)[number];
+
+/** Each script is the shared prelude followed by its body; ioredis runs it by SHA (EVALSHA). */
+function scriptSource(name: ScriptName): string {
+  const read = (file: string) => readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
+  return `${read('prelude')}\n${read(name)}`;
+}
+
+type ScriptCaller = (prefix: string, json: string) => Promise<unknown>;
+
+/**
+ * The Redis reservation store: the one owner of the Lua scripts. All of a customer's keys share
+ * the hash tag {c:<id>}; the set of customers with holds is a separate key for the sweep.
+ */
 export class RedisReservationStore implements ReservationStore {
   readonly kind = 'redis' as const;
+  private readonly call: Record<ScriptName, ScriptCaller>;
 
   constructor(
     readonly redis: Redis,
     readonly prefix: string,
-  ) {}
+  ) {
+    const call = {} as Record<ScriptName, ScriptCaller>;
+    for (const name of SCRIPTS) {
+      const command = `billing_${name.replace('-', '_')}`;
+      redis.defineCommand(command, { numberOfKeys: 0, lua: scriptSource(name) });
+      call[name] = (p, json) => (redis as unknown as Record<string, (a: string, b: string) => Promise<unknown>>)[command]!(p, json);
+    }
+    this.call = call;
+  }
+
+  /** The key prefix of one customer: every key after it hashes to the same slot. */
+  keyOf(customerId: string): string {
+    return `${this.prefix}{c:${customerId}}:`;
+  }
+
+  private async run(name: ScriptName, customerId: string, json: string): Promise<unknown> {
+    try {
+      return await this.call[name](this.keyOf(customerId), json);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
 
   async ping(): Promise<void> {
     await this.redis.ping();
@@ -28,4 +80,80 @@ export class RedisReservationStore implements ReservationStore {
   async close(): Promise<void> {
     this.redis.disconnect();
   }
+
+  async reserve(customerId: string, now: number, events: ReserveEvent[], atomic: boolean): Promise<ReserveReply> {
+    if (events.some((e) => e.expiresAt > now)) await this.guard(() => this.redis.sadd(`${this.prefix}holders`, customerId));
+    return decodeReserve((await this.run('reserve', customerId, encodeReserve(now, events, atomic))) as string);
+  }
+
+  async post(customerId: string, version: bigint, items: PostItem[]): Promise<number> {
+    return Number(await this.run('post', customerId, encodePost(version, items, IDEMPOTENCY_MEMORY_MS)));
+  }
+
+  async release(customerId: string, holdIds: string[], forget: boolean): Promise<number> {
+    return Number(await this.run('release', customerId, JSON.stringify({ holds: holdIds, forget })));
+  }
+
+  async sync(customerId: string, change: SyncChange): Promise<boolean> {
+    return Number(await this.run('sync', customerId, encodeSync(change))) === 1;
+  }
+
+  async load(customerId: string, snapshot: AccountSnapshot): Promise<boolean> {
+    return Number(await this.run('load', customerId, encodeLoad(snapshot))) === 1;
+  }
+
+  async loadPeriod(customerId: string, snapshot: PeriodSnapshot): Promise<boolean> {
+    return Number(await this.run('load-period', customerId, encodeLoadPeriod(snapshot))) === 1;
+  }
+
+  async inspect(customerId: string, expiredBefore: number | null): Promise<AccountView> {
+    const raw = JSON.parse((await this.run('inspect', customerId, JSON.stringify({ expiredBefore: expiredBefore === null ? '' : String(expiredBefore) }))) as string) as {
+      loaded: boolean;
+      fields: Record<string, string> | unknown[];
+      holds: Record<string, HoldRecord> | unknown[];
+      expired: string[] | Record<string, never>;
+    };
+    const fields = Array.isArray(raw.fields) ? {} : raw.fields;
+    return {
+      loaded: raw.loaded,
+      version: BigInt(fields.rv ?? '0'),
+      fields,
+      holds: new Map(Array.isArray(raw.holds) ? [] : Object.entries(raw.holds)),
+      expired: Array.isArray(raw.expired) ? raw.expired : [],
+    };
+  }
+
+  async drop(customerId: string): Promise<void> {
+    await this.guard(async () => {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.keyOf(customerId).replace(/[{}[\]*?]/g, '\\$&')}*`, 'COUNT', 500);
+        if (keys.length) await this.redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    });
+  }
+
+  async holders(): Promise<string[]> {
+    return this.guard(() => this.redis.smembers(`${this.prefix}holders`));
+  }
+
+  async forgetHolder(customerId: string): Promise<void> {
+    await this.guard(() => this.redis.srem(`${this.prefix}holders`, customerId));
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+}
+
+/** Connection trouble becomes SERVICE_UNAVAILABLE; a script error (a bug) stays an error. */
+function unavailable(err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/ERR .*script|user_script|Error running script/i.test(message)) return err;
+  return serviceUnavailable('the reservation store');
 }

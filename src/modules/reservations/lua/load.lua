@@ -1,0 +1,33 @@
+--[=[
+  load: builds a customer's state from a PostgreSQL snapshot, unless it is already loaded.
+
+  ARGV[1]  customer key prefix
+  ARGV[2]  cjson { v: "<customer version of the snapshot>",
+                   wallets: [ { id, cur, mode, od, order } ], blocks: [ { id, kind, x, r: "<remaining>" } ],
+                   caps: { currency: "<units>" }, holds: [ { id, rec: hold record, held: [[block, "<units>"]] } ] }
+  Returns 1 when loaded, 0 when it already was.
+]=]
+local p = ARGV[1]
+local req = cjson.decode(ARGV[2])
+local S, H, HX = p .. 's', p .. 'h', p .. 'hx'
+num(req.v)
+for _, b in ipairs(list(req.blocks)) do num(b.r) end
+for _, w in ipairs(list(req.wallets)) do num(w.od) end
+for _, h in ipairs(list(req.holds)) do for _, a in ipairs(list(h.held)) do num(a[2]) end end
+if redis.call('HGET', S, 'loaded') == '1' then return 0 end
+
+redis.call('DEL', S, H, HX)
+for _, w in ipairs(list(req.wallets)) do
+  redis.call('HSET', S, 'wal:' .. w.cur, w.id, 'wm:' .. w.id, w.mode, 'wo:' .. w.id, w.od, 'wbl:' .. w.id, w.order)
+end
+for _, b in ipairs(list(req.blocks)) do
+  redis.call('HSET', S, 'bk:' .. b.id, b.kind, 'bx:' .. b.id, b.x, 'br:' .. b.id, b.r, 'bh:' .. b.id, '0')
+end
+for cur, cap in pairs(req.caps or {}) do num(cap); redis.call('HSET', S, 'cap:' .. cur, cap) end
+for _, h in ipairs(list(req.holds)) do
+  redis.call('HSET', H, h.id, cjson.encode(h.rec))
+  redis.call('ZADD', HX, tonumber(h.rec.exp), h.id)
+  for _, a in ipairs(list(h.held)) do redis.call('HSET', S, 'bh:' .. a[1], str(add(hnum(S, 'bh:' .. a[1]), num(a[2])))) end
+end
+redis.call('HSET', S, 'rv', req.v, 'loaded', '1')
+return 1

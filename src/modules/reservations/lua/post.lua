@@ -1,0 +1,63 @@
+--[=[
+  post: makes committed holds final, after their events are durable in PostgreSQL.
+
+  ARGV[1]  customer key prefix
+  ARGV[2]  cjson { v: "<customer version after the commit>", ttl: "<ms to remember the key>",
+                   posts: [ { h: hold id, k: idempotency key, hs: request hash, ref: event or reservation id,
+                              keep: true to keep the hold (a committed authorization), hold: its record,
+                              a: [[block, "<units>"]], per: period or "", c: [[counter, "<delta>"]],
+                              mq: [meter, "<delta>"] or null, cur: currency, amt: "<units>", postpaid: bool } ] }
+  Returns the number of holds found.
+
+  A hold still here is moved from held to spent. A hold that is gone (Redis lost it) is applied
+  from the arguments only when the state was loaded before this commit (v > rv; for counters
+  v > the period's pv), because a later load read PostgreSQL with the commit already in it.
+]=]
+local p = ARGV[1]
+local req = cjson.decode(ARGV[2])
+local S, H, HX = p .. 's', p .. 'h', p .. 'hx'
+local v = num(req.v)
+local ttl = tonumber(req.ttl)
+check(ttl and ttl > 0, 'ttl must be positive')
+local posts = list(req.posts)
+for _, x in ipairs(posts) do
+  check(type(x.h) == 'string' and type(x.k) == 'string' and type(x.ref) == 'string', 'post needs h, k and ref')
+  for _, a in ipairs(list(x.a)) do num(a[2]) end
+  for _, c in ipairs(list(x.c)) do num(c[2]) end
+  num(x.amt)
+end
+
+local loaded = redis.call('HGET', S, 'loaded') == '1'
+local rv = loaded and hnum(S, 'rv') or nil
+local found = 0
+for _, x in ipairs(posts) do
+  local here = redis.call('HEXISTS', H, x.h) == 1
+  if here then found = found + 1 end
+  if here and not x.keep then
+    for _, a in ipairs(list(x.a)) do
+      redis.call('HSET', S, 'br:' .. a[1], str(sub(hnum(S, 'br:' .. a[1]), num(a[2]))))
+      redis.call('HSET', S, 'bh:' .. a[1], str(sub(hnum(S, 'bh:' .. a[1]), num(a[2]))))
+    end
+    redis.call('HDEL', H, x.h)
+    redis.call('ZREM', HX, x.h)
+  elseif not here and loaded and cmp(v, rv) > 0 then
+    if x.keep then
+      -- A committed authorization whose hold Redis lost after this state was loaded: hold it again.
+      redis.call('HSET', H, x.h, cjson.encode(x.hold))
+      redis.call('ZADD', HX, tonumber(x.hold.exp), x.h)
+      for _, a in ipairs(list(x.a)) do redis.call('HSET', S, 'bh:' .. a[1], str(add(hnum(S, 'bh:' .. a[1]), num(a[2])))) end
+    else
+      for _, a in ipairs(list(x.a)) do redis.call('HSET', S, 'br:' .. a[1], str(sub(hnum(S, 'br:' .. a[1]), num(a[2])))) end
+    end
+  end
+  if not here and not x.keep and x.per ~= '' then
+    local P = p .. 'p:' .. x.per
+    if redis.call('HGET', P, 'loaded') == '1' and cmp(v, hnum(P, 'pv')) > 0 then
+      for _, c in ipairs(list(x.c)) do redis.call('HSET', P, 'c:' .. c[1], str(add(hnum(P, 'c:' .. c[1]), num(c[2])))) end
+      if x.mq and x.mq ~= cjson.null then redis.call('HSET', P, 'mq:' .. x.mq[1], str(add(hnum(P, 'mq:' .. x.mq[1]), num(x.mq[2])))) end
+      if x.postpaid then redis.call('HSET', P, 'sp:' .. x.cur, str(add(hnum(P, 'sp:' .. x.cur), num(x.amt)))) end
+    end
+  end
+  redis.call('SET', p .. 'i:' .. x.k, 'D|' .. x.hs .. '|' .. x.ref, 'PX', ttl)
+end
+return found

@@ -1,0 +1,77 @@
+--[=[
+  Shared by every reservation script (prepended when scripts are loaded).
+
+  Money and counters are integers of 1e-9 (ledger units), passed as decimal strings. Lua numbers
+  are doubles, exact only to 2^53, so a value is held as two limbs {hi, lo} with
+  value = hi * 1e9 + lo and 0 <= lo < 1e9: exact to about 9e24. Never tonumber() a value whole.
+
+  Keys: every key of a customer shares the hash tag {c:<customerId>}, so each script touches one
+  slot and works on Redis Cluster. Scripts derive them from ARGV[1], the customer's key prefix:
+    <p>s          hash   state: loaded, rv, wallets, blocks, caps
+    <p>h          hash   holds: hold id -> cjson record
+    <p>hx         zset   hold ids by expiry (ms)
+    <p>p:<period> hash   period counters: loaded, pv, c:<counter>, mq:<meter>, sp:<currency>
+    <p>i:<key>    string idempotency: "P|<hash>|<holdId>" in flight, "D|<hash>|<eventId>" done
+]=]
+local B = 1000000000
+
+local function num(s)
+  if type(s) ~= 'string' or not string.match(s, '^%-?%d+$') or #s > 25 then
+    error('not an integer string: ' .. tostring(s))
+  end
+  local neg = string.sub(s, 1, 1) == '-'
+  if neg then s = string.sub(s, 2) end
+  local n = #s
+  local hi, lo
+  if n <= 9 then hi = 0; lo = tonumber(s) else hi = tonumber(string.sub(s, 1, n - 9)); lo = tonumber(string.sub(s, n - 8)) end
+  if neg then
+    if lo == 0 then hi = -hi else hi = -hi - 1; lo = B - lo end
+  end
+  return { hi, lo }
+end
+
+local ZERO = { 0, 0 }
+
+local function add(a, b)
+  local lo = a[2] + b[2]
+  local hi = a[1] + b[1]
+  if lo >= B then lo = lo - B; hi = hi + 1 end
+  return { hi, lo }
+end
+
+local function neg(a)
+  if a[2] == 0 then return { -a[1], 0 } end
+  return { -a[1] - 1, B - a[2] }
+end
+
+local function sub(a, b) return add(a, neg(b)) end
+
+local function cmp(a, b)
+  if a[1] ~= b[1] then return a[1] < b[1] and -1 or 1 end
+  if a[2] ~= b[2] then return a[2] < b[2] and -1 or 1 end
+  return 0
+end
+
+local function minv(a, b) if cmp(a, b) <= 0 then return a end return b end
+
+local function str(a)
+  if a[1] < 0 then return '-' .. str(neg(a)) end
+  if a[1] == 0 then return string.format('%.0f', a[2]) end
+  return string.format('%.0f', a[1]) .. string.format('%09.0f', a[2])
+end
+
+-- Reads a field as a number; absent means zero.
+local function hnum(key, field)
+  local v = redis.call('HGET', key, field)
+  if not v then return ZERO end
+  return num(v)
+end
+
+local function check(cond, message)
+  if not cond then error(message) end
+end
+
+local function list(t)
+  if t == nil or t == cjson.null then return {} end
+  return t
+end

@@ -1,0 +1,37 @@
+--[=[
+  sync: tells a loaded state about changes committed outside usage: top-ups, grants, expiries,
+  adjustments (deltas), new wallets and blocks, limit modes, spending caps (settings).
+
+  ARGV[1]  customer key prefix
+  ARGV[2]  cjson { v: "<customer version after the commit>" or "",
+                   wallets: [ { id, cur, mode, od: "<units>", order: "block,block,..." } ],
+                   blocks: [ { id, kind: "M"|"G", x: "<expiry ms>" or "" } ],
+                   deltas: [ [block, "<units>"] ], caps: { currency: "<units>" or "" } }
+  Returns 1 when applied, 0 when the state is not loaded (the next load reads it all).
+
+  Settings are absolute and always applied; deltas only when the state was loaded before the
+  commit (v > rv), since a later load already counted them.
+]=]
+local p = ARGV[1]
+local req = cjson.decode(ARGV[2])
+local S = p .. 's'
+for _, d in ipairs(list(req.deltas)) do num(d[2]) end
+for _, w in ipairs(list(req.wallets)) do num(w.od); check(w.mode == 'HARD' or w.mode == 'SOFT' or w.mode == 'OVERDRAFT', 'bad mode') end
+if req.v ~= '' then num(req.v) end
+if redis.call('HGET', S, 'loaded') ~= '1' then return 0 end
+
+for _, w in ipairs(list(req.wallets)) do
+  redis.call('HSET', S, 'wal:' .. w.cur, w.id, 'wm:' .. w.id, w.mode, 'wo:' .. w.id, w.od, 'wbl:' .. w.id, w.order)
+end
+for _, b in ipairs(list(req.blocks)) do
+  redis.call('HSET', S, 'bk:' .. b.id, b.kind, 'bx:' .. b.id, b.x)
+  redis.call('HSETNX', S, 'br:' .. b.id, '0')
+  redis.call('HSETNX', S, 'bh:' .. b.id, '0')
+end
+for cur, cap in pairs(req.caps or {}) do
+  if cap == '' then redis.call('HDEL', S, 'cap:' .. cur) else num(cap); redis.call('HSET', S, 'cap:' .. cur, cap) end
+end
+if req.v ~= '' and cmp(num(req.v), hnum(S, 'rv')) > 0 then
+  for _, d in ipairs(list(req.deltas)) do redis.call('HSET', S, 'br:' .. d[1], str(add(hnum(S, 'br:' .. d[1]), num(d[2])))) end
+end
+return 1
