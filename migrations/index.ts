@@ -1,6 +1,7 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261122000100Foundation } from './Migration20261122000100Foundation.js';
 import { Migration20261122000200RuleSets } from './Migration20261122000200RuleSets.js';
+import { Migration20261122000300Usage } from './Migration20261122000300Usage.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -9,4 +10,5 @@ import { Migration20261122000200RuleSets } from './Migration20261122000200RuleSe
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261122000100Foundation', class: Migration20261122000100Foundation },
   { name: 'Migration20261122000200RuleSets', class: Migration20261122000200RuleSets },
+  { name: 'Migration20261122000300Usage', class: Migration20261122000300Usage },
 ];

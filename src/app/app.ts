@@ -26,9 +26,19 @@ import { PlanService } from '../modules/plans/plan.service.js';
 import { ChargePreviewService } from '../modules/rules/charge-preview.service.js';
 import { RuleSetResolver } from '../modules/rules/rule-set.resolver.js';
 import { RuleService } from '../modules/rules/rule-set.service.js';
+import { AccountStateService } from '../modules/reservations/account-state.service.js';
+import { HoldSweeper } from '../modules/reservations/hold-sweeper.js';
 import { MemoryReservationStore } from '../modules/reservations/memory-store.js';
+import { Reconciler } from '../modules/reservations/reconcile.js';
 import { createRedisClient, RedisReservationStore } from '../modules/reservations/redis-store.js';
 import type { ReservationStore } from '../modules/reservations/reservation-store.js';
+import { ReservationResolver } from '../modules/reservations/reservation.resolver.js';
+import { ReservationService } from '../modules/reservations/reservation.service.js';
+import { SubscriptionResolver } from '../modules/subscriptions/subscription.resolver.js';
+import { SubscriptionService } from '../modules/subscriptions/subscription.service.js';
+import { UsageContextResolver } from '../modules/usage/usage-context.js';
+import { UsageResolver } from '../modules/usage/usage.resolver.js';
+import { UsageService } from '../modules/usage/usage.service.js';
 import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/wallet.resolver.js';
 import { WalletService } from '../modules/wallets/wallet.service.js';
 import { systemClock, type Clock } from '../shared/clock.js';
@@ -53,6 +63,12 @@ export interface Services {
   wallets: WalletService;
   rules: RuleService;
   previews: ChargePreviewService;
+  subscriptions: SubscriptionService;
+  accounts: AccountStateService;
+  usage: UsageService;
+  reservations: ReservationService;
+  sweeper: HoldSweeper;
+  reconciler: Reconciler;
 }
 
 export interface App {
@@ -114,18 +130,36 @@ export async function createApp(options: AppOptions): Promise<App> {
   const rules = new RuleService(sql, clock, logger.child({ module: 'rules' }), config.rules);
   await rules.start();
   const previews = new ChargePreviewService(rules, meters, plans, customers, clock);
-  const services: Services = { apiKeys, currencies, customers, meters, plans, wallets, rules, previews };
+  const subscriptions = new SubscriptionService(orm, customers, plans, clock);
+  const accounts = new AccountStateService(store, sql, clock, logger.child({ module: 'accounts' }));
+  const contexts = new UsageContextResolver(customers, meters, subscriptions, rules);
+  const usage = new UsageService(contexts, store, accounts, sql, config.usage, clock, logger.child({ module: 'usage' }));
+  const reservations = new ReservationService(contexts, store, accounts, usage, sql, config.usage, clock);
+  const sweeper = new HoldSweeper(store, accounts.accounts, usage.repository, reservations.repo, clock, logger.child({ module: 'sweeper' }));
+  const reconciler = new Reconciler(store, accounts.accounts, sweeper, clock);
+  wallets.onCommitted((result) => void accounts.ledgerCommitted(result).catch((err) => logger.warn({ err }, 'syncing a ledger commit failed')));
+  wallets.onWalletChanged((wallet) => accounts.walletsChanged(wallet.customerId, [wallet.id], null));
+  customers.onSpendingCapChanged(async (customer) => {
+    contexts.forgetCustomer(customer);
+    await accounts.spendingCapChanged(customer);
+  });
+  sweeper.start(config.usage.sweepIntervalMs);
+  const held = (customerId: string) => accounts.heldByWallet(customerId);
+  const services: Services = { apiKeys, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler };
 
   const schema = await buildAppSchema(
     new Map<Function, object>([
       [ApiKeyResolver, new ApiKeyResolver(apiKeys)],
       [CurrencyResolver, new CurrencyResolver(currencies)],
       [CustomerResolver, new CustomerResolver(customers)],
-      [CustomerWalletsResolver, new CustomerWalletsResolver(wallets)],
+      [CustomerWalletsResolver, new CustomerWalletsResolver(wallets, held)],
       [MeterResolver, new MeterResolver(meters)],
       [PlanResolver, new PlanResolver(plans)],
       [RuleSetResolver, new RuleSetResolver(rules, previews)],
-      [WalletResolver, new WalletResolver(wallets)],
+      [ReservationResolver, new ReservationResolver(reservations)],
+      [SubscriptionResolver, new SubscriptionResolver(subscriptions)],
+      [UsageResolver, new UsageResolver(usage)],
+      [WalletResolver, new WalletResolver(wallets, held)],
     ]),
   );
 
@@ -201,6 +235,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       // server.stop already closed the sockets and the WebSocket server; this clears graphql-ws timers.
       await Promise.resolve(wsDisposable.dispose()).catch(() => undefined);
       await apollo.stop();
+      sweeper.stop();
+      accounts.stop();
+      await usage.drain();
       rules.stop();
       await store.close();
       await sql.close();

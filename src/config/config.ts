@@ -25,6 +25,12 @@ const schema = z.object({
   RULES_DIR: z.string().min(1).default('rules'),
   RULES_WATCH: bool.default(true),
   RULES_REFRESH_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  USAGE_MAX_AGE_DAYS: z.coerce.number().int().min(0).max(400).default(35),
+  USAGE_MAX_FUTURE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  USAGE_HOLD_SECONDS: z.coerce.number().int().min(5).max(3_600).default(60),
+  GROUP_COMMIT_MAX_BATCH: z.coerce.number().int().min(1).max(20_000).default(2_000),
+  GROUP_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
 });
 
 export interface Config {
@@ -46,6 +52,18 @@ export interface Config {
   shutdownTimeoutMs: number;
   publicUrl: string | undefined;
   rules: { dir: string; watch: boolean; refreshMs: number };
+  usage: {
+    /** How far in the past an event's timestamp may be. */
+    maxAgeMs: number;
+    /** How far in the future (clock skew). */
+    maxFutureMs: number;
+    /** How long a usage hold lasts before the sweep resolves it. */
+    holdMs: number;
+    groupCommitMaxBatch: number;
+    groupCommitConcurrency: number;
+    /** How often expired holds and reservations are swept; 0 turns the sweep off. */
+    sweepIntervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -90,5 +108,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicUrl: e.PUBLIC_URL,
     rules: { dir: path.resolve(e.RULES_DIR), watch: e.RULES_WATCH, refreshMs: e.RULES_REFRESH_MS },
+    usage: {
+      maxAgeMs: e.USAGE_MAX_AGE_DAYS * 86_400_000,
+      maxFutureMs: e.USAGE_MAX_FUTURE_SECONDS * 1000,
+      holdMs: e.USAGE_HOLD_SECONDS * 1000,
+      groupCommitMaxBatch: e.GROUP_COMMIT_MAX_BATCH,
+      groupCommitConcurrency: e.GROUP_COMMIT_CONCURRENCY,
+      sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    },
   };
 }

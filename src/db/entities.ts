@@ -4,6 +4,7 @@ import { CustomerSchema } from '../modules/customers/customer.entity.js';
 import { InvoiceSchema } from '../modules/invoices/invoice.entity.js';
 import { MeterSchema } from '../modules/meters/meter.entity.js';
 import { PlanChargeSchema, PlanSchema } from '../modules/plans/plan.entity.js';
+import { SubscriptionSchema } from '../modules/subscriptions/subscription.entity.js';
 import { CreditBlockSchema, LedgerEntrySchema, WalletSchema } from '../modules/wallets/wallet.entity.js';
 
 /** Every entity schema the ORM maps. */
@@ -18,4 +19,5 @@ export const entities = [
   CreditBlockSchema,
   LedgerEntrySchema,
   InvoiceSchema,
+  SubscriptionSchema,
 ];

@@ -37,14 +37,15 @@ export class SqlPool {
   }
 
   /**
-   * Runs fn in one transaction; commits when it resolves, rolls back when it throws. A deadlock
+   * Runs fn in one transaction (a read-only snapshot with `snapshot`); commits when it resolves,
+   * rolls back when it throws. A deadlock
    * or serialization failure reruns fn (it must not have effects outside the transaction), and
    * after the last attempt surfaces as a retryable CONFLICT.
    */
-  async transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (client: SqlClient) => Promise<T>, options: { snapshot?: boolean } = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transactionOnce(fn);
+        return await this.transactionOnce(fn, options.snapshot ? 'begin isolation level repeatable read read only' : 'begin');
       } catch (err) {
         if (!isSerializationFailure(err)) throw err;
         if (attempt >= 3) throw new AppError(ErrorCode.CONFLICT, 'the request collided with concurrent changes; retry it');
@@ -52,7 +53,7 @@ export class SqlPool {
     }
   }
 
-  private async transactionOnce<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
+  private async transactionOnce<T>(fn: (client: SqlClient) => Promise<T>, begin: string): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -61,7 +62,7 @@ export class SqlPool {
     }
     let broken = false;
     try {
-      await client.query('begin');
+      await client.query(begin);
       const result = await fn(client);
       await client.query('commit');
       return result;

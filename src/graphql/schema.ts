@@ -5,7 +5,10 @@ import { CurrencyResolver } from '../modules/currencies/currency.resolver.js';
 import { CustomerResolver } from '../modules/customers/customer.resolver.js';
 import { MeterResolver } from '../modules/meters/meter.resolver.js';
 import { PlanResolver } from '../modules/plans/plan.resolver.js';
+import { ReservationResolver } from '../modules/reservations/reservation.resolver.js';
 import { RuleSetResolver } from '../modules/rules/rule-set.resolver.js';
+import { SubscriptionResolver } from '../modules/subscriptions/subscription.resolver.js';
+import { UsageResolver } from '../modules/usage/usage.resolver.js';
 import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/wallet.resolver.js';
 import { authChecker } from './auth-checker.js';
 
@@ -17,7 +20,10 @@ export const resolverClasses = [
   CustomerWalletsResolver,
   MeterResolver,
   PlanResolver,
+  ReservationResolver,
   RuleSetResolver,
+  SubscriptionResolver,
+  UsageResolver,
   WalletResolver,
 ] as const;
 

@@ -1,4 +1,4 @@
-import { EntitySchema } from '@mikro-orm/core';
+import { BigIntType, EntitySchema } from '@mikro-orm/core';
 
 export class Customer {
   id!: string;
@@ -11,6 +11,8 @@ export class Customer {
   /** IANA time zone; billing periods and daily usage buckets follow it. */
   timezone!: string;
   metadata!: Record<string, string>;
+  /** Postpaid limit on spend per billing period, in ledger units of the customer's currency; null for none. */
+  spendingCap!: bigint | null;
   createdAt!: Date;
   updatedAt!: Date;
 }
@@ -26,6 +28,7 @@ export const CustomerSchema = new EntitySchema<Customer>({
     currency: { type: 'string', length: 32 },
     timezone: { type: 'string', length: 64 },
     metadata: { type: 'json', columnType: 'jsonb' },
+    spendingCap: { type: new BigIntType('bigint'), nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz' },
     updatedAt: { type: 'Date', columnType: 'timestamptz' },
   },

@@ -1,5 +1,7 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
+import type { Decimal } from '../../shared/money/decimal.js';
 import { CustomerObject } from './customer.object.js';
 
 @InputType()
@@ -21,6 +23,9 @@ export class CreateCustomerInput {
 
   @Field(() => GraphQLJSONObject, { nullable: true })
   metadata?: Record<string, unknown> | null;
+
+  @Field(() => DecimalScalar, { nullable: true, description: 'Postpaid cap on spend per billing period, in the customer currency.' })
+  spendingCap?: Decimal | null;
 }
 
 @ObjectType()
@@ -45,6 +50,9 @@ export class UpdateCustomerInput {
 
   @Field(() => GraphQLJSONObject, { nullable: true, description: 'Replaces the whole metadata object.' })
   metadata?: Record<string, unknown> | null;
+
+  @Field(() => DecimalScalar, { nullable: true, description: 'Postpaid cap on spend per billing period; null removes it.' })
+  spendingCap?: Decimal | null;
 }
 
 @ObjectType()

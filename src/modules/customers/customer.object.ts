@@ -1,6 +1,8 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { connectionType } from '../../graphql/pagination.js';
+import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
+import { formatLedgerUnits } from '../../shared/money/units.js';
 import type { Customer } from './customer.entity.js';
 
 @ObjectType('Customer')
@@ -26,6 +28,9 @@ export class CustomerObject {
   @Field(() => GraphQLJSONObject, { description: 'String keys to string values.' })
   metadata!: Record<string, string>;
 
+  @Field(() => DecimalScalar, { nullable: true, description: 'Postpaid cap on spend per billing period.' })
+  spendingCap!: string | null;
+
   @Field(() => Date)
   createdAt!: Date;
 
@@ -43,6 +48,7 @@ export const toCustomerObject = (c: Customer): CustomerObject => ({
   currency: c.currency,
   timezone: c.timezone,
   metadata: c.metadata,
+  spendingCap: c.spendingCap === null ? null : formatLedgerUnits(c.spendingCap),
   createdAt: c.createdAt,
   updatedAt: c.updatedAt,
 });

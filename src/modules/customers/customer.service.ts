@@ -4,7 +4,9 @@ import type { Page, PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
 import { alreadyExists, notFound } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
-import { Checker } from '../../shared/validation.js';
+import type { Decimal } from '../../shared/money/decimal.js';
+import { toLedgerUnits } from '../../shared/money/units.js';
+import { Checker, checkAmount } from '../../shared/validation.js';
 import type { CurrencyService } from '../currencies/currency.service.js';
 import { Customer } from './customer.entity.js';
 import { CustomerRepository } from './customer.repository.js';
@@ -16,6 +18,7 @@ export interface CreateCustomerCommand {
   currency: string;
   timezone?: string | null;
   metadata?: unknown;
+  spendingCap?: Decimal | null;
 }
 
 export interface UpdateCustomerCommand {
@@ -24,6 +27,8 @@ export interface UpdateCustomerCommand {
   email?: string | null;
   timezone?: string | null;
   metadata?: unknown;
+  /** null removes the cap. */
+  spendingCap?: Decimal | null;
 }
 
 /** A reference to one customer by our id or by the integrator's external id. */
@@ -44,11 +49,18 @@ export function isTimeZone(zone: string): boolean {
 }
 
 export class CustomerService {
+  private readonly capListeners: Array<(customer: Customer) => Promise<void>> = [];
+
   constructor(
     private readonly orm: Orm,
     private readonly currencies: CurrencyService,
     private readonly clock: Clock,
   ) {}
+
+  /** Registers a callback run after a spending cap changes (the reservation store keeps caps). */
+  onSpendingCapChanged(listener: (customer: Customer) => Promise<void>): void {
+    this.capListeners.push(listener);
+  }
 
   async create(cmd: CreateCustomerCommand): Promise<Customer> {
     const check = new Checker();
@@ -59,6 +71,7 @@ export class CustomerService {
     await this.currencies.checkKnown(check, 'currency', currency);
     const timezone = this.checkTimeZone(check, cmd.timezone ?? 'UTC');
     const metadata = check.metadata('metadata', cmd.metadata) ?? {};
+    const spendingCap = cmd.spendingCap ? checkAmount(check, 'spendingCap', cmd.spendingCap, { zero: true }) : undefined;
     check.done();
 
     const now = this.clock.now();
@@ -70,6 +83,7 @@ export class CustomerService {
       currency: currency!,
       timezone: timezone!,
       metadata,
+      spendingCap: spendingCap ? toLedgerUnits(spendingCap) : null,
       createdAt: now,
       updatedAt: now,
     });
@@ -89,6 +103,7 @@ export class CustomerService {
     const email = cmd.email === undefined || cmd.email === null ? cmd.email : check.email('email', cmd.email);
     const timezone = cmd.timezone === undefined ? undefined : this.checkTimeZone(check, cmd.timezone);
     const metadata = cmd.metadata === undefined ? undefined : check.metadata('metadata', cmd.metadata ?? {});
+    const spendingCap = cmd.spendingCap ? checkAmount(check, 'spendingCap', cmd.spendingCap, { zero: true }) : cmd.spendingCap;
     check.done();
 
     const repo = new CustomerRepository(this.orm.em.fork());
@@ -98,8 +113,11 @@ export class CustomerService {
     if (email !== undefined) customer.email = email;
     if (timezone !== undefined) customer.timezone = timezone;
     if (metadata !== undefined) customer.metadata = metadata;
+    const capChanged = spendingCap !== undefined;
+    if (capChanged) customer.spendingCap = spendingCap === null ? null : toLedgerUnits(spendingCap);
     customer.updatedAt = this.clock.now();
     await repo.flush();
+    if (capChanged) for (const listener of this.capListeners) await listener(customer);
     return customer;
   }
 

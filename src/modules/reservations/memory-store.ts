@@ -221,7 +221,8 @@ export class MemoryReservationStore implements ReservationStore {
     const add = (field: string, delta: bigint) => a.state.set(field, (n(a.state.get(field)) + delta).toString());
     let found = 0;
     for (const x of items) {
-      const here = a.holds.has(x.holdId);
+      const done = this.idem(a, x.idempotencyKey) === `D|${x.requestHash}|${x.ref}`;
+      const here = !done && a.holds.has(x.holdId);
       if (here) found++;
       if (here && !x.keep) {
         for (const al of x.allocations) {
@@ -229,7 +230,7 @@ export class MemoryReservationStore implements ReservationStore {
           add(`bh:${al.blockId}`, -al.amount);
         }
         a.holds.delete(x.holdId);
-      } else if (!here && loaded && version > rv) {
+      } else if (!here && !done && loaded && version > rv) {
         if (x.keep && x.hold) {
           a.holds.set(x.holdId, x.hold);
           for (const al of x.allocations) add(`bh:${al.blockId}`, al.amount);
@@ -237,7 +238,7 @@ export class MemoryReservationStore implements ReservationStore {
           for (const al of x.allocations) add(`br:${al.blockId}`, -al.amount);
         }
       }
-      if (!here && !x.keep && x.periodKey) {
+      if (!here && !done && !x.keep && x.periodKey) {
         const P = this.period(a, x.periodKey);
         if (P?.get('loaded') === '1' && version > n(P.get('pv'))) {
           const padd = (f: string, d: bigint) => P.set(f, (n(P.get(f)) + d).toString());
@@ -286,7 +287,9 @@ export class MemoryReservationStore implements ReservationStore {
       if (cap === null) a.state.delete(`cap:${cur}`);
       else a.state.set(`cap:${cur}`, cap.toString());
     }
-    if (change.version !== null && change.version > n(a.state.get('rv'))) {
+    const marker = `sv:${change.version}`;
+    if (change.version !== null && change.version > n(a.state.get('rv')) && change.deltas.length > 0 && !this.idem(a, marker)) {
+      a.idempotency.set(marker, { value: '1', expireAt: this.now() + 86_400_000 });
       for (const d of change.deltas) a.state.set(`br:${d.blockId}`, (n(a.state.get(`br:${d.blockId}`)) + d.amount).toString());
     }
     return true;
@@ -336,6 +339,16 @@ export class MemoryReservationStore implements ReservationStore {
       holds: new Map(a.holds),
       expired: expiredBefore === null ? [] : [...a.holds].filter(([, h]) => Number(h.exp) < expiredBefore).map(([id]) => id),
     };
+  }
+
+  async periods(customerId: string): Promise<Map<string, Record<string, string>>> {
+    const a = this.account(customerId);
+    const out = new Map<string, Record<string, string>>();
+    for (const key of a.periods.keys()) {
+      const fields = this.period(a, key);
+      if (fields) out.set(key, Object.fromEntries(fields));
+    }
+    return out;
   }
 
   async drop(customerId: string): Promise<void> {

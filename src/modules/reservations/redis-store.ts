@@ -123,14 +123,31 @@ export class RedisReservationStore implements ReservationStore {
     };
   }
 
+  /** Every key of a customer (SCAN within its hash tag). */
+  private async keysOf(customerId: string, suffix = '*'): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', `${this.keyOf(customerId).replace(/[{}[\]*?\\]/g, '\\$&')}${suffix}`, 'COUNT', 500);
+      keys.push(...found);
+      cursor = next;
+    } while (cursor !== '0');
+    return keys;
+  }
+
+  async periods(customerId: string): Promise<Map<string, Record<string, string>>> {
+    return this.guard(async () => {
+      const out = new Map<string, Record<string, string>>();
+      const base = `${this.keyOf(customerId)}p:`;
+      for (const key of await this.keysOf(customerId, 'p:*')) out.set(key.slice(base.length), await this.redis.hgetall(key));
+      return out;
+    });
+  }
+
   async drop(customerId: string): Promise<void> {
     await this.guard(async () => {
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.keyOf(customerId).replace(/[{}[\]*?]/g, '\\$&')}*`, 'COUNT', 500);
-        if (keys.length) await this.redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
+      const keys = await this.keysOf(customerId);
+      if (keys.length) await this.redis.del(...keys);
     });
   }
 

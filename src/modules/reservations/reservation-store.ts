@@ -166,6 +166,8 @@ export interface ReservationStore {
   load(customerId: string, snapshot: AccountSnapshot): Promise<boolean>;
   loadPeriod(customerId: string, snapshot: PeriodSnapshot): Promise<boolean>;
   inspect(customerId: string, expiredBefore: number | null): Promise<AccountView>;
+  /** The period counters the store holds for a customer, by period key (the raw fields). */
+  periods(customerId: string): Promise<Map<string, Record<string, string>>>;
   /** Forgets everything about a customer (repair); the next use loads it again. */
   drop(customerId: string): Promise<void>;
   /** Customers that may have holds, for the sweep. */

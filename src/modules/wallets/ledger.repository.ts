@@ -1,5 +1,6 @@
 import { isCheckViolation, isNumericOverflow, outOfRange, type SqlClient } from '../../db/sql.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
+import { AccountRepository } from '../reservations/account.repository.js';
 import type { LedgerEntryKind } from './wallet.entity.js';
 
 export interface NewLedgerEntry {
@@ -28,7 +29,9 @@ export interface WalletTotals {
 
 export interface AppendResult {
   entries: AppendedEntry[];
-  wallets: Map<string, WalletTotals>;
+  wallets: Map<string, WalletTotals & { customerId: string }>;
+  /** The customers' account versions after this transaction (see AccountRepository.bump). */
+  customerVersions: Map<string, bigint>;
 }
 
 /**
@@ -37,8 +40,19 @@ export interface AppendResult {
  * would take a HARD or OVERDRAFT wallet below its floor or a grant below zero.
  */
 export class LedgerRepository {
-  async append(client: SqlClient, entries: NewLedgerEntry[]): Promise<AppendResult> {
-    if (entries.length === 0) return { entries: [], wallets: new Map() };
+  /**
+   * Appends entries. Unless the caller already raised the customers' versions in this
+   * transaction (and passes them), this raises them first, keeping the lock order
+   * customer_account, then wallet.
+   */
+  async append(client: SqlClient, entries: NewLedgerEntry[], versions?: Map<string, bigint>): Promise<AppendResult> {
+    if (entries.length === 0) return { entries: [], wallets: new Map(), customerVersions: versions ?? new Map() };
+    const walletIds = [...new Set(entries.map((e) => e.walletId))];
+    let customerVersions = versions;
+    if (!customerVersions) {
+      const owners = await client.query<{ customer_id: string }>('select distinct customer_id from wallet where id = any($1::uuid[])', [walletIds]);
+      customerVersions = await AccountRepository.bump(client, owners.rows.map((r) => r.customer_id));
+    }
     let ids: string[];
     try {
       const inserted = await client.query<{ id: string }>(
@@ -64,14 +78,14 @@ export class LedgerRepository {
       if (isNumericOverflow(err)) throw outOfRange('the resulting balance');
       throw err;
     }
-    const walletIds = [...new Set(entries.map((e) => e.walletId))];
-    const totals = await client.query<{ id: string; balance: string; version: string }>(
-      'select id, balance, version from wallet where id = any($1::uuid[])',
+    const totals = await client.query<{ id: string; customer_id: string; balance: string; version: string }>(
+      'select id, customer_id, balance, version from wallet where id = any($1::uuid[])',
       [walletIds],
     );
     return {
       entries: entries.map((e, i) => ({ ...e, id: ids[i]! })),
-      wallets: new Map(totals.rows.map((r) => [r.id, { walletId: r.id, balance: BigInt(r.balance), version: BigInt(r.version) }])),
+      wallets: new Map(totals.rows.map((r) => [r.id, { walletId: r.id, customerId: r.customer_id, balance: BigInt(r.balance), version: BigInt(r.version) }])),
+      customerVersions,
     };
   }
 }

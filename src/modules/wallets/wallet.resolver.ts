@@ -25,23 +25,30 @@ import {
 } from './wallet.object.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
 
+/** Held amounts per wallet of a customer (from the reservation store). */
+export type HeldAmounts = (customerId: string) => Promise<Map<string, bigint>>;
+
 @Resolver(() => WalletObject)
 export class WalletResolver {
-  constructor(private readonly service: WalletService) {}
+  constructor(
+    private readonly service: WalletService,
+    private readonly held: HeldAmounts,
+  ) {}
 
   @Authorized(Role.ADMIN, Role.CUSTOMER)
   @Query(() => WalletObject, { nullable: true })
   async wallet(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string): Promise<WalletObject | null> {
     const wallet = await this.service.find(id);
     if (ctx.principal.role !== Role.ADMIN) assertCustomerAccess(ctx.principal, wallet?.customerId ?? '');
-    return wallet && toWalletObject(wallet);
+    return wallet && toWalletObject(wallet, (await this.held(wallet.customerId)).get(wallet.id));
   }
 
   @Authorized(Role.ADMIN, Role.CUSTOMER)
   @Query(() => [WalletObject], { description: "A customer's wallets, by currency." })
   async wallets(@Ctx() ctx: RequestContext, @Arg('customerId', () => ID) customerId: string): Promise<WalletObject[]> {
     assertCustomerAccess(ctx.principal, customerId);
-    return (await this.service.listForCustomer(customerId)).map((w) => toWalletObject(w));
+    const held = await this.held(customerId);
+    return (await this.service.listForCustomer(customerId)).map((w) => toWalletObject(w, held.get(w.id)));
   }
 
   @FieldResolver(() => [CreditBlockObject], { description: 'Blocks in the order debits consume them.' })
@@ -86,16 +93,20 @@ export class WalletResolver {
 
   private async toMovePayload(result: LedgerMoveResult): Promise<TopUpWalletPayload> {
     const [wallet, entry] = await Promise.all([this.service.get(result.walletId), this.service.entry(result.entryId)]);
-    return { wallet: toWalletObject(wallet), entry: toLedgerEntryObject(entry), balanceAfter: formatLedgerUnits(result.balanceAfter) };
+    return { wallet: toWalletObject(wallet, (await this.held(wallet.customerId)).get(wallet.id)), entry: toLedgerEntryObject(entry), balanceAfter: formatLedgerUnits(result.balanceAfter) };
   }
 }
 
 @Resolver(() => CustomerObject)
 export class CustomerWalletsResolver {
-  constructor(private readonly service: WalletService) {}
+  constructor(
+    private readonly service: WalletService,
+    private readonly held: HeldAmounts,
+  ) {}
 
   @FieldResolver(() => [WalletObject])
   async wallets(@Root() customer: CustomerObject): Promise<WalletObject[]> {
-    return (await this.service.listForCustomer(customer.id)).map((w) => toWalletObject(w));
+    const held = await this.held(customer.id);
+    return (await this.service.listForCustomer(customer.id)).map((w) => toWalletObject(w, held.get(w.id)));
   }
 }

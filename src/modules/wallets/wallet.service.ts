@@ -65,6 +65,7 @@ export class WalletService {
   private readonly ledger = new LedgerRepository();
   private readonly idempotency = new IdempotencyRepository();
   private readonly listeners: LedgerListener[] = [];
+  private readonly walletListeners: Array<(wallet: Wallet) => Promise<void>> = [];
 
   constructor(
     private readonly orm: Orm,
@@ -77,6 +78,11 @@ export class WalletService {
   /** Registers a listener for committed ledger appends (reservation store sync, live updates). */
   onCommitted(listener: LedgerListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Registers a listener for wallets created or reconfigured (limit mode, overdraft). */
+  onWalletChanged(listener: (wallet: Wallet) => Promise<void>): void {
+    this.walletListeners.push(listener);
   }
 
   /** Runs fn in a transaction and tells the listeners about the appends it made, after commit. */
@@ -137,6 +143,7 @@ export class WalletService {
       if (isUniqueViolation(err, 'wallet_customer_currency_key')) throw alreadyExists('wallet', 'currency', currency);
       throw err;
     }
+    for (const listener of this.walletListeners) await listener(wallet);
     return wallet;
   }
 
@@ -156,6 +163,7 @@ export class WalletService {
     wallet.overdraftLimit = overdraft;
     wallet.updatedAt = this.clock.now();
     await repo.flush();
+    for (const listener of this.walletListeners) await listener(wallet);
     return wallet;
   }
 

@@ -31,7 +31,9 @@ local loaded = redis.call('HGET', S, 'loaded') == '1'
 local rv = loaded and hnum(S, 'rv') or nil
 local found = 0
 for _, x in ipairs(posts) do
-  local here = redis.call('HEXISTS', H, x.h) == 1
+  -- Posting the same commit twice (the sweep and the request racing) must count once.
+  local done = redis.call('GET', p .. 'i:' .. x.k) == ('D|' .. x.hs .. '|' .. x.ref)
+  local here = not done and redis.call('HEXISTS', H, x.h) == 1
   if here then found = found + 1 end
   if here and not x.keep then
     for _, a in ipairs(list(x.a)) do
@@ -40,7 +42,7 @@ for _, x in ipairs(posts) do
     end
     redis.call('HDEL', H, x.h)
     redis.call('ZREM', HX, x.h)
-  elseif not here and loaded and cmp(v, rv) > 0 then
+  elseif not here and not done and loaded and cmp(v, rv) > 0 then
     if x.keep then
       -- A committed authorization whose hold Redis lost after this state was loaded: hold it again.
       redis.call('HSET', H, x.h, cjson.encode(x.hold))
@@ -50,7 +52,7 @@ for _, x in ipairs(posts) do
       for _, a in ipairs(list(x.a)) do redis.call('HSET', S, 'br:' .. a[1], str(sub(hnum(S, 'br:' .. a[1]), num(a[2])))) end
     end
   end
-  if not here and not x.keep and x.per ~= '' then
+  if not here and not done and not x.keep and x.per ~= '' then
     local P = p .. 'p:' .. x.per
     if redis.call('HGET', P, 'loaded') == '1' and cmp(v, hnum(P, 'pv')) > 0 then
       for _, c in ipairs(list(x.c)) do redis.call('HSET', P, 'c:' .. c[1], str(add(hnum(P, 'c:' .. c[1]), num(c[2])))) end

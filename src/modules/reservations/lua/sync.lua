@@ -10,7 +10,8 @@
   Returns 1 when applied, 0 when the state is not loaded (the next load reads it all).
 
   Settings are absolute and always applied; deltas only when the state was loaded before the
-  commit (v > rv), since a later load already counted them.
+  commit (v > rv), since a later load already counted them, and only once per commit (a marker
+  per version makes a retried sync harmless).
 ]=]
 local p = ARGV[1]
 local req = cjson.decode(ARGV[2])
@@ -31,7 +32,8 @@ end
 for cur, cap in pairs(req.caps or {}) do
   if cap == '' then redis.call('HDEL', S, 'cap:' .. cur) else num(cap); redis.call('HSET', S, 'cap:' .. cur, cap) end
 end
-if req.v ~= '' and cmp(num(req.v), hnum(S, 'rv')) > 0 then
+if req.v ~= '' and cmp(num(req.v), hnum(S, 'rv')) > 0 and #list(req.deltas) > 0
+   and redis.call('SET', p .. 'sv:' .. req.v, '1', 'NX', 'PX', 86400000) then
   for _, d in ipairs(list(req.deltas)) do redis.call('HSET', S, 'br:' .. d[1], str(add(hnum(S, 'br:' .. d[1]), num(d[2])))) end
 end
 return 1

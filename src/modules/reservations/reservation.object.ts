@@ -1,0 +1,56 @@
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
+import { formatLedgerUnits } from '../../shared/money/units.js';
+import { ReservationStatus, type Reservation } from './reservation.entity.js';
+
+registerEnumType(ReservationStatus, {
+  name: 'ReservationStatus',
+  valuesConfig: {
+    OPEN: { description: 'Holding money until settled, released or expired.' },
+    SETTLED: { description: 'The actual usage was recorded against it.' },
+    RELEASED: { description: 'Cancelled; the money is available again.' },
+    EXPIRED: { description: 'Its time ran out; the money is available again and it can no longer be settled.' },
+  },
+});
+
+@ObjectType('Reservation')
+export class ReservationObject {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => String)
+  meterCode!: string;
+
+  @Field(() => String)
+  currency!: string;
+
+  @Field(() => DecimalScalar, { description: 'Amount held.' })
+  amount!: string;
+
+  @Field(() => ReservationStatus)
+  status!: ReservationStatus;
+
+  @Field(() => Date)
+  expiresAt!: Date;
+
+  @Field(() => ID, { nullable: true })
+  settledEventId!: string | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}
+
+export const toReservationObject = (r: Reservation): ReservationObject => ({
+  id: r.id,
+  customerId: r.customerId,
+  meterCode: r.meterCode,
+  currency: r.currency,
+  amount: formatLedgerUnits(r.amount),
+  status: r.status,
+  expiresAt: r.expiresAt,
+  settledEventId: r.settledEventId,
+  createdAt: r.createdAt,
+});

@@ -1,0 +1,57 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../graphql/context.js';
+import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { toRefusal, toUsageEventObject } from '../usage/usage.object.js';
+import {
+  AuthorizeUsageInput,
+  AuthorizeUsagePayload,
+  ReleaseReservationInput,
+  ReleaseReservationPayload,
+  SettleReservationInput,
+  SettleReservationPayload,
+} from './reservation.inputs.js';
+import { ReservationObject, toReservationObject } from './reservation.object.js';
+import type { ReservationService } from './reservation.service.js';
+
+@Resolver()
+export class ReservationResolver {
+  constructor(private readonly service: ReservationService) {}
+
+  @Authorized(Role.ADMIN, Role.INGEST)
+  @Mutation(() => AuthorizeUsagePayload, { description: 'Holds an estimate for long work; idempotent on the key.' })
+  async authorizeUsage(@Arg('input', () => AuthorizeUsageInput) input: AuthorizeUsageInput): Promise<AuthorizeUsagePayload> {
+    const outcome = await this.service.authorize(input);
+    if (outcome.kind === 'refused') {
+      return { authorized: false, replayed: false, refusal: toRefusal({ kind: 'refused', code: outcome.code, message: outcome.message, details: outcome.details }), reservation: null };
+    }
+    return { authorized: true, replayed: outcome.replay, refusal: null, reservation: toReservationObject(outcome.reservation) };
+  }
+
+  @Authorized(Role.ADMIN, Role.INGEST)
+  @Mutation(() => SettleReservationPayload, { description: 'Records the actual usage against a reservation and releases the rest; idempotent on the key.' })
+  async settleReservation(@Arg('input', () => SettleReservationInput) input: SettleReservationInput): Promise<SettleReservationPayload> {
+    const { outcome, reservation } = await this.service.settle(input);
+    if (outcome.kind === 'error') throw outcome.error;
+    return {
+      accepted: outcome.kind === 'accepted',
+      replayed: outcome.kind === 'accepted' && outcome.replay,
+      refusal: toRefusal(outcome),
+      event: outcome.kind === 'accepted' ? toUsageEventObject(outcome.event) : null,
+      reservation: toReservationObject(reservation),
+    };
+  }
+
+  @Authorized(Role.ADMIN, Role.INGEST)
+  @Mutation(() => ReleaseReservationPayload, { description: 'Cancels a reservation; releasing one already released or expired returns it unchanged.' })
+  async releaseReservation(@Arg('input', () => ReleaseReservationInput) input: ReleaseReservationInput): Promise<ReleaseReservationPayload> {
+    return { reservation: toReservationObject(await this.service.release(input.reservationId)) };
+  }
+
+  @Authorized(Role.ADMIN, Role.INGEST, Role.CUSTOMER)
+  @Query(() => ReservationObject, { nullable: true })
+  async reservation(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string): Promise<ReservationObject | null> {
+    const r = await this.service.get(id);
+    if (ctx.principal.role === Role.CUSTOMER) assertCustomerAccess(ctx.principal, r?.customerId ?? '');
+    return r && toReservationObject(r);
+  }
+}

@@ -1,0 +1,41 @@
+import { EntitySchema } from '@mikro-orm/core';
+import type { Alignment } from './billing-period.js';
+
+export const SubscriptionStatus = { ACTIVE: 'ACTIVE', CANCELED: 'CANCELED', ENDED: 'ENDED' } as const;
+export type SubscriptionStatus = (typeof SubscriptionStatus)[keyof typeof SubscriptionStatus];
+
+export const BaseFeeTiming = { ADVANCE: 'ADVANCE', ARREARS: 'ARREARS' } as const;
+export type BaseFeeTiming = (typeof BaseFeeTiming)[keyof typeof BaseFeeTiming];
+
+/** A customer on one plan version from `startsAt` until `endsAt` (open when null). */
+export class Subscription {
+  id!: string;
+  customerId!: string;
+  planId!: string;
+  status!: SubscriptionStatus;
+  alignment!: Alignment;
+  startsAt!: Date;
+  endsAt!: Date | null;
+  trialEndsAt!: Date | null;
+  baseFeeTiming!: BaseFeeTiming;
+  createdAt!: Date;
+  updatedAt!: Date;
+}
+
+export const SubscriptionSchema = new EntitySchema<Subscription>({
+  class: Subscription,
+  tableName: 'subscription',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    customerId: { type: 'uuid' },
+    planId: { type: 'uuid' },
+    status: { type: 'string', length: 16 },
+    alignment: { type: 'string', length: 16 },
+    startsAt: { type: 'Date', columnType: 'timestamptz' },
+    endsAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    trialEndsAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    baseFeeTiming: { type: 'string', length: 16 },
+    createdAt: { type: 'Date', columnType: 'timestamptz' },
+    updatedAt: { type: 'Date', columnType: 'timestamptz' },
+  },
+});

@@ -1,0 +1,97 @@
+import type { CompiledRuleSet } from '../../rating/compile.js';
+import { AppError, ErrorCode, notFound } from '../../shared/errors.js';
+import type { Customer } from '../customers/customer.entity.js';
+import type { CustomerService } from '../customers/customer.service.js';
+import type { Meter } from '../meters/meter.entity.js';
+import type { MeterService } from '../meters/meter.service.js';
+import type { RuleService } from '../rules/rule-set.service.js';
+import { periodKey, type Period } from '../subscriptions/billing-period.js';
+import type { ActivePlan, SubscriptionService } from '../subscriptions/subscription.service.js';
+
+const CACHE_MS = 10_000;
+
+/** Everything pricing needs to know about an event besides the event itself. */
+export interface UsageContext {
+  customer: Customer;
+  meter: Meter;
+  active: ActivePlan | undefined;
+  ruleSet: CompiledRuleSet;
+  period: Period;
+  periodKey: string;
+}
+
+class TtlCache<V> {
+  private readonly entries = new Map<string, { at: number; value: V }>();
+  get(key: string): V | undefined {
+    const e = this.entries.get(key);
+    return e && Date.now() - e.at < CACHE_MS ? e.value : undefined;
+  }
+  set(key: string, value: V): void {
+    if (this.entries.size > 50_000) this.entries.clear();
+    this.entries.set(key, { at: Date.now(), value });
+  }
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+}
+
+/**
+ * Resolves a usage event's customer, meter, plan, rule-set version and billing period, with
+ * short caches: these change rarely and are read for every event.
+ */
+export class UsageContextResolver {
+  private readonly customersById = new TtlCache<Customer>();
+  private readonly customersByExternal = new TtlCache<Customer>();
+  private readonly meters = new TtlCache<Meter>();
+
+  constructor(
+    private readonly customers: CustomerService,
+    private readonly meterService: MeterService,
+    private readonly subscriptions: SubscriptionService,
+    private readonly rules: RuleService,
+  ) {}
+
+  async customer(ref: { id?: string | null; externalId?: string | null }): Promise<Customer> {
+    const cache = ref.id ? this.customersById : this.customersByExternal;
+    const key = (ref.id ?? ref.externalId)!;
+    let customer = cache.get(key);
+    if (!customer) {
+      customer = await this.customers.get(ref);
+      this.customersById.set(customer.id, customer);
+      this.customersByExternal.set(customer.externalId, customer);
+    }
+    return customer;
+  }
+
+  /** Forgets a customer (its settings changed). */
+  forgetCustomer(customer: Customer): void {
+    this.customersById.delete(customer.id);
+    this.customersByExternal.delete(customer.externalId);
+  }
+
+  async meter(code: string): Promise<Meter> {
+    let meter = this.meters.get(code);
+    if (!meter) {
+      const found = await this.meterService.findByCode(code);
+      if (!found) throw notFound('meter', code);
+      meter = found;
+      this.meters.set(code, meter);
+    }
+    return meter;
+  }
+
+  async resolve(customer: Customer, meter: Meter, at: Date): Promise<UsageContext> {
+    const active = await this.subscriptions.activeAt(customer.id, at);
+    const charge = active?.plan.charges.find((c) => c.meter.id === meter.id);
+    if (!charge) {
+      throw new AppError(ErrorCode.NOT_FOUND, `no plan charges meter ${meter.code} for customer ${customer.externalId} at ${at.toISOString()}`, {
+        what: 'plan charge',
+        meter: meter.code,
+      });
+    }
+    const ruleSet = this.rules.resolve(charge.charge.ruleSetKey, at);
+    if (!ruleSet) throw notFound('rule set in force', `${charge.charge.ruleSetKey} at ${at.toISOString()}`);
+    const period = this.subscriptions.periodOf(active, customer.timezone, at);
+    return { customer, meter, active, ruleSet, period, periodKey: periodKey(period) };
+  }
+}

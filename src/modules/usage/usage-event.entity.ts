@@ -1,0 +1,74 @@
+import type { EventRating, PricedLine } from '../../rating/types.js';
+import { formatDecimal } from '../../shared/money/decimal.js';
+
+/**
+ * A priced line as stored with its event (compact keys: events are many). `ck`/`cd` are the
+ * period counter the line advanced and by how much; period snapshots sum them.
+ */
+export interface StoredLine {
+  c: string; // component id
+  m: string; // model
+  d: string | null; // description
+  q: string; // billable quantity
+  a: string; // exact amount
+  u: string; // charged, ledger units
+  t: Array<[number, string, string, string, string]>; // tier, quantity, unit price, flat fee, amount
+  adj: string[];
+  ck?: string;
+  cd?: string;
+  p?: true; // provisional until the period closes
+}
+
+/** An accepted usage event, as committed (immutable). */
+export interface UsageEventRecord {
+  id: string;
+  customerId: string;
+  idempotencyKey: string;
+  requestHash: string;
+  meterId: string;
+  meterCode: string;
+  quantity: string;
+  occurredAt: Date;
+  dimensions: Record<string, string>;
+  values: Record<string, string>;
+  periodStart: Date;
+  currency: string;
+  walletId: string | null;
+  /** Exact amount. */
+  amount: string;
+  /** Charged, in ledger units. */
+  charged: bigint;
+  ruleSetKey: string;
+  ruleSetVersion: number;
+  ruleSetHash: string;
+  firedRules: string[];
+  lines: StoredLine[];
+  softLimitExceeded: boolean;
+  /** The wallet balance right after this event (null for postpaid). */
+  balanceAfter: bigint | null;
+  /** Available balance right after this event's hold (null for postpaid). */
+  availableAfter: bigint | null;
+  reservationId: string | null;
+  createdAt: Date;
+}
+
+export function toStoredLine(l: PricedLine): StoredLine {
+  const line: StoredLine = {
+    c: l.componentId,
+    m: l.model,
+    d: l.description,
+    q: formatDecimal(l.quantity),
+    a: formatDecimal(l.amount),
+    u: l.units.toString(),
+    t: l.tiers.map((t) => [t.tier, formatDecimal(t.quantity), formatDecimal(t.unitPrice), formatDecimal(t.flatFee), formatDecimal(t.amount)]),
+    adj: l.adjustments.map((a) => a.id),
+  };
+  if (l.counter) {
+    line.ck = l.counter.key;
+    line.cd = formatDecimal(l.counter.delta);
+  }
+  if (l.provisional) line.p = true;
+  return line;
+}
+
+export const storedLines = (rating: EventRating): StoredLine[] => rating.lines.map(toStoredLine);

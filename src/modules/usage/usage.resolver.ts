@@ -1,0 +1,50 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../graphql/context.js';
+import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { RecordUsageBatchInput, RecordUsageBatchPayload, RecordUsageInput, RecordUsagePayload } from './usage.inputs.js';
+import { toRefusal, toUsageEventObject, toUsageResult, toUsageWallet, UsageEventObject } from './usage.object.js';
+import type { UsageService } from './usage.service.js';
+
+@Resolver()
+export class UsageResolver {
+  constructor(private readonly service: UsageService) {}
+
+  @Authorized(Role.ADMIN, Role.INGEST)
+  @Mutation(() => RecordUsagePayload, {
+    description: 'Prices one usage event and charges it against the wallet or spending cap before the work happens. Refusals are results, not errors.',
+  })
+  async recordUsage(@Arg('input', () => RecordUsageInput) input: RecordUsageInput): Promise<RecordUsagePayload> {
+    const [outcome] = await this.service.record([input], false);
+    if (outcome!.kind === 'error') throw outcome!.error;
+    const event = outcome!.kind === 'accepted' ? outcome!.event : null;
+    return {
+      accepted: !!event,
+      replayed: outcome!.kind === 'accepted' && outcome!.replay,
+      refusal: toRefusal(outcome!),
+      event: event && toUsageEventObject(event),
+      wallet: event && toUsageWallet(event),
+    };
+  }
+
+  @Authorized(Role.ADMIN, Role.INGEST)
+  @Mutation(() => RecordUsageBatchPayload, { description: 'Up to 1,000 events; atomic: all are charged or none is.' })
+  async recordUsageBatch(@Arg('input', () => RecordUsageBatchInput) input: RecordUsageBatchInput): Promise<RecordUsageBatchPayload> {
+    const outcomes = await this.service.record(input.events, input.atomic);
+    const results = outcomes.map(toUsageResult);
+    const failed = input.atomic ? results.find((r) => r.status !== 'ACCEPTED' && r.status !== 'NOT_CHARGED') : undefined;
+    return {
+      acceptedCount: results.filter((r) => r.status === 'ACCEPTED').length,
+      allAccepted: results.every((r) => r.status === 'ACCEPTED'),
+      failedIndex: failed?.index ?? null,
+      results,
+    };
+  }
+
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
+  @Query(() => UsageEventObject, { nullable: true })
+  async usageEvent(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string): Promise<UsageEventObject | null> {
+    const event = /^[0-9a-f-]{36}$/i.test(id) ? await this.service.repository.findById(id) : null;
+    if (ctx.principal.role !== Role.ADMIN) assertCustomerAccess(ctx.principal, event?.customerId ?? '');
+    return event && toUsageEventObject(event);
+  }
+}
