@@ -28,7 +28,7 @@ export class AuthorizeUsageInput {
   @Field(() => GraphQLJSONObject, { nullable: true })
   values?: Record<string, unknown> | null;
 
-  @Field(() => Int, { nullable: true, defaultValue: 900, description: 'Seconds until the hold expires (10 s to 7 days).' })
+  @Field(() => Int, { nullable: true, defaultValue: 900, description: 'Seconds until the hold expires (1 s to 7 days).' })
   ttlSeconds?: number | null;
 
   @Field(() => String)

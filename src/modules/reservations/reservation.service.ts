@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, notFound } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import { Decimal } from '../../shared/money/decimal.js';
-import { toLedgerUnits } from '../../shared/money/units.js';
+import { formatLedgerUnits, toLedgerUnits } from '../../shared/money/units.js';
 import { Checker, checkAmount } from '../../shared/validation.js';
 import { requestHash } from '../idempotency/request-hash.js';
 import type { UsageContextResolver } from '../usage/usage-context.js';
@@ -36,7 +36,7 @@ export type AuthorizeOutcome =
   | { kind: 'authorized'; reservation: Reservation; replay: boolean }
   | { kind: 'refused'; code: 'WALLET_INSUFFICIENT_FUNDS' | 'SPENDING_LIMIT_REACHED' | 'RULE_REFUSED'; message: string; details: Record<string, unknown> };
 
-const MIN_TTL = 10;
+const MIN_TTL = 1;
 const MAX_TTL = 7 * 86_400;
 
 /**
@@ -116,7 +116,7 @@ export class ReservationService {
     if (!result) throw new AppError(ErrorCode.CONFLICT, 'the authorization could not be reserved; retry');
     switch (result.status) {
       case 'FUNDS':
-        return { kind: 'refused', code: 'WALLET_INSUFFICIENT_FUNDS', message: 'the wallet does not hold enough funds for this estimate', details: { available: result.available } };
+        return { kind: 'refused', code: 'WALLET_INSUFFICIENT_FUNDS', message: 'the wallet does not hold enough funds for this estimate', details: { available: formatLedgerUnits(result.available) } };
       case 'CAP':
         return { kind: 'refused', code: 'SPENDING_LIMIT_REACHED', message: "the customer's spending cap for this period is reached", details: {} };
       case 'DUP':
