@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { AppError } from '../shared/errors.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerReconcileCommand } from './commands/reconcile.js';
 import { registerRuleCommands } from './commands/rules.js';
 import { registerSchemaCommands } from './commands/schema.js';
 import { serve } from './commands/serve.js';
@@ -25,6 +26,7 @@ program
 
 registerKeyCommands(program);
 registerRuleCommands(program);
+registerReconcileCommand(program);
 registerSchemaCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -185,3 +185,21 @@ describe('recordUsageBatch', () => {
     expect(w).toMatchObject({ balance: '9.75', held: '0', available: '9.75' });
   });
 });
+
+describe('on the in-process store (the embedded default)', () => {
+  let m: TestApp;
+  beforeAll(async () => {
+    m = await startTestApp({ store: 'memory' });
+    await setupCatalogue(m);
+  });
+  afterAll(() => m.close());
+
+  it('accepts exactly k of N concurrent events and charges duplicates once', async () => {
+    const c = await fundedCustomer(m, '2.5'); // 10 events
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => m.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `m-${i % 15}`) })));
+    const accepted = new Set(replies.filter((r) => r.recordUsage.accepted).map((r) => r.recordUsage.event!.id));
+    expect(accepted.size).toBe(10);
+    expect(await ledgerState(m, c.walletId!)).toMatchObject({ balance: '0', events: '10' });
+    expect((await m.app.services.reconciler.run(false)).drifts).toEqual([]);
+  });
+});
