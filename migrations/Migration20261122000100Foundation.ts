@@ -110,7 +110,7 @@ create table ledger_entry (
   credit_block_id uuid not null references credit_block (id),
   kind varchar(16) not null check (kind in ('TOP_UP', 'GRANT', 'USAGE', 'ADJUSTMENT', 'VOID', 'EXPIRATION')),
   amount bigint not null,
-  usage_event_id uuid,
+  usage_batch_id uuid,
   reference varchar(255),
   description varchar(500),
   created_at timestamptz not null,

@@ -4,6 +4,10 @@ import { Migration } from '@mikro-orm/migrations';
  * Real-time usage: customer account versions, plan subscriptions, usage events, authorisation
  * reservations, the outbox, and postpaid spending caps.
  *
+ * Each usage event keeps its own charge, its allocation to credit blocks and the balance right
+ * after it; the ledger gets one USAGE entry per group commit, wallet and block (usage_batch_id
+ * joins the two), so a busy wallet adds one ledger row per commit instead of one per event.
+ *
  * customer_account.version rises with every commit that changes what the reservation store
  * caches for a customer (money, holds, counters). A store loaded from a snapshot at version v
  * has seen exactly the commits up to v; that is how a commit whose hold the store lost is applied
@@ -54,8 +58,10 @@ create table usage_event (
   rule_set_key varchar(64) not null,
   rule_set_version int not null,
   rule_set_hash char(64) not null,
-  fired_rules text[] not null,
+  fired_rules jsonb not null,
   lines jsonb not null,
+  allocations jsonb not null,
+  usage_batch_id uuid not null,
   soft_limit_exceeded boolean not null default false,
   balance_after bigint,
   available_after bigint,
@@ -67,8 +73,10 @@ create index usage_event_customer_time on usage_event (customer_id, occurred_at)
 create index usage_event_customer_period on usage_event (customer_id, period_start);
 create trigger usage_event_append_only before update or delete on usage_event for each row execute function refuse_change();
 
-alter table ledger_entry add constraint ledger_entry_usage_event_fk foreign key (usage_event_id) references usage_event (id);
-create index ledger_entry_usage_event on ledger_entry (usage_event_id) where usage_event_id is not null;
+-- Usage is posted to the ledger once per group commit, wallet and credit block: one USAGE entry
+-- carries the batch id its events carry, and equals the sum of their allocations to that block.
+create index ledger_entry_usage_batch on ledger_entry (usage_batch_id) where usage_batch_id is not null;
+create index usage_event_batch on usage_event (usage_batch_id);
 
 create table reservation (
   id uuid primary key,
@@ -106,7 +114,7 @@ create index outbox_unpublished on outbox (id) where published_at is null;
   override async down(): Promise<void> {
     this.addSql(`
 drop table outbox, reservation;
-alter table ledger_entry drop constraint ledger_entry_usage_event_fk;
+drop index ledger_entry_usage_batch;
 drop table usage_event, subscription, customer_account;
 alter table customer drop column spending_cap;
 `);

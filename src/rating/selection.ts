@@ -70,6 +70,8 @@ export class RuleSelector {
   private readonly order = new Map<string, number>();
   private readonly priorities = new Map<string, number>();
   private readonly cache = new Map<string, FiredRule[]>();
+  /** Engine runs under way, so a burst of identical misses runs the engine once. */
+  private readonly running = new Map<string, Promise<FiredRule[]>>();
 
   constructor(rules: RuleDefinition[]) {
     this.engine = createEngine(rules);
@@ -102,7 +104,12 @@ export class RuleSelector {
   async select(facts: SelectionFacts, key = this.keyOf(facts)): Promise<Selection> {
     let fired = this.cache.get(key);
     if (!fired) {
-      fired = await this.run(facts);
+      let pending = this.running.get(key);
+      if (!pending) {
+        pending = this.run(facts).finally(() => this.running.delete(key));
+        this.running.set(key, pending);
+      }
+      fired = await pending;
       if (this.cache.size >= MAX_CACHE) this.cache.clear();
       this.cache.set(key, fired);
     }

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryReservationStore } from '../../src/modules/reservations/memory-store.js';
 import { createRedisClient, RedisReservationStore } from '../../src/modules/reservations/redis-store.js';
-import type { AccountSnapshot, ReservationStore, ReserveEvent } from '../../src/modules/reservations/reservation-store.js';
+import { StateNotLoaded, type AccountSnapshot, type ReservationStore, type ReserveEvent } from '../../src/modules/reservations/reservation-store.js';
 import { TEST_REDIS_URL } from '../support/env.js';
 import { deleteRedisKeys } from '../support/test-app.js';
 
@@ -35,6 +35,7 @@ const U = 1_000_000_000n; // one currency unit in ledger units
 function snapshot(overrides: Partial<AccountSnapshot> = {}): AccountSnapshot {
   return {
     version: 10n,
+    generation: `gen-${seq++}`,
     wallets: [{ id: 'w1', currency: 'USD', mode: 'HARD', overdraft: 0n, order: ['g-late', 'g-soon', 'g-expired', 'main'] }],
     blocks: [
       { id: 'g-soon', kind: 'G', expiresAt: NOW + 1_000, remaining: 5n * U },
@@ -224,6 +225,18 @@ describe.each(stores)('reservation store contract: %s', (_name, make) => {
     const view = await store.inspect(id, null);
     expect(view.fields).toMatchObject({ 'br:g-new': String(2n * U), 'wm:w1': 'SOFT', 'wbl:w1': 'g-new,main' });
     expect(await store.sync(customer(), { version: 1n, wallets: [], blocks: [], deltas: [], caps: {} })).toBe(false);
+  });
+
+  it('does not trust period counters that outlived a lost state', async () => {
+    const store = await make();
+    const id = customer();
+    await ready(store, id);
+    await store.drop(id);
+    await store.load(id, snapshot());
+    expect(await store.reserve(id, NOW, [ev('a', U)], false)).toEqual({ kind: 'PERIOD', periods: ['2026-11'] });
+    expect(await store.loadPeriod(id, period())).toBe(true);
+    expect((await one(store, id, ev('a', U))).status).toBe('OK');
+    await expect(store.loadPeriod(customer(), period())).rejects.toThrow(StateNotLoaded);
   });
 
   it('forgets a customer on drop', async () => {

@@ -5,7 +5,7 @@ import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.js';
 import { codesOf, TestClient } from '../support/graphql-client.js';
 import { freePort, runBilling, startServerProcess } from '../support/process.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { deleteRedisKeys, startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
 import { fundedCustomer, gpt4oInput, ledgerState, setupCatalogue, type Funded } from '../support/usage-fixtures.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,12 +23,21 @@ async function assertLedgerSound(t: TestApp, customers: Funded[]) {
 }
 
 describe('Redis flushed in the middle of a concurrent run', () => {
+  // A Redis database of its own, so FLUSHDB (atomic, like a restart without persistence) touches nothing else.
+  const FLUSH_DB = `${TEST_REDIS_URL}/9`;
   let t: TestApp;
+  let redis: Redis;
   beforeAll(async () => {
-    t = await startTestApp();
+    redis = new Redis(FLUSH_DB);
+    await redis.flushdb();
+    t = await startTestApp({ env: { REDIS_URL: FLUSH_DB } });
     await setupCatalogue(t);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    await redis.flushdb();
+    redis.disconnect();
+  });
 
   it('charges nothing twice, never overspends, and reconciles with no drift', async () => {
     const customers = await Promise.all(Array.from({ length: 4 }, () => fundedCustomer(t, '10'))); // 40 events each
@@ -38,7 +47,7 @@ describe('Redis flushed in the middle of a concurrent run', () => {
       inputs.map(async (input, i) => {
         if (i === 120 && !flushed) {
           flushed = true;
-          await deleteRedisKeys(t.redisPrefix);
+          await redis.flushdb();
         }
         return t.admin.request(RecordUsageDocument, { input });
       }),

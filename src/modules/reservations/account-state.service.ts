@@ -4,7 +4,8 @@ import type { Logger } from '../../shared/logger.js';
 import type { Customer } from '../customers/customer.entity.js';
 import type { AppendResult } from '../wallets/ledger.repository.js';
 import { AccountRepository } from './account.repository.js';
-import type { Allocation, ReservationStore, SyncChange } from './reservation-store.js';
+import { randomUUID } from 'node:crypto';
+import { StateNotLoaded, type Allocation, type ReservationStore, type SyncChange } from './reservation-store.js';
 
 /** Counters of a period stay in the store this long after the period starts (longer than any period). */
 const PERIOD_RETENTION_MS = 400 * 86_400_000;
@@ -29,13 +30,19 @@ export class AccountStateService {
   }
 
   async ensureLoaded(customerId: string): Promise<void> {
-    await this.store.load(customerId, await this.accounts.snapshot(customerId, this.clock.now()));
+    await this.store.load(customerId, { ...(await this.accounts.snapshot(customerId, this.clock.now())), generation: randomUUID() });
   }
 
   async ensurePeriods(customerId: string, periodKeys: string[]): Promise<void> {
     for (const key of periodKeys) {
       const start = new Date(key);
-      await this.store.loadPeriod(customerId, await this.accounts.periodSnapshot(customerId, start, start.getTime() + PERIOD_RETENTION_MS));
+      const snapshot = await this.accounts.periodSnapshot(customerId, start, start.getTime() + PERIOD_RETENTION_MS);
+      try {
+        await this.store.loadPeriod(customerId, snapshot);
+      } catch (err) {
+        if (!(err instanceof StateNotLoaded)) throw err;
+        await this.ensureLoaded(customerId);
+      }
     }
   }
 

@@ -75,7 +75,7 @@ export class AccountRepository {
   }
 
   /** A consistent snapshot of what the store keeps for a customer, with its version. */
-  async snapshot(customerId: string, now: Date): Promise<AccountSnapshot> {
+  async snapshot(customerId: string, now: Date): Promise<Omit<AccountSnapshot, 'generation'>> {
     return this.sql.transaction(
       async (client) => {
         const version = await versionOf(client, customerId);

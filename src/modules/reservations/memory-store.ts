@@ -10,6 +10,7 @@ import {
   type ReserveEvent,
   type ReserveReply,
   type ReserveResult,
+  StateNotLoaded,
   type SyncChange,
 } from './reservation-store.js';
 
@@ -70,7 +71,11 @@ export class MemoryReservationStore implements ReservationStore {
     this.holderSet.add(customerId);
     const a = this.account(customerId);
     if (a.state.get('loaded') !== '1') return { kind: 'LOAD' };
-    const missing = [...new Set(events.map((e) => e.periodKey).filter((p) => p !== ''))].filter((p) => this.period(a, p)?.get('loaded') !== '1');
+    const gen = a.state.get('gen');
+    const missing = [...new Set(events.map((e) => e.periodKey).filter((p) => p !== ''))].filter((p) => {
+      const fields = this.period(a, p);
+      return fields?.get('loaded') !== '1' || fields.get('gen') !== gen;
+    });
     if (missing.length) return { kind: 'PERIOD', periods: missing };
 
     // Working copies, written back at the end, as the script does.
@@ -313,18 +318,23 @@ export class MemoryReservationStore implements ReservationStore {
       for (const al of h.held) a.state.set(`bh:${al.blockId}`, (n(a.state.get(`bh:${al.blockId}`)) + al.amount).toString());
     }
     a.state.set('rv', snapshot.version.toString());
+    a.state.set('gen', snapshot.generation);
     a.state.set('loaded', '1');
     return true;
   }
 
   async loadPeriod(customerId: string, p: PeriodSnapshot): Promise<boolean> {
     const a = this.account(customerId);
-    if (this.period(a, p.periodKey)?.get('loaded') === '1') return false;
+    const gen = a.state.get('gen');
+    if (gen === undefined) throw new StateNotLoaded();
+    const existing = this.period(a, p.periodKey);
+    if (existing?.get('loaded') === '1' && existing.get('gen') === gen) return false;
     const fields = new Map<string, string>();
     for (const [k, v] of p.counters) fields.set(`c:${k}`, v.toString());
     for (const [k, v] of p.meterQuantities) fields.set(`mq:${k}`, v.toString());
     for (const [k, v] of p.spend) fields.set(`sp:${k}`, v.toString());
     fields.set('pv', p.version.toString());
+    fields.set('gen', gen);
     fields.set('loaded', '1');
     a.periods.set(p.periodKey, { fields, expireAt: p.expireAt });
     return true;

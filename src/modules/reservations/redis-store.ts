@@ -11,6 +11,7 @@ import {
   type ReservationStore,
   type ReserveEvent,
   type ReserveReply,
+  StateNotLoaded,
   type SyncChange,
 } from './reservation-store.js';
 import { decodeReserve, encodeLoad, encodeLoadPeriod, encodePost, encodeReserve, encodeSync } from './store-codec.js';
@@ -28,7 +29,7 @@ export function createRedisClient(url: string): Redis {
   });
 }
 
-const SCRIPTS = ['reserve', 'post', 'release', 'sync', 'load', 'load-period', 'inspect'] as const;
+const SCRIPTS = ['reserve', 'post', 'release', 'sync', 'load', 'load-period', 'inspect', 'drop'] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
 /** Each script is the shared prelude followed by its body; ioredis runs it by SHA (EVALSHA). */
@@ -103,7 +104,9 @@ export class RedisReservationStore implements ReservationStore {
   }
 
   async loadPeriod(customerId: string, snapshot: PeriodSnapshot): Promise<boolean> {
-    return Number(await this.run('load-period', customerId, encodeLoadPeriod(snapshot))) === 1;
+    const result = Number(await this.run('load-period', customerId, encodeLoadPeriod(snapshot)));
+    if (result === -1) throw new StateNotLoaded();
+    return result === 1;
   }
 
   async inspect(customerId: string, expiredBefore: number | null): Promise<AccountView> {
@@ -144,11 +147,9 @@ export class RedisReservationStore implements ReservationStore {
     });
   }
 
+  /** Atomic (one script): a half-dropped state would be worse than either. */
   async drop(customerId: string): Promise<void> {
-    await this.guard(async () => {
-      const keys = await this.keysOf(customerId);
-      if (keys.length) await this.redis.del(...keys);
-    });
+    await this.run('drop', customerId, '{}');
   }
 
   async holders(): Promise<string[]> {

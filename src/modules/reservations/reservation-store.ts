@@ -121,6 +121,8 @@ export interface BlockMeta {
 export interface AccountSnapshot {
   /** The customer's account version the snapshot was read at. */
   version: bigint;
+  /** A fresh id for this load; period counters loaded under another generation are stale. */
+  generation: string;
   wallets: WalletState[];
   blocks: Array<BlockMeta & { remaining: bigint }>;
   caps: Record<string, bigint>;
@@ -164,6 +166,7 @@ export interface ReservationStore {
   release(customerId: string, holdIds: string[], forget: boolean): Promise<number>;
   sync(customerId: string, change: SyncChange): Promise<boolean>;
   load(customerId: string, snapshot: AccountSnapshot): Promise<boolean>;
+  /** False when the period was loaded already; throws StateNotLoaded when the customer's state is not. */
   loadPeriod(customerId: string, snapshot: PeriodSnapshot): Promise<boolean>;
   inspect(customerId: string, expiredBefore: number | null): Promise<AccountView>;
   /** The period counters the store holds for a customer, by period key (the raw fields). */
@@ -174,6 +177,9 @@ export interface ReservationStore {
   holders(): Promise<string[]>;
   forgetHolder(customerId: string): Promise<void>;
 }
+
+/** loadPeriod found no customer state to attach the period to (lost since): load the state first. */
+export class StateNotLoaded extends Error {}
 
 /** How long a committed idempotency key is remembered in the store (PostgreSQL keeps it forever). */
 export const IDEMPOTENCY_MEMORY_MS = 24 * 3600 * 1000;

@@ -121,6 +121,7 @@ export function encodeSync(change: SyncChange): string {
 export function encodeLoad(snapshot: AccountSnapshot): string {
   return JSON.stringify({
     v: s(snapshot.version),
+    gen: snapshot.generation,
     wallets: wallets(snapshot.wallets),
     blocks: snapshot.blocks.map((b) => ({ id: b.id, kind: b.kind, x: b.expiresAt === null ? '' : String(b.expiresAt), r: s(b.remaining) })),
     caps: Object.fromEntries(Object.entries(snapshot.caps).map(([k, v]) => [k, s(v)])),

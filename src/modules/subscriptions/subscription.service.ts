@@ -29,7 +29,7 @@ const CACHE_MS = 5_000;
 
 /** Which plan a customer is on at an instant, and the billing period that instant falls in. */
 export class SubscriptionService {
-  private readonly cache = new Map<string, { at: number; subscriptions: Array<{ subscription: Subscription; plan: PlanView }> }>();
+  private readonly cache = new Map<string, { at: number; subscriptions: Promise<ActivePlan[]> }>();
 
   constructor(
     private readonly orm: Orm,
@@ -78,10 +78,14 @@ export class SubscriptionService {
     const hit = this.cache.get(customerId);
     const now = Date.now();
     if (!fresh && hit && now - hit.at < CACHE_MS) return hit.subscriptions;
-    const subscriptions = await new SubscriptionRepository(this.orm.em.fork()).forCustomer(customerId);
-    const views = await Promise.all(subscriptions.map(async (subscription) => ({ subscription, plan: (await this.plans.findById(subscription.planId))! })));
-    this.cache.set(customerId, { at: now, subscriptions: views });
-    return views;
+    // The pending promise is cached, so a burst of events for one customer makes one query.
+    const loading = (async () => {
+      const subscriptions = await new SubscriptionRepository(this.orm.em.fork()).forCustomer(customerId);
+      return Promise.all(subscriptions.map(async (subscription) => ({ subscription, plan: (await this.plans.findById(subscription.planId))! })));
+    })();
+    this.cache.set(customerId, { at: now, subscriptions: loading });
+    loading.catch(() => this.cache.delete(customerId));
+    return loading;
   }
 
   /** The subscription in force at `at`, or undefined. */

@@ -20,16 +20,24 @@ export interface UsageContext {
   periodKey: string;
 }
 
+/** A short cache of lookups that keeps the pending promise, so a burst of misses makes one query. */
 class TtlCache<V> {
-  private readonly entries = new Map<string, { at: number; value: V }>();
-  get(key: string): V | undefined {
+  private readonly entries = new Map<string, { at: number; value: Promise<V> }>();
+
+  load(key: string, loader: () => Promise<V>): Promise<V> {
     const e = this.entries.get(key);
-    return e && Date.now() - e.at < CACHE_MS ? e.value : undefined;
-  }
-  set(key: string, value: V): void {
+    if (e && Date.now() - e.at < CACHE_MS) return e.value;
     if (this.entries.size > 50_000) this.entries.clear();
+    const value = loader();
     this.entries.set(key, { at: Date.now(), value });
+    value.catch(() => this.entries.delete(key));
+    return value;
   }
+
+  put(key: string, value: V): void {
+    this.entries.set(key, { at: Date.now(), value: Promise.resolve(value) });
+  }
+
   delete(key: string): void {
     this.entries.delete(key);
   }
@@ -43,6 +51,8 @@ export class UsageContextResolver {
   private readonly customersById = new TtlCache<Customer>();
   private readonly customersByExternal = new TtlCache<Customer>();
   private readonly meters = new TtlCache<Meter>();
+  /** The last billing period computed per customer and subscription: most events fall in it. */
+  private readonly periods = new Map<string, Period>();
 
   constructor(
     private readonly customers: CustomerService,
@@ -53,13 +63,8 @@ export class UsageContextResolver {
 
   async customer(ref: { id?: string | null; externalId?: string | null }): Promise<Customer> {
     const cache = ref.id ? this.customersById : this.customersByExternal;
-    const key = (ref.id ?? ref.externalId)!;
-    let customer = cache.get(key);
-    if (!customer) {
-      customer = await this.customers.get(ref);
-      this.customersById.set(customer.id, customer);
-      this.customersByExternal.set(customer.externalId, customer);
-    }
+    const customer = await cache.load((ref.id ?? ref.externalId)!, () => this.customers.get(ref));
+    (ref.id ? this.customersByExternal : this.customersById).put(ref.id ? customer.externalId : customer.id, customer);
     return customer;
   }
 
@@ -70,14 +75,11 @@ export class UsageContextResolver {
   }
 
   async meter(code: string): Promise<Meter> {
-    let meter = this.meters.get(code);
-    if (!meter) {
+    return this.meters.load(code, async () => {
       const found = await this.meterService.findByCode(code);
       if (!found) throw notFound('meter', code);
-      meter = found;
-      this.meters.set(code, meter);
-    }
-    return meter;
+      return found;
+    });
   }
 
   async resolve(customer: Customer, meter: Meter, at: Date): Promise<UsageContext> {
@@ -91,7 +93,13 @@ export class UsageContextResolver {
     }
     const ruleSet = this.rules.resolve(charge.charge.ruleSetKey, at);
     if (!ruleSet) throw notFound('rule set in force', `${charge.charge.ruleSetKey} at ${at.toISOString()}`);
-    const period = this.subscriptions.periodOf(active, customer.timezone, at);
+    const periodCacheKey = `${customer.id}|${active?.subscription.id ?? ''}|${customer.timezone}`;
+    let period = this.periods.get(periodCacheKey);
+    if (!period || at.getTime() < period.start.getTime() || at.getTime() >= period.end.getTime()) {
+      period = this.subscriptions.periodOf(active, customer.timezone, at);
+      if (this.periods.size > 100_000) this.periods.clear();
+      this.periods.set(periodCacheKey, period);
+    }
     return { customer, meter, active, ruleSet, period, periodKey: periodKey(period) };
   }
 }

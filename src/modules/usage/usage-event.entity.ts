@@ -43,6 +43,10 @@ export interface UsageEventRecord {
   ruleSetHash: string;
   firedRules: string[];
   lines: StoredLine[];
+  /** What the event took from each credit block: [block id, ledger units]. */
+  allocations: Array<[string, string]>;
+  /** The group commit it was posted in; its USAGE ledger entries carry the same id. */
+  usageBatchId: string;
   softLimitExceeded: boolean;
   /** The wallet balance right after this event (null for postpaid). */
   balanceAfter: bigint | null;

@@ -1,5 +1,6 @@
 import type { SqlClient, SqlPool } from '../../db/sql.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
 import { AccountRepository } from '../reservations/account.repository.js';
 import type { Allocation } from '../reservations/reservation-store.js';
 import { LedgerRepository } from '../wallets/ledger.repository.js';
@@ -38,6 +39,8 @@ interface Row {
   rule_set_hash: string;
   fired_rules: string[];
   lines: UsageEventRecord['lines'];
+  allocations: UsageEventRecord['allocations'];
+  usage_batch_id: string;
   soft_limit_exceeded: boolean;
   balance_after: string | null;
   available_after: string | null;
@@ -66,6 +69,8 @@ const toRecord = (r: Row): UsageEventRecord => ({
   ruleSetHash: r.rule_set_hash,
   firedRules: r.fired_rules,
   lines: r.lines,
+  allocations: r.allocations,
+  usageBatchId: r.usage_batch_id,
   softLimitExceeded: r.soft_limit_exceeded,
   balanceAfter: r.balance_after === null ? null : BigInt(r.balance_after),
   availableAfter: r.available_after === null ? null : BigInt(r.available_after),
@@ -87,6 +92,15 @@ export class UsageRepository {
   async findByKey(customerId: string, idempotencyKey: string): Promise<UsageEventRecord | null> {
     const rows = await this.sql.query<Row>('select * from usage_event where customer_id = $1 and idempotency_key = $2', [customerId, idempotencyKey]);
     return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** Events by (customer, key), keyed "customerId|key". */
+  async findByKeys(refs: Array<{ customerId: string; key: string }>): Promise<Map<string, UsageEventRecord>> {
+    const rows = await this.sql.query<Row>(
+      `select * from usage_event where (customer_id, idempotency_key) in (select * from unnest($1::uuid[], $2::varchar[]))`,
+      [refs.map((r) => r.customerId), refs.map((r) => r.key)],
+    );
+    return new Map(rows.map((r) => [`${r.customer_id}|${r.idempotency_key}`, toRecord(r)]));
   }
 
   async findById(id: string): Promise<UsageEventRecord | null> {
@@ -151,22 +165,30 @@ export class UsageRepository {
       const rows = await client.query<{ id: string; balance: string }>('select id, balance from wallet where id = any($1::uuid[]) order by id for no key update', [walletIds]);
       for (const r of rows.rows) balances.set(r.id, BigInt(r.balance));
     }
-    for (const { event } of fresh) {
+    const batchId = newId(now.getTime());
+    const posted = new Map<string, { walletId: string; blockId: string; amount: bigint }>();
+    for (const { event, allocations } of fresh) {
+      event.usageBatchId = batchId;
+      event.allocations = allocations.filter((a) => a.amount !== 0n).map((a) => [a.blockId, a.amount.toString()]);
       if (!event.walletId) continue;
       const after = balances.get(event.walletId)! - event.charged;
       balances.set(event.walletId, after);
       event.balanceAfter = after;
+      for (const a of allocations) {
+        const p = posted.get(a.blockId) ?? { walletId: event.walletId, blockId: a.blockId, amount: 0n };
+        p.amount += a.amount;
+        posted.set(a.blockId, p);
+      }
     }
 
     if (fresh.length) {
+      // One USAGE entry per wallet and block for the whole commit; each event keeps its share.
+      const entries = [...posted.values()]
+        .filter((p) => p.amount !== 0n)
+        .map((p) => ({ walletId: p.walletId, creditBlockId: p.blockId, kind: 'USAGE' as const, amount: -p.amount, usageBatchId: batchId, createdAt: now }));
+      await this.ledger.append(client, entries, versions);
       const inserted = await this.insertEvents(client, fresh.map((e) => e.event));
       if (inserted !== fresh.length) throw new DuplicateRace('a concurrent commit took an idempotency key');
-      const entries = fresh.flatMap(({ event, allocations }) =>
-        allocations
-          .filter((a) => a.amount !== 0n)
-          .map((a) => ({ walletId: event.walletId!, creditBlockId: a.blockId, kind: 'USAGE' as const, amount: -a.amount, usageEventId: event.id, createdAt: now })),
-      );
-      await this.ledger.append(client, entries, versions);
       await this.settleReservations(client, fresh, now);
       await this.insertOutbox(client, fresh.map((e) => e.event), versions, now);
     }
@@ -189,49 +211,42 @@ export class UsageRepository {
     if (result.rowCount !== settling.length) throw new AppError(ErrorCode.RESERVATION_CLOSED, 'the reservation has expired, or was settled or released');
   }
 
+  /** All events in one statement: one JSON document, expanded by PostgreSQL (far cheaper than 27 arrays). */
   private async insertEvents(client: SqlClient, events: UsageEventRecord[]): Promise<number> {
-    const col = <T>(f: (e: UsageEventRecord) => T) => events.map(f);
+    const rows = events.map((e) => ({
+      id: e.id,
+      customer_id: e.customerId,
+      idempotency_key: e.idempotencyKey,
+      request_hash: e.requestHash,
+      meter_id: e.meterId,
+      meter_code: e.meterCode,
+      quantity: e.quantity,
+      occurred_at: e.occurredAt,
+      dimensions: e.dimensions,
+      values: e.values,
+      period_start: e.periodStart,
+      currency: e.currency,
+      wallet_id: e.walletId,
+      amount: e.amount,
+      charged: e.charged.toString(),
+      rule_set_key: e.ruleSetKey,
+      rule_set_version: e.ruleSetVersion,
+      rule_set_hash: e.ruleSetHash,
+      fired_rules: e.firedRules,
+      lines: e.lines,
+      allocations: e.allocations,
+      usage_batch_id: e.usageBatchId,
+      soft_limit_exceeded: e.softLimitExceeded,
+      balance_after: e.balanceAfter?.toString() ?? null,
+      available_after: e.availableAfter?.toString() ?? null,
+      reservation_id: e.reservationId,
+      created_at: e.createdAt,
+    }));
     const result = await client.query(
-      `insert into usage_event (id, customer_id, idempotency_key, request_hash, meter_id, meter_code, quantity, occurred_at,
-         dimensions, "values", period_start, currency, wallet_id, amount, charged, rule_set_key, rule_set_version, rule_set_hash,
-         fired_rules, lines, soft_limit_exceeded, balance_after, available_after, reservation_id, created_at)
-       select id, customer_id, idempotency_key, request_hash, meter_id, meter_code, quantity, occurred_at,
-         dimensions, "values", period_start, currency, wallet_id, amount, charged, rule_set_key, rule_set_version, rule_set_hash,
-         array(select jsonb_array_elements_text(fired_rules)), lines, soft_limit_exceeded, balance_after, available_after, reservation_id, created_at
-       from unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::char(64)[], $5::uuid[], $6::varchar[], $7::numeric[], $8::timestamptz[],
-         $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::varchar[], $13::uuid[], $14::numeric[], $15::bigint[], $16::varchar[], $17::int[],
-         $18::char(64)[], $19::jsonb[], $20::jsonb[], $21::boolean[], $22::bigint[], $23::bigint[], $24::uuid[], $25::timestamptz[])
-         as t(id, customer_id, idempotency_key, request_hash, meter_id, meter_code, quantity, occurred_at, dimensions, "values",
-              period_start, currency, wallet_id, amount, charged, rule_set_key, rule_set_version, rule_set_hash, fired_rules, lines,
-              soft_limit_exceeded, balance_after, available_after, reservation_id, created_at)
+      `insert into usage_event
+       select * from jsonb_populate_recordset(null::usage_event, $1::jsonb)
        on conflict (customer_id, idempotency_key) do nothing`,
-      [
-        col((e) => e.id),
-        col((e) => e.customerId),
-        col((e) => e.idempotencyKey),
-        col((e) => e.requestHash),
-        col((e) => e.meterId),
-        col((e) => e.meterCode),
-        col((e) => e.quantity),
-        col((e) => e.occurredAt),
-        col((e) => JSON.stringify(e.dimensions)),
-        col((e) => JSON.stringify(e.values)),
-        col((e) => e.periodStart),
-        col((e) => e.currency),
-        col((e) => e.walletId),
-        col((e) => e.amount),
-        col((e) => e.charged.toString()),
-        col((e) => e.ruleSetKey),
-        col((e) => e.ruleSetVersion),
-        col((e) => e.ruleSetHash),
-        col((e) => JSON.stringify(e.firedRules)),
-        col((e) => JSON.stringify(e.lines)),
-        col((e) => e.softLimitExceeded),
-        col((e) => e.balanceAfter?.toString() ?? null),
-        col((e) => e.availableAfter?.toString() ?? null),
-        col((e) => e.reservationId),
-        col((e) => e.createdAt),
-      ],
+      [JSON.stringify(rows)],
     );
     return result.rowCount ?? 0;
   }

@@ -109,6 +109,7 @@ export class UsageService {
   async run(jobs: UsageJob[], atomic: boolean): Promise<UsageOutcome[]> {
     if (atomic && this.failAtomic(jobs)) return jobs.map((j) => j.outcome!);
     await this.reserveAll(jobs, atomic);
+    await this.replayRefusedDuplicates(jobs);
     if (atomic && this.failAtomic(jobs)) {
       await this.releaseHolds(jobs.filter((j) => j.reserved));
       return jobs.map((j) => j.outcome!);
@@ -301,6 +302,22 @@ export class UsageService {
     }
   }
 
+  /**
+   * A refusal may be a retry of an event accepted before the store lost its memory of the key
+   * (a flush or failover): the wallet is now spent by that very event. PostgreSQL remembers every
+   * key, so refused events are looked up there before the refusal is answered.
+   */
+  private async replayRefusedDuplicates(jobs: UsageJob[]): Promise<void> {
+    const refused = jobs.filter((j) => j.outcome?.kind === 'refused');
+    if (refused.length === 0) return;
+    const found = await this.repo.findByKeys(refused.map((j) => ({ customerId: j.ctx.customer.id, key: j.key })));
+    for (const j of refused) {
+      const event = found.get(`${j.ctx.customer.id}|${j.key}`);
+      if (!event) continue;
+      j.outcome = event.requestHash === j.hash ? { kind: 'accepted', event, replay: true } : { kind: 'error', error: keyReused(j.key) };
+    }
+  }
+
   /** The stored result of an event already committed under this key: every retry gets the same reply. */
   private async replay(job: UsageJob): Promise<UsageOutcome> {
     const event = await this.repo.findByKey(job.ctx.customer.id, job.key);
@@ -333,6 +350,8 @@ export class UsageService {
       ruleSetHash: rating.ruleSet.hash,
       firedRules: rating.firedRules,
       lines: storedLines(rating),
+      allocations: [],
+      usageBatchId: '',
       softLimitExceeded: r.softLimitExceeded,
       balanceAfter: null,
       availableAfter: r.available,

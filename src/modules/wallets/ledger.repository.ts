@@ -9,7 +9,7 @@ export interface NewLedgerEntry {
   kind: LedgerEntryKind;
   /** Ledger units: positive credits, negative debits. */
   amount: bigint;
-  usageEventId?: string | null;
+  usageBatchId?: string | null;
   reference?: string | null;
   description?: string | null;
   createdAt: Date;
@@ -56,7 +56,7 @@ export class LedgerRepository {
     let ids: string[];
     try {
       const inserted = await client.query<{ id: string }>(
-        `insert into ledger_entry (wallet_id, credit_block_id, kind, amount, usage_event_id, reference, description, created_at)
+        `insert into ledger_entry (wallet_id, credit_block_id, kind, amount, usage_batch_id, reference, description, created_at)
          select * from unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::bigint[], $5::uuid[], $6::varchar[], $7::varchar[], $8::timestamptz[])
          returning id`,
         [
@@ -64,7 +64,7 @@ export class LedgerRepository {
           entries.map((e) => e.creditBlockId),
           entries.map((e) => e.kind),
           entries.map((e) => e.amount.toString()),
-          entries.map((e) => e.usageEventId ?? null),
+          entries.map((e) => e.usageBatchId ?? null),
           entries.map((e) => e.reference ?? null),
           entries.map((e) => e.description ?? null),
           entries.map((e) => e.createdAt),

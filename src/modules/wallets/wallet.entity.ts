@@ -65,7 +65,7 @@ export class LedgerEntry {
   creditBlockId!: string;
   kind!: LedgerEntryKind;
   amount!: bigint;
-  usageEventId!: string | null;
+  usageBatchId!: string | null;
   reference!: string | null;
   description!: string | null;
   createdAt!: Date;
@@ -115,7 +115,7 @@ export const LedgerEntrySchema = new EntitySchema<LedgerEntry>({
     creditBlockId: { type: 'uuid' },
     kind: { type: 'string', length: 16 },
     amount: { type: units() },
-    usageEventId: { type: 'uuid', nullable: true },
+    usageBatchId: { type: 'uuid', nullable: true },
     reference: { type: 'string', length: 255, nullable: true },
     description: { type: 'string', length: 500, nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz' },

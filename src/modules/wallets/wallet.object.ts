@@ -97,7 +97,7 @@ export class LedgerEntryObject {
   amount!: string;
 
   @Field(() => ID, { nullable: true })
-  usageEventId!: string | null;
+  usageBatchId!: string | null;
 
   @Field(() => String, { nullable: true })
   reference!: string | null;
@@ -143,7 +143,7 @@ export const toLedgerEntryObject = (e: LedgerEntry): LedgerEntryObject => ({
   creditBlockId: e.creditBlockId,
   kind: e.kind,
   amount: formatLedgerUnits(e.amount),
-  usageEventId: e.usageEventId,
+  usageBatchId: e.usageBatchId,
   reference: e.reference,
   description: e.description,
   createdAt: e.createdAt,

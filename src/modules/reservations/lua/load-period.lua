@@ -4,7 +4,8 @@
   ARGV[1]  customer key prefix
   ARGV[2]  cjson { per: period key, v: "<customer version of the snapshot>", expireAt: "<ms>",
                    c: { counter: "<units>" }, mq: { meter: "<units>" }, sp: { currency: "<units>" } }
-  Returns 1 when loaded, 0 when it already was.
+  Returns 1 when loaded, 0 when it already was, -1 when the customer's state is not loaded.
+  The period records the state's generation; one from an earlier generation is replaced.
 ]=]
 local p = ARGV[1]
 local req = cjson.decode(ARGV[2])
@@ -15,12 +16,15 @@ check(tonumber(req.expireAt), 'expireAt must be milliseconds')
 for _, x in pairs(req.c or {}) do num(x) end
 for _, x in pairs(req.mq or {}) do num(x) end
 for _, x in pairs(req.sp or {}) do num(x) end
-if redis.call('HGET', P, 'loaded') == '1' then return 0 end
+local gen = redis.call('HGET', p .. 's', 'gen')
+if not gen then return -1 end
+if redis.call('HGET', P, 'loaded') == '1' and redis.call('HGET', P, 'gen') == gen then return 0 end
 
 redis.call('DEL', P)
+redis.call('SADD', p .. 'ps', req.per)
 for k, x in pairs(req.c or {}) do redis.call('HSET', P, 'c:' .. k, x) end
 for k, x in pairs(req.mq or {}) do redis.call('HSET', P, 'mq:' .. k, x) end
 for k, x in pairs(req.sp or {}) do redis.call('HSET', P, 'sp:' .. k, x) end
-redis.call('HSET', P, 'pv', req.v, 'loaded', '1')
+redis.call('HSET', P, 'pv', req.v, 'gen', gen, 'loaded', '1')
 redis.call('PEXPIREAT', P, tonumber(req.expireAt))
 return 1

@@ -2,7 +2,7 @@
   load: builds a customer's state from a PostgreSQL snapshot, unless it is already loaded.
 
   ARGV[1]  customer key prefix
-  ARGV[2]  cjson { v: "<customer version of the snapshot>",
+  ARGV[2]  cjson { v: "<customer version of the snapshot>", gen: "<a new random generation id>",
                    wallets: [ { id, cur, mode, od, order } ], blocks: [ { id, kind, x, r: "<remaining>" } ],
                    caps: { currency: "<units>" }, holds: [ { id, rec: hold record, held: [[block, "<units>"]] } ] }
   Returns 1 when loaded, 0 when it already was.
@@ -11,6 +11,7 @@ local p = ARGV[1]
 local req = cjson.decode(ARGV[2])
 local S, H, HX = p .. 's', p .. 'h', p .. 'hx'
 num(req.v)
+check(type(req.gen) == 'string' and req.gen ~= '', 'gen is required')
 for _, b in ipairs(list(req.blocks)) do num(b.r) end
 for _, w in ipairs(list(req.wallets)) do num(w.od) end
 for _, h in ipairs(list(req.holds)) do for _, a in ipairs(list(h.held)) do num(a[2]) end end
@@ -29,5 +30,5 @@ for _, h in ipairs(list(req.holds)) do
   redis.call('ZADD', HX, tonumber(h.rec.exp), h.id)
   for _, a in ipairs(list(h.held)) do redis.call('HSET', S, 'bh:' .. a[1], str(add(hnum(S, 'bh:' .. a[1]), num(a[2])))) end
 end
-redis.call('HSET', S, 'rv', req.v, 'loaded', '1')
+redis.call('HSET', S, 'rv', req.v, 'gen', req.gen, 'loaded', '1')
 return 1

@@ -40,11 +40,15 @@ for _, e in ipairs(events) do
 end
 
 if redis.call('HGET', S, 'loaded') ~= '1' then return cjson.encode({ s = 'LOAD' }) end
+-- A period counts as loaded only under the state's generation: counters that outlived a lost
+-- state would count again what the new load read from PostgreSQL.
+local gen = redis.call('HGET', S, 'gen')
 local missing, seenPeriod = {}, {}
 for _, e in ipairs(events) do
   if e.per ~= '' and not seenPeriod[e.per] then
     seenPeriod[e.per] = true
-    if redis.call('HGET', p .. 'p:' .. e.per, 'loaded') ~= '1' then table.insert(missing, e.per) end
+    local P = p .. 'p:' .. e.per
+    if redis.call('HGET', P, 'loaded') ~= '1' or redis.call('HGET', P, 'gen') ~= gen then table.insert(missing, e.per) end
   end
 end
 if #missing > 0 then return cjson.encode({ s = 'PERIOD', p = missing }) end
