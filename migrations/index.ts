@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261122000100Foundation } from './Migration20261122000100Foundation.js';
 import { Migration20261122000200RuleSets } from './Migration20261122000200RuleSets.js';
 import { Migration20261122000300Usage } from './Migration20261122000300Usage.js';
+import { Migration20261122000400UsageCommit } from './Migration20261122000400UsageCommit.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -11,4 +12,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261122000100Foundation', class: Migration20261122000100Foundation },
   { name: 'Migration20261122000200RuleSets', class: Migration20261122000200RuleSets },
   { name: 'Migration20261122000300Usage', class: Migration20261122000300Usage },
+  { name: 'Migration20261122000400UsageCommit', class: Migration20261122000400UsageCommit },
 ];

@@ -1,9 +1,7 @@
-import type { SqlClient, SqlPool } from '../../db/sql.js';
+import { isCheckViolation, isNumericOverflow, isSerializationFailure, outOfRange, type SqlPool } from '../../db/sql.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import { AccountRepository } from '../reservations/account.repository.js';
 import type { Allocation } from '../reservations/reservation-store.js';
-import { LedgerRepository } from '../wallets/ledger.repository.js';
 import type { UsageEventRecord } from './usage-event.entity.js';
 
 /** Events that commit together: all, or (when atomic) none. */
@@ -78,15 +76,12 @@ const toRecord = (r: Row): UsageEventRecord => ({
   createdAt: r.created_at,
 });
 
-class DuplicateRace extends Error {}
-
 /**
- * Makes usage durable: events, their ledger entries and an outbox row per customer, in one
- * transaction for a whole group of requests.
+ * Makes usage durable: events, their USAGE ledger entries and outbox rows, for a whole group of
+ * requests in one call of the usage_commit function (one statement, one round trip; see
+ * migrations/Migration20261122000400UsageCommit.ts).
  */
 export class UsageRepository {
-  private readonly ledger = new LedgerRepository();
-
   constructor(private readonly sql: SqlPool) {}
 
   async findByKey(customerId: string, idempotencyKey: string): Promise<UsageEventRecord | null> {
@@ -109,16 +104,16 @@ export class UsageRepository {
   }
 
   /**
-   * Commits bundles in one transaction. When that fails (a wallet floor the store could not see
-   * after losing its state, say), each bundle is retried alone, and a non-atomic bundle event by
-   * event, so one bad event does not sink its neighbours.
+   * Commits bundles together. When that fails (a wallet floor the store could not see after
+   * losing its state, say), each bundle is retried alone, and a non-atomic bundle event by event,
+   * so one bad event does not sink its neighbours.
    */
   async commitBundles(bundles: CommitBundle[], now: Date): Promise<CommitOutcome[][]> {
     try {
       return await this.commitOnce(bundles, now);
     } catch (err) {
       if (bundles.length === 1 && (bundles[0]!.atomic || bundles[0]!.events.length === 1)) {
-        return [bundles[0]!.events.map(() => ({ kind: 'failed' as const, error: err }))];
+        return [bundles[0]!.events.map(() => ({ kind: 'failed' as const, error: asCommitError(err) }))];
       }
       const out: CommitOutcome[][] = [];
       for (const b of bundles) {
@@ -129,148 +124,76 @@ export class UsageRepository {
     }
   }
 
+  /** One usage_commit call; a serialization failure (a key taken meanwhile, a deadlock) is retried. */
   private async commitOnce(bundles: CommitBundle[], now: Date): Promise<CommitOutcome[][]> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.sql.transaction((client) => this.write(client, bundles, now));
-      } catch (err) {
-        if (!(err instanceof DuplicateRace) || attempt >= 3) throw err;
-      }
-    }
-  }
-
-  private async write(client: SqlClient, bundles: CommitBundle[], now: Date): Promise<CommitOutcome[][]> {
     const all = bundles.flatMap((b) => b.events);
-    const versions = await AccountRepository.bump(client, all.map((e) => e.event.customerId));
-
-    // Events already committed under their idempotency keys are duplicates, not charged again.
-    const existing = await client.query<{ customer_id: string; idempotency_key: string }>(
-      `select customer_id, idempotency_key from usage_event
-        where (customer_id, idempotency_key) in (select * from unnest($1::uuid[], $2::varchar[]))`,
-      [all.map((e) => e.event.customerId), all.map((e) => e.event.idempotencyKey)],
-    );
-    const taken = new Set(existing.rows.map((r) => `${r.customer_id}|${r.idempotency_key}`));
-    const seen = new Set<string>();
-    const fresh = all.filter((e) => {
-      const k = `${e.event.customerId}|${e.event.idempotencyKey}`;
-      if (taken.has(k) || seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
-
-    // Lock the wallets in id order and give each event the balance right after it.
-    const walletIds = [...new Set(fresh.flatMap((e) => (e.event.walletId ? [e.event.walletId] : [])))].sort();
-    const balances = new Map<string, bigint>();
-    if (walletIds.length) {
-      const rows = await client.query<{ id: string; balance: string }>('select id, balance from wallet where id = any($1::uuid[]) order by id for no key update', [walletIds]);
-      for (const r of rows.rows) balances.set(r.id, BigInt(r.balance));
-    }
     const batchId = newId(now.getTime());
-    const posted = new Map<string, { walletId: string; blockId: string; amount: bigint }>();
-    for (const { event, allocations } of fresh) {
-      event.usageBatchId = batchId;
-      event.allocations = allocations.filter((a) => a.amount !== 0n).map((a) => [a.blockId, a.amount.toString()]);
-      if (!event.walletId) continue;
-      const after = balances.get(event.walletId)! - event.charged;
-      balances.set(event.walletId, after);
-      event.balanceAfter = after;
-      for (const a of allocations) {
-        const p = posted.get(a.blockId) ?? { walletId: event.walletId, blockId: a.blockId, amount: 0n };
-        p.amount += a.amount;
-        posted.set(a.blockId, p);
+    const payload = JSON.stringify(all.map(({ event, allocations, settles }) => toRow(event, allocations, settles, batchId)));
+    let rows: Array<{ event_id: string; inserted: boolean; balance_after: string | null; version: string }> = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        rows = await this.sql.query('select * from usage_commit($1::jsonb, $2, $3)', [payload, batchId, now]);
+        break;
+      } catch (err) {
+        if (!isSerializationFailure(err) || attempt >= 4) throw err;
       }
     }
-
-    if (fresh.length) {
-      // One USAGE entry per wallet and block for the whole commit; each event keeps its share.
-      const entries = [...posted.values()]
-        .filter((p) => p.amount !== 0n)
-        .map((p) => ({ walletId: p.walletId, creditBlockId: p.blockId, kind: 'USAGE' as const, amount: -p.amount, usageBatchId: batchId, createdAt: now }));
-      await this.ledger.append(client, entries, versions);
-      const inserted = await this.insertEvents(client, fresh.map((e) => e.event));
-      if (inserted !== fresh.length) throw new DuplicateRace('a concurrent commit took an idempotency key');
-      await this.settleReservations(client, fresh, now);
-      await this.insertOutbox(client, fresh.map((e) => e.event), versions, now);
-    }
-    const freshIds = new Set(fresh.map((e) => e.event.id));
+    const byId = new Map(rows.map((r) => [r.event_id, r]));
     return bundles.map((b) =>
-      b.events.map(({ event }) => (freshIds.has(event.id) ? { kind: 'committed', event, version: versions.get(event.customerId)! } : { kind: 'duplicate' })),
+      b.events.map(({ event, allocations }) => {
+        const r = byId.get(event.id)!;
+        if (!r.inserted) return { kind: 'duplicate' as const };
+        event.usageBatchId = batchId;
+        event.allocations = allocations.filter((a) => a.amount !== 0n).map((a) => [a.blockId, a.amount.toString()]);
+        event.balanceAfter = r.balance_after === null ? null : BigInt(r.balance_after);
+        return { kind: 'committed' as const, event, version: BigInt(r.version) };
+      }),
     );
   }
+}
 
-  /** Marks the reservations these events settle; all must still be open, or nothing commits. */
-  private async settleReservations(client: SqlClient, events: CommitBundle['events'], now: Date): Promise<void> {
-    const settling = events.filter((e) => e.settles);
-    if (settling.length === 0) return;
-    const result = await client.query(
-      `update reservation r set status = 'SETTLED', settled_event_id = t.event_id, updated_at = $3
-         from unnest($1::uuid[], $2::uuid[]) as t(id, event_id)
-        where r.id = t.id and r.status = 'OPEN' and r.expires_at > $3`,
-      [settling.map((e) => e.settles), settling.map((e) => e.event.id), now],
-    );
-    if (result.rowCount !== settling.length) throw new AppError(ErrorCode.RESERVATION_CLOSED, 'the reservation has expired, or was settled or released');
-  }
+function toRow(e: UsageEventRecord, allocations: Allocation[], settles: string | null, batchId: string) {
+  return {
+    id: e.id,
+    customer_id: e.customerId,
+    idempotency_key: e.idempotencyKey,
+    request_hash: e.requestHash,
+    meter_id: e.meterId,
+    meter_code: e.meterCode,
+    quantity: e.quantity,
+    occurred_at: e.occurredAt,
+    dimensions: e.dimensions,
+    values: e.values,
+    period_start: e.periodStart,
+    currency: e.currency,
+    wallet_id: e.walletId,
+    amount: e.amount,
+    charged: e.charged.toString(),
+    rule_set_key: e.ruleSetKey,
+    rule_set_version: e.ruleSetVersion,
+    rule_set_hash: e.ruleSetHash,
+    fired_rules: e.firedRules,
+    lines: e.lines,
+    allocations: allocations.filter((a) => a.amount !== 0n).map((a) => [a.blockId, a.amount.toString()]),
+    usage_batch_id: batchId,
+    soft_limit_exceeded: e.softLimitExceeded,
+    available_after: e.availableAfter?.toString() ?? null,
+    reservation_id: settles ?? e.reservationId,
+    created_at: e.createdAt,
+  };
+}
 
-  /** All events in one statement: one JSON document, expanded by PostgreSQL (far cheaper than 27 arrays). */
-  private async insertEvents(client: SqlClient, events: UsageEventRecord[]): Promise<number> {
-    const rows = events.map((e) => ({
-      id: e.id,
-      customer_id: e.customerId,
-      idempotency_key: e.idempotencyKey,
-      request_hash: e.requestHash,
-      meter_id: e.meterId,
-      meter_code: e.meterCode,
-      quantity: e.quantity,
-      occurred_at: e.occurredAt,
-      dimensions: e.dimensions,
-      values: e.values,
-      period_start: e.periodStart,
-      currency: e.currency,
-      wallet_id: e.walletId,
-      amount: e.amount,
-      charged: e.charged.toString(),
-      rule_set_key: e.ruleSetKey,
-      rule_set_version: e.ruleSetVersion,
-      rule_set_hash: e.ruleSetHash,
-      fired_rules: e.firedRules,
-      lines: e.lines,
-      allocations: e.allocations,
-      usage_batch_id: e.usageBatchId,
-      soft_limit_exceeded: e.softLimitExceeded,
-      balance_after: e.balanceAfter?.toString() ?? null,
-      available_after: e.availableAfter?.toString() ?? null,
-      reservation_id: e.reservationId,
-      created_at: e.createdAt,
-    }));
-    const result = await client.query(
-      `insert into usage_event
-       select * from jsonb_populate_recordset(null::usage_event, $1::jsonb)
-       on conflict (customer_id, idempotency_key) do nothing`,
-      [JSON.stringify(rows)],
-    );
-    return result.rowCount ?? 0;
+/** What a failed commit means to the caller. */
+function asCommitError(err: unknown): AppError | unknown {
+  if (err instanceof AppError) return err;
+  if (isCheckViolation(err, 'wallet_floor') || isCheckViolation(err, 'credit_block_grant_not_negative')) {
+    return new AppError(ErrorCode.WALLET_INSUFFICIENT_FUNDS, 'the wallet does not hold enough funds for this event');
   }
-
-  /** One outbox row per customer per commit: what live updates and alerts publish after it. */
-  private async insertOutbox(client: SqlClient, events: UsageEventRecord[], versions: Map<string, bigint>, now: Date): Promise<void> {
-    const byCustomer = new Map<string, UsageEventRecord[]>();
-    for (const e of events) byCustomer.set(e.customerId, [...(byCustomer.get(e.customerId) ?? []), e]);
-    const customers = [...byCustomer.keys()];
-    await client.query(
-      `insert into outbox (topic, customer_id, payload, created_at)
-       select 'usage.committed', c, p, $3 from unnest($1::uuid[], $2::jsonb[]) as t(c, p)`,
-      [
-        customers,
-        customers.map((c) =>
-          JSON.stringify({
-            version: versions.get(c)!.toString(),
-            events: byCustomer.get(c)!.map((e) => ({ id: e.id, meter: e.meterCode, amount: e.amount, charged: e.charged.toString(), walletId: e.walletId, balanceAfter: e.balanceAfter?.toString() ?? null })),
-          }),
-        ),
-        now,
-      ],
-    );
+  if ((err as { hint?: string }).hint === 'RESERVATION_CLOSED') {
+    return new AppError(ErrorCode.RESERVATION_CLOSED, 'the reservation has expired, or was settled or released');
   }
+  if (isNumericOverflow(err)) return outOfRange('the resulting balance');
+  return err;
 }
 
 export const notCommitted = (err: unknown): AppError =>

@@ -1,0 +1,140 @@
+/**
+ * Shared by the benchmarks: a fresh database, the real server in a child process, a small
+ * GraphQL client, and wrk for load (Debian package `wrk`).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+export const BASE_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const BIN = fileURLToPath(new URL('../../bin/billing.js', import.meta.url));
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function databaseUrl(name: string): string {
+  const url = new URL(BASE_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: BASE_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export function run(args: string[], env: Record<string, string>): Promise<string> {
+  return promisify(execFile)(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } }).then((r) => r.stdout);
+}
+
+export interface Server {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `billing serve` and waits until /readyz answers. */
+export async function startServer(env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await sleep(100);
+  }
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    port,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export class Gql {
+  constructor(
+    readonly url: string,
+    readonly key: string,
+  ) {}
+
+  async q<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T> {
+    const res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${this.key}` }, body: JSON.stringify({ query, variables }) });
+    const body = (await res.json()) as { data?: T; errors?: unknown };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data!;
+  }
+}
+
+export interface WrkResult {
+  requestsPerSecond: number;
+  p50ms: number;
+  p99ms: number;
+  errors: string;
+}
+
+const toMs = (text: string): number => {
+  const m = /([\d.]+)(us|ms|s)/.exec(text)!;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+};
+
+/** Runs wrk with a Lua script (its text) against a URL; returns throughput and latency percentiles. */
+export async function wrk(url: string, script: string, opts: { connections: number; threads: number; seconds: number; args?: string[] }): Promise<WrkResult> {
+  const file = path.join(tmpdir(), `bench-${process.pid}-${Date.now()}.lua`);
+  await writeFile(file, script);
+  const { stdout } = await promisify(execFile)(
+    'wrk',
+    ['-t', String(opts.threads), '-c', String(opts.connections), '-d', `${opts.seconds}s`, '--latency', '-s', file, url, ...(opts.args?.length ? ['--', ...opts.args] : [])],
+    { maxBuffer: 1 << 24 },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)![1]);
+  const p50 = toMs(/\n\s+50%\s+(\S+)/.exec(stdout)![1]!);
+  const p99 = toMs(/\n\s+99%\s+(\S+)/.exec(stdout)![1]!);
+  const errors = [/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[0], /Socket errors: .*/.exec(stdout)?.[0]].filter(Boolean).join('; ');
+  return { requestsPerSecond: rps, p50ms: p50, p99ms: p99, errors };
+}
+
+/** A wrk script that POSTs GraphQL bodies built by `bodyLua` (a Lua expression using `n` and `pick(list)`). */
+export function wrkScript(key: string, bodyLua: string, listFile?: string): string {
+  return `
+local n = 0
+local prefix = tostring(math.random(1, 1000000000))
+local items = {}
+${listFile ? `for line in io.lines("${listFile}") do table.insert(items, line) end` : ''}
+local function pick() return items[math.random(#items)] end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer ${key}"
+function setup(thread) thread:set("seed", math.random(1, 1000000000)) end
+function init(args) math.randomseed(seed or os.time()); prefix = tostring(seed or prefix) end
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, ${bodyLua})
+end
+`;
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export const fmt = (x: number) => Math.round(x).toLocaleString('en-US');

@@ -1,0 +1,162 @@
+/**
+ * Real-time usage throughput, in one run on this machine:
+ *   - the floor: a trivial mutation through the same server stack (HTTP, auth, Apollo);
+ *   - recordUsage, one event per request, 50 connections: rate and latency, and its ratio to the floor;
+ *   - recordUsageBatch, 500 events per request, 10 connections: durable events per second,
+ *     over many wallets and over one hot wallet;
+ *   - a naive baseline implemented here: one PostgreSQL transaction per event that locks the
+ *     wallet row, updates it and inserts the event, over many wallets and one hot wallet.
+ *
+ *   npm run bench:usage            (needs wrk: apt-get install wrk)
+ */
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { admin, databaseUrl, fmt, Gql, REDIS_URL, run, sleep, startServer, wrk, wrkScript } from './lib.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const WALLETS = Number(process.env.BENCH_WALLETS ?? 1000);
+const stamp = Date.now();
+const db = `billing_bench_${stamp}`;
+const prefix = `bench:${stamp}:`;
+
+async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+async function setup(gql: Gql): Promise<{ many: string[]; hot: string }> {
+  await gql.q('mutation { createMeter(input: {code: "llm_tokens", name: "LLM tokens", aggregation: SUM, property: "tokens", dimensions: ["model", "tokenType"]}) { meter { id } } }');
+  await gql.q('mutation { createPlan(input: {code: "api", name: "API", currency: "USD", billingInterval: MONTHLY, baseFee: "0", charges: [{meterCode: "llm_tokens", ruleSetKey: "ai-price-book"}]}) { plan { id } } }');
+  const ids: string[] = [];
+  await pool(Array.from({ length: WALLETS + 1 }, (_, i) => i), 16, async (i) => {
+    const c = (await gql.q('mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id } } }', { i: { externalId: `bench-${i}`, name: `Bench ${i}`, currency: 'USD' } })).createCustomer.customer.id as string;
+    await gql.q('mutation($i: CreateSubscriptionInput!) { createSubscription(input: $i) { subscription { id } } }', { i: { customerId: c, planCode: 'api', startsAt: new Date(Date.now() - 3_600_000).toISOString() } });
+    const w = (await gql.q('mutation($i: CreateWalletInput!) { createWallet(input: $i) { wallet { id } } }', { i: { customerId: c } })).createWallet.wallet.id as string;
+    await gql.q('mutation($i: TopUpWalletInput!) { topUpWallet(input: $i) { balanceAfter } }', { i: { walletId: w, amount: '1000000000', idempotencyKey: `fund-${i}` } });
+    ids[i] = c;
+  });
+  return { many: ids.slice(0, WALLETS), hot: ids[WALLETS]! };
+}
+
+const event = (customer: string, key: string) =>
+  `'{"customerId":"' .. ${customer} .. '","meterCode":"llm_tokens","quantity":"1000","dimensions":{"model":"gpt-4o","tokenType":"input"},"idempotencyKey":"' .. ${key} .. '"}'`;
+
+function singleBody(): string {
+  return `'{"query":"mutation($i: RecordUsageInput!) { recordUsage(input: $i) { accepted } }","variables":{"i":' .. ${event('pick()', "prefix .. '-' .. n")} .. '}}'`;
+}
+
+/** A Lua expression building a 500-event batch body (customers picked at random, or one hot one). */
+function batchBody(hot: string | null): string {
+  const customer = hot ? `'${hot}'` : 'pick()';
+  return `(function()
+    local parts = {}
+    for j = 1, 500 do parts[j] = ${event(customer, "prefix .. '-' .. n .. '-' .. j")} end
+    return '{"query":"mutation($i: RecordUsageBatchInput!) { recordUsageBatch(input: $i) { acceptedCount } }","variables":{"i":{"atomic":false,"events":[' .. table.concat(parts, ',') .. ']}}}'
+  end)()`;
+}
+
+async function countEvents(sql: pg.Pool): Promise<number> {
+  return Number((await sql.query('select count(*) from usage_event')).rows[0].count);
+}
+
+/** One transaction per event: lock the wallet row, update it, insert the event. */
+async function naive(url: string, walletCount: number, seconds: number): Promise<number> {
+  const sql = new pg.Pool({ connectionString: url, max: 16 });
+  await sql.query('create table if not exists naive_wallet (id int primary key, balance bigint not null)');
+  await sql.query('create table if not exists naive_event (id bigserial primary key, wallet_id int not null references naive_wallet (id), amount bigint not null, idempotency_key text not null unique, created_at timestamptz not null default now())');
+  await sql.query('truncate naive_event, naive_wallet');
+  await sql.query('insert into naive_wallet select g, 1000000000000000 from generate_series(1, $1) g', [walletCount]);
+  let events = 0;
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, w) => {
+      const client = await sql.connect();
+      let n = 0;
+      while (Date.now() < end) {
+        const wallet = 1 + Math.floor(Math.random() * walletCount);
+        await client.query('begin');
+        const { rows } = await client.query('select balance from naive_wallet where id = $1 for update', [wallet]);
+        if (BigInt(rows[0].balance) >= 2_500_000n) {
+          await client.query('update naive_wallet set balance = balance - $2 where id = $1', [wallet, 2_500_000]);
+          await client.query('insert into naive_event (wallet_id, amount, idempotency_key) values ($1, $2, $3)', [wallet, 2_500_000, `${w}-${n++}`]);
+        }
+        await client.query('commit');
+        events++;
+      }
+      client.release();
+    }),
+  );
+  await sql.end();
+  return events / seconds;
+}
+
+async function main() {
+  await admin(`create database ${db}`);
+  const url = databaseUrl(db);
+  const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix, RULES_DIR: path.resolve('rules') };
+  await run(['migrate'], env);
+  const key = (await run(['keys', 'create', '--role', 'ADMIN'], env)).trim().split('\n').at(-1)!;
+  const server = await startServer(env);
+  const sql = new pg.Pool({ connectionString: url, max: 2 });
+  try {
+    const gql = new Gql(server.url, key);
+    console.log(`setting up ${WALLETS} funded customers and one hot one…`);
+    const { many, hot } = await setup(gql);
+    const list = path.join(tmpdir(), `bench-customers-${stamp}.txt`);
+    await writeFile(list, many.join('\n'));
+    const graphqlUrl = server.url;
+
+    // Warm the server (JIT, caches, rule memo, every customer's reservation state).
+    await wrk(graphqlUrl, wrkScript(key, batchBody(null), list), { connections: 4, threads: 1, seconds: 5 });
+    await wrk(graphqlUrl, wrkScript(key, singleBody(), list), { connections: 50, threads: 2, seconds: 3 });
+
+    const floor = await wrk(graphqlUrl, wrkScript(key, `'{"query":"mutation { __typename }"}'`), { connections: 50, threads: 2, seconds: SECONDS });
+    const single = await wrk(graphqlUrl, wrkScript(key, singleBody(), list), { connections: 50, threads: 2, seconds: SECONDS });
+
+    const before = await countEvents(sql);
+    const batch = await wrk(graphqlUrl, wrkScript(key, batchBody(null), list), { connections: 10, threads: 2, seconds: SECONDS });
+    const afterMany = await countEvents(sql);
+    const batchHot = await wrk(graphqlUrl, wrkScript(key, batchBody(hot), list), { connections: 10, threads: 2, seconds: SECONDS });
+    const afterHot = await countEvents(sql);
+    const batchEvents = (afterMany - before) / SECONDS;
+    const hotEvents = (afterHot - afterMany) / SECONDS;
+
+    await server.stop();
+    await sleep(500);
+    const naiveMany = await naive(url, WALLETS, SECONDS);
+    const naiveHot = await naive(url, 1, SECONDS);
+
+    const line = (label: string, value: string) => console.log(`${label.padEnd(58)}${value}`);
+    console.log('');
+    line('floor: trivial mutation, 50 connections', `${fmt(floor.requestsPerSecond)} req/s  p50 ${floor.p50ms.toFixed(2)} ms  p99 ${floor.p99ms.toFixed(2)} ms ${floor.errors}`);
+    line('recordUsage, 1 event per request, 50 connections', `${fmt(single.requestsPerSecond)} req/s  p50 ${single.p50ms.toFixed(2)} ms  p99 ${single.p99ms.toFixed(2)} ms ${single.errors}`);
+    line('  ratio to the floor', `${(single.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}`);
+    line('recordUsageBatch 500/request, 10 conns, many wallets', `${fmt(batchEvents)} durable events/s (${fmt(batch.requestsPerSecond * 500)} requested) ${batch.errors}`);
+    line('recordUsageBatch 500/request, 10 conns, one hot wallet', `${fmt(hotEvents)} durable events/s (${fmt(batchHot.requestsPerSecond * 500)} requested) ${batchHot.errors}`);
+    line('naive baseline: 1 tx per event, 16 conns, many wallets', `${fmt(naiveMany)} events/s`);
+    line('naive baseline: 1 tx per event, 16 conns, one hot wallet', `${fmt(naiveHot)} events/s`);
+    line('  ratio batch / naive, many wallets', `${(batchEvents / naiveMany).toFixed(1)}`);
+    line('  ratio batch / naive, one hot wallet', `${(hotEvents / naiveHot).toFixed(1)}`);
+    line('  ratio single-event recordUsage / naive, many wallets', `${(single.requestsPerSecond / naiveMany).toFixed(1)}`);
+    line('  ratio single-event recordUsage / naive, one hot wallet', `${(single.requestsPerSecond / naiveHot).toFixed(1)}`);
+  } finally {
+    await sql.end();
+    if (server.child.exitCode === null) await server.stop();
+    await admin(`drop database if exists ${db} with (force)`);
+    const redis = new Redis(REDIS_URL);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    redis.disconnect();
+  }
+}
+
+await main();
