@@ -14,6 +14,8 @@ import pg from 'pg';
 export const BASE_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const BIN = fileURLToPath(new URL('../../bin/billing.js', import.meta.url));
+/** The flags `npm start` runs the server with (package.json), and any in BENCH_NODE_FLAGS (e.g. --cpu-prof). */
+const SERVER_FLAGS = ['--max-semi-space-size=64', ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -55,7 +57,7 @@ export interface Server {
 /** Starts `billing serve` and waits until /readyz answers. */
 export async function startServer(env: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...SERVER_FLAGS, BIN, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 200; i++) {
     const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
     if (ok) break;
@@ -116,11 +118,14 @@ export async function wrk(url: string, script: string, opts: { connections: numb
   return { requestsPerSecond: rps, p50ms: p50, p99ms: p99, errors };
 }
 
+let scriptRuns = 0;
+
 /** A wrk script that POSTs GraphQL bodies built by `bodyLua` (a Lua expression using `n` and `pick(list)`). */
 export function wrkScript(key: string, bodyLua: string, listFile?: string): string {
   return `
 local n = 0
-local prefix = tostring(math.random(1, 1000000000))
+local run = '${Date.now().toString(36)}-${(scriptRuns++).toString(36)}'
+local prefix = run
 local items = {}
 ${listFile ? `for line in io.lines("${listFile}") do table.insert(items, line) end` : ''}
 local function pick() return items[math.random(#items)] end
@@ -128,7 +133,8 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer ${key}"
 function setup(thread) thread:set("seed", math.random(1, 1000000000)) end
-function init(args) math.randomseed(seed or os.time()); prefix = tostring(seed or prefix) end
+-- Keys are unique per run and thread: wrk's generator starts from the same seed every run.
+function init(args) math.randomseed(seed or os.time()); prefix = run .. '-' .. tostring(seed) end
 request = function()
   n = n + 1
   return wrk.format(nil, nil, nil, ${bodyLua})

@@ -12,7 +12,8 @@ import { Migration } from '@mikro-orm/migrations';
  *   5. inserts the events; a key taken meanwhile by a concurrent commit raises a serialization
  *      failure, so the caller retries the whole transaction;
  *   6. marks the reservations the events settle (all must still be open and unexpired);
- *   7. writes one outbox row per customer.
+ *   7. writes one outbox row per customer: its new version, how many events, what they charged
+ *      and each wallet's balance after them.
  *
  * Returns one row per input event: whether it was inserted, its balance after, and its
  * customer's version after this commit.
@@ -43,11 +44,13 @@ begin
     returning a.customer_id, a.version)
   select jsonb_object_agg(b.customer_id, b.version) into versions from bumped b;
 
-  select coalesce(array_agg(e.id), '{}') into dups
-    from unnest(ev) with ordinality as e
-   where exists (select 1 from usage_event u where u.customer_id = e.customer_id and u.idempotency_key = e.idempotency_key)
-      or exists (select 1 from unnest(ev) with ordinality as f
-                  where f.customer_id = e.customer_id and f.idempotency_key = e.idempotency_key and f.ordinality < e.ordinality);
+  select coalesce(array_agg(d.id), '{}') into dups from (
+    select e.id, e.customer_id, e.idempotency_key,
+           row_number() over (partition by e.customer_id, e.idempotency_key order by e.ordinality) as nth
+      from unnest(ev) with ordinality as e) d
+    left join lateral (select true as taken from usage_event u
+                        where u.customer_id = d.customer_id and u.idempotency_key = d.idempotency_key limit 1) k on true
+   where d.nth > 1 or k.taken;
 
   perform 1 from wallet w
    where w.id in (select e.wallet_id from unnest(ev) e where e.wallet_id is not null and e.id <> all (dups))
@@ -91,12 +94,16 @@ begin
     end if;
 
     insert into outbox (topic, customer_id, payload, created_at)
-    select 'usage.committed', e.customer_id,
-           jsonb_build_object('version', (versions->>e.customer_id::text)::bigint::text,
-                              'events', jsonb_agg(jsonb_build_object('id', e.id, 'meter', e.meter_code, 'amount', e.amount::text,
-                                'charged', e.charged::text, 'walletId', e.wallet_id, 'balanceAfter', e.balance_after::text))),
+    select 'usage.committed', c.customer_id,
+           jsonb_build_object('version', (versions->>c.customer_id::text)::bigint::text, 'events', c.events,
+                              'charged', c.charged::text, 'wallets', c.wallets),
            p_at
-      from unnest(priced) e group by e.customer_id;
+      from (select e.customer_id, count(*) as events, sum(e.charged) as charged,
+                   coalesce(jsonb_object_agg(e.wallet_id, e.balance_after::text) filter (where e.last_of_wallet), '{}') as wallets
+              from (select p.customer_id, p.charged, p.wallet_id, p.balance_after,
+                           p.wallet_id is not null and row_number() over (partition by p.wallet_id order by p.ordinality desc) = 1 as last_of_wallet
+                      from unnest(priced) with ordinality as p) e
+             group by e.customer_id) c;
   end if;
 
   return query

@@ -29,7 +29,7 @@ const schema = z.object({
   USAGE_MAX_FUTURE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   USAGE_HOLD_SECONDS: z.coerce.number().int().min(5).max(3_600).default(60),
   GROUP_COMMIT_MAX_BATCH: z.coerce.number().int().min(1).max(20_000).default(2_000),
-  GROUP_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  GROUP_COMMIT_LANES: z.coerce.number().int().min(1).max(16).default(2),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
 });
 
@@ -60,7 +60,7 @@ export interface Config {
     /** How long a usage hold lasts before the sweep resolves it. */
     holdMs: number;
     groupCommitMaxBatch: number;
-    groupCommitConcurrency: number;
+    groupCommitLanes: number;
     /** How often expired holds and reservations are swept; 0 turns the sweep off. */
     sweepIntervalMs: number;
   };
@@ -113,7 +113,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFutureMs: e.USAGE_MAX_FUTURE_SECONDS * 1000,
       holdMs: e.USAGE_HOLD_SECONDS * 1000,
       groupCommitMaxBatch: e.GROUP_COMMIT_MAX_BATCH,
-      groupCommitConcurrency: e.GROUP_COMMIT_CONCURRENCY,
+      groupCommitLanes: e.GROUP_COMMIT_LANES,
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     },
   };

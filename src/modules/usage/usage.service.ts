@@ -87,7 +87,9 @@ export class UsageService {
     this.repo = new UsageRepository(sql);
     this.committer = new GroupCommitter((bundles) => this.repo.commitBundles(bundles, this.clock.now()), {
       maxBatch: config.groupCommitMaxBatch,
-      maxInFlight: config.groupCommitConcurrency,
+      lanes: config.groupCommitLanes,
+      // A bundle is one request's events, nearly always of one customer.
+      keyOf: (bundle) => bundle.events[0]?.event.customerId ?? '',
     });
   }
 

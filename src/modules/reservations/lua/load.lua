@@ -28,7 +28,8 @@ for cur, cap in pairs(req.caps or {}) do num(cap); redis.call('HSET', S, 'cap:' 
 for _, h in ipairs(list(req.holds)) do
   redis.call('HSET', H, h.id, cjson.encode(h.rec))
   redis.call('ZADD', HX, tonumber(h.rec.exp), h.id)
-  for _, a in ipairs(list(h.held)) do redis.call('HSET', S, 'bh:' .. a[1], str(add(hnum(S, 'bh:' .. a[1]), num(a[2])))) end
+  for _, a in ipairs(list(h.held)) do put(S, 'bh:' .. a[1], add(get(S, 'bh:' .. a[1]), num(a[2]))) end
 end
+flush()
 redis.call('HSET', S, 'rv', req.v, 'gen', req.gen, 'loaded', '1')
 return 1

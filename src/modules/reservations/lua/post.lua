@@ -28,7 +28,7 @@ for _, x in ipairs(posts) do
 end
 
 local loaded = redis.call('HGET', S, 'loaded') == '1'
-local rv = loaded and hnum(S, 'rv') or nil
+local rv = loaded and get(S, 'rv') or nil
 local found = 0
 for _, x in ipairs(posts) do
   -- Posting the same commit twice (the sweep and the request racing) must count once.
@@ -37,8 +37,9 @@ for _, x in ipairs(posts) do
   if here then found = found + 1 end
   if here and not x.keep then
     for _, a in ipairs(list(x.a)) do
-      redis.call('HSET', S, 'br:' .. a[1], str(sub(hnum(S, 'br:' .. a[1]), num(a[2]))))
-      redis.call('HSET', S, 'bh:' .. a[1], str(sub(hnum(S, 'bh:' .. a[1]), num(a[2]))))
+      local amount = num(a[2])
+      put(S, 'br:' .. a[1], sub(get(S, 'br:' .. a[1]), amount))
+      put(S, 'bh:' .. a[1], sub(get(S, 'bh:' .. a[1]), amount))
     end
     redis.call('HDEL', H, x.h)
     redis.call('ZREM', HX, x.h)
@@ -47,19 +48,20 @@ for _, x in ipairs(posts) do
       -- A committed authorization whose hold Redis lost after this state was loaded: hold it again.
       redis.call('HSET', H, x.h, cjson.encode(x.hold))
       redis.call('ZADD', HX, tonumber(x.hold.exp), x.h)
-      for _, a in ipairs(list(x.a)) do redis.call('HSET', S, 'bh:' .. a[1], str(add(hnum(S, 'bh:' .. a[1]), num(a[2])))) end
+      for _, a in ipairs(list(x.a)) do put(S, 'bh:' .. a[1], add(get(S, 'bh:' .. a[1]), num(a[2]))) end
     else
-      for _, a in ipairs(list(x.a)) do redis.call('HSET', S, 'br:' .. a[1], str(sub(hnum(S, 'br:' .. a[1]), num(a[2])))) end
+      for _, a in ipairs(list(x.a)) do put(S, 'br:' .. a[1], sub(get(S, 'br:' .. a[1]), num(a[2]))) end
     end
   end
   if not here and not done and not x.keep and x.per ~= '' then
     local P = p .. 'p:' .. x.per
-    if redis.call('HGET', P, 'loaded') == '1' and cmp(v, hnum(P, 'pv')) > 0 then
-      for _, c in ipairs(list(x.c)) do redis.call('HSET', P, 'c:' .. c[1], str(add(hnum(P, 'c:' .. c[1]), num(c[2])))) end
-      if x.mq and x.mq ~= cjson.null then redis.call('HSET', P, 'mq:' .. x.mq[1], str(add(hnum(P, 'mq:' .. x.mq[1]), num(x.mq[2])))) end
-      if x.postpaid then redis.call('HSET', P, 'sp:' .. x.cur, str(add(hnum(P, 'sp:' .. x.cur), num(x.amt)))) end
+    if sget(P, 'loaded') == '1' and cmp(v, get(P, 'pv')) > 0 then
+      for _, c in ipairs(list(x.c)) do put(P, 'c:' .. c[1], add(get(P, 'c:' .. c[1]), num(c[2]))) end
+      if x.mq and x.mq ~= cjson.null then put(P, 'mq:' .. x.mq[1], add(get(P, 'mq:' .. x.mq[1]), num(x.mq[2]))) end
+      if x.postpaid then put(P, 'sp:' .. x.cur, add(get(P, 'sp:' .. x.cur), num(x.amt))) end
     end
   end
   redis.call('SET', p .. 'i:' .. x.k, 'D|' .. x.hs .. '|' .. x.ref, 'PX', ttl)
 end
+flush()
 return found

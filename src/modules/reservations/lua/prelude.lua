@@ -5,6 +5,8 @@
   are doubles, exact only to 2^53, so a value is held as two limbs {hi, lo} with
   value = hi * 1e9 + lo and 0 <= lo < 1e9: exact to about 9e24. Never tonumber() a value whole.
 
+  Limb tables are values: functions below return new ones and never change their arguments.
+
   Keys: every key of a customer shares the hash tag {c:<customerId>}, so each script touches one
   slot and works on Redis Cluster. Scripts derive them from ARGV[1], the customer's key prefix:
     <p>s          hash   state: loaded, rv, wallets, blocks, caps
@@ -15,10 +17,16 @@
 ]=]
 local B = 1000000000
 
+local parsed = {}
+
+-- Parses an integer string into limbs. Limb tables are never modified, so parses are shared.
 local function num(s)
+  local v = parsed[s]
+  if v then return v end
   if type(s) ~= 'string' or not string.match(s, '^%-?%d+$') or #s > 25 then
     error('not an integer string: ' .. tostring(s))
   end
+  local text = s
   local neg = string.sub(s, 1, 1) == '-'
   if neg then s = string.sub(s, 2) end
   local n = #s
@@ -27,7 +35,9 @@ local function num(s)
   if neg then
     if lo == 0 then hi = -hi else hi = -hi - 1; lo = B - lo end
   end
-  return { hi, lo }
+  v = { hi, lo }
+  parsed[text] = v
+  return v
 end
 
 local ZERO = { 0, 0 }
@@ -75,3 +85,35 @@ local function list(t)
   if t == nil or t == cjson.null then return {} end
   return t
 end
+
+-- Working copies of hash fields for one script call: read through once, written back by flush().
+-- Scripts loop over many events of one customer; this keeps each field to one HGET and one HSET.
+local cache, dirty, raw = {}, {}, {}
+
+-- A field as a number (absent is zero), read once.
+local function get(key, field)
+  local id = key .. '\0' .. field
+  local v = cache[id]
+  if v == nil then v = hnum(key, field); cache[id] = v end
+  return v
+end
+
+local function put(key, field, value)
+  local id = key .. '\0' .. field
+  cache[id] = value
+  dirty[id] = { key, field }
+end
+
+-- A field as a string (false when absent), read once: for fields a script does not write.
+local function sget(key, field)
+  local id = key .. '\0' .. field
+  local v = raw[id]
+  if v == nil then v = redis.call('HGET', key, field) or false; raw[id] = v end
+  return v
+end
+
+local function flush()
+  for id, f in pairs(dirty) do redis.call('HSET', f[1], f[2], str(cache[id])) end
+  dirty = {}
+end
+

@@ -15,18 +15,16 @@ for _, id in ipairs(ids) do check(type(id) == 'string', 'hold ids are strings') 
 
 local released = 0
 for _, id in ipairs(ids) do
-  local raw = redis.call('HGET', H, id)
-  if raw then
-    local hold = cjson.decode(raw)
-    for _, a in ipairs(list(hold.a)) do
-      redis.call('HSET', S, 'bh:' .. a[1], str(sub(hnum(S, 'bh:' .. a[1]), num(a[2]))))
-    end
+  local stored = redis.call('HGET', H, id)
+  if stored then
+    local hold = cjson.decode(stored)
+    for _, a in ipairs(list(hold.a)) do put(S, 'bh:' .. a[1], sub(get(S, 'bh:' .. a[1]), num(a[2]))) end
     if hold.per ~= '' then
       local P = p .. 'p:' .. hold.per
-      if redis.call('HGET', P, 'loaded') == '1' then
-        for _, c in ipairs(list(hold.c)) do redis.call('HSET', P, 'c:' .. c[1], str(sub(hnum(P, 'c:' .. c[1]), num(c[2])))) end
-        if hold.mq and hold.mq ~= cjson.null then redis.call('HSET', P, 'mq:' .. hold.mq[1], str(sub(hnum(P, 'mq:' .. hold.mq[1]), num(hold.mq[2])))) end
-        if hold.postpaid then redis.call('HSET', P, 'sp:' .. hold.cur, str(sub(hnum(P, 'sp:' .. hold.cur), num(hold.amt)))) end
+      if sget(P, 'loaded') == '1' then
+        for _, c in ipairs(list(hold.c)) do put(P, 'c:' .. c[1], sub(get(P, 'c:' .. c[1]), num(c[2]))) end
+        if hold.mq and hold.mq ~= cjson.null then put(P, 'mq:' .. hold.mq[1], sub(get(P, 'mq:' .. hold.mq[1]), num(hold.mq[2]))) end
+        if hold.postpaid then put(P, 'sp:' .. hold.cur, sub(get(P, 'sp:' .. hold.cur), num(hold.amt))) end
       end
     end
     if req.forget then
@@ -39,4 +37,5 @@ for _, id in ipairs(ids) do
     released = released + 1
   end
 end
+flush()
 return released

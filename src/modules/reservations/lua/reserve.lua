@@ -53,30 +53,18 @@ for _, e in ipairs(events) do
 end
 if #missing > 0 then return cjson.encode({ s = 'PERIOD', p = missing }) end
 
--- Working copies: read through, written back only at the end.
-local cache, dirty = {}, {}
-local function get(key, field)
-  local id = key .. '\0' .. field
-  if cache[id] == nil then cache[id] = hnum(key, field) end
-  return cache[id]
-end
-local function put(key, field, value)
-  local id = key .. '\0' .. field
-  cache[id] = value
-  dirty[id] = { key, field }
-end
 local newHolds, goneHolds, pending = {}, {}, {}
 local function holdOf(id)
   if goneHolds[id] then return nil end
   if newHolds[id] then return newHolds[id] end
-  local raw = redis.call('HGET', H, id)
-  return raw and cjson.decode(raw) or nil
+  local stored = redis.call('HGET', H, id)
+  return stored and cjson.decode(stored) or nil
 end
 
 local function available(walletId)
   local total = ZERO
-  for blockId in string.gmatch(redis.call('HGET', S, 'wbl:' .. walletId) or '', '[^,]+') do
-    local x = redis.call('HGET', S, 'bx:' .. blockId) or ''
+  for blockId in string.gmatch(sget(S, 'wbl:' .. walletId) or '', '[^,]+') do
+    local x = sget(S, 'bx:' .. blockId) or ''
     if x == '' or tonumber(x) > now then total = add(total, sub(get(S, 'br:' .. blockId), get(S, 'bh:' .. blockId))) end
   end
   return total
@@ -124,20 +112,20 @@ local function process(e)
   local unspent = (settling and settling.postpaid and settling.per == e.per) and num(settling.amt) or ZERO
 
   local amt = num(e.amt)
-  local walletId = redis.call('HGET', S, 'wal:' .. e.cur)
+  local walletId = sget(S, 'wal:' .. e.cur)
   local alloc, soft = {}, false
   if walletId then
-    local mode = redis.call('HGET', S, 'wm:' .. walletId) or 'HARD'
+    local mode = sget(S, 'wm:' .. walletId) or 'HARD'
     local need, mainId = amt, nil
-    for blockId in string.gmatch(redis.call('HGET', S, 'wbl:' .. walletId) or '', '[^,]+') do
+    for blockId in string.gmatch(sget(S, 'wbl:' .. walletId) or '', '[^,]+') do
       if cmp(need, ZERO) <= 0 then break end
-      local kind = redis.call('HGET', S, 'bk:' .. blockId)
-      local x = redis.call('HGET', S, 'bx:' .. blockId) or ''
+      local kind = sget(S, 'bk:' .. blockId)
+      local x = sget(S, 'bx:' .. blockId) or ''
       if x == '' or tonumber(x) > now then
         local free = sub(sub(get(S, 'br:' .. blockId), get(S, 'bh:' .. blockId)), neg(released[blockId] or ZERO))
         if kind == 'M' then
           mainId = blockId
-          if mode == 'OVERDRAFT' then free = add(free, hnum(S, 'wo:' .. walletId)) end
+          if mode == 'OVERDRAFT' then free = add(free, get(S, 'wo:' .. walletId)) end
           if mode == 'SOFT' then free = need end
         end
         if cmp(free, ZERO) > 0 then
@@ -155,7 +143,7 @@ local function process(e)
       soft = cmp(left, ZERO) < 0
     end
   else
-    local cap = redis.call('HGET', S, 'cap:' .. e.cur)
+    local cap = sget(S, 'cap:' .. e.cur)
     if cap and P then
       local spent = sub(get(P, 'sp:' .. e.cur), unspent)
       if cmp(add(spent, amt), num(cap)) > 0 then return { s = 'CAP', sp = str(spent), cap = cap } end
@@ -199,7 +187,7 @@ if req.atomic and failed then
   return cjson.encode({ s = 'OK', r = results })
 end
 
-for _, f in pairs(dirty) do redis.call('HSET', f[1], f[2], str(cache[f[1] .. '\0' .. f[2]])) end
+flush()
 -- A settled authorization's hold is replaced by the event's; its idempotency record stays.
 for id in pairs(goneHolds) do
   redis.call('HDEL', H, id)
