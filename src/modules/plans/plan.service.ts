@@ -48,6 +48,8 @@ export interface PlanView {
 const MAX_CHARGES = 50;
 
 export class PlanService {
+  private readonly byId = new Map<string, Promise<PlanView | null>>();
+
   constructor(
     private readonly orm: Orm,
     private readonly meters: MeterService,
@@ -94,10 +96,20 @@ export class PlanService {
     return plan ? (await this.withCharges(repo, [plan]))[0]! : null;
   }
 
-  async findById(id: string): Promise<PlanView | null> {
-    const repo = new PlanRepository(this.orm.em.fork());
-    const plan = await repo.findById(id);
-    return plan ? (await this.withCharges(repo, [plan]))[0]! : null;
+  /** A plan version by id. Versions never change (the database refuses it), so they are kept. */
+  findById(id: string): Promise<PlanView | null> {
+    const kept = this.byId.get(id);
+    if (kept) return kept;
+    const loading = (async () => {
+      const repo = new PlanRepository(this.orm.em.fork());
+      const plan = await repo.findById(id);
+      return plan ? (await this.withCharges(repo, [plan]))[0]! : null;
+    })();
+    if (this.byId.size >= 10_000) this.byId.clear();
+    this.byId.set(id, loading);
+    // Only found versions are kept: a miss or a failure is asked again next time.
+    loading.then((view) => view ?? this.byId.delete(id), () => this.byId.delete(id));
+    return loading;
   }
 
   async versions(code: string): Promise<PlanView[]> {
