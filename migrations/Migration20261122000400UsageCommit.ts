@@ -17,10 +17,10 @@ import { Migration } from '@mikro-orm/migrations';
  *
  * Returns one row per input event: whether it was inserted, its balance after, and its
  * customer's version after this commit.
+ *
+ * Migration20261122000500Alerts replaces it (and restores this one on the way down).
  */
-export class Migration20261122000400UsageCommit extends Migration {
-  override async up(): Promise<void> {
-    this.addSql(`
+export const USAGE_COMMIT_V1 = `
 create function usage_commit(p_events jsonb, p_batch uuid, p_at timestamptz)
 returns table (event_id uuid, inserted boolean, balance_after bigint, version bigint)
 language plpgsql as $fn$
@@ -113,7 +113,11 @@ begin
      order by e.ordinality;
 end
 $fn$;
-`);
+`;
+
+export class Migration20261122000400UsageCommit extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(USAGE_COMMIT_V1);
   }
 
   override async down(): Promise<void> {

@@ -3,6 +3,7 @@ import { Migration20261122000100Foundation } from './Migration20261122000100Foun
 import { Migration20261122000200RuleSets } from './Migration20261122000200RuleSets.js';
 import { Migration20261122000300Usage } from './Migration20261122000300Usage.js';
 import { Migration20261122000400UsageCommit } from './Migration20261122000400UsageCommit.js';
+import { Migration20261122000500Alerts } from './Migration20261122000500Alerts.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -13,4 +14,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261122000200RuleSets', class: Migration20261122000200RuleSets },
   { name: 'Migration20261122000300Usage', class: Migration20261122000300Usage },
   { name: 'Migration20261122000400UsageCommit', class: Migration20261122000400UsageCommit },
+  { name: 'Migration20261122000500Alerts', class: Migration20261122000500Alerts },
 ];

@@ -137,8 +137,12 @@ describe.each(stores)('reservation store contract: %s', (_name, make) => {
     expect((await one(store, id, ev('k', U))).status).toBe('OK');
     expect(await one(store, id, ev('k', U))).toEqual({ status: 'PENDING' });
     expect(await one(store, id, { ...ev('k', U), requestHash: 'other' })).toEqual({ status: 'REUSED' });
-    await store.post(id, 11n, [{ holdId: 'hold-k', idempotencyKey: 'k', requestHash: 'hash-k', ref: 'event-1', keep: false, hold: null, allocations: [{ blockId: 'g-late', amount: U }], periodKey: '2026-11', counters: [['tokens', 7n]], meterQuantity: null, currency: 'USD', amount: U, postpaid: false }]);
+    expect((await one(store, id, ev('other', 2n * U))).status).toBe('OK');
+    const posted = await store.post(id, 11n, [{ holdId: 'hold-k', idempotencyKey: 'k', requestHash: 'hash-k', ref: 'event-1', keep: false, hold: null, allocations: [{ blockId: 'g-late', amount: U }], periodKey: '2026-11', counters: [['tokens', 7n]], meterQuantity: null, currency: 'USD', amount: U, postpaid: false, walletId: 'w1' }], NOW);
+    // The wallet after the post: 5 + 2 + 10 in unexpired blocks, 2 of them still held by 'other'.
+    expect(posted).toEqual({ found: 1, wallets: [{ walletId: 'w1', available: 15n * U, held: 2n * U }] });
     expect(await one(store, id, ev('k', U))).toEqual({ status: 'DUP', ref: 'event-1' });
+    await store.release(id, ['hold-other'], true);
     expect(await field(store, id, 'br:g-late')).toBe(String(2n * U));
     expect(await field(store, id, 'bh:g-late')).toBe('0');
   });
@@ -173,8 +177,8 @@ describe.each(stores)('reservation store contract: %s', (_name, make) => {
     const id = customer();
     await ready(store, id);
     const post = (version: bigint, ref: string) =>
-      store.post(id, version, [{ holdId: `gone-${ref}`, idempotencyKey: ref, requestHash: 'h', ref, keep: false, hold: null, allocations: [{ blockId: 'main', amount: U }], periodKey: '2026-11', counters: [['tokens', 3n]], meterQuantity: null, currency: 'USD', amount: U, postpaid: false }]);
-    expect(await post(10n, 'old')).toBe(0);
+      store.post(id, version, [{ holdId: `gone-${ref}`, idempotencyKey: ref, requestHash: 'h', ref, keep: false, hold: null, allocations: [{ blockId: 'main', amount: U }], periodKey: '2026-11', counters: [['tokens', 3n]], meterQuantity: null, currency: 'USD', amount: U, postpaid: false, walletId: 'w1' }], NOW);
+    expect((await post(10n, 'old')).found).toBe(0);
     expect(await field(store, id, 'br:main')).toBe(String(10n * U));
     await post(11n, 'new');
     await post(11n, 'new');

@@ -28,6 +28,7 @@ function postFromHold(id: string, hold: HoldRecord, ref: string): PostItem {
     currency: hold.cur,
     amount: BigInt(hold.amt),
     postpaid: hold.postpaid,
+    walletId: hold.w || null,
   };
 }
 
@@ -86,7 +87,7 @@ export class HoldSweeper {
           const event = await this.usage.findByKey(customerId, hold.k);
           if (event) {
             const version = (await this.accounts.snapshotVersion(customerId)) ?? 0n;
-            result.posted += await this.store.post(customerId, version, [postFromHold(id, hold, event.id)]);
+            result.posted += (await this.store.post(customerId, version, [postFromHold(id, hold, event.id)], now.getTime())).found;
           } else {
             result.released += await this.store.release(customerId, [id], true);
           }

@@ -6,12 +6,14 @@ import {
   type HoldRecord,
   type PeriodSnapshot,
   type PostItem,
+  type PostResult,
   type ReservationStore,
   type ReserveEvent,
   type ReserveReply,
   type ReserveResult,
   StateNotLoaded,
   type SyncChange,
+  type WalletFigures,
 } from './reservation-store.js';
 
 /** One customer's state: the same fields, with the same names, as the Redis hashes. */
@@ -219,7 +221,7 @@ export class MemoryReservationStore implements ReservationStore {
     return { kind: 'DONE', results };
   }
 
-  async post(customerId: string, version: bigint, items: PostItem[]): Promise<number> {
+  async post(customerId: string, version: bigint, items: PostItem[], now: number): Promise<PostResult> {
     const a = this.account(customerId);
     const loaded = a.state.get('loaded') === '1';
     const rv = n(a.state.get('rv'));
@@ -254,7 +256,21 @@ export class MemoryReservationStore implements ReservationStore {
       }
       a.idempotency.set(x.idempotencyKey, { value: `D|${x.requestHash}|${x.ref}`, expireAt: this.now() + IDEMPOTENCY_MEMORY_MS });
     }
-    return found;
+    const wallets: WalletFigures[] = [];
+    if (loaded) {
+      for (const walletId of new Set(items.map((x) => x.walletId).filter((w): w is string => !!w))) {
+        let held = 0n;
+        let available = 0n;
+        for (const blockId of (a.state.get(`wbl:${walletId}`) ?? '').split(',').filter(Boolean)) {
+          const bh = n(a.state.get(`bh:${blockId}`));
+          held += bh;
+          const expires = a.state.get(`bx:${blockId}`) ?? '';
+          if (expires === '' || Number(expires) > now) available += n(a.state.get(`br:${blockId}`)) - bh;
+        }
+        wallets.push({ walletId, available, held });
+      }
+    }
+    return { found, wallets };
   }
 
   async release(customerId: string, holdIds: string[], forget: boolean): Promise<number> {

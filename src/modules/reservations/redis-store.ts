@@ -8,13 +8,14 @@ import {
   type HoldRecord,
   type PeriodSnapshot,
   type PostItem,
+  type PostResult,
   type ReservationStore,
   type ReserveEvent,
   type ReserveReply,
   StateNotLoaded,
   type SyncChange,
 } from './reservation-store.js';
-import { decodeReserve, encodeLoad, encodeLoadPeriod, encodePost, encodeReserve, encodeSync } from './store-codec.js';
+import { decodePost, decodeReserve, encodeLoad, encodeLoadPeriod, encodePost, encodeReserve, encodeSync } from './store-codec.js';
 
 /** Client options that make Redis failures fast and visible instead of queued and slow. */
 export function createRedisClient(url: string): Redis {
@@ -87,8 +88,8 @@ export class RedisReservationStore implements ReservationStore {
     return decodeReserve((await this.run('reserve', customerId, encodeReserve(now, events, atomic))) as string);
   }
 
-  async post(customerId: string, version: bigint, items: PostItem[]): Promise<number> {
-    return Number(await this.run('post', customerId, encodePost(version, items, IDEMPOTENCY_MEMORY_MS)));
+  async post(customerId: string, version: bigint, items: PostItem[], now: number): Promise<PostResult> {
+    return decodePost((await this.run('post', customerId, encodePost(version, items, IDEMPOTENCY_MEMORY_MS, now))) as string);
   }
 
   async release(customerId: string, holdIds: string[], forget: boolean): Promise<number> {

@@ -101,6 +101,23 @@ export interface PostItem {
   currency: string;
   amount: bigint;
   postpaid: boolean;
+  /** The wallet the hold is on ('' or null for postpaid). */
+  walletId: string | null;
+}
+
+/** A wallet as the store sees it after a post. */
+export interface WalletFigures {
+  walletId: string;
+  /** Balance of unexpired blocks minus what holds keep. */
+  available: bigint;
+  held: bigint;
+}
+
+export interface PostResult {
+  /** Holds found and made final. */
+  found: number;
+  /** The posted wallets' figures afterwards (none when the state is not loaded). */
+  wallets: WalletFigures[];
 }
 
 export interface WalletState {
@@ -162,7 +179,7 @@ export interface ReservationStore {
   ping(): Promise<void>;
   close(): Promise<void>;
   reserve(customerId: string, now: number, events: ReserveEvent[], atomic: boolean): Promise<ReserveReply>;
-  post(customerId: string, version: bigint, items: PostItem[]): Promise<number>;
+  post(customerId: string, version: bigint, items: PostItem[], now: number): Promise<PostResult>;
   release(customerId: string, holdIds: string[], forget: boolean): Promise<number>;
   sync(customerId: string, change: SyncChange): Promise<boolean>;
   load(customerId: string, snapshot: AccountSnapshot): Promise<boolean>;

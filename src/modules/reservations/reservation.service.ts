@@ -176,8 +176,8 @@ export class ReservationService {
     }
     await this.store
       .post(customer.id, version, [
-        { holdId: id, idempotencyKey: key!, requestHash: hash, ref: id, keep: true, hold, allocations: result.allocations, periodKey: '', counters: [], meterQuantity: null, currency: event.currency, amount: units, postpaid: hold.postpaid },
-      ])
+        { holdId: id, idempotencyKey: key!, requestHash: hash, ref: id, keep: true, hold, allocations: result.allocations, periodKey: '', counters: [], meterQuantity: null, currency: event.currency, amount: units, postpaid: hold.postpaid, walletId: result.walletId },
+      ], now.getTime())
       .catch(() => undefined);
     return { kind: 'authorized', reservation, replay: false };
   }

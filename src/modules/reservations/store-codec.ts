@@ -3,6 +3,7 @@ import type {
   Allocation,
   PeriodSnapshot,
   PostItem,
+  PostResult,
   ReserveEvent,
   ReserveReply,
   ReserveResult,
@@ -84,12 +85,14 @@ function decodeResult(r: RawResult): ReserveResult {
 
 const allocs = (a: Allocation[]) => a.map((x) => [x.blockId, s(x.amount)]);
 
-export function encodePost(version: bigint, items: PostItem[], ttlMs: number): string {
+export function encodePost(version: bigint, items: PostItem[], ttlMs: number, now: number): string {
   return JSON.stringify({
     v: s(version),
     ttl: String(ttlMs),
+    now: String(now),
     posts: items.map((x) => ({
       h: x.holdId,
+      w: x.walletId ?? '',
       k: x.idempotencyKey,
       hs: x.requestHash,
       ref: x.ref,
@@ -104,6 +107,14 @@ export function encodePost(version: bigint, items: PostItem[], ttlMs: number): s
       postpaid: x.postpaid,
     })),
   });
+}
+
+export function decodePost(raw: string): PostResult {
+  const reply = JSON.parse(raw) as { n: number; w?: unknown };
+  return {
+    found: reply.n,
+    wallets: asList<[string, string, string]>(reply.w).map(([walletId, available, held]) => ({ walletId, available: BigInt(available), held: BigInt(held) })),
+  };
 }
 
 const wallets = (ws: WalletState[]) => ws.map((w) => ({ id: w.id, cur: w.currency, mode: w.mode, od: s(w.overdraft), order: w.order.join(',') }));

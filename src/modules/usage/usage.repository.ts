@@ -1,14 +1,35 @@
 import { isCheckViolation, isNumericOverflow, isSerializationFailure, outOfRange, type SqlPool } from '../../db/sql.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import type { Allocation } from '../reservations/reservation-store.js';
+import type { AlertRecord } from '../alerts/alert.record.js';
+import type { Allocation, PostItem } from '../reservations/reservation-store.js';
 import type { UsageEventRecord } from './usage-event.entity.js';
 
 /** Events that commit together: all, or (when atomic) none. */
 export interface CommitBundle {
   atomic: boolean;
-  /** `settles`: the reservation an event settles, which must still be OPEN. */
-  events: Array<{ event: UsageEventRecord; allocations: Allocation[]; settles: string | null }>;
+  /** `settles`: the reservation an event settles, which must still be OPEN; `post`: makes its hold final once committed. */
+  events: Array<{ event: UsageEventRecord; allocations: Allocation[]; settles: string | null; post: PostItem }>;
+}
+
+/** What one commit changed for a customer (usage_commit's notice; its outbox row's payload). */
+export interface CustomerNotice {
+  customerId: string;
+  outboxId: string;
+  /** The customer's account version after the commit. */
+  version: string;
+  events: number;
+  charged: string;
+  /** Per wallet: balance after, the change, and the ledger sequence it moved from and to. */
+  wallets: Record<string, { currency: string; balance: string; change: string; sequence: string; from: string }>;
+  /** Period spend after the commit, per currency and period the events fell in. */
+  spend: Array<{ currency: string; periodStart: string; charged: string }>;
+  alerts: AlertRecord[];
+}
+
+export interface CommitResult {
+  outcomes: CommitOutcome[][];
+  notices: CustomerNotice[];
 }
 
 export type CommitOutcome =
@@ -108,28 +129,34 @@ export class UsageRepository {
    * losing its state, say), each bundle is retried alone, and a non-atomic bundle event by event,
    * so one bad event does not sink its neighbours.
    */
-  async commitBundles(bundles: CommitBundle[], now: Date): Promise<CommitOutcome[][]> {
+  async commitBundles(bundles: CommitBundle[], now: Date): Promise<CommitResult> {
     try {
       return await this.commitOnce(bundles, now);
     } catch (err) {
       if (bundles.length === 1 && (bundles[0]!.atomic || bundles[0]!.events.length === 1)) {
-        return [bundles[0]!.events.map(() => ({ kind: 'failed' as const, error: asCommitError(err) }))];
+        return { outcomes: [bundles[0]!.events.map(() => ({ kind: 'failed' as const, error: asCommitError(err) }))], notices: [] };
       }
-      const out: CommitOutcome[][] = [];
+      const outcomes: CommitOutcome[][] = [];
+      const notices: CustomerNotice[] = [];
+      const alone = async (b: CommitBundle) => {
+        const r = await this.commitBundles([b], now);
+        notices.push(...r.notices);
+        return r.outcomes[0]!;
+      };
       for (const b of bundles) {
-        if (b.atomic) out.push((await this.commitBundles([b], now))[0]!);
-        else out.push((await Promise.all(b.events.map((e) => this.commitBundles([{ atomic: false, events: [e] }], now)))).map((r) => r[0]![0]!));
+        if (b.atomic) outcomes.push(await alone(b));
+        else outcomes.push((await Promise.all(b.events.map((e) => alone({ atomic: false, events: [e] })))).map((o) => o[0]!));
       }
-      return out;
+      return { outcomes, notices };
     }
   }
 
   /** One usage_commit call; a serialization failure (a key taken meanwhile, a deadlock) is retried. */
-  private async commitOnce(bundles: CommitBundle[], now: Date): Promise<CommitOutcome[][]> {
+  private async commitOnce(bundles: CommitBundle[], now: Date): Promise<CommitResult> {
     const all = bundles.flatMap((b) => b.events);
     const batchId = newId(now.getTime());
     const payload = JSON.stringify(all.map(({ event, allocations, settles }) => toRow(event, allocations, settles, batchId)));
-    let rows: Array<{ event_id: string; inserted: boolean; balance_after: string | null; version: string }> = [];
+    let rows: Array<{ event_id: string; inserted: boolean; balance_after: string | null; version: string; notice: Omit<CustomerNotice, 'customerId'> | null }> = [];
     for (let attempt = 1; ; attempt++) {
       try {
         rows = await this.sql.query('select * from usage_commit($1::jsonb, $2, $3)', [payload, batchId, now]);
@@ -139,9 +166,11 @@ export class UsageRepository {
       }
     }
     const byId = new Map(rows.map((r) => [r.event_id, r]));
-    return bundles.map((b) =>
+    const notices: CustomerNotice[] = [];
+    const outcomes = bundles.map((b) =>
       b.events.map(({ event, allocations }) => {
         const r = byId.get(event.id)!;
+        if (r.notice) notices.push({ ...r.notice, customerId: event.customerId });
         if (!r.inserted) return { kind: 'duplicate' as const };
         event.usageBatchId = batchId;
         event.allocations = allocations.filter((a) => a.amount !== 0n).map((a) => [a.blockId, a.amount.toString()]);
@@ -149,6 +178,7 @@ export class UsageRepository {
         return { kind: 'committed' as const, event, version: BigInt(r.version) };
       }),
     );
+    return { outcomes, notices };
   }
 }
 

@@ -11,13 +11,13 @@ import { Checker } from '../../shared/validation.js';
 import { requestHash } from '../idempotency/request-hash.js';
 import { Aggregation } from '../meters/meter.entity.js';
 import type { AccountStateService } from '../reservations/account-state.service.js';
-import type { PostItem, ReservationStore, ReserveEvent, ReserveResult } from '../reservations/reservation-store.js';
+import type { PostItem, ReservationStore, ReserveEvent, ReserveResult, WalletFigures } from '../reservations/reservation-store.js';
 import { CounterCache, toCounterUnits } from './counter-cache.js';
 import { GroupCommitter } from './group-committer.js';
 import { storedLines, type UsageEventRecord } from './usage-event.entity.js';
 import { checkDimensions, checkQuantity, checkValues } from './usage-event.checks.js';
 import type { UsageContext, UsageContextResolver } from './usage-context.js';
-import { notCommitted, UsageRepository, type CommitBundle, type CommitOutcome } from './usage.repository.js';
+import { notCommitted, UsageRepository, type CommitBundle, type CommitOutcome, type CustomerNotice } from './usage.repository.js';
 
 export interface RecordUsageCommand {
   customerId?: string | null;
@@ -28,6 +28,20 @@ export interface RecordUsageCommand {
   dimensions?: unknown;
   values?: unknown;
   idempotencyKey: string;
+}
+
+/** Told after each group commit, once its holds are posted: what changed, for live updates. */
+export interface UsageCommitted {
+  notices: CustomerNotice[];
+  events: UsageEventRecord[];
+  /** Wallet figures from the store after the posts (missing when a post failed). */
+  wallets: Map<string, WalletFigures>;
+}
+
+/** A request's share of a group commit: its outcomes, and a promise that its holds are posted. */
+interface Committed {
+  outcomes: CommitOutcome[];
+  posted: Promise<void>;
 }
 
 export type RefusalCode = 'WALLET_INSUFFICIENT_FUNDS' | 'SPENDING_LIMIT_REACHED' | 'RULE_REFUSED';
@@ -72,7 +86,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class UsageService {
   private readonly repo: UsageRepository;
-  private readonly committer: GroupCommitter<CommitBundle, CommitOutcome[]>;
+  private readonly committer: GroupCommitter<CommitBundle, Committed>;
+  private readonly listeners: Array<(committed: UsageCommitted) => void> = [];
   private readonly counters = new CounterCache();
 
   constructor(
@@ -85,12 +100,60 @@ export class UsageService {
     private readonly logger: Logger,
   ) {
     this.repo = new UsageRepository(sql);
-    this.committer = new GroupCommitter((bundles) => this.repo.commitBundles(bundles, this.clock.now()), {
+    this.committer = new GroupCommitter(
+      async (bundles) => {
+        const { outcomes, notices } = await this.repo.commitBundles(bundles, this.clock.now());
+        // The lane is free for the next commit while the holds are posted.
+        const posted = this.afterCommit(bundles, outcomes, notices);
+        return outcomes.map((o) => ({ outcomes: o, posted }));
+      },
+      {
       maxBatch: config.groupCommitMaxBatch,
       lanes: config.groupCommitLanes,
       // A bundle is one request's events, nearly always of one customer.
-      keyOf: (bundle) => bundle.events[0]?.event.customerId ?? '',
-    });
+        keyOf: (bundle) => bundle.events[0]?.event.customerId ?? '',
+      },
+    );
+  }
+
+  /** Registers a listener for group commits (live updates). */
+  onCommitted(listener: (committed: UsageCommitted) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Posts the holds of a group commit's events, one store call per customer, then tells the listeners. */
+  private async afterCommit(bundles: CommitBundle[], outcomes: CommitOutcome[][], notices: CustomerNotice[]): Promise<void> {
+    const posts = new Map<string, { version: bigint; items: PostItem[] }>();
+    const events: UsageEventRecord[] = [];
+    bundles.forEach((b, i) =>
+      b.events.forEach((e, k) => {
+        const o = outcomes[i]![k]!;
+        if (o.kind !== 'committed') return;
+        events.push(o.event);
+        const p = posts.get(o.event.customerId) ?? { version: o.version, items: [] };
+        p.items.push(e.post);
+        posts.set(o.event.customerId, p);
+      }),
+    );
+    const wallets = new Map<string, WalletFigures>();
+    const now = this.clock.now().getTime();
+    await Promise.all(
+      [...posts].map(async ([customerId, p]) => {
+        try {
+          for (const w of (await this.store.post(customerId, p.version, p.items, now)).wallets) wallets.set(w.walletId, w);
+        } catch (err) {
+          this.logger.warn({ customerId, err: (err as Error).message }, 'posting holds failed; the sweep will post them');
+        }
+      }),
+    );
+    if (events.length === 0 && notices.length === 0) return;
+    for (const listener of this.listeners) {
+      try {
+        listener({ notices, events, wallets });
+      } catch (err) {
+        this.logger.error({ err }, 'a usage commit listener failed');
+      }
+    }
   }
 
   get repository(): UsageRepository {
@@ -367,25 +430,29 @@ export class UsageService {
     const reserved = jobs.filter((j) => j.reserved && !j.outcome);
     if (reserved.length === 0) return;
     const now = this.clock.now();
-    const bundle: CommitBundle = { atomic, events: reserved.map((j) => ({ event: this.toRecord(j, now), allocations: j.reserved!.allocations, settles: j.settles?.reservationId ?? null })) };
-    let outcomes: CommitOutcome[];
+    const bundle: CommitBundle = {
+      atomic,
+      events: reserved.map((j) => ({
+        event: this.toRecord(j, now),
+        allocations: j.reserved!.allocations,
+        settles: j.settles?.reservationId ?? null,
+        post: this.postItem(j, j.eventId),
+      })),
+    };
+    let committed: Committed;
     try {
-      outcomes = await this.committer.submit(bundle);
+      committed = await this.committer.submit(bundle);
     } catch (err) {
       await this.releaseHolds(reserved);
       for (const j of reserved) j.outcome = { kind: 'error', error: notCommitted(err) };
       return;
     }
-    const posts = new Map<string, { version: bigint; items: PostItem[] }>();
     const toRelease: UsageJob[] = [];
     await Promise.all(
       reserved.map(async (j, i) => {
-        const o = outcomes[i]!;
+        const o = committed.outcomes[i]!;
         if (o.kind === 'committed') {
           j.outcome = { kind: 'accepted', event: o.event, replay: false };
-          const p = posts.get(j.ctx.customer.id) ?? { version: o.version, items: [] };
-          p.items.push(this.postItem(j, o.event.id));
-          posts.set(j.ctx.customer.id, p);
         } else if (o.kind === 'duplicate') {
           toRelease.push(j);
           j.outcome = await this.replay(j);
@@ -400,12 +467,7 @@ export class UsageService {
         }
       }),
     );
-    await this.releaseHolds(toRelease);
-    await Promise.all(
-      [...posts].map(([customerId, p]) =>
-        this.store.post(customerId, p.version, p.items).catch((err) => this.logger.warn({ customerId, err: (err as Error).message }, 'posting holds failed; the sweep will post them')),
-      ),
-    );
+    await Promise.all([this.releaseHolds(toRelease), committed.posted]);
   }
 
   private postItem(j: UsageJob, ref: string): PostItem {
@@ -424,6 +486,7 @@ export class UsageService {
       currency: e.currency,
       amount: e.amount,
       postpaid: j.reserved!.walletId === null,
+      walletId: j.reserved!.walletId,
     };
   }
 

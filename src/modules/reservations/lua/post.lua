@@ -2,12 +2,13 @@
   post: makes committed holds final, after their events are durable in PostgreSQL.
 
   ARGV[1]  customer key prefix
-  ARGV[2]  cjson { v: "<customer version after the commit>", ttl: "<ms to remember the key>",
-                   posts: [ { h: hold id, k: idempotency key, hs: request hash, ref: event or reservation id,
+  ARGV[2]  cjson { v: "<customer version after the commit>", ttl: "<ms to remember the key>", now: "<ms>",
+                   posts: [ { h: hold id, k: idempotency key, hs: request hash, ref: event or reservation id, w: wallet id or "",
                               keep: true to keep the hold (a committed authorization), hold: its record,
                               a: [[block, "<units>"]], per: period or "", c: [[counter, "<delta>"]],
                               mq: [meter, "<delta>"] or null, cur: currency, amt: "<units>", postpaid: bool } ] }
-  Returns the number of holds found.
+  Returns cjson { n = number of holds found, w = [[wallet id, "<available>", "<held>"]] } for the
+  wallets of the posts, as they stand after them (when the state is loaded).
 
   A hold still here is moved from held to spent. A hold that is gone (Redis lost it) is applied
   from the arguments only when the state was loaded before this commit (v > rv; for counters
@@ -19,9 +20,11 @@ local S, H, HX = p .. 's', p .. 'h', p .. 'hx'
 local v = num(req.v)
 local ttl = tonumber(req.ttl)
 check(ttl and ttl > 0, 'ttl must be positive')
+local now = tonumber(req.now)
+check(now, 'now must be a number of milliseconds')
 local posts = list(req.posts)
 for _, x in ipairs(posts) do
-  check(type(x.h) == 'string' and type(x.k) == 'string' and type(x.ref) == 'string', 'post needs h, k and ref')
+  check(type(x.h) == 'string' and type(x.k) == 'string' and type(x.ref) == 'string' and type(x.w) == 'string', 'post needs h, k, ref and w')
   for _, a in ipairs(list(x.a)) do num(a[2]) end
   for _, c in ipairs(list(x.c)) do num(c[2]) end
   num(x.amt)
@@ -64,4 +67,23 @@ for _, x in ipairs(posts) do
   redis.call('SET', p .. 'i:' .. x.k, 'D|' .. x.hs .. '|' .. x.ref, 'PX', ttl)
 end
 flush()
-return found
+
+-- The wallets' figures after the posts: held is what open holds keep; available is what is
+-- left in blocks that have not expired.
+local figures, seen = {}, {}
+if loaded then
+  for _, x in ipairs(posts) do
+    if x.w ~= '' and not seen[x.w] then
+      seen[x.w] = true
+      local held, available = ZERO, ZERO
+      for blockId in string.gmatch(sget(S, 'wbl:' .. x.w) or '', '[^,]+') do
+        local bh = get(S, 'bh:' .. blockId)
+        held = add(held, bh)
+        local expires = sget(S, 'bx:' .. blockId) or ''
+        if expires == '' or tonumber(expires) > now then available = add(available, sub(get(S, 'br:' .. blockId), bh)) end
+      end
+      table.insert(figures, { x.w, str(available), str(held) })
+    end
+  end
+end
+return cjson.encode({ n = found, w = figures })
