@@ -40,6 +40,16 @@ import { UsageContextResolver } from '../modules/usage/usage-context.js';
 import { UsageResolver } from '../modules/usage/usage.resolver.js';
 import { UsageService } from '../modules/usage/usage.service.js';
 import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/wallet.resolver.js';
+import { MemoryLiveBus, type LiveBus } from '../modules/live/live-bus.js';
+import { LiveFeeds } from '../modules/live/live-feeds.js';
+import { LivePublisher } from '../modules/live/live-publisher.js';
+import { LiveResolver } from '../modules/live/live.resolver.js';
+import { RedisLiveBus } from '../modules/live/redis-live-bus.js';
+import { AlertResolver } from '../modules/alerts/alert.resolver.js';
+import { AlertService } from '../modules/alerts/alert.service.js';
+import { WebhookWorker } from '../modules/webhooks/webhook-worker.js';
+import { WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
+import { WebhookService } from '../modules/webhooks/webhook.service.js';
 import { WalletService } from '../modules/wallets/wallet.service.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
@@ -69,6 +79,10 @@ export interface Services {
   reservations: ReservationService;
   sweeper: HoldSweeper;
   reconciler: Reconciler;
+  alerts: AlertService;
+  webhooks: WebhookService;
+  webhookWorker: WebhookWorker;
+  publisher: LivePublisher;
 }
 
 export interface App {
@@ -111,13 +125,18 @@ export async function createApp(options: AppOptions): Promise<App> {
   const sql = new SqlPool(databaseUrl, config.databasePoolSize);
 
   let store: ReservationStore;
+  let bus: LiveBus;
+  const liveLogger = logger.child({ module: 'live' });
+  const onBusError = (err: unknown) => liveLogger.warn({ err: (err as Error).message }, 'live update channel problem');
   if (config.redisUrl) {
     const redis = createRedisClient(config.redisUrl);
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection problem'));
     await redis.connect().catch((err) => logger.error({ err: err.message }, 'redis is not reachable yet; retrying'));
     store = new RedisReservationStore(redis, config.redisPrefix);
+    bus = new RedisLiveBus(redis, config.redisPrefix, onBusError);
   } else {
     store = new MemoryReservationStore();
+    bus = new MemoryLiveBus(onBusError);
     logger.warn('no REDIS_URL: using the in-process reservation store; run a single instance only');
   }
 
@@ -137,15 +156,36 @@ export async function createApp(options: AppOptions): Promise<App> {
   const reservations = new ReservationService(contexts, store, accounts, usage, sql, config.usage, clock);
   const sweeper = new HoldSweeper(store, accounts.accounts, usage.repository, reservations.repo, clock, logger.child({ module: 'sweeper' }));
   const reconciler = new Reconciler(store, accounts.accounts, sweeper, clock);
-  wallets.onCommitted((result) => void accounts.ledgerCommitted(result).catch((err) => logger.warn({ err }, 'syncing a ledger commit failed')));
+  wallets.onCommitted(
+    (result, alerts) =>
+      void accounts
+        .ledgerCommitted(result)
+        .catch((err) => logger.warn({ err }, 'syncing a ledger commit failed'))
+        .then(() => publisher.ledgerCommitted(result, alerts))
+        .catch((err) => logger.warn({ err }, 'publishing a ledger commit failed')),
+  );
   wallets.onWalletChanged((wallet) => accounts.walletsChanged(wallet.customerId, [wallet.id], null));
   customers.onSpendingCapChanged(async (customer) => {
     contexts.forgetCustomer(customer);
     await accounts.spendingCapChanged(customer);
   });
+  const webhooks = new WebhookService(sql, clock);
+  const webhookWorker = new WebhookWorker(sql, clock, logger.child({ module: 'webhooks' }), config.webhooks);
+  const publisher = new LivePublisher(bus, sql, store, accounts, clock, liveLogger, () => webhookWorker.poke());
+  const live = new LiveFeeds(bus, publisher, async (id) => (await wallets.find(id))?.customerId ?? null, (id) => customers.exists(id));
+  usage.onCommitted((committed) => publisher.usageCommitted(committed));
+  const alerts = new AlertService(sql, customers, wallets, meters, clock);
+  alerts.onRecorded((fired) => publisher.alertsRecorded(fired));
+  wallets.onWalletCreated((wallet) => alerts.applyDefaults(wallet));
+  const warnLive = (err: unknown) => liveLogger.warn({ err: (err as Error).message }, 'publishing a live update failed');
+  reservations.onHoldsChanged((customerId, walletId, change) => void publisher.holdsChanged(customerId, walletId, change).catch(warnLive));
+  sweeper.onExpired((customerId, walletId) => void publisher.holdsChanged(customerId, walletId, 'RELEASE').catch(warnLive));
+  const relayTimer = config.live.outboxRelayMs > 0 ? setInterval(() => void publisher.relay(10_000).catch(warnLive), config.live.outboxRelayMs) : undefined;
+  relayTimer?.unref();
   sweeper.start(config.usage.sweepIntervalMs);
+  webhookWorker.start();
   const held = (customerId: string) => accounts.heldByWallet(customerId);
-  const services: Services = { apiKeys, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler };
+  const services: Services = { apiKeys, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, alerts, webhooks, webhookWorker, publisher };
 
   const schema = await buildAppSchema(
     new Map<Function, object>([
@@ -160,6 +200,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       [SubscriptionResolver, new SubscriptionResolver(subscriptions)],
       [UsageResolver, new UsageResolver(usage)],
       [WalletResolver, new WalletResolver(wallets, held)],
+      [LiveResolver, new LiveResolver()],
+      [AlertResolver, new AlertResolver(alerts)],
+      [WebhookResolver, new WebhookResolver(webhooks)],
     ]),
   );
 
@@ -214,7 +257,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   ];
   server = new AppServer({ routes, wsPath: '/graphql', logger, metrics });
-  const wsDisposable = serveGraphQLOverWebSocket(server.ws, schema, apiKeys, formatError);
+  const wsDisposable = serveGraphQLOverWebSocket(server.ws, schema, apiKeys, formatError, live, config.live.wsInitTimeoutMs);
 
   let stopped = false;
   return {
@@ -236,8 +279,12 @@ export async function createApp(options: AppOptions): Promise<App> {
       await Promise.resolve(wsDisposable.dispose()).catch(() => undefined);
       await apollo.stop();
       sweeper.stop();
+      clearInterval(relayTimer);
+      await webhookWorker.stop();
       accounts.stop();
       await usage.drain();
+      await publisher.stop();
+      await bus.close();
       rules.stop();
       await store.close();
       await sql.close();

@@ -31,6 +31,14 @@ const schema = z.object({
   GROUP_COMMIT_MAX_BATCH: z.coerce.number().int().min(1).max(20_000).default(2_000),
   GROUP_COMMIT_LANES: z.coerce.number().int().min(1).max(16).default(2),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
+  WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  OUTBOX_RELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(3_600_000).default(1_000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(1_000),
+  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
+  WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(10_000).default(50),
 });
 
 export interface Config {
@@ -63,6 +71,23 @@ export interface Config {
     groupCommitLanes: number;
     /** How often expired holds and reservations are swept; 0 turns the sweep off. */
     sweepIntervalMs: number;
+  };
+  live: {
+    /** How long a WebSocket may wait before connection_init (then 4408). */
+    wsInitTimeoutMs: number;
+    /** How often unpublished outbox rows are looked for; 0 turns the relay off. */
+    outboxRelayMs: number;
+  };
+  webhooks: {
+    pollMs: number;
+    timeoutMs: number;
+    /** Retry n waits retryBaseMs * 2^(n-1), at most retryMaxMs. */
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** Attempts per delivery before it is marked FAILED. */
+    maxAttempts: number;
+    /** Failed attempts in a row after which an endpoint is disabled. */
+    disableAfter: number;
   };
 }
 
@@ -115,6 +140,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       groupCommitMaxBatch: e.GROUP_COMMIT_MAX_BATCH,
       groupCommitLanes: e.GROUP_COMMIT_LANES,
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    },
+    live: { wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS, outboxRelayMs: e.OUTBOX_RELAY_MS },
+    webhooks: {
+      pollMs: e.WEBHOOK_POLL_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      disableAfter: e.WEBHOOK_DISABLE_AFTER,
     },
   };
 }

@@ -1,8 +1,10 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType } from 'type-graphql';
+import { AlertResolver } from '../modules/alerts/alert.resolver.js';
 import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver.js';
 import { CurrencyResolver } from '../modules/currencies/currency.resolver.js';
 import { CustomerResolver } from '../modules/customers/customer.resolver.js';
+import { LiveResolver } from '../modules/live/live.resolver.js';
 import { MeterResolver } from '../modules/meters/meter.resolver.js';
 import { PlanResolver } from '../modules/plans/plan.resolver.js';
 import { ReservationResolver } from '../modules/reservations/reservation.resolver.js';
@@ -10,14 +12,17 @@ import { RuleSetResolver } from '../modules/rules/rule-set.resolver.js';
 import { SubscriptionResolver } from '../modules/subscriptions/subscription.resolver.js';
 import { UsageResolver } from '../modules/usage/usage.resolver.js';
 import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/wallet.resolver.js';
+import { WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
 import { authChecker } from './auth-checker.js';
 
 /** Every resolver class; the composition root provides an instance of each. */
 export const resolverClasses = [
+  AlertResolver,
   ApiKeyResolver,
   CurrencyResolver,
   CustomerResolver,
   CustomerWalletsResolver,
+  LiveResolver,
   MeterResolver,
   PlanResolver,
   ReservationResolver,
@@ -25,6 +30,7 @@ export const resolverClasses = [
   SubscriptionResolver,
   UsageResolver,
   WalletResolver,
+  WebhookResolver,
 ] as const;
 
 export type ResolverInstances = Map<Function, object>;
@@ -41,6 +47,15 @@ export async function buildAppSchema(instances: ResolverInstances): Promise<Grap
   return buildSchema({
     resolvers: [...resolverClasses],
     container,
+    // Every subscription brings its own source (LiveFeeds); type-graphql still asks for a PubSub.
+    pubSub: {
+      publish: () => {
+        throw new Error('subscriptions are fed by LiveFeeds, not by topics');
+      },
+      subscribe: () => {
+        throw new Error('subscriptions are fed by LiveFeeds, not by topics');
+      },
+    },
     authChecker,
     authMode: 'error',
     validate: false,

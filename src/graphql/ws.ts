@@ -5,6 +5,7 @@ import type { WebSocketServer } from 'ws';
 import { newId } from '../shared/ids.js';
 import type { ApiKeyService } from '../modules/api-keys/api-key.service.js';
 import type { Principal } from '../modules/api-keys/principal.js';
+import type { LiveFeeds } from '../modules/live/live-feeds.js';
 import type { RequestContext } from './context.js';
 
 type Formatter = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
@@ -26,11 +27,11 @@ function authorizationOf(params: Record<string, unknown> | undefined): string | 
  * connection_init; a bad key closes the socket with 4403. Operations run with the socket's
  * principal and their errors are formatted exactly as over HTTP.
  */
-export function serveGraphQLOverWebSocket(ws: WebSocketServer, schema: GraphQLSchema, apiKeys: ApiKeyService, formatError: Formatter) {
+export function serveGraphQLOverWebSocket(ws: WebSocketServer, schema: GraphQLSchema, apiKeys: ApiKeyService, formatError: Formatter, live: LiveFeeds, initTimeoutMs: number) {
   return useServer<Record<string, unknown> | undefined, { principal: Principal }>(
     {
       schema,
-      connectionInitWaitTimeout: 3_000,
+      connectionInitWaitTimeout: initTimeoutMs,
       onConnect: async (ctx) => {
         try {
           (ctx.extra as SocketExtra).principal = await apiKeys.authenticate(authorizationOf(ctx.connectionParams));
@@ -39,7 +40,7 @@ export function serveGraphQLOverWebSocket(ws: WebSocketServer, schema: GraphQLSc
           return false;
         }
       },
-      context: (ctx): RequestContext => ({ principal: (ctx.extra as SocketExtra).principal!, requestId: newId() }),
+      context: (ctx): RequestContext => ({ principal: (ctx.extra as SocketExtra).principal!, requestId: newId(), live }),
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!result.errors) return;
         return {

@@ -40,6 +40,7 @@ function postFromHold(id: string, hold: HoldRecord, ref: string): PostItem {
 export class HoldSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<SweepResult> | undefined;
+  private readonly expiredListeners: Array<(customerId: string, walletId: string | null) => void> = [];
 
   constructor(
     private readonly store: ReservationStore,
@@ -49,6 +50,11 @@ export class HoldSweeper {
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {}
+
+  /** Told when the sweep expires a reservation and gives its hold back. */
+  onExpired(listener: (customerId: string, walletId: string | null) => void): void {
+    this.expiredListeners.push(listener);
+  }
 
   start(intervalMs: number): void {
     if (intervalMs <= 0) return;
@@ -76,6 +82,7 @@ export class HoldSweeper {
       if (closed?.status === ReservationStatus.EXPIRED) {
         result.expired++;
         result.released += await this.store.release(r.customerId, [r.id], false);
+        for (const listener of this.expiredListeners) listener(r.customerId, r.walletId);
       }
     }
     for (const customerId of await this.store.holders()) {
@@ -98,6 +105,7 @@ export class HoldSweeper {
             result.expired++;
           }
           result.released += await this.store.release(customerId, [id], false);
+          for (const listener of this.expiredListeners) listener(customerId, hold.w || null);
         }
       }
       if (view.holds.size === view.expired.length) await this.store.forgetHolder(customerId);

@@ -15,6 +15,7 @@ import {
   type SyncChange,
   type WalletFigures,
 } from './reservation-store.js';
+import { walletFigures } from './wallet-figures.js';
 
 /** One customer's state: the same fields, with the same names, as the Redis hashes. */
 interface Account {
@@ -259,15 +260,7 @@ export class MemoryReservationStore implements ReservationStore {
     const wallets: WalletFigures[] = [];
     if (loaded) {
       for (const walletId of new Set(items.map((x) => x.walletId).filter((w): w is string => !!w))) {
-        let held = 0n;
-        let available = 0n;
-        for (const blockId of (a.state.get(`wbl:${walletId}`) ?? '').split(',').filter(Boolean)) {
-          const bh = n(a.state.get(`bh:${blockId}`));
-          held += bh;
-          const expires = a.state.get(`bx:${blockId}`) ?? '';
-          if (expires === '' || Number(expires) > now) available += n(a.state.get(`br:${blockId}`)) - bh;
-        }
-        wallets.push({ walletId, available, held });
+        wallets.push(walletFigures((f) => a.state.get(f), walletId, now));
       }
     }
     return { found, wallets };

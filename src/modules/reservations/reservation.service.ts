@@ -44,8 +44,12 @@ const MAX_TTL = 7 * 86_400;
  * records the actual usage against the hold and gives back the rest, release cancels. Expired
  * reservations are released by the sweep and can no longer be settled. All three are idempotent.
  */
+/** Told when an authorization holds money or a hold is given back (live updates, alerts on available balance). */
+export type HoldListener = (customerId: string, walletId: string | null, change: 'HOLD' | 'RELEASE') => void;
+
 export class ReservationService {
   readonly repo: ReservationRepository;
+  private readonly holdListeners: HoldListener[] = [];
 
   constructor(
     private readonly contexts: UsageContextResolver,
@@ -57,6 +61,15 @@ export class ReservationService {
     private readonly clock: Clock,
   ) {
     this.repo = new ReservationRepository(sql);
+  }
+
+  onHoldsChanged(listener: HoldListener): void {
+    this.holdListeners.push(listener);
+  }
+
+  /** Tells the listeners (also used by the sweep when reservations expire). */
+  holdsChanged(customerId: string, walletId: string | null, change: 'HOLD' | 'RELEASE'): void {
+    for (const listener of this.holdListeners) listener(customerId, walletId, change);
   }
 
   async authorize(cmd: AuthorizeUsageCommand): Promise<AuthorizeOutcome> {
@@ -179,6 +192,7 @@ export class ReservationService {
         { holdId: id, idempotencyKey: key!, requestHash: hash, ref: id, keep: true, hold, allocations: result.allocations, periodKey: '', counters: [], meterQuantity: null, currency: event.currency, amount: units, postpaid: hold.postpaid, walletId: result.walletId },
       ], now.getTime())
       .catch(() => undefined);
+    this.holdsChanged(customer.id, reservation.walletId, 'HOLD');
     return { kind: 'authorized', reservation, replay: false };
   }
 
@@ -215,6 +229,7 @@ export class ReservationService {
     if (!closed) throw notFound('reservation', reservationId);
     if (closed.status === ReservationStatus.SETTLED) throw reservationClosed();
     await this.store.release(closed.customerId, [closed.id], false).catch(() => undefined);
+    this.holdsChanged(closed.customerId, closed.walletId, 'RELEASE');
     return closed;
   }
 

@@ -15,7 +15,7 @@ registerEnumType(BillingAlignment, {
   },
 });
 
-@ObjectType('Subscription')
+@ObjectType('PlanSubscription', { description: "A customer's plan from a date (and, once changed or cancelled, to a date)." })
 export class SubscriptionObject {
   @Field(() => ID)
   id!: string;

@@ -22,6 +22,7 @@ export interface AppendedEntry extends NewLedgerEntry {
 /** A wallet's totals right after an append, inside the same transaction. */
 export interface WalletTotals {
   walletId: string;
+  currency: string;
   balance: bigint;
   /** Number of ledger entries the wallet has; each append raises it by the entries it added. */
   version: bigint;
@@ -78,13 +79,13 @@ export class LedgerRepository {
       if (isNumericOverflow(err)) throw outOfRange('the resulting balance');
       throw err;
     }
-    const totals = await client.query<{ id: string; customer_id: string; balance: string; version: string }>(
-      'select id, customer_id, balance, version from wallet where id = any($1::uuid[])',
+    const totals = await client.query<{ id: string; customer_id: string; currency: string; balance: string; version: string }>(
+      'select id, customer_id, currency, balance, version from wallet where id = any($1::uuid[])',
       [walletIds],
     );
     return {
       entries: entries.map((e, i) => ({ ...e, id: ids[i]! })),
-      wallets: new Map(totals.rows.map((r) => [r.id, { walletId: r.id, customerId: r.customer_id, balance: BigInt(r.balance), version: BigInt(r.version) }])),
+      wallets: new Map(totals.rows.map((r) => [r.id, { walletId: r.id, customerId: r.customer_id, currency: r.currency, balance: BigInt(r.balance), version: BigInt(r.version) }])),
       customerVersions,
     };
   }

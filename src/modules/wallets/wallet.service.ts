@@ -1,3 +1,5 @@
+import { evaluateAlerts } from '../alerts/alert-evaluation.js';
+import type { AlertRecord } from '../alerts/alert.record.js';
 import type { Orm } from '../../db/orm.js';
 import { isUniqueViolation, type SqlClient, type SqlPool } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
@@ -56,8 +58,8 @@ export interface LedgerMoveResult {
   version: string;
 }
 
-/** Told after every committed ledger append, with the wallets' new totals. */
-export type LedgerListener = (result: AppendResult) => void;
+/** Told after every committed ledger append, with the wallets' new totals and the alerts the transaction recorded. */
+export type LedgerListener = (result: AppendResult, alerts: AlertRecord[]) => void;
 
 const MAX_PRIORITY = 1000;
 
@@ -66,6 +68,7 @@ export class WalletService {
   private readonly idempotency = new IdempotencyRepository();
   private readonly listeners: LedgerListener[] = [];
   private readonly walletListeners: Array<(wallet: Wallet) => Promise<void>> = [];
+  private readonly createdListeners: Array<(wallet: Wallet) => Promise<void>> = [];
 
   constructor(
     private readonly orm: Orm,
@@ -80,19 +83,34 @@ export class WalletService {
     this.listeners.push(listener);
   }
 
+  /** Registers a listener for new wallets (after the listeners of onWalletChanged). */
+  onWalletCreated(listener: (wallet: Wallet) => Promise<void>): void {
+    this.createdListeners.push(listener);
+  }
+
   /** Registers a listener for wallets created or reconfigured (limit mode, overdraft). */
   onWalletChanged(listener: (wallet: Wallet) => Promise<void>): void {
     this.walletListeners.push(listener);
   }
 
-  /** Runs fn in a transaction and tells the listeners about the appends it made, after commit. */
+  /**
+   * Runs fn in a transaction, records the alert crossings its appends caused in the same
+   * transaction, and tells the listeners after commit.
+   */
   async inLedgerTransaction<T>(fn: (client: SqlClient, appended: AppendResult[]) => Promise<T>): Promise<T> {
     let appended: AppendResult[] = [];
-    const result = await this.sql.transaction((client) => {
+    let alerts: AlertRecord[] = [];
+    const result = await this.sql.transaction(async (client) => {
       appended = []; // a retried transaction starts over
-      return fn(client, appended);
+      const value = await fn(client, appended);
+      const customers = new Set(appended.flatMap((a) => [...a.wallets.values()].map((w) => w.customerId)));
+      alerts = await evaluateAlerts(client, [...customers], this.clock.now());
+      return value;
     });
-    for (const a of appended) for (const listener of this.listeners) listener(a);
+    for (const a of appended) {
+      const customers = new Set([...a.wallets.values()].map((w) => w.customerId));
+      for (const listener of this.listeners) listener(a, alerts.filter((x) => customers.has(x.customerId)));
+    }
     return result;
   }
 
@@ -144,6 +162,7 @@ export class WalletService {
       throw err;
     }
     for (const listener of this.walletListeners) await listener(wallet);
+    for (const listener of this.createdListeners) await listener(wallet);
     return wallet;
   }
 

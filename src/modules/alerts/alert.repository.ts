@@ -1,0 +1,142 @@
+import type { SqlClient, SqlPool } from '../../db/sql.js';
+import type { Page, PageRequest } from '../../graphql/pagination.js';
+import type { AlertDirection, AlertMetric, AlertRecord } from './alert.record.js';
+
+/** A threshold as stored. Numbers are decimal strings; a definition without a customer is a default for new wallets. */
+export interface AlertDefinition {
+  id: string;
+  customerId: string | null;
+  walletId: string | null;
+  currency: string | null;
+  name: string;
+  metric: AlertMetric;
+  meterCode: string | null;
+  direction: AlertDirection;
+  threshold: string;
+  every: string | null;
+  allowance: string | null;
+  topUpAmount: string | null;
+  topUpTarget: string | null;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Where the value stood at the last check: the level crossed (-1: none) and the value. */
+  state: { level: number; value: string | null; periodStart: Date | null } | null;
+}
+
+interface Row {
+  id: string;
+  customer_id: string | null;
+  wallet_id: string | null;
+  currency: string | null;
+  name: string;
+  metric: AlertMetric;
+  meter_code: string | null;
+  direction: AlertDirection;
+  threshold: string;
+  every: string | null;
+  allowance: string | null;
+  top_up_amount: string | null;
+  top_up_target: string | null;
+  enabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+  level: number | null;
+  value: string | null;
+  period_start: Date | null;
+}
+
+const toDefinition = (r: Row): AlertDefinition => ({
+  id: r.id,
+  customerId: r.customer_id,
+  walletId: r.wallet_id,
+  currency: r.currency,
+  name: r.name,
+  metric: r.metric,
+  meterCode: r.meter_code,
+  direction: r.direction,
+  threshold: r.threshold,
+  every: r.every,
+  allowance: r.allowance,
+  topUpAmount: r.top_up_amount,
+  topUpTarget: r.top_up_target,
+  enabled: r.enabled,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  state: r.level === null ? null : { level: r.level, value: r.value, periodStart: r.period_start },
+});
+
+const SELECT = `
+  select d.id, d.customer_id, d.wallet_id, d.currency, d.name, d.metric, d.meter_code, d.direction,
+         trim_scale(d.threshold)::text as threshold, trim_scale(d.every)::text as every, trim_scale(d.allowance)::text as allowance,
+         trim_scale(d.top_up_amount)::text as top_up_amount, trim_scale(d.top_up_target)::text as top_up_target,
+         d.enabled, d.created_at, d.updated_at, s.level, trim_scale(s.value)::text as value, s.period_start
+    from alert_definition d left join alert_state s on s.definition_id = d.id`;
+
+export class AlertRepository {
+  constructor(private readonly sql: SqlPool) {}
+
+  async insert(client: SqlClient, d: Omit<AlertDefinition, 'state'>): Promise<void> {
+    await client.query(
+      `insert into alert_definition (id, customer_id, wallet_id, currency, name, metric, meter_code, direction, threshold, every,
+                                     allowance, top_up_amount, top_up_target, enabled, created_at, updated_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      [d.id, d.customerId, d.walletId, d.currency, d.name, d.metric, d.meterCode, d.direction, d.threshold, d.every, d.allowance, d.topUpAmount, d.topUpTarget, d.enabled, d.createdAt, d.updatedAt],
+    );
+  }
+
+  /** Changes what may change; a new threshold or recurrence starts the definition afresh (nothing crossed yet). */
+  async update(client: SqlClient, d: AlertDefinition, rearm: boolean): Promise<void> {
+    await client.query(
+      `update alert_definition set name = $2, threshold = $3, every = $4, allowance = $5, top_up_amount = $6, top_up_target = $7,
+              enabled = $8, updated_at = $9 where id = $1`,
+      [d.id, d.name, d.threshold, d.every, d.allowance, d.topUpAmount, d.topUpTarget, d.enabled, d.updatedAt],
+    );
+    if (rearm) await client.query('delete from alert_state where definition_id = $1', [d.id]);
+  }
+
+  async remove(client: SqlClient, id: string, at: Date): Promise<boolean> {
+    const { rowCount } = await client.query('update alert_definition set deleted_at = $2, enabled = false, updated_at = $2 where id = $1 and deleted_at is null', [id, at]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async find(id: string, client?: SqlClient): Promise<AlertDefinition | null> {
+    const query = `${SELECT} where d.id = $1 and d.deleted_at is null`;
+    const rows = client ? (await client.query<Row>(query, [id])).rows : await this.sql.query<Row>(query, [id]);
+    return rows[0] ? toDefinition(rows[0]) : null;
+  }
+
+  /** A customer's definitions, or (customerId null) the defaults for new wallets. */
+  async list(customerId: string | null): Promise<AlertDefinition[]> {
+    const rows = customerId
+      ? await this.sql.query<Row>(`${SELECT} where d.customer_id = $1 and d.deleted_at is null order by d.created_at, d.id`, [customerId])
+      : await this.sql.query<Row>(`${SELECT} where d.customer_id is null and d.deleted_at is null order by d.created_at, d.id`);
+    return rows.map(toDefinition);
+  }
+
+  /** Copies the defaults of a currency (and those for any currency) onto a new wallet. */
+  async copyDefaults(client: SqlClient, wallet: { id: string; customerId: string; currency: string }, ids: () => string, at: Date): Promise<number> {
+    const defaults = (
+      await client.query<Row>(`${SELECT} where d.customer_id is null and d.deleted_at is null and d.enabled and (d.currency is null or d.currency = $1) order by d.created_at, d.id`, [wallet.currency])
+    ).rows.map(toDefinition);
+    for (const d of defaults) {
+      await this.insert(client, { ...d, id: ids(), customerId: wallet.customerId, walletId: wallet.id, currency: wallet.currency, createdAt: at, updatedAt: at });
+    }
+    return defaults.length;
+  }
+
+  /** A customer's alerts, newest first. The cursor key is "<created_at ms>|<id>". */
+  async alerts(customerId: string, page: PageRequest): Promise<Page<AlertRecord>> {
+    const [at, id] = page.after?.split('|') ?? [];
+    const after = page.after && at && id ? { at: new Date(Number(at)), id } : null;
+    const rows = await this.sql.query<{ alert: AlertRecord }>(
+      `select alert_json(a) as alert from alert a
+        where a.customer_id = $1 and ($2::timestamptz is null or (a.created_at, a.id) < ($2, $3::uuid))
+        order by a.created_at desc, a.id desc limit $4`,
+      [customerId, after?.at ?? null, after?.id ?? null, page.first + 1],
+    );
+    return { items: rows.slice(0, page.first).map((r) => r.alert), hasNextPage: rows.length > page.first };
+  }
+}
+
+export const alertCursor = (a: AlertRecord): string => `${new Date(a.createdAt).getTime()}|${a.id}`;

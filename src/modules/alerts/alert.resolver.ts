@@ -1,0 +1,60 @@
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../graphql/context.js';
+import { connectionType, PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
+import { forbidden } from '../../shared/errors.js';
+import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import {
+  AlertDefinitionObject,
+  CreateAlertDefinitionInput,
+  CreateAlertDefinitionPayload,
+  DeleteAlertDefinitionInput,
+  DeleteAlertDefinitionPayload,
+  toAlertDefinitionObject,
+  UpdateAlertDefinitionInput,
+  UpdateAlertDefinitionPayload,
+} from './alert.inputs.js';
+import { AlertObject, toAlertObject } from './alert.object.js';
+import { alertCursor } from './alert.repository.js';
+import type { AlertService } from './alert.service.js';
+
+const AlertConnection = connectionType('Alert', AlertObject);
+
+@Resolver()
+export class AlertResolver {
+  constructor(private readonly service: AlertService) {}
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CreateAlertDefinitionPayload, { description: 'Watches a threshold; if the value is already across it, the alert fires at once.' })
+  async createAlertDefinition(@Arg('input', () => CreateAlertDefinitionInput) input: CreateAlertDefinitionInput): Promise<CreateAlertDefinitionPayload> {
+    const { definition, fired } = await this.service.create(input);
+    return { definition: toAlertDefinitionObject(definition), fired: fired.map(toAlertObject) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => UpdateAlertDefinitionPayload)
+  async updateAlertDefinition(@Arg('input', () => UpdateAlertDefinitionInput) input: UpdateAlertDefinitionInput): Promise<UpdateAlertDefinitionPayload> {
+    const { definition, fired } = await this.service.update(input);
+    return { definition: toAlertDefinitionObject(definition), fired: fired.map(toAlertObject) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => DeleteAlertDefinitionPayload, { description: 'Stops watching; the alerts it recorded stay.' })
+  async deleteAlertDefinition(@Arg('input', () => DeleteAlertDefinitionInput) input: DeleteAlertDefinitionInput): Promise<DeleteAlertDefinitionPayload> {
+    return { id: (await this.service.remove(input.id)).id };
+  }
+
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
+  @Query(() => [AlertDefinitionObject], { description: "A customer's alert definitions, or (ADMIN, without customerId) the defaults for new wallets." })
+  async alertDefinitions(@Ctx() ctx: RequestContext, @Arg('customerId', () => ID, { nullable: true }) customerId?: string | null): Promise<AlertDefinitionObject[]> {
+    if (customerId) assertCustomerAccess(ctx.principal, customerId);
+    else if (ctx.principal.role !== Role.ADMIN) throw forbidden('only an ADMIN key may read the defaults');
+    return (await this.service.definitions(customerId ?? null)).map(toAlertDefinitionObject);
+  }
+
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
+  @Query(() => AlertConnection, { description: "A customer's alerts, newest first." })
+  async alerts(@Ctx() ctx: RequestContext, @Arg('customerId', () => ID) customerId: string, @Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<AlertObject>> {
+    assertCustomerAccess(ctx.principal, customerId);
+    return toConnection(await this.service.alerts(customerId, toPageRequest(args)), alertCursor, toAlertObject);
+  }
+}

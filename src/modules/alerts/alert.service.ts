@@ -1,0 +1,235 @@
+import type { SqlPool } from '../../db/sql.js';
+import type { Page, PageRequest } from '../../graphql/pagination.js';
+import type { Clock } from '../../shared/clock.js';
+import { notFound, ValidationError } from '../../shared/errors.js';
+import { isUuid, newId } from '../../shared/ids.js';
+import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
+import { LEDGER_SCALE, QUANTITY_SCALE } from '../../shared/money/units.js';
+import { Checker } from '../../shared/validation.js';
+import type { CustomerService } from '../customers/customer.service.js';
+import type { MeterService } from '../meters/meter.service.js';
+import type { WalletService } from '../wallets/wallet.service.js';
+import { evaluateAlerts } from './alert-evaluation.js';
+import { AlertDirection, AlertMetric, type AlertRecord } from './alert.record.js';
+import { AlertRepository, type AlertDefinition } from './alert.repository.js';
+
+export interface CreateAlertDefinitionCommand {
+  name?: string | null;
+  metric: AlertMetric;
+  customerId?: string | null;
+  walletId?: string | null;
+  currency?: string | null;
+  meterCode?: string | null;
+  direction?: AlertDirection | null;
+  threshold: Decimal;
+  every?: Decimal | null;
+  allowance?: Decimal | null;
+  topUpAmount?: Decimal | null;
+  topUpTarget?: Decimal | null;
+  /** A default copied onto every new wallet (of `currency`, or of any): wallet metrics only. */
+  defaultForNewWallets?: boolean | null;
+}
+
+export interface UpdateAlertDefinitionCommand {
+  id: string;
+  name?: string | null;
+  threshold?: Decimal | null;
+  every?: Decimal | null;
+  allowance?: Decimal | null;
+  topUpAmount?: Decimal | null;
+  topUpTarget?: Decimal | null;
+  enabled?: boolean | null;
+}
+
+const WALLET_METRICS: AlertMetric[] = [AlertMetric.WALLET_BALANCE, AlertMetric.WALLET_AVAILABLE];
+const PERCENT_METRICS: AlertMetric[] = [AlertMetric.SPENDING_CAP_USED, AlertMetric.ALLOWANCE_USED];
+const METER_METRICS: AlertMetric[] = [AlertMetric.METER_USAGE, AlertMetric.ALLOWANCE_USED];
+const MAX_VALUE = new Decimal('1e15');
+
+/** Told about alerts recorded outside usage and ledger commits (a new or changed definition that is already crossed). */
+export type AlertsListener = (alerts: AlertRecord[]) => void;
+
+/**
+ * Alert definitions (thresholds with a direction and an optional recurrence), the defaults for
+ * new wallets, and the alerts recorded. The crossing itself is detected in the database, in the
+ * transaction of the change that caused it (alert_evaluate).
+ */
+export class AlertService {
+  private readonly repo: AlertRepository;
+  private readonly listeners: AlertsListener[] = [];
+
+  constructor(
+    private readonly sql: SqlPool,
+    private readonly customers: CustomerService,
+    private readonly wallets: WalletService,
+    private readonly meters: MeterService,
+    private readonly clock: Clock,
+  ) {
+    this.repo = new AlertRepository(sql);
+  }
+
+  onRecorded(listener: AlertsListener): void {
+    this.listeners.push(listener);
+  }
+
+  async create(cmd: CreateAlertDefinitionCommand): Promise<{ definition: AlertDefinition; fired: AlertRecord[] }> {
+    const check = new Checker();
+    const metric = cmd.metric;
+    const isDefault = !!cmd.defaultForNewWallets;
+    const wallet = WALLET_METRICS.includes(metric);
+    if (isDefault && !wallet) check.fail('defaultForNewWallets', 'defaults for new wallets watch WALLET_BALANCE or WALLET_AVAILABLE');
+    if (isDefault && (cmd.customerId || cmd.walletId)) check.fail('defaultForNewWallets', 'a default belongs to no customer or wallet; leave customerId and walletId out');
+    if (!isDefault && wallet && !cmd.walletId) check.fail('walletId', `is required for ${metric}`);
+    if (!isDefault && !wallet && !cmd.customerId) check.fail('customerId', `is required for ${metric}`);
+    if (!wallet && cmd.walletId) check.fail('walletId', `only wallet metrics take a wallet`);
+    if (METER_METRICS.includes(metric) && !cmd.meterCode) check.fail('meterCode', `is required for ${metric}`);
+    if (!METER_METRICS.includes(metric) && cmd.meterCode) check.fail('meterCode', `only METER_USAGE and ALLOWANCE_USED watch a meter`);
+    if (metric === AlertMetric.ALLOWANCE_USED) this.positive(check, 'allowance', cmd.allowance, QUANTITY_SCALE);
+    else if (cmd.allowance) check.fail('allowance', 'only ALLOWANCE_USED takes an allowance');
+    if (cmd.currency && !(wallet && isDefault) && metric !== AlertMetric.PERIOD_SPEND) check.fail('currency', 'only PERIOD_SPEND and defaults for new wallets take a currency');
+    const name = cmd.name ? check.text('name', cmd.name, { max: 200 }) : undefined;
+    const direction = cmd.direction ?? (wallet ? AlertDirection.BELOW : AlertDirection.ABOVE);
+    const values = this.checkValues(check, metric, direction, cmd);
+    check.done();
+
+    let customerId: string | null = null;
+    let walletId: string | null = null;
+    let currency: string | null = cmd.currency ?? null;
+    if (!isDefault && cmd.walletId) {
+      const w = isUuid(cmd.walletId) ? await this.wallets.find(cmd.walletId) : null;
+      if (!w) throw notFound('wallet', cmd.walletId);
+      walletId = w.id;
+      customerId = w.customerId;
+      currency = w.currency;
+    } else if (!isDefault) {
+      customerId = (await this.customers.get({ id: cmd.customerId! })).id;
+    }
+    if (cmd.meterCode && !(await this.meters.findByCode(cmd.meterCode))) throw notFound('meter', cmd.meterCode);
+
+    const now = this.clock.now();
+    const definition = {
+      id: newId(now.getTime()),
+      customerId,
+      walletId,
+      currency,
+      name: name ?? describe(metric, direction, values.threshold, cmd.meterCode ?? null, currency),
+      metric,
+      meterCode: cmd.meterCode ?? null,
+      direction,
+      ...values,
+      enabled: true,
+      createdAt: now,
+      updatedAt: now,
+    };
+    return this.saved(customerId, definition.id, async (client) => this.repo.insert(client, definition));
+  }
+
+  async update(cmd: UpdateAlertDefinitionCommand): Promise<{ definition: AlertDefinition; fired: AlertRecord[] }> {
+    const current = isUuid(cmd.id) ? await this.repo.find(cmd.id) : null;
+    if (!current) throw notFound('alert definition', cmd.id);
+    const check = new Checker();
+    const name = cmd.name ? check.text('name', cmd.name, { max: 200 }) : current.name;
+    if (cmd.allowance && current.metric !== AlertMetric.ALLOWANCE_USED) check.fail('allowance', 'only ALLOWANCE_USED takes an allowance');
+    const merged = {
+      threshold: cmd.threshold ?? new Decimal(current.threshold),
+      every: cmd.every === undefined ? (current.every === null ? null : new Decimal(current.every)) : cmd.every,
+      allowance: cmd.allowance ?? (current.allowance === null ? null : new Decimal(current.allowance)),
+      topUpAmount: cmd.topUpAmount === undefined ? (current.topUpAmount === null ? null : new Decimal(current.topUpAmount)) : cmd.topUpAmount,
+      topUpTarget: cmd.topUpTarget === undefined ? (current.topUpTarget === null ? null : new Decimal(current.topUpTarget)) : cmd.topUpTarget,
+    };
+    if (current.metric === AlertMetric.ALLOWANCE_USED) this.positive(check, 'allowance', merged.allowance, QUANTITY_SCALE);
+    const values = this.checkValues(check, current.metric, current.direction, merged);
+    check.done();
+    const rearm = values.threshold !== current.threshold || values.every !== current.every || values.allowance !== current.allowance;
+    const next: AlertDefinition = { ...current, name: name!, ...values, enabled: cmd.enabled ?? current.enabled, updatedAt: this.clock.now() };
+    return this.saved(current.customerId, current.id, (client) => this.repo.update(client, next, rearm));
+  }
+
+  async remove(id: string): Promise<AlertDefinition> {
+    const current = isUuid(id) ? await this.repo.find(id) : null;
+    if (!current) throw notFound('alert definition', id);
+    await this.sql.transaction((client) => this.repo.remove(client, id, this.clock.now()));
+    return current;
+  }
+
+  get(id: string): Promise<AlertDefinition | null> {
+    return isUuid(id) ? this.repo.find(id) : Promise.resolve(null);
+  }
+
+  definitions(customerId: string | null): Promise<AlertDefinition[]> {
+    if (customerId !== null && !isUuid(customerId)) throw new ValidationError([{ path: 'customerId', message: 'must be a customer id' }]);
+    return this.repo.list(customerId);
+  }
+
+  alerts(customerId: string, page: PageRequest): Promise<Page<AlertRecord>> {
+    if (!isUuid(customerId)) throw new ValidationError([{ path: 'customerId', message: 'must be a customer id' }]);
+    return this.repo.alerts(customerId, page);
+  }
+
+  /** Gives a new wallet the defaults of its currency, and checks them at once. */
+  async applyDefaults(wallet: { id: string; customerId: string; currency: string }): Promise<void> {
+    const now = this.clock.now();
+    const fired = await this.sql.transaction(async (client) => {
+      const copied = await this.repo.copyDefaults(client, wallet, () => newId(), now);
+      return copied > 0 ? evaluateAlerts(client, [wallet.customerId], now) : [];
+    });
+    this.tell(fired);
+  }
+
+  /** Writes a definition and checks it against the current value in the same transaction. */
+  private async saved(customerId: string | null, id: string, write: (client: Parameters<typeof evaluateAlerts>[0]) => Promise<void>) {
+    const { definition, fired } = await this.sql.transaction(async (client) => {
+      await write(client);
+      const fired = customerId ? await evaluateAlerts(client, [customerId], this.clock.now()) : [];
+      return { definition: (await this.repo.find(id, client))!, fired };
+    });
+    this.tell(fired);
+    return { definition, fired };
+  }
+
+  private tell(fired: AlertRecord[]): void {
+    if (fired.length > 0) for (const listener of this.listeners) listener(fired);
+  }
+
+  private positive(check: Checker, path: string, value: Decimal | null | undefined, scale: number): void {
+    if (!value) check.fail(path, 'is required');
+    else if (!value.greaterThan(0) || value.greaterThan(MAX_VALUE) || value.decimalPlaces() > scale) check.fail(path, `must be above 0, at most 1e15, with at most ${scale} decimals`);
+  }
+
+  /** Threshold, recurrence and top-up, checked for the metric; returned as decimal strings. */
+  private checkValues(
+    check: Checker,
+    metric: AlertMetric,
+    direction: AlertDirection,
+    v: { threshold: Decimal; every?: Decimal | null; allowance?: Decimal | null; topUpAmount?: Decimal | null; topUpTarget?: Decimal | null },
+  ) {
+    const percent = PERCENT_METRICS.includes(metric);
+    const scale = METER_METRICS.includes(metric) && !percent ? QUANTITY_SCALE : LEDGER_SCALE;
+    if (percent && (!v.threshold.greaterThan(0) || v.threshold.greaterThan(1000))) check.fail('threshold', 'a percent threshold must be above 0 and at most 1000');
+    else if (v.threshold.abs().greaterThan(MAX_VALUE) || v.threshold.decimalPlaces() > scale) check.fail('threshold', `must be at most 1e15 in magnitude, with at most ${scale} decimals`);
+    if (v.every) this.positive(check, 'every', v.every, scale);
+    const topUp = !!v.topUpAmount || !!v.topUpTarget;
+    if (topUp && !(metric === AlertMetric.WALLET_AVAILABLE && direction === AlertDirection.BELOW)) check.fail('topUpAmount', 'auto top-up watches WALLET_AVAILABLE falling BELOW a threshold');
+    if (v.topUpAmount && v.topUpTarget) check.fail('topUpAmount', 'give a fixed topUpAmount or a topUpTarget, not both');
+    if (v.topUpAmount) this.positive(check, 'topUpAmount', v.topUpAmount, LEDGER_SCALE);
+    if (v.topUpTarget) {
+      this.positive(check, 'topUpTarget', v.topUpTarget, LEDGER_SCALE);
+      if (!v.topUpTarget.greaterThan(v.threshold)) check.fail('topUpTarget', 'must be above the threshold');
+    }
+    const str = (d: Decimal | null | undefined) => (d ? formatDecimal(d) : null);
+    return { threshold: formatDecimal(v.threshold), every: str(v.every), allowance: str(v.allowance), topUpAmount: str(v.topUpAmount), topUpTarget: str(v.topUpTarget) };
+  }
+}
+
+function describe(metric: AlertMetric, direction: AlertDirection, threshold: string, meterCode: string | null, currency: string | null): string {
+  const what = {
+    WALLET_BALANCE: 'wallet balance',
+    WALLET_AVAILABLE: 'available balance',
+    PERIOD_SPEND: 'spend this period',
+    METER_USAGE: `${meterCode} usage this period`,
+    SPENDING_CAP_USED: 'spending cap used',
+    ALLOWANCE_USED: `${meterCode} allowance used`,
+  }[metric];
+  const unit = PERCENT_METRICS.includes(metric) ? '%' : currency && !METER_METRICS.includes(metric) ? ` ${currency}` : '';
+  return `${what} ${direction === AlertDirection.BELOW ? 'below' : 'reaches'} ${threshold}${unit}`;
+}

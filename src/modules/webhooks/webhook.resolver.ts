@@ -1,0 +1,54 @@
+import { Arg, Args, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
+import { Role } from '../api-keys/principal.js';
+import { CreateWebhookEndpointInput, CreateWebhookEndpointPayload, UpdateWebhookEndpointInput, UpdateWebhookEndpointPayload } from './webhook.inputs.js';
+import {
+  toWebhookDeliveryObject,
+  toWebhookEndpointObject,
+  WebhookDeliveryConnection,
+  WebhookDeliveryObject,
+  WebhookEndpointObject,
+} from './webhook.object.js';
+import { WebhookDeliveryStatus } from './webhook.record.js';
+import type { WebhookService } from './webhook.service.js';
+
+@Resolver()
+export class WebhookResolver {
+  constructor(private readonly service: WebhookService) {}
+
+  @Authorized(Role.ADMIN)
+  @Query(() => [WebhookEndpointObject], { description: 'Every webhook endpoint, oldest first.' })
+  async webhookEndpoints(): Promise<WebhookEndpointObject[]> {
+    return (await this.service.listEndpoints()).map(toWebhookEndpointObject);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => WebhookDeliveryConnection, { description: "An endpoint's deliveries, newest first, with their attempts." })
+  async webhookDeliveries(
+    @Arg('endpointId', () => ID) endpointId: string,
+    @Arg('status', () => WebhookDeliveryStatus, { nullable: true }) status: WebhookDeliveryStatus | null | undefined,
+    @Args(() => PageArgs) args: PageArgs,
+  ): Promise<ConnectionShape<WebhookDeliveryObject>> {
+    return toConnection(await this.service.deliveries(endpointId, toPageRequest(args), status), (d) => d.id, toWebhookDeliveryObject);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => WebhookDeliveryObject, { nullable: true, description: 'One delivery with its attempts.' })
+  async webhookDelivery(@Arg('id', () => ID) id: string): Promise<WebhookDeliveryObject | null> {
+    const delivery = await this.service.delivery(id);
+    return delivery && toWebhookDeliveryObject(delivery);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CreateWebhookEndpointPayload, { description: 'Registers an endpoint. The signing secret is in this answer only.' })
+  async createWebhookEndpoint(@Arg('input', () => CreateWebhookEndpointInput) input: CreateWebhookEndpointInput): Promise<CreateWebhookEndpointPayload> {
+    const { endpoint, secret } = await this.service.createEndpoint(input);
+    return { endpoint: toWebhookEndpointObject(endpoint), secret };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => UpdateWebhookEndpointPayload, { description: 'Changes an endpoint; enabled: true re-enables one that was disabled.' })
+  async updateWebhookEndpoint(@Arg('input', () => UpdateWebhookEndpointInput) input: UpdateWebhookEndpointInput): Promise<UpdateWebhookEndpointPayload> {
+    return { endpoint: toWebhookEndpointObject(await this.service.updateEndpoint(input)) };
+  }
+}
