@@ -256,7 +256,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       },
     },
   ];
-  server = new AppServer({ routes, wsPath: '/graphql', logger, metrics });
+  server = new AppServer({ routes, wsPath: '/graphql', maxMessageBytes: config.bodyLimitBytes, logger, metrics });
   const wsDisposable = serveGraphQLOverWebSocket(server.ws, schema, apiKeys, formatError, live, config.live.wsInitTimeoutMs);
 
   let stopped = false;

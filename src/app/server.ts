@@ -9,6 +9,7 @@ export interface ServerOptions {
   routes: Route[];
   /** Path where GraphQL over WebSocket is accepted (the same as HTTP GraphQL). */
   wsPath: string;
+  maxMessageBytes: number;
   logger: Logger;
   metrics: Metrics;
 }
@@ -29,7 +30,8 @@ export class AppServer {
     this.router = new Router(options.routes);
     this.http = http.createServer((req, res) => void this.handle(req, res));
     this.http.keepAliveTimeout = 65_000;
-    this.ws = new WebSocketServer({ server: this.http, path: options.wsPath, maxPayload: 4 * 1024 * 1024 });
+    // A socket message is held to the same size limit as an HTTP body.
+    this.ws = new WebSocketServer({ server: this.http, path: options.wsPath, maxPayload: options.maxMessageBytes });
   }
 
   get isDraining(): boolean {

@@ -25,6 +25,7 @@ describe('graceful shutdown', () => {
     const server = new AppServer({
       routes: [{ name: 'slow', path: '/slow', methods: ['GET'], handle: async ({ res }) => (await gate, sendJson(res, 200, { done: true })) }],
       wsPath: '/ws',
+      maxMessageBytes: 1 << 20,
       logger: pino({ level: 'silent' }),
       metrics: new Metrics(),
     });

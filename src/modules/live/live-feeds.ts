@@ -48,6 +48,15 @@ class Feed<T> implements AsyncIterableIterator<T> {
 }
 
 /**
+ * Whether a balance message tells something the snapshot at `sequence` did not: a ledger change
+ * that started from it or later. A hold change (the sequence does not move) carries the figures
+ * read when it was published, so one at the snapshot's sequence is passed on.
+ */
+function isAfter(m: BalanceMessage, sequence: bigint): boolean {
+  return m.sequence === m.previousSequence ? BigInt(m.sequence) >= sequence : BigInt(m.previousSequence) >= sequence;
+}
+
+/**
  * The live subscriptions: who may watch what, and the feeds themselves. Every message is checked
  * against the subscriber's scope before it is pushed, whatever channel it came from.
  */
@@ -82,7 +91,7 @@ export class LiveFeeds {
       for (const m of messages) {
         if (!accept(m)) continue;
         if (seen === null) early.push(m);
-        else if (BigInt(m.sequence) >= (seen.get(m.walletId) ?? 0n)) feed.push(m);
+        else if (isAfter(m, seen.get(m.walletId) ?? 0n)) feed.push(m);
       }
     });
     try {
@@ -90,7 +99,7 @@ export class LiveFeeds {
       seen = new Map(snapshot.map((s) => [s.walletId, BigInt(s.sequence)]));
       for (const s of snapshot) feed.push(s);
       // Changes that arrived while the snapshot was read, newer than what it saw.
-      for (const m of early) if (BigInt(m.sequence) > (seen.get(m.walletId) ?? -1n)) feed.push(m);
+      for (const m of early) if (isAfter(m, seen.get(m.walletId) ?? 0n)) feed.push(m);
     } catch (err) {
       await feed.return();
       throw err;
