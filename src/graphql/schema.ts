@@ -4,6 +4,8 @@ import { AlertResolver } from '../modules/alerts/alert.resolver.js';
 import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver.js';
 import { CurrencyResolver } from '../modules/currencies/currency.resolver.js';
 import { CustomerResolver } from '../modules/customers/customer.resolver.js';
+import { InvoiceResolver } from '../modules/invoices/invoice.resolver.js';
+import { TaxRateResolver } from '../modules/taxes/tax-rate.resolver.js';
 import { LiveResolver } from '../modules/live/live.resolver.js';
 import { MeterResolver } from '../modules/meters/meter.resolver.js';
 import { PlanResolver } from '../modules/plans/plan.resolver.js';
@@ -22,12 +24,14 @@ export const resolverClasses = [
   CurrencyResolver,
   CustomerResolver,
   CustomerWalletsResolver,
+  InvoiceResolver,
   LiveResolver,
   MeterResolver,
   PlanResolver,
   ReservationResolver,
   RuleSetResolver,
   SubscriptionResolver,
+  TaxRateResolver,
   UsageResolver,
   WalletResolver,
   WebhookResolver,
