@@ -50,10 +50,10 @@ with ev as materialized (
   select meter_code, rule_set_key, rule_set_version, rule_set_hash, dims, c, p, ck, adj,
          count(*) as n, sum(q)::text as q, sum(a)::text as a, sum(cd)::text as cd
     from line group by 1, 2, 3, 4, 5, 6, 7, 8, 9
-), tier as (
-  select meter_code, rule_set_key, rule_set_version, dims, c, p, ck, adj, (t->>0)::int as tier, t->>2 as unit_price,
-         sum((t->>1)::numeric)::text as q, sum((t->>3)::numeric)::text as flat_fee, sum((t->>4)::numeric)::text as a
-    from line cross join lateral jsonb_array_elements(line.t) t
+), tier_part as (
+  select meter_code, rule_set_key, rule_set_version, dims, c, p, ck, adj, (tp->>0)::int as tier, tp->>2 as unit_price,
+         sum((tp->>1)::numeric)::text as q, sum((tp->>3)::numeric)::text as flat_fee, sum((tp->>4)::numeric)::text as a
+    from line cross join lateral jsonb_array_elements(line.t) tp
    group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
 ), paid as (
   select b.kind, sum((x->>1)::numeric)::text as units
@@ -62,7 +62,7 @@ with ev as materialized (
    group by b.kind
 )
 select (select coalesce(jsonb_agg(grp), '[]'::jsonb) from grp) as groups,
-       (select coalesce(jsonb_agg(tier), '[]'::jsonb) from tier) as tiers,
+       (select coalesce(jsonb_agg(tier_part), '[]'::jsonb) from tier_part) as tiers,
        (select coalesce(jsonb_agg(paid), '[]'::jsonb) from paid) as paid,
        (select coalesce(sum(events), 0)::text from usage_period_total where customer_id = $1 and period_start = $2 and currency = $3) as seen`;
 

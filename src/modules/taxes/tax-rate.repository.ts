@@ -1,3 +1,4 @@
+import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import type { SqlPool } from '../../db/sql.js';
 
 /** A named tax percentage. Rates never change: a new rate is a new code (invoices keep a copy). */
@@ -19,7 +20,7 @@ interface Row {
   created_at: Date;
 }
 
-const toTaxRate = (r: Row): TaxRate => ({ code: r.code, name: r.name, percent: r.percent, inclusive: r.inclusive, createdAt: r.created_at });
+const toTaxRate = (r: Row): TaxRate => ({ code: r.code, name: r.name, percent: formatDecimal(new Decimal(r.percent)), inclusive: r.inclusive, createdAt: r.created_at });
 
 export class TaxRateRepository {
   constructor(private readonly sql: SqlPool) {}
