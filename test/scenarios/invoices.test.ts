@@ -24,6 +24,7 @@ import {
   type InvoiceFieldsFragment,
 } from '../generated/graphql.js';
 import { codesOf } from '../support/graphql-client.js';
+import { runBilling } from '../support/process.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -33,6 +34,7 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 const clock = new FixedClock(new Date('2026-03-01T00:00:00Z'));
 let t: TestApp;
 let seq = 0;
+let rules: string;
 
 const VOLUME_RULES = {
   key: 'volume-test',
@@ -72,7 +74,8 @@ function rulesDir(): string {
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ clock, env: { RULES_DIR: rulesDir(), RULES_WATCH: 'false', INVOICE_CLOSE_INTERVAL_MS: '0', INVOICE_GRACE_MS: '86400000' } });
+  rules = rulesDir();
+  t = await startTestApp({ clock, env: { RULES_DIR: rules, RULES_WATCH: 'false', INVOICE_CLOSE_INTERVAL_MS: '0', INVOICE_GRACE_MS: '86400000' } });
   await t.admin.ok(CreateMeterDocument, { input: { code: 'llm_tokens', name: 'Tokens', aggregation: 'SUM', property: 'tokens', dimensions: ['model', 'tokenType'] } });
   await t.admin.ok(CreateMeterDocument, { input: { code: 'api_calls', name: 'API calls', aggregation: 'SUM', property: 'calls' } });
   await t.admin.ok(CreateTaxRateDocument, { input: { code: 'VAT20', name: 'VAT', percent: '20', inclusive: false } });
@@ -316,6 +319,23 @@ describe('running the close', () => {
     expect(invoices.nodes.map((i) => [i.periodStart, i.total])).toEqual([['2026-03-01T00:00:00.000Z', '57.00']]);
     const numbers = (await t.app.sql.query<{ seq: string }>(`select sequence::text as seq from invoice where number_scope = 'organization' order by sequence`)).map((r) => Number(r.seq));
     expect(numbers, JSON.stringify(numbers)).toEqual(numbers.map((_, i) => i + 1));
+  });
+});
+
+describe('the invoices close command', () => {
+  it('closes due periods like the scheduler; two runs at once and a rerun leave one invoice', async () => {
+    const c = await customer('hybrid', '2026-03-01T00:00:00.000Z');
+    await use(c, '2026-03-10T00:00:00.000Z', '1500000');
+    const env = { DATABASE_URL: t.db.url, RULES_DIR: rules, LOG_LEVEL: 'warn', INVOICE_GRACE_MS: '86400000' };
+    const runs = await Promise.all([runBilling(['invoices', 'close', '--at', '2026-04-02T00:00:00Z'], env), runBilling(['invoices', 'close', '--at', '2026-04-02T00:00:00Z'], env)]);
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/customer\(s\), \d+ draft\(s\) updated, \d+ invoice\(s\) finalized, 0 failed/);
+    }
+    expect((await runBilling(['invoices', 'close', '--at', '2026-04-02T00:00:00Z'], env)).stdout).toContain(' 0 invoice(s) finalized');
+    const { invoices } = await t.admin.ok(InvoicesDocument, { customerId: c });
+    expect(invoices.nodes.map((i) => [i.status, i.total])).toEqual([['FINALIZED', '51.00']]);
+    expect((await runBilling(['invoices', 'close', '--at', 'yesterday'], env)).code).toBe(2);
   });
 });
 
