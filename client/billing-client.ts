@@ -3,12 +3,14 @@ import WebSocket from 'ws';
 import { BillingError, ClientErrorCode } from './errors.js';
 import { WalletBalanceChangedDocument, type RecordUsageInput, type WalletBalanceChangedSubscription } from './generated/graphql.js';
 import { HttpTransport, type FetchLike } from './http-transport.js';
-import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
+import { backoffDelay, defaultRetryPolicy, sleep, type RetryPolicy } from './retry.js';
 import { Batcher } from './usage-batcher.js';
 import { UsageSender, type PendingEvent, type RetryInfo, type UsageResult } from './usage-sender.js';
 
 /** The server accepts at most this many events per `recordUsageBatch`. */
 const SERVER_BATCH_LIMIT = 1000;
+/** The server closes a WebSocket with this code when the key in `connection_init` is refused. */
+const FORBIDDEN_CLOSE_CODE = 4403;
 
 export interface BillingClientOptions {
   /** The GraphQL endpoint, e.g. `https://billing.internal/graphql`. */
@@ -52,12 +54,14 @@ export type BalanceTarget = { walletId: string } | { customerId: string };
 export class BillingClient {
   private readonly batcher: Batcher<PendingEvent>;
   private readonly wsUrl: string;
+  private readonly retryPolicy: RetryPolicy;
   private ws: WsClient | undefined;
   private closed = false;
 
   constructor(private readonly options: BillingClientOptions) {
     const transport = new HttpTransport(options.url, options.apiKey, options.fetch ?? ((url, init) => fetch(url, init)), options.requestTimeoutMs ?? 10_000);
-    const sender = new UsageSender(transport, { ...defaultRetryPolicy, ...options.retry }, options.onRetry);
+    this.retryPolicy = { ...defaultRetryPolicy, ...options.retry };
+    const sender = new UsageSender(transport, this.retryPolicy, options.onRetry);
     const maxSize = Math.min(SERVER_BATCH_LIMIT, Math.max(1, options.batch?.maxSize ?? 100));
     this.batcher = new Batcher((batch) => sender.send(batch), maxSize, options.batch?.maxDelayMs ?? 20);
     this.wsUrl = options.wsUrl ?? options.url.replace(/^http/, 'ws');
@@ -116,6 +120,11 @@ export class BillingClient {
       webSocketImpl: this.options.webSocketImpl ?? WebSocket,
       connectionParams: this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {},
       lazy: true,
+      // A live view should come back after any outage: reconnect for as long as the client is
+      // open, with the same bounded backoff as requests; never with a key the server refused.
+      retryAttempts: Number.POSITIVE_INFINITY,
+      retryWait: (retries) => sleep(backoffDelay(retries + 1, this.retryPolicy)),
+      shouldRetry: (closed) => (closed as { code?: number }).code !== FORBIDDEN_CLOSE_CODE,
     });
     return this.ws;
   }
@@ -129,5 +138,5 @@ function toSubscriptionError(err: unknown): BillingError {
   if (err instanceof Error) return new BillingError(ClientErrorCode.NETWORK_ERROR, err.message, { retryable: true, cause: err });
   // A CloseEvent: the server closed the socket (4403: bad key).
   const close = err as { code?: number; reason?: string };
-  return new BillingError(close.code === 4403 ? 'UNAUTHENTICATED' : ClientErrorCode.NETWORK_ERROR, `WebSocket closed (${close.code ?? '?'} ${close.reason ?? ''})`.trim());
+  return new BillingError(close.code === FORBIDDEN_CLOSE_CODE ? 'UNAUTHENTICATED' : ClientErrorCode.NETWORK_ERROR, `WebSocket closed (${close.code ?? '?'} ${close.reason ?? ''})`.trim());
 }
