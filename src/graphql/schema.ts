@@ -4,6 +4,7 @@ import { AlertResolver } from '../modules/alerts/alert.resolver.js';
 import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver.js';
 import { CurrencyResolver } from '../modules/currencies/currency.resolver.js';
 import { CustomerResolver } from '../modules/customers/customer.resolver.js';
+import { CustomerTokenResolver } from '../modules/customer-tokens/customer-token.resolver.js';
 import { InvoiceResolver } from '../modules/invoices/invoice.resolver.js';
 import { TaxRateResolver } from '../modules/taxes/tax-rate.resolver.js';
 import { LiveResolver } from '../modules/live/live.resolver.js';
@@ -23,6 +24,7 @@ export const resolverClasses = [
   ApiKeyResolver,
   CurrencyResolver,
   CustomerResolver,
+  CustomerTokenResolver,
   CustomerWalletsResolver,
   InvoiceResolver,
   LiveResolver,
