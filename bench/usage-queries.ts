@@ -6,7 +6,8 @@
  *   - times, over HTTP against the real server, `usage` (30 days, DAY, grouped by model),
  *     `usage` (7 days, HOUR, grouped by meter and model) and `currentPeriod`: median and p90 of
  *     BENCH_RUNS (20) runs after a warm-up;
- *   - the baseline: the same daily per-model sums straight from usage_event in SQL.
+ *   - the baseline: the same daily per-model sums straight from usage_event in SQL;
+ *   - the rollup trigger's cost on ingestion (see ingestionCost).
  *
  *   npm run bench:usage-queries
  */
@@ -57,6 +58,42 @@ async function seed(sql: pg.Pool, customerId: string, lo: number, hi: number, fr
        cross join (select id, code from meter where code = 'llm_tokens') m`,
     [customerId, lo, hi, from, crypto.randomUUID(), EVENTS],
   );
+}
+
+/**
+ * The rollup trigger's cost on ingestion: 500-event inserts into usage_event (the statement
+ * usage_commit runs) with the trigger enabled and disabled, interleaved so load drifts hit both.
+ * `spread` dimension sets per statement: 10 is one busy customer's batch, 500 the worst case
+ * (every event its own rollup row, as a batch over many customers).
+ */
+async function ingestionCost(sql: pg.Pool, customerId: string, spread: number, rounds: number): Promise<{ on: number; off: number }> {
+  const times = { on: [] as number[], off: [] as number[] };
+  let next = 10_000_000 * spread;
+  const client = await sql.connect();
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const mode of ['on', 'off'] as const) {
+        await client.query(`alter table usage_event ${mode === 'on' ? 'enable' : 'disable'} trigger usage_event_rollup`);
+        const t0 = performance.now();
+        await client.query(
+          `insert into usage_event (id, customer_id, idempotency_key, request_hash, meter_id, meter_code, quantity, occurred_at, dimensions, "values",
+                                    period_start, currency, amount, charged, rule_set_key, rule_set_version, rule_set_hash, fired_rules, lines,
+                                    allocations, usage_batch_id, soft_limit_exceeded, created_at)
+           select gen_random_uuid(), $1, 'ingest-' || i, repeat('0', 64), m.id, m.code, 1000, now() - make_interval(secs => i % 3600),
+                  jsonb_build_object('model', 'm' || (i % $3::int), 'tokenType', 'input'), '{}', date_trunc('month', now() at time zone 'UTC') at time zone 'UTC',
+                  'USD', 0.0025, 2500000, 'ai-price-book', 2, repeat('0', 64), '[]', '[]', '[]', gen_random_uuid(), false, now()
+             from generate_series($2::bigint, $2::bigint + 499) i cross join (select id, code from meter where code = 'llm_tokens') m`,
+          [customerId, next, spread],
+        );
+        times[mode].push(performance.now() - t0);
+        next += 500;
+      }
+    }
+  } finally {
+    await client.query('alter table usage_event enable trigger usage_event_rollup');
+    client.release();
+  }
+  return { on: median(times.on), off: median(times.off) };
 }
 
 async function timed(n: number, fn: () => Promise<unknown>): Promise<number[]> {
@@ -131,6 +168,12 @@ async function main() {
     const r = await timed(Math.max(3, Math.floor(RUNS / 4)), raw);
     show('baseline: daily per-model sums from usage_event (SQL only)', r);
     console.log(`${'  ratio baseline / usage query'.padEnd(62)}${(median(r) / median(m)).toFixed(1)}`);
+    for (const spread of [10, 500]) {
+      const cost = await ingestionCost(sql, customerId, spread, 40);
+      console.log(
+        `${`insert 500 events, ${spread} dimension sets: trigger on / off`.padEnd(62)}median ${cost.on.toFixed(2)} / ${cost.off.toFixed(2)} ms  (+${(cost.on - cost.off).toFixed(2)} ms, ${((cost.on / cost.off - 1) * 100).toFixed(0)}%)`,
+      );
+    }
   } finally {
     await sql.end();
     if (server.child.exitCode === null) await server.stop();
