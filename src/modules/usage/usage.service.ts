@@ -242,9 +242,32 @@ export class UsageService {
     return true;
   }
 
-  private async rate(job: UsageJob): Promise<void> {
+  /**
+   * Rates jobs in the order the store will apply them: each one sees the period counters as the
+   * jobs before it for the same customer and period leave them. Rated against the bare cache
+   * instead, a customer's batch would only ever have its first event priced for the right
+   * counter value when prices are not whole ledger units per counter unit (every position then
+   * prices differently), and would take one round per event.
+   */
+  private async rateInOrder(jobs: UsageJob[]): Promise<void> {
+    const ahead = new Map<string, Decimal>();
+    for (const job of jobs) {
+      const scope = `${job.ctx.customer.id}|${job.ctx.periodKey}|`;
+      await this.rate(job, (name) => ahead.get(scope + name));
+      if (job.rating!.refusal) continue;
+      const add = (name: string, delta: Decimal) => ahead.set(scope + name, (ahead.get(scope + name) ?? new Decimal(0)).plus(delta));
+      for (const line of job.rating!.lines) if (line.counter) add(line.counter.key, line.counter.delta);
+      add(CounterCache.meterName(job.ctx.meter.code), job.quantity);
+    }
+  }
+
+  private async rate(job: UsageJob, ahead: (name: string) => Decimal | undefined = () => undefined): Promise<void> {
     const { customer, meter, active, ruleSet, periodKey } = job.ctx;
-    const lookup = (name: string) => this.counters.get(customer.id, periodKey, name);
+    const lookup = (name: string) => {
+      const cached = this.counters.get(customer.id, periodKey, name);
+      const more = ahead(name);
+      return more === undefined ? cached : (cached ?? new Decimal(0)).plus(more);
+    };
     const input: RatingInput = {
       event: { meter: meter.code, quantity: job.quantity, timestamp: job.at, dimensions: job.dimensions, values: job.values },
       customer: { id: customer.id, externalId: customer.externalId, metadata: customer.metadata },
@@ -304,7 +327,7 @@ export class UsageService {
         if (Date.now() - started > WAIT_FOR_DUPLICATE_MS) break;
         await sleep(20);
       }
-      await Promise.all(pending.map((j) => this.rate(j)));
+      await this.rateInOrder(pending);
       for (const j of pending) {
         const refusal = j.rating!.refusal;
         if (refusal) j.outcome = { kind: 'refused', code: 'RULE_REFUSED', message: refusal.message, details: { ruleCode: refusal.code, rule: refusal.rule } };
