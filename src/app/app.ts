@@ -11,6 +11,7 @@ import type { RequestContext } from '../graphql/context.js';
 import { createErrorFormatter, toGraphQLError } from '../graphql/errors.js';
 import { buildAppSchema } from '../graphql/schema.js';
 import { serveGraphQLOverWebSocket } from '../graphql/ws.js';
+import { dashboardRoutes } from '../dashboard/dashboard.routes.js';
 import { createGraphQLHandler } from '../http/graphql-handler.js';
 import { sendJson, type Route } from '../http/router.js';
 import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver.js';
@@ -255,6 +256,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         res.end(await metrics.registry.metrics());
       },
     },
+    ...dashboardRoutes(),
   ];
   server = new AppServer({ routes, wsPath: '/graphql', maxMessageBytes: config.bodyLimitBytes, logger, metrics });
   const wsDisposable = serveGraphQLOverWebSocket(server.ws, schema, apiKeys, formatError, live, config.live.wsInitTimeoutMs);

@@ -1,0 +1,158 @@
+// What each section asks the API for, and how it draws the answer. Each section loads on its
+// own, so a query this server does not offer leaves only that section empty.
+import { stackedBarChart } from './chart.js';
+import { date, dateTime, day, el, money, quantity } from './format.js';
+
+export const CUSTOMER_QUERY = `query DashboardCustomer($id: ID!) {
+  customer(id: $id) { id name externalId currency timezone spendingCap
+    wallets { id currency balance available held sequence limitMode } }
+}`;
+
+export const WALLETS_QUERY = `query DashboardWallets($id: ID!) {
+  wallets(customerId: $id) { id currency balance available held sequence limitMode }
+}`;
+
+export const BALANCE_SUBSCRIPTION = `subscription DashboardBalance($id: ID!) {
+  walletBalanceChanged(customerId: $id) { walletId currency balance available held change cause sequence previousSequence at }
+}`;
+
+export const USAGE_SUBSCRIPTION = `subscription DashboardUsage($id: ID!) {
+  usageRecorded(customerId: $id) { periodSpend periodStart event { currency } }
+}`;
+
+const ALERT_FIELDS = 'id name metric meterCode direction threshold value createdAt';
+export const ALERTS_QUERY = `query DashboardAlerts($id: ID!) { alerts(customerId: $id, first: 10) { nodes { ${ALERT_FIELDS} } } }`;
+export const ALERTS_SUBSCRIPTION = `subscription DashboardAlertFired($id: ID!) { alertTriggered(customerId: $id) { ${ALERT_FIELDS} } }`;
+
+export const INVOICES_QUERY = `query DashboardInvoices($id: ID!) {
+  invoices(customerId: $id, first: 12) { nodes { id number status periodStart periodEnd currency total amountDue } }
+}`;
+
+const CAUSES = { USAGE: 'usage', TOP_UP: 'top-up', GRANT: 'credit grant', HOLD: 'hold', RELEASE: 'hold released', ADJUSTMENT: 'adjustment', SNAPSHOT: 'current state' };
+
+const figure = (label, value, attrs = {}) => el('div', {}, el('dt', {}, label), el('dd', attrs, value));
+
+/** wallets: [{ id, currency, balance, available, held, last? }]. */
+export function renderWallets(wallets) {
+  if (wallets.length === 0) return el('p', {}, 'No wallet yet: usage is billed on your invoice.');
+  return el(
+    'div',
+    { class: 'wallets' },
+    wallets.map((w) =>
+      el(
+        'div',
+        { class: 'wallet', 'data-wallet': w.id },
+        wallets.length > 1 ? el('h3', {}, w.currency) : null,
+        el(
+          'dl',
+          { class: 'figures' },
+          figure('Balance', money(w.balance, w.currency), { 'data-testid': 'balance' }),
+          figure('Available', money(w.available, w.currency), { 'data-testid': 'available' }),
+          figure('Held', money(w.held, w.currency)),
+        ),
+        w.last && w.last.cause !== 'SNAPSHOT'
+          ? el('p', { class: 'change muted' }, `Last change ${money(w.last.change, w.currency, 4)} (${CAUSES[w.last.cause] ?? w.last.cause}) at ${dateTime(w.last.at)}`)
+          : null,
+      ),
+    ),
+  );
+}
+
+/** The period figures; `live` (optional) is the spend pushed by the last usage event. */
+export function renderPeriod(period, currency) {
+  if (!period) return el('p', { class: 'muted' }, 'No billing period yet.');
+  const c = period.currency ?? currency;
+  return el(
+    'div',
+    {},
+    el('p', { class: 'muted' }, `${date(period.periodStart)} – ${date(period.periodEnd)}`),
+    el(
+      'dl',
+      { class: 'figures small' },
+      figure('Spent so far', money(period.spend, c), { 'data-testid': 'period-spend' }),
+      figure('Projected by period end', money(period.projectedSpend, c)),
+      period.spendingCap ? figure('Spending cap', money(period.spendingCap, c)) : null,
+    ),
+  );
+}
+
+/** rows: [{ meter, quantity, amount, currency }]. */
+export function renderMeters(rows) {
+  if (rows.length === 0) return el('p', { class: 'muted' }, 'No usage in this period yet.');
+  return el(
+    'div',
+    { class: 'scroll' },
+    el(
+      'table',
+      {},
+      el('caption', { class: 'visually-hidden' }, 'Usage by meter this period'),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Meter'), el('th', { scope: 'col', class: 'num' }, 'Quantity'), el('th', { scope: 'col', class: 'num' }, 'Amount'))),
+      el('tbody', {}, rows.map((r) => el('tr', {}, el('th', { scope: 'row' }, r.meter), el('td', { class: 'num' }, quantity(r.quantity)), el('td', { class: 'num' }, money(r.amount, r.currency, 4))))),
+    ),
+  );
+}
+
+/** points: [{ day, model, amount }] -> a stacked bar per day, one colour per model. */
+export function renderDaily(points, days, currency) {
+  if (points.length === 0) return el('p', { class: 'muted' }, 'No spend in the last days.');
+  const models = [...new Set(points.map((p) => p.model))].sort();
+  const series = models.map((name) => ({
+    name,
+    amounts: days.map((d) => points.filter((p) => p.model === name && p.day === d).reduce((sum, p) => sum + Number(p.amount), 0).toFixed(9)),
+  }));
+  return stackedBarChart({ title: `Spend per day by model, ${day(days[0])} to ${day(days[days.length - 1])}`, days, series, currency });
+}
+
+function alertValue(alert, currency, field) {
+  const value = alert[field];
+  if (alert.metric.endsWith('_USED')) return `${quantity(value)}%`;
+  if (alert.metric === 'METER_USAGE') return quantity(value);
+  return money(value, currency, 4);
+}
+
+/** alerts, newest first. */
+export function renderAlerts(alerts, currency) {
+  if (alerts.length === 0) return el('p', { class: 'muted' }, 'No alerts.');
+  return el(
+    'ol',
+    { class: 'alerts' },
+    alerts.map((a) =>
+      el(
+        'li',
+        {},
+        el('strong', {}, a.name),
+        el('p', { class: 'muted' }, `${a.direction === 'BELOW' ? 'Fell to' : 'Reached'} ${alertValue(a, currency, 'value')} (threshold ${alertValue(a, currency, 'threshold')}) · `, el('time', { datetime: a.createdAt }, dateTime(a.createdAt))),
+      ),
+    ),
+  );
+}
+
+export function renderInvoices(invoices) {
+  if (invoices.length === 0) return el('p', { class: 'muted' }, 'No invoices yet.');
+  const head = ['Invoice', 'Period', 'Status', 'Total', 'Due'].map((h, i) => el('th', { scope: 'col', class: i > 2 ? 'num' : undefined }, h));
+  return el(
+    'div',
+    { class: 'scroll' },
+    el(
+      'table',
+      {},
+      el('caption', { class: 'visually-hidden' }, 'Invoices, newest first'),
+      el('thead', {}, el('tr', {}, head)),
+      el(
+        'tbody',
+        {},
+        invoices.map((i) =>
+          el(
+            'tr',
+            {},
+            el('th', { scope: 'row' }, i.number ?? i.id),
+            el('td', {}, `${date(i.periodStart)} – ${date(i.periodEnd)}`),
+            el('td', {}, el('span', { class: 'badge' }, i.status.toLowerCase())),
+            el('td', { class: 'num' }, money(i.total, i.currency)),
+            el('td', { class: 'num' }, money(i.amountDue, i.currency)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
