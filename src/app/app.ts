@@ -10,12 +10,17 @@ import { SqlPool } from '../db/sql.js';
 import type { RequestContext } from '../graphql/context.js';
 import { createErrorFormatter, toGraphQLError } from '../graphql/errors.js';
 import { buildAppSchema } from '../graphql/schema.js';
+import { CredentialSockets } from '../graphql/credential-sockets.js';
 import { serveGraphQLOverWebSocket } from '../graphql/ws.js';
 import { dashboardRoutes } from '../dashboard/dashboard.routes.js';
 import { createGraphQLHandler } from '../http/graphql-handler.js';
 import { sendJson, type Route } from '../http/router.js';
 import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver.js';
 import { ApiKeyService } from '../modules/api-keys/api-key.service.js';
+import { Credentials } from '../modules/customer-tokens/credentials.js';
+import { CustomerTokenResolver } from '../modules/customer-tokens/customer-token.resolver.js';
+import { CustomerTokenService } from '../modules/customer-tokens/customer-token.service.js';
+import { RevocationNotices } from '../modules/customer-tokens/revocation-notices.js';
 import { CurrencyResolver } from '../modules/currencies/currency.resolver.js';
 import { CurrencyService } from '../modules/currencies/currency.service.js';
 import { CustomerResolver } from '../modules/customers/customer.resolver.js';
@@ -67,6 +72,7 @@ export interface AppOptions {
 
 export interface Services {
   apiKeys: ApiKeyService;
+  customerTokens: CustomerTokenService;
   currencies: CurrencyService;
   customers: CustomerService;
   meters: MeterService;
@@ -144,6 +150,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   const currencies = new CurrencyService(orm, clock);
   const customers = new CustomerService(orm, currencies, clock);
   const apiKeys = new ApiKeyService(orm, clock, (id) => customers.exists(id));
+  const customerTokens = new CustomerTokenService(orm, clock, (id) => customers.exists(id));
+  const credentials = new Credentials(apiKeys, customerTokens);
+  // A revocation closes this instance's sockets at once and reaches the others on the live bus;
+  // the periodic re-check makes up for a notice lost to a Redis outage.
+  const sockets = new CredentialSockets(clock);
+  const notices = new RevocationNotices(bus, clock, onBusError);
+  credentials.onRevoked((id) => (sockets.revoked(id), notices.publish(id)));
+  await withTimeout(notices.listen((id) => (credentials.forget(id), sockets.revoked(id))), 5_000, 'listening for revocations').catch(onBusError);
+  sockets.startRecheck(config.live.credentialRecheckMs, (ids) => credentials.validAmong(ids), onBusError);
   const meters = new MeterService(orm, clock);
   const plans = new PlanService(orm, meters, currencies, clock);
   const wallets = new WalletService(orm, sql, customers, currencies, clock);
@@ -186,11 +201,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   sweeper.start(config.usage.sweepIntervalMs);
   webhookWorker.start();
   const held = (customerId: string) => accounts.heldByWallet(customerId);
-  const services: Services = { apiKeys, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, alerts, webhooks, webhookWorker, publisher };
+  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, alerts, webhooks, webhookWorker, publisher };
 
   const schema = await buildAppSchema(
     new Map<Function, object>([
       [ApiKeyResolver, new ApiKeyResolver(apiKeys)],
+      [CustomerTokenResolver, new CustomerTokenResolver(customerTokens)],
       [CurrencyResolver, new CurrencyResolver(currencies)],
       [CustomerResolver, new CustomerResolver(customers)],
       [CustomerWalletsResolver, new CustomerWalletsResolver(wallets, held)],
@@ -221,7 +237,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const context = async (req: IncomingMessage): Promise<RequestContext> => {
     try {
-      return { principal: await apiKeys.authenticate(req.headers.authorization), requestId: newId() };
+      return { principal: await credentials.authenticate(req.headers.authorization), requestId: newId() };
     } catch (err) {
       throw err instanceof AppError ? toGraphQLError(err) : err;
     }
@@ -259,7 +275,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...dashboardRoutes(),
   ];
   server = new AppServer({ routes, wsPath: '/graphql', maxMessageBytes: config.bodyLimitBytes, logger, metrics });
-  const wsDisposable = serveGraphQLOverWebSocket(server.ws, schema, apiKeys, formatError, live, config.live.wsInitTimeoutMs);
+  const wsDisposable = serveGraphQLOverWebSocket(server.ws, schema, credentials, sockets, formatError, live, config.live.wsInitTimeoutMs);
 
   let stopped = false;
   return {
@@ -286,6 +302,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       accounts.stop();
       await usage.drain();
       await publisher.stop();
+      notices.stop();
+      sockets.stop();
       await bus.close();
       rules.stop();
       await store.close();

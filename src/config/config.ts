@@ -33,6 +33,7 @@ const schema = z.object({
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
   WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   OUTBOX_RELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
+  CREDENTIAL_RECHECK_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(3_600_000).default(1_000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(1_000),
@@ -77,6 +78,8 @@ export interface Config {
     wsInitTimeoutMs: number;
     /** How often unpublished outbox rows are looked for; 0 turns the relay off. */
     outboxRelayMs: number;
+    /** How often open sockets' credentials are re-read, in case a revocation notice was lost (0: never). */
+    credentialRecheckMs: number;
   };
   webhooks: {
     pollMs: number;
@@ -141,7 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       groupCommitLanes: e.GROUP_COMMIT_LANES,
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     },
-    live: { wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS, outboxRelayMs: e.OUTBOX_RELAY_MS },
+    live: { wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS, outboxRelayMs: e.OUTBOX_RELAY_MS, credentialRecheckMs: e.CREDENTIAL_RECHECK_MS },
     webhooks: {
       pollMs: e.WEBHOOK_POLL_MS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,

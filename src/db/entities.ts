@@ -1,6 +1,7 @@
 import { ApiKeySchema } from '../modules/api-keys/api-key.entity.js';
 import { CreditUnitSchema } from '../modules/currencies/credit-unit.entity.js';
 import { CustomerSchema } from '../modules/customers/customer.entity.js';
+import { CustomerTokenSchema } from '../modules/customer-tokens/customer-token.entity.js';
 import { InvoiceSchema } from '../modules/invoices/invoice.entity.js';
 import { MeterSchema } from '../modules/meters/meter.entity.js';
 import { PlanChargeSchema, PlanSchema } from '../modules/plans/plan.entity.js';
@@ -12,6 +13,7 @@ export const entities = [
   ApiKeySchema,
   CreditUnitSchema,
   CustomerSchema,
+  CustomerTokenSchema,
   MeterSchema,
   PlanSchema,
   PlanChargeSchema,

@@ -4,6 +4,7 @@ import { AlertResolver } from '../modules/alerts/alert.resolver.js';
 import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver.js';
 import { CurrencyResolver } from '../modules/currencies/currency.resolver.js';
 import { CustomerResolver } from '../modules/customers/customer.resolver.js';
+import { CustomerTokenResolver } from '../modules/customer-tokens/customer-token.resolver.js';
 import { LiveResolver } from '../modules/live/live.resolver.js';
 import { MeterResolver } from '../modules/meters/meter.resolver.js';
 import { PlanResolver } from '../modules/plans/plan.resolver.js';
@@ -21,6 +22,7 @@ export const resolverClasses = [
   ApiKeyResolver,
   CurrencyResolver,
   CustomerResolver,
+  CustomerTokenResolver,
   CustomerWalletsResolver,
   LiveResolver,
   MeterResolver,

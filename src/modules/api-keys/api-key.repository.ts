@@ -13,6 +13,12 @@ export class ApiKeyRepository {
     return this.em.findOne(ApiKey, { secretHash });
   }
 
+  /** Of these ids, the keys neither revoked nor expired at `now`. */
+  async validAmong(ids: string[], now: Date): Promise<Set<string>> {
+    const rows = await this.em.find(ApiKey, { id: { $in: ids }, revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] }, { fields: ['id'] });
+    return new Set(rows.map((k) => k.id));
+  }
+
   async count(): Promise<number> {
     return this.em.count(ApiKey, {});
   }

@@ -1,13 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Orm } from '../../db/orm.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
-import { notFound, unauthenticated } from '../../shared/errors.js';
+import { notFound } from '../../shared/errors.js';
 import { newId, isUuid } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
 import { ApiKey } from './api-key.entity.js';
 import { ApiKeyRepository } from './api-key.repository.js';
-import { Role, type Principal } from './principal.js';
+import { digestSecret, PrincipalCache } from './principal-cache.js';
+import { bearerSecret, Role, type Principal } from './principal.js';
 
 export interface CreateApiKeyCommand {
   name: string;
@@ -22,30 +23,21 @@ export interface CreatedApiKey {
   secret: string;
 }
 
-/** How long a successful lookup is trusted before the database is asked again. */
-const CACHE_MS = 5_000;
-
-interface CachedKey {
-  principal: Principal;
-  expiresAt: number | null;
-  cachedUntil: number;
-}
-
-const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
-
 /**
  * API keys: creation, listing, revocation, and turning a bearer secret into a Principal.
  * Secrets are stored only as SHA-256 digests; they are 240-bit random, so a slow hash adds nothing.
  */
 export class ApiKeyService {
-  private readonly cache = new Map<string, CachedKey>();
+  private readonly cache: PrincipalCache;
   private readonly revokedListeners: Array<(keyId: string) => void> = [];
 
   constructor(
     private readonly orm: Orm,
     private readonly clock: Clock,
     private readonly customerExists: (customerId: string) => Promise<boolean>,
-  ) {}
+  ) {
+    this.cache = new PrincipalCache(clock, { unknown: 'unknown or revoked API key', expired: 'this API key has expired' });
+  }
 
   async create(cmd: CreateApiKeyCommand): Promise<CreatedApiKey> {
     const check = new Checker();
@@ -66,7 +58,7 @@ export class ApiKeyService {
       role: cmd.role,
       customerId,
       prefix: secret.slice(0, 10),
-      secretHash: hashSecret(secret),
+      secretHash: digestSecret(secret),
       createdAt: this.clock.now(),
       expiresAt: cmd.expiresAt ?? null,
       revokedAt: null,
@@ -83,7 +75,7 @@ export class ApiKeyService {
     return new ApiKeyRepository(this.orm.em.fork()).count();
   }
 
-  /** Revokes a key at once on this instance; other instances stop trusting it within CACHE_MS or on notice. */
+  /** Revokes a key at once on this instance; other instances stop trusting it on notice (or within seconds, see PrincipalCache). */
   async revoke(id: string): Promise<ApiKey> {
     if (!isUuid(id)) throw notFound('API key', id);
     const repo = new ApiKeyRepository(this.orm.em.fork());
@@ -105,37 +97,24 @@ export class ApiKeyService {
 
   /** Drops a key from the lookup cache (after a revocation seen by another instance). */
   forget(keyId: string): void {
-    for (const [hash, entry] of this.cache) if (entry.principal.keyId === keyId) this.cache.delete(hash);
+    this.cache.forget(keyId);
   }
 
   /** Resolves an `Authorization` header value to a Principal, or throws UNAUTHENTICATED. */
   async authenticate(authorization: string | undefined): Promise<Principal> {
-    if (!authorization) throw unauthenticated('send an API key as "Authorization: Bearer <key>"');
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match) throw unauthenticated('the Authorization header must be "Bearer <key>"');
-    return this.authenticateSecret(match[1]!);
+    return this.authenticateSecret(bearerSecret(authorization));
   }
 
-  async authenticateSecret(secret: string): Promise<Principal> {
-    const hash = hashSecret(secret);
-    const hashKey = hash.toString('hex');
-    const now = this.clock.now().getTime();
-    const cached = this.cache.get(hashKey);
-    if (cached && cached.cachedUntil > now) {
-      if (cached.expiresAt !== null && cached.expiresAt <= now) throw unauthenticated('this API key has expired');
-      return cached.principal;
-    }
-    const key = await new ApiKeyRepository(this.orm.em.fork()).findBySecretHash(hash);
-    if (!key || key.revokedAt) throw unauthenticated('unknown or revoked API key');
-    if (key.expiresAt && key.expiresAt.getTime() <= now) throw unauthenticated('this API key has expired');
-    const principal: Principal = { keyId: key.id, role: key.role, customerId: key.customerId };
-    this.cache.set(hashKey, { principal, expiresAt: key.expiresAt?.getTime() ?? null, cachedUntil: now + CACHE_MS });
-    return principal;
+  authenticateSecret(secret: string): Promise<Principal> {
+    return this.cache.lookup(digestSecret(secret), async (hash) => {
+      const key = await new ApiKeyRepository(this.orm.em.fork()).findBySecretHash(hash);
+      if (!key || key.revokedAt) return null;
+      return { keyId: key.id, role: key.role, customerId: key.customerId, expiresAt: key.expiresAt };
+    });
   }
 
-  /** True while the key behind a principal is still valid (for long-lived sockets). */
-  async isStillValid(principal: Principal): Promise<boolean> {
-    const key = await new ApiKeyRepository(this.orm.em.fork()).findById(principal.keyId);
-    return !!key && !key.revokedAt && (!key.expiresAt || key.expiresAt.getTime() > this.clock.now().getTime());
+  /** Of these ids, the keys that still authenticate (for long-lived sockets). */
+  validAmong(ids: string[]): Promise<Set<string>> {
+    return new ApiKeyRepository(this.orm.em.fork()).validAmong(ids, this.clock.now());
   }
 }

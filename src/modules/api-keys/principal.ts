@@ -1,4 +1,4 @@
-import { forbidden } from '../../shared/errors.js';
+import { forbidden, unauthenticated } from '../../shared/errors.js';
 
 /** What a key may do. ADMIN: everything. INGEST: record usage only. CUSTOMER: read one customer's own data. */
 export const Role = {
@@ -10,10 +10,15 @@ export type Role = (typeof Role)[keyof typeof Role];
 
 /** The authenticated caller of one request or socket. */
 export interface Principal {
+  /** The id of the API key, or of the customer token, that authenticated the caller. */
   keyId: string;
   role: Role;
   /** Set for CUSTOMER keys: the only customer they may see. */
   customerId: string | null;
+  /** A customer token: a CUSTOMER principal that may run queries and subscriptions, never a mutation. */
+  readOnly?: boolean;
+  /** When the credential stops working; an open socket authenticated with it is closed then. */
+  expiresAt?: Date | null;
 }
 
 /** Throws FORBIDDEN unless the principal may read this customer's data. */
@@ -21,4 +26,12 @@ export function assertCustomerAccess(principal: Principal, customerId: string): 
   if (principal.role === Role.ADMIN) return;
   if (principal.role === Role.CUSTOMER && principal.customerId === customerId) return;
   throw forbidden(principal.role === Role.CUSTOMER ? 'a CUSTOMER key may only read its own customer' : 'this key may not read customer data');
+}
+
+/** The secret of an `Authorization: Bearer <secret>` header value, or UNAUTHENTICATED. */
+export function bearerSecret(authorization: string | undefined): string {
+  if (!authorization) throw unauthenticated('send an API key as "Authorization: Bearer <key>"');
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!match) throw unauthenticated('the Authorization header must be "Bearer <key>"');
+  return match[1]!;
 }

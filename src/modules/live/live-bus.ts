@@ -59,12 +59,22 @@ export interface AlertMessage {
   alert: AlertRecord;
 }
 
-export type LiveMessage = BalanceMessage | UsageMessage | AlertMessage;
+/** An API key or customer token was revoked: every instance forgets it and closes its sockets. */
+export interface RevokedMessage {
+  type: 'revoked';
+  credentialId: string;
+  at: string;
+}
+
+export type LiveMessage = BalanceMessage | UsageMessage | AlertMessage | RevokedMessage;
 
 export type LiveListener = (messages: readonly LiveMessage[]) => void;
 
 /** The channel of every alert, for subscribers that watch all customers. */
 export const ALL_ALERTS = '*alerts';
+
+/** The channel of revocation notices, which every instance listens to. */
+export const REVOCATIONS = '*revocations';
 
 /**
  * Carries live messages between server instances: one channel per customer (and one for every

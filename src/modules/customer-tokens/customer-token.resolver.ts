@@ -1,0 +1,24 @@
+import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../graphql/context.js';
+import { Role } from '../api-keys/principal.js';
+import { CreateCustomerTokenInput, CreateCustomerTokenPayload, RevokeCustomerTokenInput, RevokeCustomerTokenPayload } from './customer-token.inputs.js';
+import { toCustomerTokenObject } from './customer-token.object.js';
+import type { CustomerTokenService } from './customer-token.service.js';
+
+@Resolver()
+export class CustomerTokenResolver {
+  constructor(private readonly tokens: CustomerTokenService) {}
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CreateCustomerTokenPayload, { description: "Mints a short-lived token that may read (query and subscribe to) one customer's data, and nothing else." })
+  async createCustomerToken(@Ctx() ctx: RequestContext, @Arg('input', () => CreateCustomerTokenInput) input: CreateCustomerTokenInput): Promise<CreateCustomerTokenPayload> {
+    const created = await this.tokens.create({ ...input, createdByKeyId: ctx.principal.keyId });
+    return { customerToken: toCustomerTokenObject(created.customerToken), token: created.token };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => RevokeCustomerTokenPayload, { description: 'Revokes a token on every instance; sockets opened with it are closed (4403).' })
+  async revokeCustomerToken(@Arg('input', () => RevokeCustomerTokenInput) input: RevokeCustomerTokenInput): Promise<RevokeCustomerTokenPayload> {
+    return { customerToken: toCustomerTokenObject(await this.tokens.revoke(input.id)) };
+  }
+}
