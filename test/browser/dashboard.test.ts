@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateAlertDefinitionDocument, CreateApiKeyDocument, RecordUsageDocument } from '../generated/graphql.js';
+import { CreateAlertDefinitionDocument, DashboardCustomerTokenDocument, RecordUsageDocument } from '../generated/graphql.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { fundedCustomer, gpt4oInput, setupCatalogue, type Funded } from '../support/usage-fixtures.js';
 import { findChromium, launchChromium, testResultPath } from './chromium.js';
@@ -24,7 +24,7 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     await setupCatalogue(t);
     a = await fundedCustomer(t, '10');
     b = await fundedCustomer(t, '5');
-    tokenA = (await t.admin.ok(CreateApiKeyDocument, { input: { name: 'dashboard', role: 'CUSTOMER', customerId: a.customerId } })).createApiKey.secret;
+    tokenA = (await t.admin.ok(DashboardCustomerTokenDocument, { input: { customerId: a.customerId, ttlSeconds: 600 } })).createCustomerToken.token;
     await t.admin.ok(CreateAlertDefinitionDocument, { input: { walletId: a.walletId, metric: 'WALLET_BALANCE', threshold: '9.9', name: 'Balance under 9.90' } });
     browser = await launchChromium(chromiumPath!);
   });
