@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateAlertDefinitionDocument, DashboardCustomerTokenDocument, RecordUsageDocument } from '../generated/graphql.js';
+import { CreateAlertDefinitionDocument, DashboardCustomerTokenDocument, DashboardRevokeCustomerTokenDocument, RecordUsageDocument } from '../generated/graphql.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { fundedCustomer, gpt4oInput, setupCatalogue, type Funded } from '../support/usage-fixtures.js';
 import { findChromium, launchChromium, testResultPath } from './chromium.js';
@@ -37,6 +37,8 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
   /** A page with its console errors and uncaught exceptions collected (CSP violations are errors). */
   async function openPage(options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
     const context = await browser.newContext({ locale: 'en-US', timezoneId: 'UTC', ...options });
+    // Fail on a missing element well before vitest's own test timeout, with Playwright's message.
+    context.setDefaultTimeout(10_000);
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
@@ -134,6 +136,18 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     await balanceIs(page, '$9.75');
     await page.getByRole('button', { name: 'Forget token' }).click();
     await page.getByLabel('Access token').waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    await context.close();
+  });
+
+  it('goes back to the form with a message when its token is revoked', async () => {
+    const { customerToken, token } = (await t.admin.ok(DashboardCustomerTokenDocument, { input: { customerId: a.customerId } })).createCustomerToken;
+    const { context, page } = await openPage();
+    await page.goto(dashboardUrl(token, a.customerId));
+    await page.locator('#connection[data-state="live"]').waitFor();
+    await t.admin.ok(DashboardRevokeCustomerTokenDocument, { input: { id: customerToken.id } });
+    await page.getByRole('alert').filter({ hasText: 'refused or has expired' }).waitFor();
+    expect(await page.locator('#dashboard').isHidden()).toBe(true);
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
     await context.close();
   });
