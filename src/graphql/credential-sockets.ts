@@ -40,8 +40,8 @@ export class CredentialSockets {
   }
 
   /** Closes every socket of a revoked credential. */
-  revoked(credentialId: string): void {
-    for (const session of [...(this.byCredential.get(credentialId) ?? [])]) this.end(session, 'credential revoked');
+  revoked(credentialId: string, reason = 'credential revoked'): void {
+    for (const session of [...(this.byCredential.get(credentialId) ?? [])]) this.end(session, reason);
   }
 
   /** Re-reads every open socket's credential and closes those no longer valid (a lost revocation notice). */
@@ -50,7 +50,7 @@ export class CredentialSockets {
     for (let i = 0; i < ids.length; i += RECHECK_CHUNK) {
       const chunk = ids.slice(i, i + RECHECK_CHUNK);
       const valid = await validAmong(chunk);
-      for (const id of chunk) if (!valid.has(id)) this.revoked(id);
+      for (const id of chunk) if (!valid.has(id)) this.revoked(id, 'credential no longer valid');
     }
   }
 
