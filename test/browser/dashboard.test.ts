@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateAlertDefinitionDocument, DashboardCustomerTokenDocument, DashboardRevokeCustomerTokenDocument, RecordUsageDocument } from '../generated/graphql.js';
+import { CreateAlertDefinitionDocument, CreateCustomerTokenDocument, RevokeCustomerTokenDocument, RecordUsageDocument } from '../generated/graphql.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { fundedCustomer, gpt4oInput, setupCatalogue, type Funded } from '../support/usage-fixtures.js';
 import { findChromium, launchChromium, testResultPath } from './chromium.js';
@@ -24,7 +24,7 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     await setupCatalogue(t);
     a = await fundedCustomer(t, '10');
     b = await fundedCustomer(t, '5');
-    tokenA = (await t.admin.ok(DashboardCustomerTokenDocument, { input: { customerId: a.customerId, ttlSeconds: 600 } })).createCustomerToken.token;
+    tokenA = (await t.admin.ok(CreateCustomerTokenDocument, { input: { customerId: a.customerId, ttlSeconds: 600 } })).createCustomerToken.token;
     await t.admin.ok(CreateAlertDefinitionDocument, { input: { walletId: a.walletId, metric: 'WALLET_BALANCE', threshold: '9.9', name: 'Balance under 9.90' } });
     browser = await launchChromium(chromiumPath!);
   });
@@ -141,11 +141,11 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
   });
 
   it('goes back to the form with a message when its token is revoked', async () => {
-    const { customerToken, token } = (await t.admin.ok(DashboardCustomerTokenDocument, { input: { customerId: a.customerId } })).createCustomerToken;
+    const { customerToken, token } = (await t.admin.ok(CreateCustomerTokenDocument, { input: { customerId: a.customerId } })).createCustomerToken;
     const { context, page } = await openPage();
     await page.goto(dashboardUrl(token, a.customerId));
     await page.locator('#connection[data-state="live"]').waitFor();
-    await t.admin.ok(DashboardRevokeCustomerTokenDocument, { input: { id: customerToken.id } });
+    await t.admin.ok(RevokeCustomerTokenDocument, { input: { id: customerToken.id } });
     await page.getByRole('alert').filter({ hasText: 'refused or has expired' }).waitFor();
     expect(await page.locator('#dashboard').isHidden()).toBe(true);
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
