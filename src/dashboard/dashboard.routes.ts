@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import type { Route } from '../http/router.js';
 
 /**
@@ -26,31 +27,28 @@ const SECURITY_HEADERS = {
   'cross-origin-opener-policy': 'same-origin',
 };
 
-interface Asset {
-  path: string;
-  file: string;
-  type: string;
-}
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+};
 
-/** Plain files, no build step: the service serves them as they are in `assets/`. */
-const ASSETS: Asset[] = [
-  { path: '/dashboard', file: 'index.html', type: 'text/html; charset=utf-8' },
-  { path: '/dashboard/dashboard.css', file: 'dashboard.css', type: 'text/css; charset=utf-8' },
-  { path: '/dashboard/dashboard.js', file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
-  { path: '/dashboard/api.js', file: 'api.js', type: 'text/javascript; charset=utf-8' },
-  { path: '/dashboard/format.js', file: 'format.js', type: 'text/javascript; charset=utf-8' },
-  { path: '/dashboard/chart.js', file: 'chart.js', type: 'text/javascript; charset=utf-8' },
-  { path: '/dashboard/sections.js', file: 'sections.js', type: 'text/javascript; charset=utf-8' },
-  { path: '/dashboard/usage.js', file: 'usage.js', type: 'text/javascript; charset=utf-8' },
-];
+const ASSETS_DIR = new URL('./assets/', import.meta.url);
+
+/** Every file in `assets/` under /dashboard/<name>, and index.html as /dashboard itself. */
+function assets(): Array<{ path: string; file: string; type: string }> {
+  return readdirSync(ASSETS_DIR)
+    .filter((file) => TYPES[extname(file)])
+    .map((file) => ({ path: file === 'index.html' ? '/dashboard' : `/dashboard/${file}`, file, type: TYPES[extname(file)]! }));
+}
 
 /**
  * GET routes for the customer dashboard: the page and its files, read once at start-up, sent
  * with a strict Content-Security-Policy and an ETag so a browser revalidates cheaply.
  */
 export function dashboardRoutes(): Route[] {
-  return ASSETS.map((asset) => {
-    const body = readFileSync(new URL(`./assets/${asset.file}`, import.meta.url));
+  return assets().map((asset) => {
+    const body = readFileSync(new URL(asset.file, ASSETS_DIR));
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
     return {
       name: 'dashboard',
