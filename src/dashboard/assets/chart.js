@@ -1,6 +1,6 @@
 // A stacked bar chart as inline SVG, with a legend and the same figures as a table for screen
 // readers and keyboard users. Amounts become numbers here only to compute pixel heights.
-import { day, el, money } from './format.js';
+import { el, money } from './format.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 /** Colours with at least 3:1 contrast against the white card, told apart by more than hue. */
@@ -14,16 +14,16 @@ function svg(tag, attrs = {}, text) {
 }
 
 /**
- * days: ["2026-11-01", ...]; series: [{ name, amounts: [decimal string per day] }].
+ * labels: ["Nov 1", ...] (one per bar); series: [{ name, amounts: [decimal string per bar] }].
  * Returns a <figure> holding the SVG, a legend and a table of the same data.
  */
-export function stackedBarChart({ title, days, series, currency }) {
+export function stackedBarChart({ title, labels, series, currency }) {
   const width = 640;
   const height = 260;
   const pad = { top: 12, right: 8, bottom: 28, left: 64 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
-  const totals = days.map((_, i) => series.reduce((sum, s) => sum + Number(s.amounts[i] ?? 0), 0));
+  const totals = labels.map((_, i) => series.reduce((sum, s) => sum + Number(s.amounts[i] ?? 0), 0));
   const max = Math.max(...totals, 0) || 1;
   const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': 'chart-svg-title', class: 'chart' });
   chart.append(svg('title', { id: 'chart-svg-title' }, title));
@@ -33,9 +33,9 @@ export function stackedBarChart({ title, days, series, currency }) {
     chart.append(svg('line', { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: 'gridline' }));
     chart.append(svg('text', { x: pad.left - 6, y: y + 4, class: 'axis', 'text-anchor': 'end' }, money(((max * k) / 4).toFixed(4), currency)));
   }
-  const slot = plotW / Math.max(days.length, 1);
-  const labelEvery = Math.ceil(days.length / 8);
-  days.forEach((d, i) => {
+  const slot = plotW / Math.max(labels.length, 1);
+  const labelEvery = Math.ceil(labels.length / 8);
+  labels.forEach((d, i) => {
     const x = pad.left + i * slot + slot * 0.15;
     let y = pad.top + plotH;
     series.forEach((s, j) => {
@@ -44,10 +44,10 @@ export function stackedBarChart({ title, days, series, currency }) {
       const h = (value / max) * plotH;
       y -= h;
       const bar = svg('rect', { x, y, width: slot * 0.7, height: Math.max(h, 0.5), fill: PALETTE[j % PALETTE.length] });
-      bar.append(svg('title', {}, `${day(d)} · ${s.name}: ${money(s.amounts[i], currency, 6)}`));
+      bar.append(svg('title', {}, `${d} · ${s.name}: ${money(s.amounts[i], currency, 6)}`));
       chart.append(bar);
     });
-    if (i % labelEvery === 0) chart.append(svg('text', { x: x + slot * 0.35, y: height - 8, class: 'axis', 'text-anchor': 'middle' }, day(d)));
+    if (i % labelEvery === 0) chart.append(svg('text', { x: x + slot * 0.35, y: height - 8, class: 'axis', 'text-anchor': 'middle' }, d));
   });
 
   const legend = el(
@@ -63,7 +63,7 @@ export function stackedBarChart({ title, days, series, currency }) {
     el(
       'tbody',
       {},
-      days.map((d, i) => el('tr', {}, el('th', { scope: 'row' }, day(d)), series.map((s) => el('td', { class: 'num' }, money(s.amounts[i] ?? '0', currency, 4))))),
+      labels.map((d, i) => el('tr', {}, el('th', { scope: 'row' }, d), series.map((s) => el('td', { class: 'num' }, money(s.amounts[i] ?? '0', currency, 4))))),
     ),
   );
   const details = el('details', {}, el('summary', {}, 'Show the figures as a table'), el('div', { class: 'scroll' }, table));

@@ -33,14 +33,26 @@ export function quantity(value) {
   return value === null || value === undefined ? '—' : quantityFormat.format(String(value));
 }
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const dayFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
 
-export const date = (iso) => (iso ? dateFormat.format(new Date(iso)) : '—');
+/** An instant -> its date, in the given time zone (the browser's when absent or unknown). */
+export function date(iso, timeZone) {
+  if (!iso) return '—';
+  try {
+    return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone }).format(new Date(iso));
+  } catch {
+    return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' }).format(new Date(iso));
+  }
+}
 export const dateTime = (iso) => (iso ? dateTimeFormat.format(new Date(iso)) : '—');
-/** A calendar day "2026-11-22" (or a timestamp at its start) -> "Nov 22". */
-export const day = (value) => dayFormat.format(new Date(`${String(value).slice(0, 10)}T00:00:00Z`));
+/** An instant -> its day in the given time zone, "Nov 22". */
+export function day(iso, timeZone) {
+  try {
+    return new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone }).format(new Date(iso));
+  } catch {
+    return new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' }).format(new Date(iso));
+  }
+}
 
 /** Creates an element with text content and attributes; children may be nodes or strings. */
 export function el(tag, attrs = {}, ...children) {
@@ -52,4 +64,20 @@ export function el(tag, attrs = {}, ...children) {
     if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
   }
   return node;
+}
+
+const SCALE = 9;
+
+/** Adds decimal strings exactly (at 1e-9, the ledger's scale); the API's amounts fit it. */
+export function addDecimals(...values) {
+  let units = 0n;
+  for (const value of values) {
+    const [, sign, whole, fraction = ''] = /^(-?)(\d*)(?:\.(\d*))?$/.exec(String(value ?? '0')) ?? [, '', '0'];
+    const n = BigInt(`${whole || '0'}${fraction.slice(0, SCALE).padEnd(SCALE, '0')}`);
+    units += sign ? -n : n;
+  }
+  const negative = units < 0n;
+  const digits = (negative ? -units : units).toString().padStart(SCALE + 1, '0');
+  const fraction = digits.slice(-SCALE).replace(/0+$/, '');
+  return `${negative ? '-' : ''}${digits.slice(0, -SCALE)}${fraction ? `.${fraction}` : ''}`;
 }

@@ -1,7 +1,6 @@
 // What each section asks the API for, and how it draws the answer. Each section loads on its
 // own, so a query this server does not offer leaves only that section empty.
-import { stackedBarChart } from './chart.js';
-import { date, dateTime, day, el, money, quantity } from './format.js';
+import { date, dateTime, el, money, quantity } from './format.js';
 
 export const CUSTOMER_QUERY = `query DashboardCustomer($id: ID!) {
   customer(id: $id) { id name externalId currency timezone spendingCap
@@ -30,7 +29,8 @@ export const INVOICES_QUERY = `query DashboardInvoices($id: ID!) {
 
 const CAUSES = { USAGE: 'usage', TOP_UP: 'top-up', GRANT: 'credit grant', HOLD: 'hold', RELEASE: 'hold released', ADJUSTMENT: 'adjustment', SNAPSHOT: 'current state' };
 
-const figure = (label, value, attrs = {}) => el('div', {}, el('dt', {}, label), el('dd', attrs, value));
+/** One <dt>/<dd> pair of a figures list. */
+export const figure = (label, value, attrs = {}) => el('div', {}, el('dt', {}, label), el('dd', attrs, value));
 
 /** wallets: [{ id, currency, balance, available, held, last? }]. */
 export function renderWallets(wallets) {
@@ -56,51 +56,6 @@ export function renderWallets(wallets) {
       ),
     ),
   );
-}
-
-/** The period figures; `live` (optional) is the spend pushed by the last usage event. */
-export function renderPeriod(period, currency) {
-  if (!period) return el('p', { class: 'muted' }, 'No billing period yet.');
-  const c = period.currency ?? currency;
-  return el(
-    'div',
-    {},
-    el('p', { class: 'muted' }, `${date(period.periodStart)} – ${date(period.periodEnd)}`),
-    el(
-      'dl',
-      { class: 'figures small' },
-      figure('Spent so far', money(period.spend, c), { 'data-testid': 'period-spend' }),
-      figure('Projected by period end', money(period.projectedSpend, c)),
-      period.spendingCap ? figure('Spending cap', money(period.spendingCap, c)) : null,
-    ),
-  );
-}
-
-/** rows: [{ meter, quantity, amount, currency }]. */
-export function renderMeters(rows) {
-  if (rows.length === 0) return el('p', { class: 'muted' }, 'No usage in this period yet.');
-  return el(
-    'div',
-    { class: 'scroll' },
-    el(
-      'table',
-      {},
-      el('caption', { class: 'visually-hidden' }, 'Usage by meter this period'),
-      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Meter'), el('th', { scope: 'col', class: 'num' }, 'Quantity'), el('th', { scope: 'col', class: 'num' }, 'Amount'))),
-      el('tbody', {}, rows.map((r) => el('tr', {}, el('th', { scope: 'row' }, r.meter), el('td', { class: 'num' }, quantity(r.quantity)), el('td', { class: 'num' }, money(r.amount, r.currency, 4))))),
-    ),
-  );
-}
-
-/** points: [{ day, model, amount }] -> a stacked bar per day, one colour per model. */
-export function renderDaily(points, days, currency) {
-  if (points.length === 0) return el('p', { class: 'muted' }, 'No spend in the last days.');
-  const models = [...new Set(points.map((p) => p.model))].sort();
-  const series = models.map((name) => ({
-    name,
-    amounts: days.map((d) => points.filter((p) => p.model === name && p.day === d).reduce((sum, p) => sum + Number(p.amount), 0).toFixed(9)),
-  }));
-  return stackedBarChart({ title: `Spend per day by model, ${day(days[0])} to ${day(days[days.length - 1])}`, days, series, currency });
 }
 
 function alertValue(alert, currency, field) {
