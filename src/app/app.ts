@@ -45,6 +45,8 @@ import { SubscriptionService } from '../modules/subscriptions/subscription.servi
 import { UsageContextResolver } from '../modules/usage/usage-context.js';
 import { UsageResolver } from '../modules/usage/usage.resolver.js';
 import { UsageService } from '../modules/usage/usage.service.js';
+import { UsageReportResolver } from '../modules/usage-reports/usage-report.resolver.js';
+import { UsageReportService } from '../modules/usage-reports/usage-report.service.js';
 import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/wallet.resolver.js';
 import { MemoryLiveBus, type LiveBus } from '../modules/live/live-bus.js';
 import { LiveFeeds } from '../modules/live/live-feeds.js';
@@ -90,6 +92,7 @@ export interface Services {
   webhooks: WebhookService;
   webhookWorker: WebhookWorker;
   publisher: LivePublisher;
+  usageReports: UsageReportService;
 }
 
 export interface App {
@@ -201,7 +204,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   sweeper.start(config.usage.sweepIntervalMs);
   webhookWorker.start();
   const held = (customerId: string) => accounts.heldByWallet(customerId);
-  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, alerts, webhooks, webhookWorker, publisher };
+  const usageReports = new UsageReportService(sql, customers, subscriptions, wallets, held, clock);
+  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, alerts, webhooks, webhookWorker, publisher, usageReports };
 
   const schema = await buildAppSchema(
     new Map<Function, object>([
@@ -216,6 +220,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       [ReservationResolver, new ReservationResolver(reservations)],
       [SubscriptionResolver, new SubscriptionResolver(subscriptions)],
       [UsageResolver, new UsageResolver(usage)],
+      [UsageReportResolver, new UsageReportResolver(usageReports)],
       [WalletResolver, new WalletResolver(wallets, held)],
       [LiveResolver, new LiveResolver()],
       [AlertResolver, new AlertResolver(alerts)],

@@ -12,6 +12,7 @@ import { ReservationResolver } from '../modules/reservations/reservation.resolve
 import { RuleSetResolver } from '../modules/rules/rule-set.resolver.js';
 import { SubscriptionResolver } from '../modules/subscriptions/subscription.resolver.js';
 import { UsageResolver } from '../modules/usage/usage.resolver.js';
+import { UsageReportResolver } from '../modules/usage-reports/usage-report.resolver.js';
 import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/wallet.resolver.js';
 import { WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
 import { authChecker } from './auth-checker.js';
@@ -31,6 +32,7 @@ export const resolverClasses = [
   RuleSetResolver,
   SubscriptionResolver,
   UsageResolver,
+  UsageReportResolver,
   WalletResolver,
   WebhookResolver,
 ] as const;

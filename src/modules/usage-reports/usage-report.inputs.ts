@@ -1,0 +1,10 @@
+import { Field, InputType } from 'type-graphql';
+
+@InputType('UsageGroupByInput', { description: 'How usage is split inside each bucket, besides currency (always).' })
+export class UsageGroupByInput {
+  @Field(() => Boolean, { defaultValue: false, description: 'One group per meter (each with its meter\'s quantity).' })
+  meter!: boolean;
+
+  @Field(() => [String], { defaultValue: [], description: 'Dimension keys (at most 4), e.g. ["model"]; a group per combination of values (null: the event had no such dimension).' })
+  dimensions!: string[];
+}
