@@ -1,3 +1,4 @@
+import { Decimal } from 'decimal.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateAlertDefinitionDocument, CreateCustomerTokenDocument, RevokeCustomerTokenDocument, RecordUsageDocument } from '../generated/graphql.js';
@@ -46,6 +47,11 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     return { context, page, problems };
   }
 
+  /** en-US dollars to four places, formatted from the API's decimal string as the page does it. */
+  const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 4 });
+  const addUsd = (x: string, y: string) => new Decimal(x).plus(y).toString();
+  let balanceNow = '$9.75';
+
   const dashboardUrl = (token: string, customerId: string) => `${origin}/dashboard#token=${encodeURIComponent(token)}&customer=${customerId}`;
   const balanceIs = (page: Page, text: string) => page.getByTestId('balance').filter({ hasText: text }).waitFor();
 
@@ -63,6 +69,19 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     await balanceIs(page, '$9.75');
     await page.getByTestId('available').filter({ hasText: '$9.75' }).waitFor();
     await page.locator('#alerts-body li', { hasText: 'Balance under 9.90' }).waitFor();
+
+    // A second model: the usage sections follow the pushed events without a reload.
+    const second = await t.admin.ok(RecordUsageDocument, { input: { ...gpt4oInput(a.customerId, 'dashboard-2'), dimensions: { model: 'gpt-4o-mini', tokenType: 'input' } } });
+    expect(second.recordUsage.accepted).toBe(true);
+    balanceNow = usd.format(second.recordUsage.wallet!.balance as Intl.StringNumericLiteral);
+    await balanceIs(page, balanceNow);
+    await page.locator('#meters-body tr', { hasText: 'llm_tokens' }).filter({ hasText: '200,000' }).waitFor();
+    await page.locator('#daily-body .legend li', { hasText: 'gpt-4o-mini' }).waitFor();
+    expect(await page.locator('#daily-body .legend li').allInnerTexts()).toEqual(['gpt-4o', 'gpt-4o-mini']);
+    expect(await page.locator('#daily-body svg.chart rect').count()).toBe(2);
+    const spent = usd.format(addUsd('0.25', second.recordUsage.event!.charged) as Intl.StringNumericLiteral);
+    await page.getByTestId('period-spend').filter({ hasText: spent }).waitFor();
+    expect(await page.getByTestId('period-projected').innerText()).not.toBe('$0.00');
     expect(await page.evaluate('window.sameDocument')).toBe(true);
 
     const body = await page.locator('body').innerText();
@@ -93,7 +112,7 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
   it('fits a phone screen without sideways scrolling', async () => {
     const { context, page, problems } = await openPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     await page.goto(dashboardUrl(tokenA, a.customerId));
-    await balanceIs(page, '$9.75');
+    await balanceIs(page, balanceNow);
     await page.locator('body[data-ready="true"]').waitFor();
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await page.screenshot({ path: testResultPath('dashboard-phone.png'), fullPage: true });
@@ -116,9 +135,9 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.type(a.customerId);
     await page.keyboard.press('Enter');
-    await balanceIs(page, '$9.75');
+    await balanceIs(page, balanceNow);
     await page.reload();
-    await balanceIs(page, '$9.75');
+    await balanceIs(page, balanceNow);
     await page.getByRole('button', { name: 'Forget token' }).click();
     await page.getByLabel('Access token').waitFor();
     expect(await page.evaluate('sessionStorage.length')).toBe(0);

@@ -13,28 +13,35 @@ function svg(tag, attrs = {}, text) {
   return node;
 }
 
+/** The smallest 1, 2, 4, 5 or 8 × 10^k at or above value: quarters of it are round figures. */
+function niceCeiling(value) {
+  const power = 10 ** Math.floor(Math.log10(value));
+  return [1, 2, 4, 5, 8, 10].map((m) => m * power).find((top) => top >= value * (1 - 1e-9));
+}
+
 /**
  * labels: ["Nov 1", ...] (one per bar); series: [{ name, amounts: [decimal string per bar] }].
- * Returns a <figure> holding the SVG, a legend and a table of the same data.
+ * Returns a <figure> holding the SVG, a legend and a table of the same data. width is the
+ * drawing's width in CSS pixels (the container's), so that text keeps its size on a phone and
+ * on a wide screen alike.
  */
-export function stackedBarChart({ title, labels, series, currency }) {
-  const width = 640;
-  const height = 260;
+export function stackedBarChart({ title, labels, series, currency, width = 640 }) {
+  const height = 240;
   const pad = { top: 12, right: 8, bottom: 28, left: 64 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const totals = labels.map((_, i) => series.reduce((sum, s) => sum + Number(s.amounts[i] ?? 0), 0));
-  const max = Math.max(...totals, 0) || 1;
+  const max = niceCeiling(Math.max(...totals, 0) || 1);
   const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': 'chart-svg-title', class: 'chart' });
   chart.append(svg('title', { id: 'chart-svg-title' }, title));
 
   for (let k = 0; k <= 4; k++) {
     const y = pad.top + plotH - (plotH * k) / 4;
     chart.append(svg('line', { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: 'gridline' }));
-    chart.append(svg('text', { x: pad.left - 6, y: y + 4, class: 'axis', 'text-anchor': 'end' }, money(((max * k) / 4).toFixed(4), currency)));
+    chart.append(svg('text', { x: pad.left - 6, y: y + 4, class: 'axis', 'text-anchor': 'end' }, money(((max * k) / 4).toFixed(6), currency, 4)));
   }
   const slot = plotW / Math.max(labels.length, 1);
-  const labelEvery = Math.ceil(labels.length / 8);
+  const labelEvery = Math.ceil(labels.length / Math.max(2, Math.floor(plotW / 64)));
   labels.forEach((d, i) => {
     const x = pad.left + i * slot + slot * 0.15;
     let y = pad.top + plotH;

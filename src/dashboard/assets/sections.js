@@ -46,9 +46,9 @@ export function renderWallets(wallets) {
         el(
           'dl',
           { class: 'figures' },
-          figure('Balance', money(w.balance, w.currency), { 'data-testid': 'balance' }),
-          figure('Available', money(w.available, w.currency), { 'data-testid': 'available' }),
-          figure('Held', money(w.held, w.currency)),
+          figure('Balance', money(w.balance, w.currency, 4), { 'data-testid': 'balance' }),
+          figure('Available', money(w.available, w.currency, 4), { 'data-testid': 'available' }),
+          figure('Held', money(w.held, w.currency, 4)),
         ),
         w.last && w.last.cause !== 'SNAPSHOT'
           ? el('p', { class: 'change muted' }, `Last change ${money(w.last.change, w.currency, 4)} (${CAUSES[w.last.cause] ?? w.last.cause}) at ${dateTime(w.last.at)}`)

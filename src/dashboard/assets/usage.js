@@ -38,7 +38,7 @@ export async function loadPeriod(session, ask) {
     el(
       'dl',
       { class: 'figures small' },
-      figure('Spent so far', money(main?.charged ?? '0', currency), { 'data-testid': 'period-spend' }),
+      figure('Spent so far', money(main?.charged ?? '0', currency, 4), { 'data-testid': 'period-spend' }),
       figure('Projected by period end', money(main?.projected ?? '0', currency), { 'data-testid': 'period-projected' }),
       cap ? figure('Spending cap', `${money(cap.used, cap.currency)} of ${money(cap.cap, cap.currency)}`) : null,
     ),
@@ -91,13 +91,14 @@ export async function loadDaily(session, ask) {
   if (models.length === 0) return el('p', { class: 'muted' }, `No spend in the last ${DAYS} days.`);
   const series = models.map((name) => ({ name, amounts: groups.map((gs) => addDecimals(...gs.filter((g) => modelOf(g) === name).map((g) => g.charged))) }));
   const labels = buckets.map((b) => day(b.start, usage.timezone));
-  return stackedBarChart({ title: `Spend per day by model, ${labels[0]} to ${labels[labels.length - 1]}`, labels, series, currency });
+  const width = Math.max(280, document.getElementById('daily-body').clientWidth || 640);
+  return stackedBarChart({ title: `Spend per day by model, ${labels[0]} to ${labels[labels.length - 1]}`, labels, series, currency, width });
 }
 
 /** Shows the spend pushed with a usage event at once, before the period is read again. */
 export function showLiveSpend(session, update) {
   if (update.periodSpend === null || update.periodSpend === undefined || update.event.currency !== session.customer.currency) return;
-  const text = money(update.periodSpend, update.event.currency);
+  const text = money(update.periodSpend, update.event.currency, 4);
   const node = document.querySelector('[data-testid="period-spend"]');
   if (node) node.textContent = text;
   else document.getElementById('period-body').replaceChildren(el('dl', { class: 'figures small' }, figure('Spent so far', text, { 'data-testid': 'period-spend' })));
