@@ -4,6 +4,7 @@ import { Migration20261122000200RuleSets } from './Migration20261122000200RuleSe
 import { Migration20261122000300Usage } from './Migration20261122000300Usage.js';
 import { Migration20261122000400UsageCommit } from './Migration20261122000400UsageCommit.js';
 import { Migration20261122000500Alerts } from './Migration20261122000500Alerts.js';
+import { Migration20261122000600Invoicing } from './Migration20261122000600Invoicing.js';
 import { Migration20261122000700UsageRollups } from './Migration20261122000700UsageRollups.js';
 import { Migration20261122000800CustomerTokens } from './Migration20261122000800CustomerTokens.js';
 
@@ -17,6 +18,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261122000300Usage', class: Migration20261122000300Usage },
   { name: 'Migration20261122000400UsageCommit', class: Migration20261122000400UsageCommit },
   { name: 'Migration20261122000500Alerts', class: Migration20261122000500Alerts },
+  { name: 'Migration20261122000600Invoicing', class: Migration20261122000600Invoicing },
   { name: 'Migration20261122000700UsageRollups', class: Migration20261122000700UsageRollups },
   { name: 'Migration20261122000800CustomerTokens', class: Migration20261122000800CustomerTokens },
 ];

@@ -59,6 +59,13 @@ import { WebhookWorker } from '../modules/webhooks/webhook-worker.js';
 import { WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
 import { WebhookService } from '../modules/webhooks/webhook.service.js';
 import { WalletService } from '../modules/wallets/wallet.service.js';
+import { renderInvoiceHtml } from '../modules/invoices/invoice-html.js';
+import { InvoiceRepository } from '../modules/invoices/invoice.repository.js';
+import { InvoiceResolver } from '../modules/invoices/invoice.resolver.js';
+import { InvoiceService } from '../modules/invoices/invoice.service.js';
+import { TaxRateResolver } from '../modules/taxes/tax-rate.resolver.js';
+import { TaxRateService } from '../modules/taxes/tax-rate.service.js';
+import { assertCustomerAccess } from '../modules/api-keys/principal.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -93,6 +100,8 @@ export interface Services {
   webhookWorker: WebhookWorker;
   publisher: LivePublisher;
   usageReports: UsageReportService;
+  invoices: InvoiceService;
+  taxes: TaxRateService;
 }
 
 export interface App {
@@ -203,9 +212,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   relayTimer?.unref();
   sweeper.start(config.usage.sweepIntervalMs);
   webhookWorker.start();
+  const taxes = new TaxRateService(sql, clock);
+  const invoices = new InvoiceService(new InvoiceRepository(sql), customers, plans, rules, currencies, taxes, clock, config.invoices, logger.child({ module: 'invoices' }));
+  invoices.start();
   const held = (customerId: string) => accounts.heldByWallet(customerId);
   const usageReports = new UsageReportService(sql, customers, subscriptions, wallets, held, clock);
-  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, alerts, webhooks, webhookWorker, publisher, usageReports };
+  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, alerts, webhooks, webhookWorker, publisher, usageReports, invoices, taxes };
 
   const schema = await buildAppSchema(
     new Map<Function, object>([
@@ -225,6 +237,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       [LiveResolver, new LiveResolver()],
       [AlertResolver, new AlertResolver(alerts)],
       [WebhookResolver, new WebhookResolver(webhooks)],
+      [InvoiceResolver, new InvoiceResolver(invoices)],
+      [TaxRateResolver, new TaxRateResolver(taxes)],
     ]),
   );
 
@@ -252,6 +266,25 @@ export async function createApp(options: AppOptions): Promise<App> {
   let server: AppServer | undefined;
   const routes: Route[] = [
     { name: 'graphql', path: '/graphql', methods: ['GET', 'POST'], handle: ({ req, res, url }) => graphql(req, res, url.search) },
+    {
+      name: 'invoice-html',
+      path: '/invoices/:id.html',
+      methods: ['GET'],
+      // Authorised like the API: the bearer key must be ADMIN or the invoice's own customer.
+      handle: async ({ req, res, params }) => {
+        try {
+          const principal = await credentials.authenticate(req.headers.authorization);
+          const invoice = await invoices.get(params.id!);
+          assertCustomerAccess(principal, invoice.customerId);
+          const customer = await customers.get({ id: invoice.customerId });
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", 'cache-control': 'no-store' });
+          res.end(renderInvoiceHtml(invoice, customer));
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          sendJson(res, err.httpStatus ?? (err.code === 'NOT_FOUND' ? 404 : 400), { errors: [{ message: err.message, extensions: { code: err.code } }] });
+        }
+      },
+    },
     { name: 'healthz', path: '/healthz', methods: ['GET'], handle: ({ res }) => sendJson(res, 200, { status: 'ok' }) },
     {
       name: 'readyz',
@@ -301,6 +334,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       // server.stop already closed the sockets and the WebSocket server; this clears graphql-ws timers.
       await Promise.resolve(wsDisposable.dispose()).catch(() => undefined);
       await apollo.stop();
+      await invoices.stop();
       sweeper.stop();
       clearInterval(relayTimer);
       await webhookWorker.stop();

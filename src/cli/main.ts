@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { AppError } from '../shared/errors.js';
+import { registerInvoiceCommands } from './commands/invoices.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerReconcileCommand } from './commands/reconcile.js';
 import { registerRuleCommands } from './commands/rules.js';
@@ -27,6 +28,7 @@ program
 registerKeyCommands(program);
 registerRuleCommands(program);
 registerReconcileCommand(program);
+registerInvoiceCommands(program);
 registerSchemaCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

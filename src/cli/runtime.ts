@@ -14,14 +14,15 @@ export function cliLogger(config: Config): Logger {
  * Runs fn with the ORM open on the configured database (the embedded one when DATABASE_URL is
  * unset), migrated, and closes everything afterwards.
  */
-export async function withDatabase<T>(fn: (orm: Orm, config: Config, logger: Logger) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(fn: (orm: Orm, config: Config, logger: Logger, databaseUrl: string) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const logger = cliLogger(config);
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, logger);
-  const orm = await openOrm(config.databaseUrl ?? embedded!.url, 2);
+  const databaseUrl = config.databaseUrl ?? embedded!.url;
+  const orm = await openOrm(databaseUrl, 2);
   try {
     await migrate(orm);
-    return await fn(orm, config, logger);
+    return await fn(orm, config, logger, databaseUrl);
   } finally {
     await orm.close();
     await embedded?.stop();

@@ -40,6 +40,13 @@ const schema = z.object({
   WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
   WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(10_000).default(50),
+  // Shorter than the shortest billing period (a week), so a period is final before the next closes.
+  INVOICE_GRACE_MS: z.coerce.number().int().min(0).max(6 * 86_400_000).default(86_400_000),
+  INVOICE_CLOSE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  INVOICE_NUMBERING: z.enum(['ORGANIZATION', 'CUSTOMER']).default('ORGANIZATION'),
+  INVOICE_NUMBER_PREFIX: z.string().regex(/^[A-Z0-9-]{1,12}$/).default('INV'),
+  INVOICE_PRORATION: z.enum(['DAY', 'SECOND']).default('DAY'),
+  INVOICE_ROUNDING: z.enum(['HALF_UP', 'HALF_EVEN']).default('HALF_UP'),
 });
 
 export interface Config {
@@ -92,6 +99,20 @@ export interface Config {
     /** Failed attempts in a row after which an endpoint is disabled. */
     disableAfter: number;
   };
+  invoices: InvoiceConfig;
+}
+
+export interface InvoiceConfig {
+  /** How long a closed period's invoice stays a draft that late events still reach. */
+  graceMs: number;
+  /** How often the service closes due periods; 0 turns the scheduler off. */
+  closeIntervalMs: number;
+  /** Invoice numbers count per organization (one sequence) or per customer. */
+  numbering: 'ORGANIZATION' | 'CUSTOMER';
+  numberPrefix: string;
+  proration: 'DAY' | 'SECOND';
+  /** The one rounding step: each line to the currency's exponent. */
+  rounding: 'HALF_UP' | 'HALF_EVEN';
 }
 
 export class ConfigError extends Error {
@@ -152,6 +173,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
       disableAfter: e.WEBHOOK_DISABLE_AFTER,
+    },
+    invoices: {
+      graceMs: e.INVOICE_GRACE_MS,
+      closeIntervalMs: e.INVOICE_CLOSE_INTERVAL_MS,
+      numbering: e.INVOICE_NUMBERING,
+      numberPrefix: e.INVOICE_NUMBER_PREFIX,
+      proration: e.INVOICE_PRORATION,
+      rounding: e.INVOICE_ROUNDING,
     },
   };
 }

@@ -2,7 +2,6 @@ import { ApiKeySchema } from '../modules/api-keys/api-key.entity.js';
 import { CreditUnitSchema } from '../modules/currencies/credit-unit.entity.js';
 import { CustomerSchema } from '../modules/customers/customer.entity.js';
 import { CustomerTokenSchema } from '../modules/customer-tokens/customer-token.entity.js';
-import { InvoiceSchema } from '../modules/invoices/invoice.entity.js';
 import { MeterSchema } from '../modules/meters/meter.entity.js';
 import { PlanChargeSchema, PlanSchema } from '../modules/plans/plan.entity.js';
 import { SubscriptionSchema } from '../modules/subscriptions/subscription.entity.js';
@@ -20,6 +19,5 @@ export const entities = [
   WalletSchema,
   CreditBlockSchema,
   LedgerEntrySchema,
-  InvoiceSchema,
   SubscriptionSchema,
 ];

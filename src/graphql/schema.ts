@@ -5,6 +5,8 @@ import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver.js';
 import { CurrencyResolver } from '../modules/currencies/currency.resolver.js';
 import { CustomerResolver } from '../modules/customers/customer.resolver.js';
 import { CustomerTokenResolver } from '../modules/customer-tokens/customer-token.resolver.js';
+import { InvoiceResolver } from '../modules/invoices/invoice.resolver.js';
+import { TaxRateResolver } from '../modules/taxes/tax-rate.resolver.js';
 import { LiveResolver } from '../modules/live/live.resolver.js';
 import { MeterResolver } from '../modules/meters/meter.resolver.js';
 import { PlanResolver } from '../modules/plans/plan.resolver.js';
@@ -25,12 +27,14 @@ export const resolverClasses = [
   CustomerResolver,
   CustomerTokenResolver,
   CustomerWalletsResolver,
+  InvoiceResolver,
   LiveResolver,
   MeterResolver,
   PlanResolver,
   ReservationResolver,
   RuleSetResolver,
   SubscriptionResolver,
+  TaxRateResolver,
   UsageResolver,
   UsageReportResolver,
   WalletResolver,

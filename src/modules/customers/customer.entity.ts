@@ -13,6 +13,8 @@ export class Customer {
   metadata!: Record<string, string>;
   /** Postpaid limit on spend per billing period, in ledger units of the customer's currency; null for none. */
   spendingCap!: bigint | null;
+  /** The tax rate invoices apply (wins over the plan's). */
+  taxRateCode!: string | null;
   createdAt!: Date;
   updatedAt!: Date;
 }
@@ -29,6 +31,7 @@ export const CustomerSchema = new EntitySchema<Customer>({
     timezone: { type: 'string', length: 64 },
     metadata: { type: 'json', columnType: 'jsonb' },
     spendingCap: { type: new BigIntType('bigint'), nullable: true },
+    taxRateCode: { type: 'string', length: 64, nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz' },
     updatedAt: { type: 'Date', columnType: 'timestamptz' },
   },

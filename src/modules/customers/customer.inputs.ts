@@ -26,6 +26,9 @@ export class CreateCustomerInput {
 
   @Field(() => DecimalScalar, { nullable: true, description: 'Postpaid cap on spend per billing period, in the customer currency.' })
   spendingCap?: Decimal | null;
+
+  @Field(() => String, { nullable: true, description: "Code of the tax rate invoices apply; wins over the plan's." })
+  taxRateCode?: string | null;
 }
 
 @ObjectType()
@@ -53,6 +56,9 @@ export class UpdateCustomerInput {
 
   @Field(() => DecimalScalar, { nullable: true, description: 'Postpaid cap on spend per billing period; null removes it.' })
   spendingCap?: Decimal | null;
+
+  @Field(() => String, { nullable: true, description: 'Tax rate code; null removes it.' })
+  taxRateCode?: string | null;
 }
 
 @ObjectType()

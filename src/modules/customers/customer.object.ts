@@ -31,6 +31,9 @@ export class CustomerObject {
   @Field(() => DecimalScalar, { nullable: true, description: 'Postpaid cap on spend per billing period.' })
   spendingCap!: string | null;
 
+  @Field(() => String, { nullable: true, description: 'Code of the tax rate its invoices apply.' })
+  taxRateCode!: string | null;
+
   @Field(() => Date)
   createdAt!: Date;
 
@@ -49,6 +52,7 @@ export const toCustomerObject = (c: Customer): CustomerObject => ({
   timezone: c.timezone,
   metadata: c.metadata,
   spendingCap: c.spendingCap === null ? null : formatLedgerUnits(c.spendingCap),
+  taxRateCode: c.taxRateCode,
   createdAt: c.createdAt,
   updatedAt: c.updatedAt,
 });

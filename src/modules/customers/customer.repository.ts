@@ -21,6 +21,11 @@ export class CustomerRepository {
     return { items: rows.slice(0, req.first), hasNextPage: rows.length > req.first };
   }
 
+  async taxRateExists(code: string): Promise<boolean> {
+    const rows = await this.em.getConnection().execute<Array<{ n: number }>>('select 1 as n from tax_rate where code = ?', [code]);
+    return rows.length > 0;
+  }
+
   async insert(customer: Customer): Promise<void> {
     await this.em.persistAndFlush(customer);
   }

@@ -19,6 +19,7 @@ export interface CreateCustomerCommand {
   timezone?: string | null;
   metadata?: unknown;
   spendingCap?: Decimal | null;
+  taxRateCode?: string | null;
 }
 
 export interface UpdateCustomerCommand {
@@ -29,6 +30,7 @@ export interface UpdateCustomerCommand {
   metadata?: unknown;
   /** null removes the cap. */
   spendingCap?: Decimal | null;
+  taxRateCode?: string | null;
 }
 
 /** A reference to one customer by our id or by the integrator's external id. */
@@ -72,6 +74,7 @@ export class CustomerService {
     const timezone = this.checkTimeZone(check, cmd.timezone ?? 'UTC');
     const metadata = check.metadata('metadata', cmd.metadata) ?? {};
     const spendingCap = cmd.spendingCap ? checkAmount(check, 'spendingCap', cmd.spendingCap, { zero: true }) : undefined;
+    await this.checkTaxRate(check, cmd.taxRateCode);
     check.done();
 
     const now = this.clock.now();
@@ -84,6 +87,7 @@ export class CustomerService {
       timezone: timezone!,
       metadata,
       spendingCap: spendingCap ? toLedgerUnits(spendingCap) : null,
+      taxRateCode: cmd.taxRateCode ?? null,
       createdAt: now,
       updatedAt: now,
     });
@@ -104,6 +108,7 @@ export class CustomerService {
     const timezone = cmd.timezone === undefined ? undefined : this.checkTimeZone(check, cmd.timezone);
     const metadata = cmd.metadata === undefined ? undefined : check.metadata('metadata', cmd.metadata ?? {});
     const spendingCap = cmd.spendingCap ? checkAmount(check, 'spendingCap', cmd.spendingCap, { zero: true }) : cmd.spendingCap;
+    await this.checkTaxRate(check, cmd.taxRateCode);
     check.done();
 
     const repo = new CustomerRepository(this.orm.em.fork());
@@ -113,12 +118,18 @@ export class CustomerService {
     if (email !== undefined) customer.email = email;
     if (timezone !== undefined) customer.timezone = timezone;
     if (metadata !== undefined) customer.metadata = metadata;
+    if (cmd.taxRateCode !== undefined) customer.taxRateCode = cmd.taxRateCode;
     const capChanged = spendingCap !== undefined;
     if (capChanged) customer.spendingCap = spendingCap === null ? null : toLedgerUnits(spendingCap);
     customer.updatedAt = this.clock.now();
     await repo.flush();
     if (capChanged) for (const listener of this.capListeners) await listener(customer);
     return customer;
+  }
+
+  private async checkTaxRate(check: Checker, code: string | null | undefined): Promise<void> {
+    if (code === undefined || code === null) return;
+    if (!(await new CustomerRepository(this.orm.em.fork()).taxRateExists(code))) check.fail('taxRateCode', `unknown tax rate ${JSON.stringify(code)}: create it with createTaxRate`);
   }
 
   /** Finds a customer by exactly one of id and external id; null when there is none. */

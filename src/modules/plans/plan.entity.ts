@@ -22,6 +22,8 @@ export class Plan {
   billingInterval!: BillingInterval;
   /** Decimal string in the plan's currency. */
   baseFee!: string;
+  /** Tax rate its invoices apply unless the customer names one. */
+  taxRateCode!: string | null;
   createdAt!: Date;
 }
 
@@ -49,6 +51,7 @@ export const PlanSchema = new EntitySchema<Plan>({
     currency: { type: 'string', length: 32 },
     billingInterval: { type: 'string', length: 16 },
     baseFee: { type: 'decimal', precision: 30, scale: 9 },
+    taxRateCode: { type: 'string', length: 64, nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz' },
   },
 });

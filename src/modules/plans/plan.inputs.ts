@@ -41,6 +41,9 @@ export class CreatePlanInput {
 
   @Field(() => [PlanChargeInput], { nullable: true })
   charges?: PlanChargeInput[] | null;
+
+  @Field(() => String, { nullable: true, description: "Tax rate code its invoices apply unless the customer names one." })
+  taxRateCode?: string | null;
 }
 
 @ObjectType()
@@ -68,6 +71,9 @@ export class CreatePlanVersionInput {
 
   @Field(() => [PlanChargeInput], { nullable: true, description: 'Replaces all charges when given.' })
   charges?: PlanChargeInput[] | null;
+
+  @Field(() => String, { nullable: true, description: 'Tax rate code; null removes it, absent copies it.' })
+  taxRateCode?: string | null;
 }
 
 @ObjectType()

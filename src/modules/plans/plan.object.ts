@@ -48,6 +48,9 @@ export class PlanObject {
   @Field(() => DecimalScalar)
   baseFee!: string;
 
+  @Field(() => String, { nullable: true, description: 'Tax rate its invoices apply unless the customer names one.' })
+  taxRateCode!: string | null;
+
   @Field(() => [PlanChargeObject])
   charges!: PlanChargeObject[];
 
@@ -66,6 +69,7 @@ export const toPlanObject = ({ plan, charges }: PlanView): PlanObject => ({
   currency: plan.currency,
   billingInterval: plan.billingInterval,
   baseFee: formatDecimal(new Decimal(plan.baseFee)),
+  taxRateCode: plan.taxRateCode,
   createdAt: plan.createdAt,
   charges: charges.map(({ charge, meter }) => ({
     meterCode: meter.code,

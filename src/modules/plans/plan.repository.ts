@@ -45,4 +45,9 @@ export class PlanRepository {
       charges.forEach((c) => em.persist(c));
     });
   }
+
+  async taxRateExists(code: string): Promise<boolean> {
+    const rows = await this.em.getConnection().execute<Array<{ n: number }>>('select 1 as n from tax_rate where code = ?', [code]);
+    return rows.length > 0;
+  }
 }

@@ -27,6 +27,7 @@ export interface CreatePlanCommand {
   billingInterval: BillingInterval;
   baseFee: Decimal;
   charges?: PlanChargeCommand[] | null;
+  taxRateCode?: string | null;
 }
 
 /** A new version: fields left out are copied from the latest version. The currency never changes. */
@@ -37,6 +38,7 @@ export interface CreatePlanVersionCommand {
   billingInterval?: BillingInterval | null;
   baseFee?: Decimal | null;
   charges?: PlanChargeCommand[] | null;
+  taxRateCode?: string | null;
 }
 
 /** A plan version with its charges and their meters, ready to show. */
@@ -76,6 +78,7 @@ export class PlanService {
       description: cmd.description === undefined ? latest.plan.description : cmd.description,
       billingInterval: cmd.billingInterval ?? latest.plan.billingInterval,
       baseFee: cmd.baseFee ?? new Decimal(latest.plan.baseFee),
+      taxRateCode: cmd.taxRateCode === undefined ? latest.plan.taxRateCode : cmd.taxRateCode,
       charges:
         cmd.charges ??
         latest.charges.map(({ charge, meter }) => ({
@@ -147,12 +150,17 @@ export class PlanService {
       billingInterval: BillingInterval;
       baseFee: Decimal;
       charges?: PlanChargeCommand[] | null;
+      taxRateCode?: string | null;
     },
   ) {
     const name = check.text('name', cmd.name, { max: 200, required: true });
     const description = check.text('description', cmd.description, { max: 2000 }) ?? null;
     if (!Object.values(BillingInterval).includes(cmd.billingInterval)) check.fail('billingInterval', 'is not a known interval');
     const baseFee = checkAmount(check, 'baseFee', cmd.baseFee, { zero: true });
+    const taxRateCode = cmd.taxRateCode ?? null;
+    if (taxRateCode !== null && !(await new PlanRepository(this.orm.em.fork()).taxRateExists(taxRateCode))) {
+      check.fail('taxRateCode', `unknown tax rate ${JSON.stringify(taxRateCode)}: create it with createTaxRate`);
+    }
     const charges = cmd.charges ?? [];
     if (charges.length > MAX_CHARGES) check.fail('charges', `must have at most ${MAX_CHARGES} entries`);
     const meters = new Map((await this.meters.findByCodes(charges.map((c) => c.meterCode).slice(0, MAX_CHARGES))).map((m) => [m.code, m]));
@@ -171,7 +179,7 @@ export class PlanService {
       return { meter, ruleSetKey, displayName, groupBy };
     });
     if (!check.ok) return undefined;
-    return { name: name!, description, billingInterval: cmd.billingInterval, baseFee: formatDecimal(baseFee!), charges: checked };
+    return { name: name!, description, billingInterval: cmd.billingInterval, baseFee: formatDecimal(baseFee!), taxRateCode, charges: checked };
   }
 
   private async insertVersion(
@@ -190,6 +198,7 @@ export class PlanService {
       currency,
       billingInterval: draft.billingInterval,
       baseFee: draft.baseFee,
+      taxRateCode: draft.taxRateCode,
       createdAt: now,
     });
     const charges = draft.charges.map((c, position) =>

@@ -16,6 +16,12 @@ export class Subscription {
   alignment!: Alignment;
   startsAt!: Date;
   endsAt!: Date | null;
+  /** The instant anniversary periods count from; a plan change keeps its predecessor's. */
+  billingAnchor!: Date;
+  cancelAtPeriodEnd!: boolean;
+  canceledAt!: Date | null;
+  /** The subscription this one took over from on a plan change. */
+  replacesSubscriptionId!: string | null;
   trialEndsAt!: Date | null;
   baseFeeTiming!: BaseFeeTiming;
   createdAt!: Date;
@@ -33,6 +39,10 @@ export const SubscriptionSchema = new EntitySchema<Subscription>({
     alignment: { type: 'string', length: 16 },
     startsAt: { type: 'Date', columnType: 'timestamptz' },
     endsAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    billingAnchor: { type: 'Date', columnType: 'timestamptz' },
+    cancelAtPeriodEnd: { type: 'boolean' },
+    canceledAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    replacesSubscriptionId: { type: 'uuid', nullable: true },
     trialEndsAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     baseFeeTiming: { type: 'string', length: 16 },
     createdAt: { type: 'Date', columnType: 'timestamptz' },

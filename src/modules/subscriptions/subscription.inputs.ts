@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { BaseFeeTiming } from './subscription.entity.js';
-import { BillingAlignment, SubscriptionObject } from './subscription.object.js';
+import { BillingAlignment, ChangeTiming, SubscriptionObject } from './subscription.object.js';
 
 @InputType()
 export class CreateSubscriptionInput {
@@ -28,6 +28,42 @@ export class CreateSubscriptionInput {
 
 @ObjectType()
 export class CreateSubscriptionPayload {
+  @Field(() => SubscriptionObject)
+  subscription!: SubscriptionObject;
+}
+
+@InputType()
+export class ChangeSubscriptionPlanInput {
+  @Field(() => ID)
+  subscriptionId!: string;
+
+  @Field(() => String)
+  planCode!: string;
+
+  @Field(() => Int, { nullable: true, description: 'The latest version when absent.' })
+  planVersion?: number | null;
+
+  @Field(() => ChangeTiming, { nullable: true, description: 'Default: IMMEDIATE when the new base fee is higher (an upgrade), PERIOD_END otherwise (a downgrade).' })
+  timing?: keyof typeof ChangeTiming | null;
+}
+
+@ObjectType()
+export class ChangeSubscriptionPlanPayload {
+  @Field(() => SubscriptionObject, { description: 'The new subscription (starting now or at the end of the period).' })
+  subscription!: SubscriptionObject;
+}
+
+@InputType()
+export class CancelSubscriptionInput {
+  @Field(() => ID)
+  subscriptionId!: string;
+
+  @Field(() => ChangeTiming, { defaultValue: 'PERIOD_END' })
+  timing!: keyof typeof ChangeTiming;
+}
+
+@ObjectType()
+export class CancelSubscriptionPayload {
   @Field(() => SubscriptionObject)
   subscription!: SubscriptionObject;
 }

@@ -6,6 +6,15 @@ import type { ActivePlan } from './subscription.service.js';
 registerEnumType(SubscriptionStatus, { name: 'SubscriptionStatus' });
 registerEnumType(BaseFeeTiming, { name: 'BaseFeeTiming', valuesConfig: { ADVANCE: { description: 'Billed at the start of the period.' }, ARREARS: { description: 'Billed at its end.' } } });
 
+export const ChangeTiming = { IMMEDIATE: 'IMMEDIATE', PERIOD_END: 'PERIOD_END' } as const;
+registerEnumType(ChangeTiming, {
+  name: 'ChangeTiming',
+  valuesConfig: {
+    IMMEDIATE: { description: 'Now; base fees are prorated on the invoice.' },
+    PERIOD_END: { description: 'At the end of the current billing period.' },
+  },
+});
+
 export const BillingAlignment = { CALENDAR: 'CALENDAR', ANNIVERSARY: 'ANNIVERSARY' } as const;
 registerEnumType(BillingAlignment, {
   name: 'BillingAlignment',
@@ -43,6 +52,18 @@ export class SubscriptionObject {
 
   @Field(() => BaseFeeTiming)
   baseFeeTiming!: BaseFeeTiming;
+
+  @Field(() => Date, { description: 'The instant anniversary periods count from; kept across plan changes.' })
+  billingAnchor!: Date;
+
+  @Field(() => Boolean)
+  cancelAtPeriodEnd!: boolean;
+
+  @Field(() => Date, { nullable: true })
+  canceledAt!: Date | null;
+
+  @Field(() => ID, { nullable: true, description: 'The subscription this one replaced on a plan change.' })
+  replacesSubscriptionId!: string | null;
 }
 
 export const toSubscriptionObject = ({ subscription: s, plan }: ActivePlan): SubscriptionObject => ({
@@ -55,4 +76,8 @@ export const toSubscriptionObject = ({ subscription: s, plan }: ActivePlan): Sub
   endsAt: s.endsAt,
   trialEndsAt: s.trialEndsAt,
   baseFeeTiming: s.baseFeeTiming,
+  billingAnchor: s.billingAnchor,
+  cancelAtPeriodEnd: s.cancelAtPeriodEnd,
+  canceledAt: s.canceledAt,
+  replacesSubscriptionId: s.replacesSubscriptionId,
 });

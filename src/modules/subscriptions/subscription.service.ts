@@ -1,6 +1,7 @@
 import type { Orm } from '../../db/orm.js';
 import type { Clock } from '../../shared/clock.js';
-import { AppError, ErrorCode, notFound } from '../../shared/errors.js';
+import { AppError, ErrorCode, notFound, ValidationError } from '../../shared/errors.js';
+import { Decimal } from '../../shared/money/decimal.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
 import type { CustomerService } from '../customers/customer.service.js';
@@ -8,6 +9,20 @@ import type { PlanService, PlanView } from '../plans/plan.service.js';
 import { periodAt, type Alignment, type Period } from './billing-period.js';
 import { BaseFeeTiming, Subscription, SubscriptionStatus } from './subscription.entity.js';
 import { SubscriptionRepository } from './subscription.repository.js';
+
+export type ChangeTiming = 'IMMEDIATE' | 'PERIOD_END';
+
+export interface ChangePlanCommand {
+  subscriptionId: string;
+  planCode: string;
+  planVersion?: number | null;
+  timing?: ChangeTiming | null;
+}
+
+export interface CancelSubscriptionCommand {
+  subscriptionId: string;
+  timing: ChangeTiming;
+}
 
 export interface CreateSubscriptionCommand {
   customerId: string;
@@ -63,6 +78,10 @@ export class SubscriptionService {
       alignment: cmd.alignment ?? 'CALENDAR',
       startsAt,
       endsAt: null,
+      billingAnchor: startsAt,
+      cancelAtPeriodEnd: false,
+      canceledAt: null,
+      replacesSubscriptionId: null,
       trialEndsAt: cmd.trialEndsAt ?? null,
       baseFeeTiming: cmd.baseFeeTiming ?? BaseFeeTiming.ADVANCE,
       createdAt: now,
@@ -97,7 +116,77 @@ export class SubscriptionService {
   /** The billing period of `at`: the subscription's, or the calendar month in the customer's zone without one. */
   periodOf(active: ActivePlan | undefined, timeZone: string, at: Date): Period {
     if (!active) return periodAt('MONTHLY', 'CALENDAR', at, timeZone, at);
-    return periodAt(active.plan.plan.billingInterval, active.subscription.alignment, active.subscription.startsAt, timeZone, at);
+    return periodAt(active.plan.plan.billingInterval, active.subscription.alignment, active.subscription.billingAnchor, timeZone, at);
+  }
+
+  /**
+   * Moves a customer to another plan version. IMMEDIATE (the default for a plan with a higher base
+   * fee: an upgrade) ends the current subscription now and starts the new one; PERIOD_END (the
+   * default otherwise: a downgrade) schedules it for the end of the current period. The new
+   * subscription keeps the billing anchor, alignment, fee timing and any trial still running, so
+   * the period does not move; invoices prorate the base fees.
+   */
+  async changePlan(cmd: ChangePlanCommand): Promise<ActivePlan> {
+    const { current, customer } = await this.current(cmd.subscriptionId);
+    const plan = await this.plans.find(cmd.planCode, cmd.planVersion);
+    if (!plan) throw notFound('plan', cmd.planCode);
+    const check = new Checker();
+    const from = current.plan.plan;
+    if (plan.plan.id === from.id) check.fail('planCode', 'the subscription is already on that plan version');
+    if (plan.plan.currency !== from.currency) check.fail('planCode', `the plan is in ${plan.plan.currency}; the subscription is billed in ${from.currency}`);
+    if (plan.plan.billingInterval !== from.billingInterval) {
+      check.fail('planCode', `the plan is billed ${plan.plan.billingInterval}, the subscription ${from.billingInterval}: cancel and subscribe anew to change the interval`);
+    }
+    check.done();
+    const now = this.clock.now();
+    const upgrade = new Decimal(plan.plan.baseFee).greaterThan(from.baseFee);
+    const timing = cmd.timing ?? (upgrade ? 'IMMEDIATE' : 'PERIOD_END');
+    const at = timing === 'IMMEDIATE' ? now : this.periodOf(current, customer.timezone, now).end;
+    const old = current.subscription;
+    const next = Object.assign(new Subscription(), {
+      ...old,
+      id: newId(now.getTime()),
+      planId: plan.plan.id,
+      status: SubscriptionStatus.ACTIVE,
+      startsAt: at,
+      endsAt: null,
+      cancelAtPeriodEnd: false,
+      canceledAt: null,
+      replacesSubscriptionId: old.id,
+      trialEndsAt: old.trialEndsAt && old.trialEndsAt.getTime() > at.getTime() ? old.trialEndsAt : null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await new SubscriptionRepository(this.orm.em.fork()).replace(old.id, { endsAt: at, status: timing === 'IMMEDIATE' ? SubscriptionStatus.ENDED : old.status, updatedAt: now }, next);
+    this.cache.delete(customer.id);
+    return { subscription: next, plan };
+  }
+
+  /** Cancels a subscription now (IMMEDIATE) or at the end of its current period (PERIOD_END). */
+  async cancel(cmd: CancelSubscriptionCommand): Promise<ActivePlan> {
+    const { current, customer } = await this.current(cmd.subscriptionId);
+    const now = this.clock.now();
+    const immediate = cmd.timing === 'IMMEDIATE';
+    const endsAt = immediate ? now : this.periodOf(current, customer.timezone, now).end;
+    const changes = { endsAt, status: immediate ? SubscriptionStatus.CANCELED : current.subscription.status, cancelAtPeriodEnd: !immediate, canceledAt: now, updatedAt: now };
+    await new SubscriptionRepository(this.orm.em.fork()).replace(current.subscription.id, changes, null);
+    this.cache.delete(customer.id);
+    return { subscription: Object.assign(current.subscription, changes), plan: current.plan };
+  }
+
+  /** A subscription in force now with nothing scheduled after it, and its customer. */
+  private async current(subscriptionId: string) {
+    if (!isUuid(subscriptionId)) throw new ValidationError([{ path: 'subscriptionId', message: 'must be a subscription id' }]);
+    const row = await new SubscriptionRepository(this.orm.em.fork()).get(subscriptionId);
+    if (!row) throw notFound('subscription', subscriptionId);
+    const customer = await this.customers.get({ id: row.customerId });
+    const current = (await this.forCustomer(row.customerId, true)).find((s) => s.subscription.id === subscriptionId)!;
+    const now = this.clock.now().getTime();
+    if (row.startsAt.getTime() > now) throw new AppError(ErrorCode.CONFLICT, 'the subscription has not started yet');
+    if (row.endsAt) {
+      throw new AppError(ErrorCode.CONFLICT, row.endsAt.getTime() <= now ? 'the subscription has ended' : 'a change or cancellation is already scheduled for this subscription');
+    }
+    return { current, customer };
   }
 
   /** Forgets cached subscriptions (after a change). */

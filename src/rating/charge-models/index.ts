@@ -41,6 +41,8 @@ export interface CumulativeCharge {
   total(x: Decimal): Priced;
   /** The piece holding (a, b], or null when the range crosses a bound where the price changes. */
   piece(a: Decimal, b: Decimal): Piece | null;
+  /** Volume charges: the tier a period total of x falls in, whose price every unit gets. */
+  tierAt?(x: Decimal): { tier: number; unitPrice: Decimal; flatFee: Decimal };
 }
 
 /** A charge priced from each event alone (optionally counting events for free events). */
@@ -150,6 +152,10 @@ export function compileCharge(params: ChargeParams): CompiledCharge {
         range: (a, b) => volumeProvisional(tiers, a, b),
         total: (x) => volumeTotal(tiers, x),
         piece: (a, b) => volumePiece(tiers, a, b),
+        tierAt: (x) => {
+          const i = tierIndexAt(tiers, x);
+          return { tier: i + 1, unitPrice: tiers[i]!.unitPrice, flatFee: tiers[i]!.flatFee };
+        },
       };
     }
     case 'package': {

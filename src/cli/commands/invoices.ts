@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { SqlPool } from '../../db/sql.js';
+import { CurrencyService } from '../../modules/currencies/currency.service.js';
+import { CustomerService } from '../../modules/customers/customer.service.js';
+import { InvoiceRepository } from '../../modules/invoices/invoice.repository.js';
+import { InvoiceService } from '../../modules/invoices/invoice.service.js';
+import { MeterService } from '../../modules/meters/meter.service.js';
+import { PlanService } from '../../modules/plans/plan.service.js';
+import { RuleService } from '../../modules/rules/rule-set.service.js';
+import { TaxRateService } from '../../modules/taxes/tax-rate.service.js';
+import { systemClock } from '../../shared/clock.js';
+import { withDatabase } from '../runtime.js';
+
+/** `billing invoices close [--at <iso>]`: closes due billing periods, like the in-service scheduler. */
+export function registerInvoiceCommands(program: Command): void {
+  const invoices = program.command('invoices').description('billing periods and invoices');
+  invoices
+    .command('close')
+    .description('close every billing period that ended by --at (default: now); safe to run concurrently and to rerun')
+    .option('--at <iso>', 'close as of this instant (ISO 8601)')
+    .action(async (opts: { at?: string }) => {
+      const at = opts.at === undefined ? new Date() : new Date(opts.at);
+      if (Number.isNaN(at.getTime())) {
+        process.stderr.write(`--at: ${JSON.stringify(opts.at)} is not an ISO 8601 instant\n`);
+        process.exitCode = 2;
+        return;
+      }
+      await withDatabase(async (orm, config, logger, databaseUrl) => {
+        const sql = new SqlPool(databaseUrl, 4);
+        const rules = new RuleService(sql, systemClock, logger, { ...config.rules, watch: false, refreshMs: 0 });
+        try {
+          await rules.start();
+          const currencies = new CurrencyService(orm, systemClock);
+          const customers = new CustomerService(orm, currencies, systemClock);
+          const plans = new PlanService(orm, new MeterService(orm, systemClock), currencies, systemClock);
+          const service = new InvoiceService(new InvoiceRepository(sql), customers, plans, rules, currencies, new TaxRateService(sql, systemClock), systemClock, config.invoices, logger);
+          const report = await service.closeDue(at);
+          process.stdout.write(`${report.customers} customer(s), ${report.drafted} draft(s) updated, ${report.finalized.length} invoice(s) finalized, ${report.failed} failed\n`);
+          if (report.failed > 0) process.exitCode = 1;
+        } finally {
+          rules.stop();
+          await sql.close();
+        }
+      });
+    });
+}

@@ -1,1 +1,0 @@
-export { Invoice, InvoiceSchema } from './invoice.entity.js';

@@ -1,0 +1,238 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { connectionType } from '../../graphql/pagination.js';
+import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
+import type { InvoiceTotals } from './invoice.record.js';
+import { InvoiceKind, InvoiceStatus, LineKind, type InvoiceLineRecord, type InvoiceRecord } from './invoice.record.js';
+
+registerEnumType(InvoiceStatus, {
+  name: 'InvoiceStatus',
+  valuesConfig: {
+    DRAFT: { description: 'Closed period inside its grace period: late events still change it.' },
+    FINALIZED: { description: 'Numbered and immutable.' },
+    PAID: { description: 'Finalized, and a payment was recorded.' },
+    VOID: { description: 'Cancelled with a reason; a corrected invoice may replace it.' },
+  },
+});
+registerEnumType(InvoiceKind, {
+  name: 'InvoiceKind',
+  valuesConfig: { PERIOD: { description: 'Closes a billing period.' }, OPENING: { description: "A new subscription's first base fee, billed in advance." } },
+});
+registerEnumType(LineKind, { name: 'InvoiceLineKind' });
+
+@ObjectType()
+export class InvoiceTierObject {
+  @Field(() => Int)
+  tier!: number;
+
+  @Field(() => DecimalScalar)
+  quantity!: string;
+
+  @Field(() => DecimalScalar)
+  unitPrice!: string;
+
+  @Field(() => DecimalScalar)
+  flatFee!: string;
+
+  @Field(() => DecimalScalar, { description: 'Exact amount of this tier.' })
+  amount!: string;
+}
+
+@ObjectType('InvoiceLine')
+export class InvoiceLineObject {
+  @Field(() => Int)
+  position!: number;
+
+  @Field(() => LineKind)
+  kind!: LineKind;
+
+  @Field(() => String)
+  description!: string;
+
+  @Field(() => Date, { description: 'Start of the period this line bills (an earlier one for late usage, the next one for fees in advance).' })
+  periodStart!: Date;
+
+  @Field(() => Date)
+  periodEnd!: Date;
+
+  @Field(() => String, { nullable: true })
+  meterCode!: string | null;
+
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'The dimension values this line groups, e.g. {"model": "gpt-4o"}.' })
+  dimensions!: Record<string, string> | null;
+
+  @Field(() => DecimalScalar, { nullable: true })
+  quantity!: string | null;
+
+  @Field(() => DecimalScalar, { description: 'Rounded once to the currency exponent.' })
+  amount!: string;
+
+  @Field(() => DecimalScalar, { description: 'The exact amount before rounding.' })
+  preciseAmount!: string;
+
+  @Field(() => Boolean)
+  taxable!: boolean;
+
+  @Field(() => [InvoiceTierObject])
+  tiers!: InvoiceTierObject[];
+
+  @Field(() => GraphQLJSONObject)
+  details!: Record<string, unknown>;
+}
+
+@ObjectType()
+export class InvoiceTaxRateObject {
+  @Field(() => String)
+  code!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => DecimalScalar)
+  percent!: string;
+
+  @Field(() => Boolean)
+  inclusive!: boolean;
+}
+
+@ObjectType()
+export class InvoiceRuleSetObject {
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => Int)
+  version!: number;
+
+  @Field(() => String)
+  hash!: string;
+}
+
+@ObjectType('Invoice')
+export class InvoiceObject {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { nullable: true, description: 'Set when finalized; gapless per organization or per customer.' })
+  number!: string | null;
+
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => InvoiceKind)
+  kind!: InvoiceKind;
+
+  @Field(() => InvoiceStatus)
+  status!: InvoiceStatus;
+
+  @Field(() => String)
+  currency!: string;
+
+  @Field(() => Date)
+  periodStart!: Date;
+
+  @Field(() => Date)
+  periodEnd!: Date;
+
+  @Field(() => Date, { description: 'Until then a draft; late events inside it are included.' })
+  graceEndsAt!: Date;
+
+  @Field(() => [InvoiceLineObject])
+  lines!: InvoiceLineObject[];
+
+  @Field(() => DecimalScalar, { description: 'Sum of the lines other than prepaid ones (tax included for tax-inclusive rates).' })
+  subtotal!: string;
+
+  @Field(() => DecimalScalar, { description: 'Tax added (exclusive) or contained (inclusive).' })
+  tax!: string;
+
+  @Field(() => DecimalScalar)
+  total!: string;
+
+  @Field(() => DecimalScalar, { description: 'Already paid from wallets and granted credits as usage happened (zero or negative).' })
+  prepaid!: string;
+
+  @Field(() => DecimalScalar, { description: 'total + prepaid; negative is a credit to the customer.' })
+  amountDue!: string;
+
+  @Field(() => GraphQLJSONObject, { description: 'The same totals, exact.' })
+  precise!: Record<string, string>;
+
+  @Field(() => InvoiceTaxRateObject, { nullable: true })
+  taxRate!: InvoiceTaxRateObject | null;
+
+  @Field(() => [InvoiceRuleSetObject], { description: 'Rule-set versions that priced the usage.' })
+  ruleSets!: InvoiceRuleSetObject[];
+
+  @Field(() => String)
+  rounding!: string;
+
+  @Field(() => String)
+  proration!: string;
+
+  @Field(() => Date, { nullable: true })
+  finalizedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  paidAt!: Date | null;
+
+  @Field(() => String, { nullable: true })
+  paymentReference!: string | null;
+
+  @Field(() => Date, { nullable: true })
+  voidedAt!: Date | null;
+
+  @Field(() => String, { nullable: true })
+  voidReason!: string | null;
+
+  @Field(() => ID, { nullable: true })
+  correctsInvoiceId!: string | null;
+}
+
+export const InvoiceConnection = connectionType('Invoice', InvoiceObject);
+
+@ObjectType()
+export class InvoiceProjection {
+  @Field(() => DecimalScalar, { description: 'Share of the period elapsed, 0 to 1.' })
+  elapsed!: string;
+
+  @Field(() => DecimalScalar)
+  subtotal!: string;
+
+  @Field(() => DecimalScalar)
+  tax!: string;
+
+  @Field(() => DecimalScalar)
+  total!: string;
+
+  @Field(() => DecimalScalar)
+  amountDue!: string;
+
+  @Field(() => String)
+  method!: string;
+}
+
+@ObjectType()
+export class UpcomingInvoice {
+  @Field(() => InvoiceObject, { description: 'The invoice as it would be if the period closed now.' })
+  invoice!: InvoiceObject;
+
+  @Field(() => InvoiceProjection, { description: 'Projected to the end of the period.' })
+  projected!: InvoiceProjection;
+}
+
+const toLine = (l: InvoiceLineRecord): InvoiceLineObject => ({ ...l, tiers: l.tiers });
+
+export const toInvoiceObject = (i: InvoiceRecord): InvoiceObject => ({
+  ...i,
+  precise: i.precise,
+  lines: i.lines.map(toLine),
+});
+
+export const toProjection = (t: InvoiceTotals, elapsed: string): InvoiceProjection => ({
+  elapsed,
+  subtotal: t.subtotal,
+  tax: t.tax,
+  total: t.total,
+  amountDue: t.amountDue,
+  method: 'linear: usage lines so far divided by the elapsed share of the period; base fees as billed',
+});

@@ -1,0 +1,378 @@
+import type { SqlClient, SqlPool } from '../../db/sql.js';
+import { Decimal } from '../../shared/money/decimal.js';
+import type { ComposedLine } from './invoice-compose.js';
+import { billedKey } from './invoice-compose.js';
+import type { Billed, InvoiceKind, InvoiceLineRecord, InvoiceRecord, InvoiceStatus, LineKind } from './invoice.record.js';
+import type { UsageGroup } from './usage-items.js';
+
+export type BilledMap = Map<string, Billed & { description: string; kind: LineKind; periodEnd: Date }>;
+
+export interface PeriodUsage {
+  groups: UsageGroup[];
+  /** What the period's events took from wallets, in ledger units, by credit-block kind. */
+  paid: Array<{ kind: 'MAIN' | 'GRANT'; units: bigint }>;
+  /** Committed events of the period (all meters), read in the same snapshot. */
+  seen: number;
+}
+
+export interface SubscriptionRow {
+  id: string;
+  planId: string;
+  status: string;
+  alignment: 'CALENDAR' | 'ANNIVERSARY';
+  startsAt: Date;
+  endsAt: Date | null;
+  billingAnchor: Date;
+  trialEndsAt: Date | null;
+  baseFeeTiming: 'ADVANCE' | 'ARREARS';
+  replacesSubscriptionId: string | null;
+  updatedAt: Date;
+}
+
+/**
+ * One statement, so one snapshot: the period's usage grouped by meter, rule-set version,
+ * presented dimensions and priced line; the tier parts of those groups; what wallets paid; and
+ * the committed event count (usage_period_total, written in the same commit as the events).
+ */
+const PERIOD_USAGE = `
+with ev as materialized (
+  select e.meter_code, e.rule_set_key, e.rule_set_version, e.rule_set_hash, e.lines, e.allocations,
+         coalesce((select jsonb_object_agg(d.key, d.value) from jsonb_each_text(e.dimensions) d
+                    where d.key in (select jsonb_array_elements_text(coalesce($4::jsonb -> e.meter_code, '[]'::jsonb)))), '{}'::jsonb) as dims
+    from usage_event e
+   where e.customer_id = $1 and e.period_start = $2 and e.currency = $3
+), line as materialized (
+  select ev.meter_code, ev.rule_set_key, ev.rule_set_version, ev.rule_set_hash, ev.dims,
+         l->>'c' as c, l ? 'p' as p, l->>'ck' as ck, coalesce(l->'adj', '[]'::jsonb) as adj,
+         (l->>'q')::numeric as q, (l->>'a')::numeric as a, coalesce((l->>'cd')::numeric, 0) as cd, l->'t' as t
+    from ev cross join lateral jsonb_array_elements(ev.lines) l
+), grp as (
+  select meter_code, rule_set_key, rule_set_version, rule_set_hash, dims, c, p, ck, adj,
+         count(*) as n, sum(q)::text as q, sum(a)::text as a, sum(cd)::text as cd
+    from line group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+), tier_part as (
+  select meter_code, rule_set_key, rule_set_version, dims, c, p, ck, adj, (tp->>0)::int as tier, tp->>2 as unit_price,
+         sum((tp->>1)::numeric)::text as q, sum((tp->>3)::numeric)::text as flat_fee, sum((tp->>4)::numeric)::text as a
+    from line cross join lateral jsonb_array_elements(line.t) tp
+   group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+), paid as (
+  select b.kind, sum((x->>1)::numeric)::text as units
+    from ev cross join lateral jsonb_array_elements(ev.allocations) x
+    join credit_block b on b.id = (x->>0)::uuid
+   group by b.kind
+)
+select (select coalesce(jsonb_agg(grp), '[]'::jsonb) from grp) as groups,
+       (select coalesce(jsonb_agg(tier_part), '[]'::jsonb) from tier_part) as tiers,
+       (select coalesce(jsonb_agg(paid), '[]'::jsonb) from paid) as paid,
+       (select coalesce(sum(events), 0)::text from usage_period_total where customer_id = $1 and period_start = $2 and currency = $3) as seen`;
+
+interface GroupJson {
+  meter_code: string;
+  rule_set_key: string;
+  rule_set_version: number;
+  rule_set_hash: string;
+  dims: Record<string, string>;
+  c: string;
+  p: boolean;
+  ck: string | null;
+  adj: string[];
+  n: number;
+  q: string;
+  a: string;
+  cd: string;
+}
+interface TierJson extends Omit<GroupJson, 'rule_set_hash' | 'n' | 'cd'> {
+  tier: number;
+  unit_price: string;
+  flat_fee: string;
+}
+
+const groupKey = (g: Omit<TierJson, 'tier' | 'unit_price' | 'flat_fee' | 'q' | 'a'>) =>
+  JSON.stringify([g.meter_code, g.rule_set_key, g.rule_set_version, g.dims, g.c, g.p, g.ck, g.adj]);
+
+/** The only code that reads and writes invoices. */
+export class InvoiceRepository {
+  constructor(private readonly sql: SqlPool) {}
+
+  transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T> {
+    return this.sql.transaction(fn);
+  }
+
+  /** Serialises invoice work on one customer (held until the transaction ends). */
+  async lockCustomer(client: SqlClient, customerId: string): Promise<void> {
+    await client.query(`select pg_advisory_xact_lock(hashtextextended('invoice:' || $1::text, 0))`, [customerId]);
+  }
+
+  async periodUsage(client: SqlClient, customerId: string, periodStart: Date, currency: string, groupBy: Record<string, string[]>): Promise<PeriodUsage> {
+    const { rows } = await client.query<{ groups: GroupJson[]; tiers: TierJson[]; paid: Array<{ kind: 'MAIN' | 'GRANT'; units: string }>; seen: string }>(PERIOD_USAGE, [
+      customerId,
+      periodStart,
+      currency,
+      JSON.stringify(groupBy),
+    ]);
+    const r = rows[0]!;
+    const tiers = new Map<string, UsageGroup['tiers']>();
+    for (const t of r.tiers) {
+      const k = groupKey(t);
+      const list = tiers.get(k) ?? [];
+      list.push({ tier: t.tier, unitPrice: new Decimal(t.unit_price), flatFee: new Decimal(t.flat_fee), quantity: new Decimal(t.q), amount: new Decimal(t.a) });
+      tiers.set(k, list);
+    }
+    const groups = r.groups.map(
+      (g): UsageGroup => ({
+        meterCode: g.meter_code,
+        ruleSetKey: g.rule_set_key,
+        ruleSetVersion: g.rule_set_version,
+        ruleSetHash: g.rule_set_hash,
+        dimensions: g.dims,
+        component: g.c,
+        provisional: g.p,
+        counterKey: g.ck,
+        adjustments: g.adj,
+        events: Number(g.n),
+        quantity: new Decimal(g.q),
+        amount: new Decimal(g.a),
+        counted: new Decimal(g.cd),
+        tiers: tiers.get(groupKey(g)) ?? [],
+      }),
+    );
+    return { groups, paid: r.paid.map((p) => ({ kind: p.kind, units: BigInt(p.units) })), seen: Number(r.seen) };
+  }
+
+  /** Committed events per period start (ISO) of a customer, for periods with invoices to check. */
+  async usageCounts(client: SqlClient, customerId: string, currency: string): Promise<Map<string, number>> {
+    const { rows } = await client.query<{ period_start: Date; events: string }>(
+      'select period_start, sum(events)::text as events from usage_period_total where customer_id = $1 and currency = $2 group by period_start',
+      [customerId, currency],
+    );
+    return new Map(rows.map((r) => [r.period_start.toISOString(), Number(r.events)]));
+  }
+
+  async subscriptions(client: SqlClient, customerId: string): Promise<SubscriptionRow[]> {
+    const { rows } = await client.query<Record<string, never>>(
+      `select id, plan_id, status, alignment, starts_at, ends_at, billing_anchor, trial_ends_at, base_fee_timing, replaces_subscription_id, updated_at
+         from subscription where customer_id = $1 order by starts_at, created_at`,
+      [customerId],
+    );
+    return rows.map((r: Record<string, any>) => ({
+      id: r.id,
+      planId: r.plan_id,
+      status: r.status,
+      alignment: r.alignment,
+      startsAt: r.starts_at,
+      endsAt: r.ends_at,
+      billingAnchor: r.billing_anchor,
+      trialEndsAt: r.trial_ends_at,
+      baseFeeTiming: r.base_fee_timing,
+      replacesSubscriptionId: r.replaces_subscription_id,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  /** Customers with a subscription that started by `at`. */
+  async customersToClose(at: Date): Promise<string[]> {
+    const rows = await this.sql.query<{ customer_id: string }>('select distinct customer_id from subscription where starts_at <= $1 order by customer_id', [at]);
+    return rows.map((r) => r.customer_id);
+  }
+
+  /** What finalized (or paid) invoices other than `except` billed for these periods, by period and key. */
+  async billed(client: SqlClient, customerId: string, periodStarts: Date[], except: string | null): Promise<BilledMap> {
+    const { rows } = await client.query<{
+      period_start: Date;
+      period_end: Date;
+      billing_key: string;
+      kind: LineKind;
+      description: string;
+      amount: string;
+      rounded: string;
+      quantity: string | null;
+      invoices: string[];
+    }>(
+      `select l.period_start, max(l.period_end) as period_end, l.billing_key, max(l.kind) as kind,
+              (array_agg(l.description order by i.finalized_at, l.position))[1] as description,
+              sum(l.precise_amount)::text as amount, sum(l.amount)::text as rounded, sum(l.quantity)::text as quantity,
+              array_agg(distinct i.number) as invoices
+         from invoice_line l join invoice i on i.id = l.invoice_id
+        where i.customer_id = $1 and i.status in ('FINALIZED', 'PAID') and l.period_start = any($2::timestamptz[])
+          and i.id is distinct from $3::uuid
+        group by l.period_start, l.billing_key`,
+      [customerId, periodStarts, except],
+    );
+    return new Map(
+      rows.map((r) => [
+        billedKey(r.period_start, r.billing_key),
+        {
+          amount: new Decimal(r.amount),
+          rounded: new Decimal(r.rounded),
+          quantity: r.quantity === null ? null : new Decimal(r.quantity),
+          invoices: r.invoices,
+          description: r.description,
+          kind: r.kind,
+          periodEnd: r.period_end,
+        },
+      ]),
+    );
+  }
+
+  /** Invoices of a customer that are not void, newest period first, without lines. */
+  async headers(client: SqlClient | SqlPool, customerId: string): Promise<InvoiceRecord[]> {
+    const rows = await query(client, `select * from invoice where customer_id = $1 and status <> 'VOID' order by period_start desc`, [customerId]);
+    return rows.map((r) => toInvoice(r, []));
+  }
+
+  async get(id: string): Promise<InvoiceRecord | null> {
+    const [row] = await this.sql.query<Record<string, unknown>>('select * from invoice where id = $1', [id]);
+    if (!row) return null;
+    return toInvoice(row, await this.lines(this.sql, id));
+  }
+
+  async lines(client: SqlClient | SqlPool, invoiceId: string): Promise<InvoiceLineRecord[]> {
+    const rows = await query(client, 'select * from invoice_line where invoice_id = $1 order by position', [invoiceId]);
+    return rows.map(toLine);
+  }
+
+  /** Invoices of a customer, newest period first, keyset-paginated on (period_start, id). */
+  async page(customerId: string, first: number, after: { periodStart: Date; id: string } | null): Promise<{ items: InvoiceRecord[]; hasNextPage: boolean }> {
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `select * from invoice where customer_id = $1 ${after ? 'and (period_start, id) < ($3, $4)' : ''}
+        order by period_start desc, id desc limit $2`,
+      after ? [customerId, first + 1, after.periodStart, after.id] : [customerId, first + 1],
+    );
+    const items = await Promise.all(rows.slice(0, first).map(async (r) => toInvoice(r, await this.lines(this.sql, r.id as string))));
+    return { items, hasNextPage: rows.length > first };
+  }
+
+  /** Writes an invoice and replaces its lines (the invoice must be a draft, or new). */
+  async save(client: SqlClient, inv: InvoiceRecord, lines: ComposedLine[], exponent: number): Promise<void> {
+    await client.query(
+      `insert into invoice (id, customer_id, kind, status, currency, period_start, period_end, grace_ends_at, tax_rate, subtotal, tax, total, prepaid,
+                            amount_due, precise, rule_sets, usage_seen, rounding, proration, computed_at, corrects_invoice_id, created_at, updated_at)
+       values ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)
+       on conflict (id) do update set grace_ends_at = excluded.grace_ends_at, tax_rate = excluded.tax_rate, subtotal = excluded.subtotal,
+         tax = excluded.tax, total = excluded.total, prepaid = excluded.prepaid, amount_due = excluded.amount_due, precise = excluded.precise,
+         rule_sets = excluded.rule_sets, usage_seen = excluded.usage_seen, computed_at = excluded.computed_at, updated_at = excluded.updated_at`,
+      [
+        inv.id, inv.customerId, inv.kind, inv.currency, inv.periodStart, inv.periodEnd, inv.graceEndsAt, inv.taxRate && JSON.stringify(inv.taxRate),
+        inv.subtotal, inv.tax, inv.total, inv.prepaid, inv.amountDue, JSON.stringify(inv.precise), JSON.stringify(inv.ruleSets),
+        JSON.stringify(inv.usageSeen), inv.rounding, inv.proration, inv.computedAt, inv.correctsInvoiceId, inv.updatedAt,
+      ],
+    );
+    await client.query('delete from invoice_line where invoice_id = $1', [inv.id]);
+    if (lines.length === 0) return;
+    const payload = lines.map((l, i) => ({
+      id: `${inv.id.slice(0, 24)}${(i + 1).toString(16).padStart(12, '0')}`,
+      position: i + 1,
+      kind: l.kind,
+      billing_key: l.key,
+      period_start: l.periodStart.toISOString(),
+      period_end: l.periodEnd.toISOString(),
+      description: l.description.slice(0, 500),
+      meter_code: l.meterCode,
+      dimensions: l.dimensions,
+      quantity: l.quantity?.toFixed() ?? null,
+      precise_amount: l.precise.toFixed(),
+      amount: l.rounded.toFixed(exponent),
+      taxable: l.taxable,
+      tiers: l.tiers,
+      details: l.details,
+    }));
+    await client.query(
+      `insert into invoice_line (id, invoice_id, position, kind, billing_key, period_start, period_end, description, meter_code, dimensions,
+                                 quantity, precise_amount, amount, taxable, tiers, details)
+       select x.id, $1, x.position, x.kind, x.billing_key, x.period_start, x.period_end, x.description, x.meter_code, x.dimensions,
+              x.quantity, x.precise_amount, x.amount, x.taxable, x.tiers, x.details
+         from jsonb_to_recordset($2::jsonb) as x(id uuid, position int, kind text, billing_key text, period_start timestamptz, period_end timestamptz,
+              description text, meter_code text, dimensions jsonb, quantity numeric, precise_amount numeric, amount numeric, taxable boolean,
+              tiers jsonb, details jsonb)`,
+      [inv.id, JSON.stringify(payload)],
+    );
+  }
+
+  /** Numbers and finalizes a draft. The counter row is locked until commit, so numbers have no gaps. */
+  async finalize(client: SqlClient, invoiceId: string, scope: string, format: (sequence: bigint) => string, at: Date): Promise<string> {
+    const { rows } = await client.query<{ last: string }>(
+      `insert into invoice_counter (scope, last) values ($1, 1) on conflict (scope) do update set last = invoice_counter.last + 1 returning last::text`,
+      [scope],
+    );
+    const sequence = BigInt(rows[0]!.last);
+    const number = format(sequence);
+    await client.query(
+      `update invoice set status = 'FINALIZED', number = $2, number_scope = $3, sequence = $4, finalized_at = $5, updated_at = $5 where id = $1 and status = 'DRAFT'`,
+      [invoiceId, number, scope, sequence.toString(), at],
+    );
+    return number;
+  }
+
+  /** Applies a status change if the invoice is still in one of `from`; false otherwise. */
+  async transition(client: SqlClient | null, id: string, from: InvoiceStatus[], set: Record<string, unknown>): Promise<boolean> {
+    const cols = Object.keys(set);
+    const rows = await query(
+      client ?? this.sql,
+      `update invoice set ${cols.map((c, i) => `${c} = $${i + 3}`).join(', ')} where id = $1 and status = any($2::text[]) returning id`,
+      [id, from, ...Object.values(set)] as never[],
+    );
+    return rows.length === 1;
+  }
+}
+
+async function query(client: SqlClient | SqlPool, text: string, params: unknown[]): Promise<Array<Record<string, unknown>>> {
+  const result = await (client as SqlClient).query(text, params as never[]);
+  return Array.isArray(result) ? (result as Array<Record<string, unknown>>) : (result.rows as Array<Record<string, unknown>>);
+}
+
+const text = (v: unknown): string => (v === null || v === undefined ? '0' : String(v));
+
+function toInvoice(r: Record<string, any>, lines: InvoiceLineRecord[]): InvoiceRecord {
+  return {
+    id: r.id,
+    customerId: r.customer_id,
+    kind: r.kind as InvoiceKind,
+    status: r.status as InvoiceStatus,
+    currency: r.currency,
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    graceEndsAt: r.grace_ends_at,
+    number: r.number,
+    taxRate: r.tax_rate,
+    subtotal: text(r.subtotal),
+    tax: text(r.tax),
+    total: text(r.total),
+    prepaid: text(r.prepaid),
+    amountDue: text(r.amount_due),
+    precise: r.precise,
+    ruleSets: r.rule_sets,
+    usageSeen: r.usage_seen,
+    rounding: r.rounding,
+    proration: r.proration,
+    computedAt: r.computed_at,
+    finalizedAt: r.finalized_at,
+    paidAt: r.paid_at,
+    paymentReference: r.payment_reference,
+    voidedAt: r.voided_at,
+    voidReason: r.void_reason,
+    correctsInvoiceId: r.corrects_invoice_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    lines,
+  };
+}
+
+function toLine(r: Record<string, any>): InvoiceLineRecord {
+  return {
+    id: r.id,
+    position: r.position,
+    kind: r.kind,
+    billingKey: r.billing_key,
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    description: r.description,
+    meterCode: r.meter_code,
+    dimensions: r.dimensions,
+    quantity: r.quantity,
+    preciseAmount: r.precise_amount,
+    amount: r.amount,
+    taxable: r.taxable,
+    tiers: r.tiers,
+    details: r.details,
+  };
+}

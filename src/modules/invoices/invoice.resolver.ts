@@ -1,0 +1,64 @@
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../graphql/context.js';
+import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
+import { ValidationError } from '../../shared/errors.js';
+import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { CloseInvoicesInput, CloseInvoicesPayload, MarkInvoicePaidInput, MarkInvoicePaidPayload, VoidInvoiceInput, VoidInvoicePayload } from './invoice.inputs.js';
+import { InvoiceConnection, InvoiceObject, toInvoiceObject, toProjection, UpcomingInvoice } from './invoice.object.js';
+import type { InvoiceService } from './invoice.service.js';
+
+@Resolver()
+export class InvoiceResolver {
+  constructor(private readonly service: InvoiceService) {}
+
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
+  @Query(() => InvoiceConnection, { description: "A customer's invoices, newest period first (void ones included)." })
+  async invoices(@Ctx() ctx: RequestContext, @Arg('customerId', () => ID) customerId: string, @Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<InvoiceObject>> {
+    assertCustomerAccess(ctx.principal, customerId);
+    const req = toPageRequest(args);
+    let after: { periodStart: Date; id: string } | null = null;
+    if (req.after) {
+      const [t, id] = req.after.split('|');
+      if (!t || !id || Number.isNaN(Date.parse(t))) throw new ValidationError([{ path: 'after', message: 'is not a cursor returned by this API' }]);
+      after = { periodStart: new Date(t), id };
+    }
+    const page = await this.service.page(customerId, req.first, after);
+    return toConnection(page, (i) => `${i.periodStart.toISOString()}|${i.id}`, toInvoiceObject);
+  }
+
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
+  @Query(() => InvoiceObject)
+  async invoice(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string): Promise<InvoiceObject> {
+    const invoice = await this.service.get(id);
+    assertCustomerAccess(ctx.principal, invoice.customerId);
+    return toInvoiceObject(invoice);
+  }
+
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
+  @Query(() => UpcomingInvoice, { nullable: true, description: 'The current period as if it closed now, and projected to its end; null without a subscription.' })
+  async upcomingInvoice(@Ctx() ctx: RequestContext, @Arg('customerId', () => ID) customerId: string): Promise<UpcomingInvoice | null> {
+    assertCustomerAccess(ctx.principal, customerId);
+    const upcoming = await this.service.upcoming(customerId);
+    if (!upcoming) return null;
+    return { invoice: toInvoiceObject(upcoming.invoice), projected: toProjection(upcoming.projected, upcoming.elapsed.toDecimalPlaces(6).toFixed()) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => VoidInvoicePayload)
+  async voidInvoice(@Arg('input', () => VoidInvoiceInput) input: VoidInvoiceInput): Promise<VoidInvoicePayload> {
+    const { voided, corrected } = await this.service.void(input);
+    return { voided: toInvoiceObject(voided), corrected: corrected && toInvoiceObject(corrected) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => MarkInvoicePaidPayload)
+  async markInvoicePaid(@Arg('input', () => MarkInvoicePaidInput) input: MarkInvoicePaidInput): Promise<MarkInvoicePaidPayload> {
+    return { invoice: toInvoiceObject(await this.service.markPaid(input)) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => CloseInvoicesPayload, { description: 'Closes every due billing period now (what the scheduler and `billing invoices close` do).' })
+  async closeInvoices(@Arg('input', () => CloseInvoicesInput, { nullable: true }) input?: CloseInvoicesInput | null): Promise<CloseInvoicesPayload> {
+    return this.service.closeDue(input?.at ?? undefined);
+  }
+}

@@ -1,0 +1,367 @@
+import type { InvoiceConfig } from '../../config/config.js';
+import type { SqlClient } from '../../db/sql.js';
+import type { Clock } from '../../shared/clock.js';
+import { AppError, ErrorCode, notFound } from '../../shared/errors.js';
+import { isUuid, newId } from '../../shared/ids.js';
+import type { Logger } from '../../shared/logger.js';
+import { Decimal } from '../../shared/money/decimal.js';
+import { fromLedgerUnits } from '../../shared/money/units.js';
+import { Checker } from '../../shared/validation.js';
+import type { CurrencyService } from '../currencies/currency.service.js';
+import type { Customer } from '../customers/customer.entity.js';
+import type { CustomerService } from '../customers/customer.service.js';
+import type { PlanService } from '../plans/plan.service.js';
+import type { Period } from '../subscriptions/billing-period.js';
+import type { TaxRateService } from '../taxes/tax-rate.service.js';
+import { baseFeeItems } from './base-fees.js';
+import { BillingTimeline } from './billing-timeline.js';
+import { billedKey, composeLines, invoiceTotals, type ComposedLine, type ComposeOptions } from './invoice-compose.js';
+import { InvoiceKind, InvoiceStatus, LineKind, type BillingItem, type InvoiceRecord, type TaxRateSnapshot } from './invoice.record.js';
+import { InvoiceRepository, type PeriodUsage } from './invoice.repository.js';
+import { usageItems, type RuleSetLookup } from './usage-items.js';
+
+export interface CloseReport {
+  customers: number;
+  drafted: number;
+  finalized: string[];
+  failed: number;
+}
+
+/** An invoice as computed, before it is stored. */
+interface Computed {
+  lines: ComposedLine[];
+  totals: ReturnType<typeof invoiceTotals>;
+  ruleSets: InvoiceRecord['ruleSets'];
+  usageSeen: Record<string, number>;
+  options: ComposeOptions;
+}
+
+interface CustomerScope {
+  customer: Customer;
+  timeline: BillingTimeline;
+  taxRate: TaxRateSnapshot | null;
+  options: ComposeOptions;
+}
+
+/**
+ * Closes billing periods into invoices. Each customer is closed in one transaction under an
+ * advisory lock, so concurrent runs (the scheduler on every instance, the CLI) and reruns after a
+ * crash neither duplicate nor skip an invoice; the unique index on (customer, kind, period) is
+ * the backstop.
+ */
+export class InvoiceService {
+  readonly repo: InvoiceRepository;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    repo: InvoiceRepository,
+    private readonly customers: CustomerService,
+    private readonly plans: PlanService,
+    private readonly rules: RuleSetLookup,
+    private readonly currencies: CurrencyService,
+    private readonly taxes: TaxRateService,
+    private readonly clock: Clock,
+    private readonly config: InvoiceConfig,
+    private readonly logger: Logger,
+  ) {
+    this.repo = repo;
+  }
+
+  /** Closes due periods every closeIntervalMs (0: never). */
+  start(): void {
+    if (this.config.closeIntervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      this.running = this.closeDue().catch((err) => this.logger.error({ err }, 'closing billing periods failed'));
+    }, this.config.closeIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Closes every period that ended by `at` (now by default), for every customer. */
+  async closeDue(at: Date = this.clock.now()): Promise<CloseReport> {
+    const report: CloseReport = { customers: 0, drafted: 0, finalized: [], failed: 0 };
+    for (const customerId of await this.repo.customersToClose(at)) {
+      report.customers++;
+      try {
+        const r = await this.closeCustomer(customerId, at);
+        report.drafted += r.drafted;
+        report.finalized.push(...r.finalized);
+      } catch (err) {
+        report.failed++;
+        this.logger.error({ err, customerId }, 'closing a customer failed; the next run retries');
+      }
+    }
+    return report;
+  }
+
+  /** Opening invoices, drafts of ended periods, and finalization of drafts past their grace. */
+  async closeCustomer(customerId: string, at: Date): Promise<{ drafted: number; finalized: string[] }> {
+    return this.repo.transaction(async (client) => {
+      await this.repo.lockCustomer(client, customerId);
+      const scope = await this.scope(client, customerId);
+      const existing = await this.repo.headers(client, customerId);
+      const find = (kind: InvoiceKind, p: Period) => existing.find((i) => i.kind === kind && i.periodStart.getTime() === p.start.getTime());
+      const out = { drafted: 0, finalized: [] as string[] };
+      for (const s of scope.timeline.advanceStarts(at)) {
+        const p = scope.timeline.periodOf(s, s.startsAt);
+        if (find(InvoiceKind.OPENING, p)) continue;
+        const computed = await this.computeOpening(client, scope, p, s.id, null);
+        if (computed.lines.length === 0) continue;
+        out.finalized.push(await this.store(client, scope, InvoiceKind.OPENING, p, computed, null, at, true));
+      }
+      const counts = await this.repo.usageCounts(client, customerId, scope.customer.currency);
+      for (const p of scope.timeline.periodsEndedBy(at)) {
+        const draft = find(InvoiceKind.PERIOD, p);
+        if (draft && draft.status !== InvoiceStatus.DRAFT) continue;
+        const graceOver = at.getTime() >= p.end.getTime() + this.config.graceMs;
+        const stale = !draft || draft.usageSeen[p.start.toISOString()] !== (counts.get(p.start.toISOString()) ?? 0) || scope.timeline.subscriptions.some((s) => s.updatedAt > draft.computedAt);
+        if (!stale && !graceOver) continue;
+        if (stale) {
+          const computed = await this.computePeriod(client, scope, p, draft?.id ?? null, existing, counts);
+          const id = await this.store(client, scope, InvoiceKind.PERIOD, p, computed, draft?.id ?? null, at, graceOver);
+          if (!graceOver) out.drafted++;
+          else out.finalized.push(id);
+        } else {
+          out.finalized.push(await this.numberInvoice(client, scope, draft!.id, at));
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The invoice of the current period as if it closed now, with a projection to the period's end. */
+  async upcoming(customerId: string): Promise<{ invoice: InvoiceRecord; projected: ReturnType<typeof invoiceTotals>; elapsed: Decimal } | null> {
+    const now = this.clock.now();
+    return this.repo.transaction(async (client) => {
+      const scope = await this.scope(client, customerId);
+      const current = scope.timeline.at(now);
+      if (!current) return null;
+      const p = scope.timeline.periodOf(current, now);
+      const existing = await this.repo.headers(client, customerId);
+      const counts = await this.repo.usageCounts(client, customerId, scope.customer.currency);
+      const computed = await this.computePeriod(client, scope, p, null, existing, counts);
+      const elapsed = Decimal.max(new Decimal('0.01'), new Decimal(now.getTime() - p.start.getTime()).div(p.end.getTime() - p.start.getTime()));
+      // Linear projection: usage so far (this period's usage-driven lines) scaled by 1 / elapsed share.
+      const projectedLines = computed.lines.map((l) =>
+        isUsage(l) && l.periodStart.getTime() === p.start.getTime() ? { ...l, precise: l.precise.div(elapsed), rounded: l.rounded.div(elapsed).toDecimalPlaces(scope.options.exponent) } : l,
+      );
+      const invoice = this.record(scope, InvoiceKind.PERIOD, p, computed, newId(now.getTime()), now, null);
+      return { invoice, projected: invoiceTotals(projectedLines, scope.options), elapsed: Decimal.min(new Decimal(1), elapsed) };
+    });
+  }
+
+  async get(id: string): Promise<InvoiceRecord> {
+    const invoice = isUuid(id) ? await this.repo.get(id) : null;
+    if (!invoice) throw notFound('invoice', id);
+    return invoice;
+  }
+
+  page(customerId: string, first: number, after: { periodStart: Date; id: string } | null) {
+    return this.repo.page(customerId, first, after);
+  }
+
+  /** Records a payment made outside the system. Repeating it with the same reference is a no-op. */
+  async markPaid(cmd: { invoiceId: string; paidAt?: Date | null; paymentReference?: string | null }): Promise<InvoiceRecord> {
+    const check = new Checker();
+    const reference = check.text('paymentReference', cmd.paymentReference, { max: 200 }) ?? null;
+    check.done();
+    const invoice = await this.get(cmd.invoiceId);
+    if (invoice.status === InvoiceStatus.PAID && invoice.paymentReference === reference) return invoice;
+    const at = cmd.paidAt ?? this.clock.now();
+    const done = await this.repo.transition(null, invoice.id, [InvoiceStatus.FINALIZED], { status: InvoiceStatus.PAID, paid_at: at, payment_reference: reference, updated_at: this.clock.now() });
+    if (!done) throw new AppError(ErrorCode.CONFLICT, `a ${invoice.status} invoice cannot be marked paid${invoice.status === 'PAID' ? ' again with another reference' : ''}`);
+    return this.get(invoice.id);
+  }
+
+  /**
+   * Voids a finalized (or paid) invoice with a reason. With `reissue`, a corrected invoice for the
+   * same period is computed from the current data and finalized in the same transaction.
+   */
+  async void(cmd: { invoiceId: string; reason: string; reissue?: boolean | null }): Promise<{ voided: InvoiceRecord; corrected: InvoiceRecord | null }> {
+    const check = new Checker();
+    const reason = check.text('reason', cmd.reason, { max: 500, required: true });
+    check.done();
+    const invoice = await this.get(cmd.invoiceId);
+    const now = this.clock.now();
+    const correctedId = await this.repo.transaction(async (client) => {
+      await this.repo.lockCustomer(client, invoice.customerId);
+      const done = await this.repo.transition(client, invoice.id, [InvoiceStatus.FINALIZED, InvoiceStatus.PAID], { status: InvoiceStatus.VOID, voided_at: now, void_reason: reason, updated_at: now });
+      if (!done) throw new AppError(ErrorCode.CONFLICT, `a ${invoice.status} invoice cannot be voided`);
+      if (!cmd.reissue) return null;
+      const scope = await this.scope(client, invoice.customerId);
+      const p = { start: invoice.periodStart, end: invoice.periodEnd };
+      const existing = await this.repo.headers(client, invoice.customerId);
+      const computed =
+        invoice.kind === InvoiceKind.OPENING
+          ? await this.computeOpening(client, scope, p, null, null)
+          : await this.computePeriod(client, scope, p, null, existing, await this.repo.usageCounts(client, invoice.customerId, scope.customer.currency));
+      return this.store(client, scope, invoice.kind, p, computed, null, now, true, invoice.id);
+    });
+    return { voided: await this.get(invoice.id), corrected: correctedId ? await this.get(correctedId) : null };
+  }
+
+  private async scope(client: SqlClient, customerId: string): Promise<CustomerScope> {
+    const customer = await this.customers.get({ id: customerId });
+    const rows = await this.repo.subscriptions(client, customerId);
+    const subscriptions = await Promise.all(rows.map(async (s) => ({ ...s, plan: (await this.plans.findById(s.planId))! })));
+    const timeline = new BillingTimeline(subscriptions, customer.timezone);
+    const exponent = (await this.currencies.exponentOf(customer.currency)) ?? 2;
+    const planTax = subscriptions.at(-1)?.plan.plan.taxRateCode ?? null;
+    const code = customer.taxRateCode ?? planTax;
+    const rate = code ? (await this.taxes.list()).find((r) => r.code === code) : undefined;
+    const taxRate = rate ? { code: rate.code, name: rate.name, percent: rate.percent, inclusive: rate.inclusive } : null;
+    return { customer, timeline, taxRate, options: { exponent, rounding: this.config.rounding, taxRate } };
+  }
+
+  private async computeOpening(client: SqlClient, scope: CustomerScope, p: Period, subscriptionId: string | null, self: string | null): Promise<Computed> {
+    const segments = scope.timeline.segments(p).filter((s) => s.timing === 'ADVANCE' && (!subscriptionId || s.subscriptionId === subscriptionId));
+    const items = baseFeeItems(p, segments, this.config.proration, scope.customer.timezone);
+    const billed = await this.repo.billed(client, scope.customer.id, [p.start], self);
+    const lines = composeLines(items, billed, [], scope.options);
+    return { lines, totals: invoiceTotals(lines, scope.options), ruleSets: [], usageSeen: {}, options: scope.options };
+  }
+
+  /**
+   * A period's invoice: base fees of the period (and, for fees billed in advance, of the next),
+   * its usage, and late usage of earlier finalized periods, each less what was billed before.
+   */
+  private async computePeriod(client: SqlClient, scope: CustomerScope, p: Period, self: string | null, existing: InvoiceRecord[], counts: Map<string, number>): Promise<Computed> {
+    const { timeline, customer } = scope;
+    const next = timeline.next(p);
+    const items: BillingItem[] = [...baseFeeItems(p, timeline.segments(p), this.config.proration, customer.timezone)];
+    if (next) items.push(...baseFeeItems(next, timeline.segments(next).filter((s) => s.timing === 'ADVANCE'), this.config.proration, customer.timezone));
+    const usageSeen: Record<string, number> = {};
+    const ruleSets = new Map<string, { key: string; version: number; hash: string }>();
+    const usagePeriods = [p, ...this.latePeriods(existing, p, counts)];
+    for (const up of usagePeriods) {
+      const usage = await this.repo.periodUsage(client, customer.id, up.start, customer.currency, timeline.groupBy(up));
+      usageSeen[up.start.toISOString()] = usage.seen;
+      for (const g of usage.groups) ruleSets.set(`${g.ruleSetKey}@${g.ruleSetVersion}`, { key: g.ruleSetKey, version: g.ruleSetVersion, hash: g.ruleSetHash });
+      items.push(...(await this.usageOf(scope, up, usage)));
+    }
+    const periods = [...usagePeriods.map((x) => x.start), ...(next ? [next.start] : [])];
+    const billed = await this.repo.billed(client, customer.id, periods, self);
+    const present = new Set(items.map((i) => billedKey(i.periodStart, i.key)));
+    const inScope = (k: string) => {
+      const [start, key] = [k.slice(0, k.indexOf('|')), k.slice(k.indexOf('|') + 1)];
+      if (start === p.start.toISOString()) return true;
+      if (next && start === next.start.toISOString()) return key.startsWith('fee:');
+      return !key.startsWith('fee:');
+    };
+    const orphans = [...billed.keys()].filter((k) => !present.has(k) && inScope(k));
+    const lines = composeLines(items, billed, orphans, scope.options);
+    return { lines, totals: invoiceTotals(lines, scope.options), ruleSets: [...ruleSets.values()], usageSeen, options: scope.options };
+  }
+
+  /** Earlier finalized periods whose committed events outnumber what their invoices saw. */
+  private latePeriods(existing: InvoiceRecord[], p: Period, counts: Map<string, number>): Period[] {
+    const seen = new Map<string, { period: Period; count: number }>();
+    for (const inv of existing) {
+      if (inv.status === InvoiceStatus.DRAFT) continue;
+      for (const [start, count] of Object.entries(inv.usageSeen)) {
+        if (new Date(start).getTime() >= p.start.getTime()) continue;
+        const prior = seen.get(start);
+        const period = inv.periodStart.toISOString() === start ? { start: inv.periodStart, end: inv.periodEnd } : (prior?.period ?? { start: new Date(start), end: inv.periodEnd });
+        seen.set(start, { period, count: Math.max(count, prior?.count ?? 0) });
+      }
+    }
+    return [...seen.entries()].filter(([start, s]) => (counts.get(start) ?? 0) > s.count).map(([, s]) => s.period);
+  }
+
+  private async usageOf(scope: CustomerScope, p: Period, usage: PeriodUsage): Promise<BillingItem[]> {
+    const inForce = scope.timeline.at(new Date(p.end.getTime() - 1)) ?? scope.timeline.at(p.start);
+    const items = await usageItems({
+      period: p,
+      groups: usage.groups,
+      charges: scope.timeline.charges(p),
+      rules: this.rules,
+      customer: { id: scope.customer.id, externalId: scope.customer.externalId, metadata: scope.customer.metadata },
+      plan: inForce ? { code: inForce.plan.plan.code, version: inForce.plan.plan.version } : null,
+    });
+    for (const paid of usage.paid) {
+      items.push({
+        kind: LineKind.PREPAID,
+        key: `prepaid:${paid.kind}`,
+        periodStart: p.start,
+        periodEnd: p.end,
+        description: paid.kind === 'MAIN' ? 'Paid from the prepaid wallet balance as usage happened' : 'Paid with granted credits as usage happened',
+        meterCode: null,
+        dimensions: null,
+        quantity: null,
+        amount: fromLedgerUnits(paid.units).negated(),
+        taxable: false,
+        tiers: [],
+        details: { ledgerUnits: paid.units.toString() },
+      });
+    }
+    return items;
+  }
+
+  private record(scope: CustomerScope, kind: InvoiceKind, p: Period, c: Computed, id: string, at: Date, corrects: string | null): InvoiceRecord {
+    return {
+      id,
+      customerId: scope.customer.id,
+      kind,
+      status: InvoiceStatus.DRAFT,
+      currency: scope.customer.currency,
+      periodStart: p.start,
+      periodEnd: p.end,
+      graceEndsAt: new Date(p.end.getTime() + (kind === InvoiceKind.PERIOD ? this.config.graceMs : 0)),
+      number: null,
+      taxRate: scope.taxRate,
+      ...c.totals,
+      ruleSets: c.ruleSets,
+      usageSeen: c.usageSeen,
+      rounding: this.config.rounding,
+      proration: this.config.proration,
+      computedAt: at,
+      finalizedAt: null,
+      paidAt: null,
+      paymentReference: null,
+      voidedAt: null,
+      voidReason: null,
+      correctsInvoiceId: corrects,
+      createdAt: at,
+      updatedAt: at,
+      lines: c.lines.map((l, i) => ({
+        id: `${id}-${i + 1}`,
+        position: i + 1,
+        kind: l.kind,
+        billingKey: l.key,
+        periodStart: l.periodStart,
+        periodEnd: l.periodEnd,
+        description: l.description,
+        meterCode: l.meterCode,
+        dimensions: l.dimensions,
+        quantity: l.quantity?.toFixed() ?? null,
+        preciseAmount: l.precise.toFixed(),
+        amount: l.rounded.toFixed(c.options.exponent),
+        taxable: l.taxable,
+        tiers: l.tiers,
+        details: l.details,
+      })),
+    };
+  }
+
+  private async store(client: SqlClient, scope: CustomerScope, kind: InvoiceKind, p: Period, c: Computed, id: string | null, at: Date, finalize: boolean, corrects: string | null = null): Promise<string> {
+    const record = this.record(scope, kind, p, c, id ?? newId(at.getTime()), at, corrects);
+    await this.repo.save(client, record, c.lines, c.options.exponent);
+    if (finalize) await this.numberInvoice(client, scope, record.id, at);
+    return record.id;
+  }
+
+  private numberInvoice(client: SqlClient, scope: CustomerScope, id: string, at: Date): Promise<string> {
+    const perCustomer = this.config.numbering === 'CUSTOMER';
+    const prefix = this.config.numberPrefix;
+    return this.repo
+      .finalize(client, id, perCustomer ? scope.customer.id : 'organization', (n) => (perCustomer ? `${prefix}-${scope.customer.externalId}-${n.toString().padStart(4, '0')}` : `${prefix}-${n.toString().padStart(6, '0')}`), at)
+      .then(() => id);
+  }
+}
+
+const isUsage = (l: ComposedLine): boolean => l.kind === LineKind.USAGE || l.kind === LineKind.TRUE_UP || l.kind === LineKind.PREPAID;
