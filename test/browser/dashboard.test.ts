@@ -1,7 +1,7 @@
 import { Decimal } from 'decimal.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateAlertDefinitionDocument, CreateCustomerTokenDocument, RevokeCustomerTokenDocument, RecordUsageDocument } from '../generated/graphql.js';
+import { CloseInvoicesDocument, CreateAlertDefinitionDocument, CreateCustomerTokenDocument, InvoicesDocument, RevokeCustomerTokenDocument, RecordUsageDocument } from '../generated/graphql.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { fundedCustomer, gpt4oInput, setupCatalogue, type Funded } from '../support/usage-fixtures.js';
 import { findChromium, launchChromium, testResultPath } from './chromium.js';
@@ -109,11 +109,20 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     await context.close();
   });
 
-  it('fits a phone screen without sideways scrolling', async () => {
+  it('fits a phone screen without sideways scrolling, and lists the invoices of closed periods', async () => {
+    // Close every period due 35 days from now: at least the current one, after its grace.
+    const closed = await t.admin.ok(CloseInvoicesDocument, { input: { at: new Date(Date.now() + 35 * 86_400_000).toISOString() } });
+    expect(closed.closeInvoices.failed).toBe(0);
+    const { invoices } = await t.admin.ok(InvoicesDocument, { customerId: a.customerId });
+    const newest = invoices.nodes[0]!;
     const { context, page, problems } = await openPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     await page.goto(dashboardUrl(tokenA, a.customerId));
     await balanceIs(page, balanceNow);
     await page.locator('body[data-ready="true"]').waitFor();
+    const row = page.locator('#invoices-body tbody tr').first();
+    expect(await row.locator('th').innerText()).toContain(newest.number!);
+    expect(await row.innerText()).toContain(newest.status.toLowerCase());
+    expect(await page.locator('#invoices-body tbody tr').count()).toBe(invoices.nodes.length);
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await page.screenshot({ path: testResultPath('dashboard-phone.png'), fullPage: true });
     expect(problems).toEqual([]);

@@ -105,7 +105,7 @@ async function loadAlerts() {
 
 async function loadInvoices() {
   const { invoices } = await ask(s.INVOICES_QUERY);
-  fill('invoices', s.renderInvoices(invoices.nodes));
+  fill('invoices', s.renderInvoices(invoices.nodes, session.customer.timezone));
 }
 
 const USAGE_LOADERS = { period: loadPeriod, meters: loadMeters, daily: loadDaily };

@@ -45,6 +45,16 @@ export function date(iso, timeZone) {
   }
 }
 export const dateTime = (iso) => (iso ? dateTimeFormat.format(new Date(iso)) : '—');
+/** A period [start, end) as its first and last days, "Nov 1 – 30, 2026", in the given time zone. */
+export function dateRange(start, end, timeZone) {
+  const last = new Date(Date.parse(end) - 1);
+  try {
+    return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone }).formatRange(new Date(start), last);
+  } catch {
+    return `${date(start, timeZone)} – ${date(last.toISOString(), timeZone)}`;
+  }
+}
+
 /** An instant -> its day in the given time zone, "Nov 22". */
 export function day(iso, timeZone) {
   try {

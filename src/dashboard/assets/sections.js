@@ -1,6 +1,6 @@
 // What each section asks the API for, and how it draws the answer. Each section loads on its
 // own, so a query this server does not offer leaves only that section empty.
-import { date, dateTime, el, money, quantity } from './format.js';
+import { dateRange, dateTime, el, money, quantity } from './format.js';
 
 export const CUSTOMER_QUERY = `query DashboardCustomer($id: ID!) {
   customer(id: $id) { id name externalId currency timezone spendingCap
@@ -82,9 +82,10 @@ export function renderAlerts(alerts, currency) {
   );
 }
 
-export function renderInvoices(invoices) {
+/** invoices, newest period first; their periods are shown in the customer's time zone. */
+export function renderInvoices(invoices, timeZone) {
   if (invoices.length === 0) return el('p', { class: 'muted' }, 'No invoices yet.');
-  const head = ['Invoice', 'Period', 'Status', 'Total', 'Due'].map((h, i) => el('th', { scope: 'col', class: i > 2 ? 'num' : undefined }, h));
+  const head = ['Invoice', 'Period', 'Total', 'Due'].map((h, i) => el('th', { scope: 'col', class: i > 1 ? 'num' : undefined }, h));
   return el(
     'div',
     { class: 'scroll' },
@@ -100,9 +101,8 @@ export function renderInvoices(invoices) {
           el(
             'tr',
             {},
-            el('th', { scope: 'row' }, i.number ?? i.id),
-            el('td', {}, `${date(i.periodStart)} – ${date(i.periodEnd)}`),
-            el('td', {}, el('span', { class: 'badge' }, i.status.toLowerCase())),
+            el('th', { scope: 'row' }, el('span', { class: 'nowrap' }, i.number ?? 'Draft'), ' ', el('span', { class: 'badge' }, i.status.toLowerCase())),
+            el('td', {}, dateRange(i.periodStart, i.periodEnd, timeZone)),
             el('td', { class: 'num' }, money(i.total, i.currency)),
             el('td', { class: 'num' }, money(i.amountDue, i.currency)),
           ),

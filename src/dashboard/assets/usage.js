@@ -2,7 +2,7 @@
 // and daily spend by model. Each loader returns the section's content; the caller puts it in
 // place. Amounts shown are what was charged (what the ledger moved).
 import { stackedBarChart } from './chart.js';
-import { addDecimals, date, day, el, money, quantity } from './format.js';
+import { addDecimals, dateRange, day, el, money, quantity } from './format.js';
 import { figure } from './sections.js';
 
 const DAYS = 14;
@@ -34,7 +34,7 @@ export async function loadPeriod(session, ask) {
   return el(
     'div',
     {},
-    el('p', { class: 'muted' }, `${date(p.start, tz)} – ${date(new Date(Date.parse(p.end) - 1).toISOString(), tz)}${p.planCode ? ` · plan ${p.planCode}` : ''}`),
+    el('p', { class: 'muted' }, `${dateRange(p.start, p.end, tz)}${p.planCode ? ` · plan ${p.planCode}` : ''}`),
     el(
       'dl',
       { class: 'figures small' },
