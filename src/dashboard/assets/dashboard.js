@@ -141,9 +141,16 @@ function subscribeLive() {
   });
 }
 
+const SECTIONS = ['balance', 'period', 'meters', 'daily', 'alerts', 'invoices'];
+
 async function open(credentials) {
   session = { ...credentials, wallets: new Map(), unavailable: new Set() };
   $('sign-in').hidden = true;
+  // Nothing of a previous session in this tab may show while the new one loads.
+  for (const section of SECTIONS) {
+    $(`${section}-body`).replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
+    $(`${section}-body`).setAttribute('aria-busy', 'true');
+  }
   let customer;
   try {
     customer = (await ask(s.CUSTOMER_QUERY)).customer;
