@@ -19,6 +19,16 @@ const SERVER_FLAGS = ['--max-semi-space-size=64', ...(process.env.BENCH_NODE_FLA
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Runs fn over items with at most `concurrency` calls in flight. */
+export async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
 export function databaseUrl(name: string): string {
   const url = new URL(BASE_DATABASE_URL);
   url.pathname = `/${name}`;

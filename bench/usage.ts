@@ -14,20 +14,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { admin, databaseUrl, fmt, Gql, REDIS_URL, run, sleep, startServer, wrk, wrkScript } from './lib.js';
+import { admin, databaseUrl, fmt, Gql, pool, REDIS_URL, run, sleep, startServer, wrk, wrkScript } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const WALLETS = Number(process.env.BENCH_WALLETS ?? 1000);
 const stamp = Date.now();
 const db = `billing_bench_${stamp}`;
 const prefix = `bench:${stamp}:`;
-
-async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
 
 async function setup(gql: Gql): Promise<{ many: string[]; hot: string }> {
   await gql.q('mutation { createMeter(input: {code: "llm_tokens", name: "LLM tokens", aggregation: SUM, property: "tokens", dimensions: ["model", "tokenType"]}) { meter { id } } }');

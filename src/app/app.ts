@@ -270,7 +270,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       name: 'invoice-html',
       path: '/invoices/:id.html',
       methods: ['GET'],
-      // Authorised like the API: the bearer key must be ADMIN or the invoice's own customer.
+      // Authorised like the API: the bearer key (or customer token) must be ADMIN or the invoice's own customer.
       handle: async ({ req, res, params }) => {
         try {
           const principal = await credentials.authenticate(req.headers.authorization);

@@ -29,7 +29,6 @@ export interface CreatedApiKey {
  */
 export class ApiKeyService {
   private readonly cache: PrincipalCache;
-  private readonly revokedListeners: Array<(keyId: string) => void> = [];
 
   constructor(
     private readonly orm: Orm,
@@ -85,14 +84,13 @@ export class ApiKeyService {
       key.revokedAt = this.clock.now();
       await repo.flush();
     }
-    this.forget(id);
-    for (const listener of this.revokedListeners) listener(id);
+    this.cache.revoked(id);
     return key;
   }
 
   /** Registers a callback run after a revocation, to tell other instances and open sockets. */
   onRevoked(listener: (keyId: string) => void): void {
-    this.revokedListeners.push(listener);
+    this.cache.onRevoked(listener);
   }
 
   /** Drops a key from the lookup cache (after a revocation seen by another instance). */

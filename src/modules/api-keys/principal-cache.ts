@@ -30,6 +30,7 @@ export interface CacheMessages {
  */
 export class PrincipalCache {
   private readonly entries = new Map<string, Entry>();
+  private readonly revokedListeners: Array<(credentialId: string) => void> = [];
 
   constructor(
     private readonly clock: Clock,
@@ -54,6 +55,16 @@ export class PrincipalCache {
     const expiresAt = entry.principal.expiresAt;
     if (expiresAt && expiresAt.getTime() <= now) throw unauthenticated(this.messages.expired);
     return entry.principal;
+  }
+
+  /** After a credential was revoked on this instance: forgets it and tells the listeners (other instances, open sockets). */
+  revoked(credentialId: string): void {
+    this.forget(credentialId);
+    for (const listener of this.revokedListeners) listener(credentialId);
+  }
+
+  onRevoked(listener: (credentialId: string) => void): void {
+    this.revokedListeners.push(listener);
   }
 
   /** Drops every entry of a credential (after a revocation, here or on another instance). */

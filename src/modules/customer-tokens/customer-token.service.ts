@@ -40,7 +40,6 @@ export const isCustomerToken = (secret: string): boolean => secret.startsWith(CU
  */
 export class CustomerTokenService {
   private readonly cache: PrincipalCache;
-  private readonly revokedListeners: Array<(tokenId: string) => void> = [];
 
   constructor(
     private readonly orm: Orm,
@@ -86,14 +85,13 @@ export class CustomerTokenService {
       row.revokedAt = this.clock.now();
       await repo.flush();
     }
-    this.forget(id);
-    for (const listener of this.revokedListeners) listener(id);
+    this.cache.revoked(id);
     return row;
   }
 
   /** Registers a callback run after a revocation, to tell other instances and open sockets. */
   onRevoked(listener: (tokenId: string) => void): void {
-    this.revokedListeners.push(listener);
+    this.cache.onRevoked(listener);
   }
 
   /** Drops a token from the lookup cache (after a revocation seen by another instance). */
