@@ -62,6 +62,7 @@ async function load(section, run) {
   try {
     await run();
   } catch (err) {
+    if (err instanceof StaleAnswer || !session) return;
     if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') return showSignIn('The token was refused or has expired. Ask for a new link.');
     const missing = err instanceof ApiError && err.code === 'GRAPHQL_VALIDATION_FAILED';
     // A query this server does not offer is not asked again in this session.
@@ -70,7 +71,16 @@ async function load(section, run) {
   }
 }
 
-const ask = (document, variables = {}) => query(session.token, document, { id: session.customerId, ...variables });
+/** Thrown when an answer arrives for a session that has since ended: it must not be shown. */
+class StaleAnswer extends Error {}
+
+/** A query for the session's customer. */
+async function ask(document, variables = {}) {
+  const owner = session;
+  const data = await query(owner.token, document, { id: owner.customerId, ...variables });
+  if (session !== owner) throw new StaleAnswer();
+  return data;
+}
 
 function showWallets() {
   fill('balance', s.renderWallets([...session.wallets.values()]));
@@ -125,8 +135,10 @@ function refreshUsageSoon() {
 }
 
 function subscribeLive() {
+  const owner = session;
   const watch = (document, onData) =>
-    session.live.subscribe(document, { id: session.customerId }, (data, errors) => {
+    owner.live.subscribe(document, { id: owner.customerId }, (data, errors) => {
+      if (session !== owner) return;
       if (errors?.length) console.warn('live update error', errors[0].message);
       else if (data) onData(data);
     });
@@ -155,6 +167,7 @@ async function open(credentials) {
   try {
     customer = (await ask(s.CUSTOMER_QUERY)).customer;
   } catch (err) {
+    if (err instanceof StaleAnswer) return;
     const forbidden = err instanceof ApiError && (err.code === 'FORBIDDEN' || err.code === 'VALIDATION_FAILED');
     return showSignIn(forbidden ? 'This token cannot read that customer.' : err.message);
   }
