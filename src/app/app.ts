@@ -99,9 +99,9 @@ export interface Services {
   webhooks: WebhookService;
   webhookWorker: WebhookWorker;
   publisher: LivePublisher;
-  usageReports: UsageReportService;
   invoices: InvoiceService;
   taxes: TaxRateService;
+  usageReports: UsageReportService;
 }
 
 export interface App {
@@ -217,7 +217,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   invoices.start();
   const held = (customerId: string) => accounts.heldByWallet(customerId);
   const usageReports = new UsageReportService(sql, customers, subscriptions, wallets, held, clock);
-  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, alerts, webhooks, webhookWorker, publisher, usageReports, invoices, taxes };
+  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, alerts, webhooks, webhookWorker, publisher, invoices, taxes, usageReports };
 
   const schema = await buildAppSchema(
     new Map<Function, object>([

@@ -43,6 +43,7 @@ const schema = z.object({
   // Shorter than the shortest billing period (a week), so a period is final before the next closes.
   INVOICE_GRACE_MS: z.coerce.number().int().min(0).max(6 * 86_400_000).default(86_400_000),
   INVOICE_CLOSE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  INVOICE_CLOSE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   INVOICE_NUMBERING: z.enum(['ORGANIZATION', 'CUSTOMER']).default('ORGANIZATION'),
   INVOICE_NUMBER_PREFIX: z.string().regex(/^[A-Z0-9-]{1,12}$/).default('INV'),
   INVOICE_PRORATION: z.enum(['DAY', 'SECOND']).default('DAY'),
@@ -107,6 +108,8 @@ export interface InvoiceConfig {
   graceMs: number;
   /** How often the service closes due periods; 0 turns the scheduler off. */
   closeIntervalMs: number;
+  /** Customers closed at once (each in its own transaction). */
+  closeConcurrency: number;
   /** Invoice numbers count per organization (one sequence) or per customer. */
   numbering: 'ORGANIZATION' | 'CUSTOMER';
   numberPrefix: string;
@@ -177,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     invoices: {
       graceMs: e.INVOICE_GRACE_MS,
       closeIntervalMs: e.INVOICE_CLOSE_INTERVAL_MS,
+      closeConcurrency: e.INVOICE_CLOSE_CONCURRENCY,
       numbering: e.INVOICE_NUMBERING,
       numberPrefix: e.INVOICE_NUMBER_PREFIX,
       proration: e.INVOICE_PRORATION,

@@ -23,7 +23,8 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     t = await startTestApp();
     origin = new URL(t.url).origin;
     await setupCatalogue(t);
-    a = await fundedCustomer(t, '10');
+    // Subscribed 45 days ago, so that an earlier period has closed and has an invoice.
+    a = await fundedCustomer(t, '10', { startsAt: new Date(Date.now() - 45 * 86_400_000) });
     b = await fundedCustomer(t, '5');
     tokenA = (await t.admin.ok(CreateCustomerTokenDocument, { input: { customerId: a.customerId, ttlSeconds: 600 } })).createCustomerToken.token;
     await t.admin.ok(CreateAlertDefinitionDocument, { input: { walletId: a.walletId, metric: 'WALLET_BALANCE', threshold: '9.9', name: 'Balance under 9.90' } });
@@ -110,17 +111,17 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
   });
 
   it('fits a phone screen without sideways scrolling, and lists the invoices of closed periods', async () => {
-    // Close every period due 35 days from now: at least the current one, after its grace.
-    const closed = await t.admin.ok(CloseInvoicesDocument, { input: { at: new Date(Date.now() + 35 * 86_400_000).toISOString() } });
+    const closed = await t.admin.ok(CloseInvoicesDocument, {});
     expect(closed.closeInvoices.failed).toBe(0);
     const { invoices } = await t.admin.ok(InvoicesDocument, { customerId: a.customerId });
+    expect(invoices.nodes.length).toBeGreaterThan(0);
     const newest = invoices.nodes[0]!;
     const { context, page, problems } = await openPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     await page.goto(dashboardUrl(tokenA, a.customerId));
     await balanceIs(page, balanceNow);
     await page.locator('body[data-ready="true"]').waitFor();
     const row = page.locator('#invoices-body tbody tr').first();
-    expect(await row.locator('th').innerText()).toContain(newest.number!);
+    expect(await row.locator('th').innerText()).toContain(newest.number ?? 'Draft');
     expect(await row.innerText()).toContain(newest.status.toLowerCase());
     expect(await page.locator('#invoices-body tbody tr').count()).toBe(invoices.nodes.length);
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);

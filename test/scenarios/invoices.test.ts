@@ -63,10 +63,25 @@ const FLAT_RULES = {
   ],
 };
 
+const MINIMUM_RULES = {
+  key: 'minimum-test',
+  version: 1,
+  effectiveFrom: '2026-01-01T00:00:00Z',
+  currency: 'USD',
+  minimumSpend: '25',
+  rules: [
+    {
+      name: 'per call',
+      conditions: { all: [{ fact: 'event', path: '$.meter', operator: 'equal', value: 'api_calls' }] },
+      event: { type: 'charge', params: { id: 'calls', model: 'per_unit', unitPrice: '0.01' } },
+    },
+  ],
+};
+
 function rulesDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'billing-rules-'));
   cpSync(path.resolve('rules'), dir, { recursive: true });
-  for (const r of [VOLUME_RULES, FLAT_RULES]) {
+  for (const r of [VOLUME_RULES, FLAT_RULES, MINIMUM_RULES]) {
     mkdirSync(path.join(dir, r.key));
     writeFileSync(path.join(dir, r.key, 'v1.json'), JSON.stringify(r, null, 2));
   }
@@ -88,6 +103,7 @@ beforeAll(async () => {
   await plan('pro', '50', 'llm_tokens', 'hybrid-plan');
   await plan('volume', '0', 'api_calls', 'volume-test');
   await plan('flat', '0', 'api_calls', 'flat-first');
+  await plan('minimum', '0', 'api_calls', 'minimum-test');
 });
 
 afterAll(async () => {
@@ -248,6 +264,18 @@ describe('true-ups, allowances and flat fees', () => {
     expect(inv.lines.map((l) => [l.kind, l.amount, l.tiers.map((x) => x.flatFee)])).toEqual([['USAGE', '10.00', ['10']]]);
     expect(inv.total).toBe('10.00');
   });
+
+  it("a rule set's minimum spend adds the shortfall", async () => {
+    const c = await customer('minimum', '2026-03-01T00:00:00.000Z');
+    await use(c, '2026-03-05T00:00:00.000Z', '1000', 'api_calls'); // 10.00
+    await close(c, '2026-04-02T00:00:00.000Z');
+    const inv = await invoiceFor(c, '2026-03-01T00:00:00.000Z');
+    expect(summary(inv).lines).toEqual([
+      ['USAGE', '10.00'],
+      ['MINIMUM', '15.00'],
+    ]);
+    expect(inv.total).toBe('25.00');
+  });
 });
 
 describe('late events', () => {
@@ -315,6 +343,7 @@ describe('running the close', () => {
     expect(a.closeInvoices.failed + b.closeInvoices.failed).toBe(0);
     const rerun = await t.admin.ok(CloseInvoicesDocument, { input: { at } });
     expect(rerun.closeInvoices.finalized).toEqual([]);
+    expect(codesOf(await t.admin.request(CloseInvoicesDocument, { input: { at: '2026-04-03T00:00:00.000Z' } }))).toEqual(['VALIDATION_FAILED']);
     const { invoices } = await t.admin.ok(InvoicesDocument, { customerId: c });
     expect(invoices.nodes.map((i) => [i.periodStart, i.total])).toEqual([['2026-03-01T00:00:00.000Z', '57.00']]);
     const numbers = (await t.app.sql.query<{ seq: string }>(`select sequence::text as seq from invoice where number_scope = 'organization' order by sequence`)).map((r) => Number(r.seq));
@@ -392,5 +421,29 @@ describe('lifecycle after finalization', () => {
     const { upcomingInvoice } = await t.admin.ok(UpcomingInvoiceDocument, { customerId: c });
     expect(upcomingInvoice!.invoice).toMatchObject({ status: 'DRAFT', subtotal: '53.00' });
     expect(upcomingInvoice!.projected).toMatchObject({ elapsed: '0.333333', subtotal: '61.00' });
+  });
+});
+
+describe('numbering per customer', () => {
+  it('INVOICE_NUMBERING=CUSTOMER numbers each customer from 1 with its external id', async () => {
+    const own = await startTestApp({ clock, env: { RULES_DIR: rules, RULES_WATCH: 'false', INVOICE_CLOSE_INTERVAL_MS: '0', INVOICE_NUMBERING: 'CUSTOMER', INVOICE_NUMBER_PREFIX: 'ACME' } });
+    try {
+      await own.admin.ok(CreateMeterDocument, { input: { code: 'api_calls', name: 'API calls', aggregation: 'SUM', property: 'calls' } });
+      await own.admin.ok(CreatePlanDocument, { input: { code: 'flat', name: 'Flat', currency: 'USD', billingInterval: 'MONTHLY', baseFee: '5', charges: [] } });
+      const numbers: string[][] = [];
+      for (const externalId of ['alpha', 'beta']) {
+        const { customer: c } = (await own.admin.ok(CreateCustomerDocument, { input: { externalId, name: externalId, currency: 'USD' } })).createCustomer;
+        await own.admin.ok(CreateSubscriptionDocument, { input: { customerId: c.id, planCode: 'flat', startsAt: '2026-01-01T00:00:00.000Z', baseFeeTiming: 'ARREARS' } });
+        await own.app.services.invoices.closeCustomer(c.id, new Date('2026-03-05T00:00:00Z'));
+        const { invoices } = await own.admin.ok(InvoicesDocument, { customerId: c.id });
+        numbers.push(invoices.nodes.map((i) => i.number!));
+      }
+      expect(numbers).toEqual([
+        ['ACME-alpha-0002', 'ACME-alpha-0001'],
+        ['ACME-beta-0002', 'ACME-beta-0001'],
+      ]);
+    } finally {
+      await own.close();
+    }
   });
 });

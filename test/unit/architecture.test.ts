@@ -34,6 +34,23 @@ describe('architecture', () => {
     expect(offending).toEqual([]);
   });
 
+  it('keeps the invoice calculation pure: the close and preview read data, then these files compute with no I/O', () => {
+    const pure = ['base-fees.ts', 'billing-timeline.ts', 'invoice-compose.ts', 'usage-items.ts', 'invoice.record.ts'].map((f) => path.join('modules/invoices', f));
+    const allowed = (target: string) =>
+      target.startsWith('rating/') || target.startsWith('shared/money/') || target === path.normalize('shared/time-zones.js') || target === path.normalize('modules/subscriptions/billing-period.js') || pure.includes(target.replace(/\.js$/, '.ts'));
+    const offending: string[] = [];
+    for (const file of pure) {
+      const text = readFileSync(path.join(root, file), 'utf8');
+      // Type-only imports vanish at compile time; only value imports can bring I/O in.
+      for (const m of text.matchAll(/^import (?!type )[^'"]*?from\s+['"]([^'"]+)['"]/gm)) {
+        const spec = m[1]!;
+        const target = spec.startsWith('.') ? path.normalize(path.join(path.dirname(file), spec)) : spec;
+        if (!spec.startsWith('.') || !allowed(target)) offending.push(`${file} -> ${spec}`);
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+
   it('reads the environment only in the configuration module', () => {
     const readers = sources('.').filter((f) => /process\.env/.test(readFileSync(path.join(root, f), 'utf8')));
     expect(readers).toEqual([path.normalize('config/config.ts')]);

@@ -26,7 +26,7 @@ export function registerInvoiceCommands(program: Command): void {
         return;
       }
       await withDatabase(async (orm, config, logger, databaseUrl) => {
-        const sql = new SqlPool(databaseUrl, 4);
+        const sql = new SqlPool(databaseUrl, config.invoices.closeConcurrency + 1);
         const rules = new RuleService(sql, systemClock, logger, { ...config.rules, watch: false, refreshMs: 0 });
         try {
           await rules.start();

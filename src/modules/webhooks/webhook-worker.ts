@@ -67,10 +67,21 @@ export class WebhookWorker {
 
   /** Claims one batch of due deliveries and attempts each once; returns how many it attempted. */
   async runOnce(): Promise<number> {
-    const claimed = await this.repo.claimDue(this.clock.now(), this.config.timeoutMs * 2, BATCH);
+    // The claim must outlast every attempt it covers, or another worker could claim a delivery
+    // again and send it twice: a batch runs in rounds of CONCURRENCY attempts of at most
+    // timeoutMs each, plus one timeoutMs of slack for recording the outcomes.
+    const timeout = this.config.timeoutMs;
+    const lockMs = timeout * (Math.ceil(BATCH / CONCURRENCY) + 1);
+    const claimedAt = this.clock.now().getTime();
+    const claimed = await this.repo.claimDue(new Date(claimedAt), lockMs, BATCH);
     let next = 0;
     const lane = async () => {
-      while (next < claimed.length) await this.attempt(claimed[next++]!);
+      while (next < claimed.length) {
+        const d = claimed[next++]!;
+        // A stalled process leaves the rest of its batch to the claim that follows the lease.
+        if (this.clock.now().getTime() + timeout > claimedAt + lockMs) continue;
+        await this.attempt(d);
+      }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, claimed.length) }, lane));
     return claimed.length;
