@@ -133,6 +133,9 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
   it('takes the token from a labelled form by keyboard, and refuses another customer', async () => {
     const { context, page } = await openPage();
     await page.goto(`${origin}/dashboard`);
+    for (const role of ['banner', 'main', 'contentinfo'] as const) await page.getByRole(role).waitFor();
+    expect(await page.evaluate('document.activeElement.id')).toBe('token-input');
+    expect(await page.getByRole('link', { name: 'Skip to content' }).getAttribute('href')).toBe('#main');
     await page.getByLabel('Access token').fill(tokenA);
     await page.getByLabel('Customer id').fill(b.customerId);
     await page.keyboard.press('Enter');
@@ -146,6 +149,7 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     await page.keyboard.type(a.customerId);
     await page.keyboard.press('Enter');
     await balanceIs(page, balanceNow);
+    await page.locator('main:focus').waitFor();
     await page.reload();
     await balanceIs(page, balanceNow);
     await page.getByRole('button', { name: 'Forget token' }).click();

@@ -203,7 +203,8 @@ $('sign-in-form').addEventListener('submit', (event) => {
   }
   $('token-input').value = '';
   sessionStorage.setItem(STORE_KEY, JSON.stringify({ token, customerId }));
-  void open({ token, customerId });
+  // The form disappears; keyboard and screen-reader users continue at the dashboard.
+  void open({ token, customerId }).then(() => session && $('main').focus());
 });
 $('sign-out').addEventListener('click', () => showSignIn());
 
