@@ -12,6 +12,7 @@ import { createErrorFormatter, toGraphQLError } from '../graphql/errors.js';
 import { buildAppSchema } from '../graphql/schema.js';
 import { CredentialSockets } from '../graphql/credential-sockets.js';
 import { serveGraphQLOverWebSocket } from '../graphql/ws.js';
+import { dashboardRoutes } from '../dashboard/dashboard.routes.js';
 import { createGraphQLHandler } from '../http/graphql-handler.js';
 import { sendJson, type Route } from '../http/router.js';
 import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver.js';
@@ -309,6 +310,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         res.end(await metrics.registry.metrics());
       },
     },
+    ...dashboardRoutes(),
   ];
   server = new AppServer({ routes, wsPath: '/graphql', maxMessageBytes: config.bodyLimitBytes, logger, metrics });
   const wsDisposable = serveGraphQLOverWebSocket(server.ws, schema, credentials, sockets, formatError, live, config.live.wsInitTimeoutMs);

@@ -25,11 +25,11 @@ export interface Funded {
   walletId: string | null;
 }
 
-/** A customer on a plan, with a wallet topped up by `funds` (or postpaid when funds is null). */
-export async function fundedCustomer(t: TestApp, funds: string | null, opts: { plan?: string; limitMode?: 'HARD' | 'SOFT' | 'OVERDRAFT'; overdraftLimit?: string; spendingCap?: string } = {}): Promise<Funded> {
+/** A customer on a plan (since an hour ago unless startsAt), with a wallet topped up by `funds` (or postpaid when funds is null). */
+export async function fundedCustomer(t: TestApp, funds: string | null, opts: { plan?: string; limitMode?: 'HARD' | 'SOFT' | 'OVERDRAFT'; overdraftLimit?: string; spendingCap?: string; startsAt?: Date } = {}): Promise<Funded> {
   const externalId = `u-${process.pid}-${seq++}`;
   const { customer } = (await t.admin.ok(CreateCustomerDocument, { input: { externalId, name: externalId, currency: 'USD', spendingCap: opts.spendingCap } })).createCustomer;
-  await t.admin.ok(CreateSubscriptionDocument, { input: { customerId: customer.id, planCode: opts.plan ?? 'api', startsAt: new Date(Date.now() - 3_600_000).toISOString() } });
+  await t.admin.ok(CreateSubscriptionDocument, { input: { customerId: customer.id, planCode: opts.plan ?? 'api', startsAt: (opts.startsAt ?? new Date(Date.now() - 3_600_000)).toISOString() } });
   if (funds === null) return { customerId: customer.id, externalId, walletId: null };
   const { wallet } = (await t.admin.ok(CreateWalletDocument, { input: { customerId: customer.id } })).createWallet;
   if (opts.limitMode) await t.admin.ok(UpdateWalletDocument, { input: { id: wallet.id, limitMode: opts.limitMode, overdraftLimit: opts.overdraftLimit } });
