@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import pg from 'pg';
-import { admin, databaseUrl, fmt, Gql, pool, REDIS_URL, run, startServer } from './lib.js';
+import { admin, databaseUrl, dropRedisKeys, fmt, Gql, pool, REDIS_URL, run, startServer } from './lib.js';
 
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 1000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
@@ -56,7 +56,8 @@ async function main() {
   if (closeAt.getTime() > now.getTime()) throw new Error('run this benchmark after the 2nd of a month (the closed period needs its grace day)');
   await admin(`create database ${db}`);
   const url = databaseUrl(db);
-  const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: `bench:${stamp}:`, RULES_DIR: path.resolve('rules'), INVOICE_CLOSE_INTERVAL_MS: '0' };
+  const prefix = `bench:${stamp}:`;
+  const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix, RULES_DIR: path.resolve('rules'), INVOICE_CLOSE_INTERVAL_MS: '0' };
   await run(['migrate'], env);
   const key = (await run(['keys', 'create', '--role', 'ADMIN'], env)).trim().split('\n').at(-1)!;
   const server = await startServer(env);
@@ -105,6 +106,7 @@ async function main() {
   } finally {
     await sql.end();
     await server.stop();
+    await dropRedisKeys(prefix);
     if (process.env.BENCH_KEEP) console.log(`kept database ${db}`);
     else await admin(`drop database if exists ${db} with (force)`);
   }

@@ -12,10 +12,9 @@
  *   npm run bench:live        (BENCH_SECONDS, BENCH_RATE events/s, BENCH_CUSTOMERS, BENCH_SUBSCRIBERS per customer)
  */
 import { createClient, type Client } from 'graphql-ws';
-import { Redis } from 'ioredis';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { admin, databaseUrl, fmt, Gql, REDIS_URL, run, sleep, startServer } from './lib.js';
+import { admin, databaseUrl, dropRedisKeys, fmt, Gql, REDIS_URL, run, sleep, startServer } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
@@ -148,14 +147,7 @@ async function main() {
     await Promise.all(clients.map((c) => c.dispose()));
     await server.stop();
     await admin(`drop database if exists ${db} with (force)`);
-    const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
+    await dropRedisKeys(prefix);
   }
 }
 

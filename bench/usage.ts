@@ -12,9 +12,8 @@
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import pg from 'pg';
-import { admin, databaseUrl, fmt, Gql, pool, REDIS_URL, run, sleep, startServer, wrk, wrkScript } from './lib.js';
+import { admin, databaseUrl, dropRedisKeys, fmt, Gql, pool, REDIS_URL, run, sleep, startServer, wrk, wrkScript } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const WALLETS = Number(process.env.BENCH_WALLETS ?? 1000);
@@ -150,14 +149,7 @@ async function main() {
     await sql.end();
     if (server.child.exitCode === null) await server.stop();
     await admin(`drop database if exists ${db} with (force)`);
-    const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
+    await dropRedisKeys(prefix);
   }
 }
 
