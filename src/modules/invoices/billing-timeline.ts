@@ -89,6 +89,16 @@ export class BillingTimeline {
     return out;
   }
 
+  /** The next instant after `at` when a period ends or a subscription starts (when a close may be due). */
+  nextBoundary(at: Date): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const s of this.subscriptions) {
+      if (s.startsAt.getTime() > at.getTime()) next = Math.min(next, s.startsAt.getTime());
+      else if (endOf(s).getTime() > at.getTime()) next = Math.min(next, this.periodOf(s, at).end.getTime());
+    }
+    return next;
+  }
+
   /** First subscriptions of a chain (not plan changes) that bill their base fee in advance. */
   advanceStarts(at: Date): TimelineSubscription[] {
     return this.subscriptions.filter((s) => !s.replacesSubscriptionId && s.baseFeeTiming === 'ADVANCE' && s.startsAt.getTime() <= at.getTime());

@@ -194,10 +194,15 @@ export class InvoiceRepository {
     }));
   }
 
-  /** Customers with a subscription that started by `at`. */
-  async customersToClose(at: Date): Promise<string[]> {
-    const rows = await this.sql.query<{ customer_id: string }>('select distinct customer_id from subscription where starts_at <= $1 order by customer_id', [at]);
-    return rows.map((r) => r.customer_id);
+  /** Customers with a subscription that started by `at`: when their subscriptions last changed, and whether a draft is open. */
+  async customersToClose(at: Date): Promise<Array<{ customerId: string; changedAt: Date; hasDraft: boolean }>> {
+    const rows = await this.sql.query<{ customer_id: string; changed_at: Date; has_draft: boolean }>(
+      `select s.customer_id, max(s.updated_at) as changed_at,
+              exists (select 1 from invoice i where i.customer_id = s.customer_id and i.status = 'DRAFT') as has_draft
+         from subscription s where s.starts_at <= $1 group by s.customer_id order by s.customer_id`,
+      [at],
+    );
+    return rows.map((r) => ({ customerId: r.customer_id, changedAt: r.changed_at, hasDraft: r.has_draft }));
   }
 
   /** What finalized (or paid) invoices other than `except` billed for these periods, by period and key. */

@@ -53,6 +53,8 @@ export class InvoiceService {
   readonly repo: InvoiceRepository;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
+  /** Per customer: when something next falls due, and the subscription change it knew then. */
+  private readonly schedule = new Map<string, { nextDue: number; changedAt: number }>();
 
   constructor(
     repo: InvoiceRepository,
@@ -87,7 +89,16 @@ export class InvoiceService {
     // Closing "as of" a future instant would finalize periods whose usage is still to come.
     if (at.getTime() > this.clock.now().getTime()) throw new ValidationError([{ path: 'at', message: 'must not be in the future' }]);
     const report: CloseReport = { customers: 0, drafted: 0, finalized: [], failed: 0 };
-    const customers = await this.repo.customersToClose(at);
+    // A customer is looked at when something may be due: never seen by this instance, its next
+    // period end or grace end reached, a subscription changed since, or a draft to keep current.
+    const candidates = await this.repo.customersToClose(at);
+    const changed = new Map(candidates.map((c) => [c.customerId, c.changedAt.getTime()]));
+    const customers = candidates
+      .filter((c) => {
+        const known = this.schedule.get(c.customerId);
+        return !known || c.hasDraft || known.nextDue <= at.getTime() || c.changedAt.getTime() > known.changedAt;
+      })
+      .map((c) => c.customerId);
     let next = 0;
     // Customers close independently, each in its own transaction: a few at once keep the
     // database's cores busy.
@@ -99,6 +110,7 @@ export class InvoiceService {
           const r = await this.closeCustomer(customerId, at);
           report.drafted += r.drafted;
           report.finalized.push(...r.finalized);
+          this.schedule.set(customerId, { nextDue: r.nextDue, changedAt: changed.get(customerId) ?? 0 });
         } catch (err) {
           report.failed++;
           this.logger.error({ err, customerId }, 'closing a customer failed; the next run retries');
@@ -110,13 +122,13 @@ export class InvoiceService {
   }
 
   /** Opening invoices, drafts of ended periods, and finalization of drafts past their grace. */
-  async closeCustomer(customerId: string, at: Date): Promise<{ drafted: number; finalized: string[] }> {
+  async closeCustomer(customerId: string, at: Date): Promise<{ drafted: number; finalized: string[]; nextDue: number }> {
     return this.repo.transaction(async (client) => {
       await this.repo.lockCustomer(client, customerId);
       const scope = await this.scope(client, customerId);
       const existing = await this.repo.headers(client, customerId);
       const find = (kind: InvoiceKind, p: Period) => existing.find((i) => i.kind === kind && i.periodStart.getTime() === p.start.getTime());
-      const out = { drafted: 0, finalized: [] as string[] };
+      const out = { drafted: 0, finalized: [] as string[], nextDue: scope.timeline.nextBoundary(at) };
       for (const s of scope.timeline.advanceStarts(at)) {
         const p = scope.timeline.periodOf(s, s.startsAt);
         if (find(InvoiceKind.OPENING, p)) continue;
@@ -130,12 +142,16 @@ export class InvoiceService {
         if (draft && draft.status !== InvoiceStatus.DRAFT) continue;
         const graceOver = at.getTime() >= p.end.getTime() + this.config.graceMs;
         const stale = !draft || draft.usageSeen[p.start.toISOString()] !== (counts.get(p.start.toISOString()) ?? 0) || scope.timeline.subscriptions.some((s) => s.updatedAt > draft.computedAt);
-        if (!stale && !graceOver) continue;
+        if (!stale && !graceOver) {
+          out.nextDue = Math.min(out.nextDue, p.end.getTime() + this.config.graceMs);
+          continue;
+        }
         if (stale) {
           const computed = await this.computePeriod(client, scope, p, draft?.id ?? null, existing, counts);
           const id = await this.store(client, scope, InvoiceKind.PERIOD, p, computed, draft?.id ?? null, at, graceOver);
           if (!graceOver) out.drafted++;
           else out.finalized.push(id);
+          if (!graceOver) out.nextDue = Math.min(out.nextDue, p.end.getTime() + this.config.graceMs);
         } else {
           out.finalized.push(await this.numberInvoice(client, scope, draft!.id, at));
         }
