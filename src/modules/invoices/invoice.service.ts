@@ -17,7 +17,8 @@ import { baseFeeItems } from './base-fees.js';
 import { BillingTimeline } from './billing-timeline.js';
 import { billedKey, composeLines, invoiceTotals, type ComposedLine, type ComposeOptions } from './invoice-compose.js';
 import { InvoiceKind, InvoiceStatus, LineKind, type BillingItem, type InvoiceRecord, type TaxRateSnapshot } from './invoice.record.js';
-import { InvoiceRepository, type PeriodUsage } from './invoice.repository.js';
+import type { InvoiceRepository } from './invoice.repository.js';
+import { PeriodUsageRepository, type PeriodUsage } from './period-usage.repository.js';
 import { usageItems, type RuleSetLookup } from './usage-items.js';
 
 export interface CloseReport {
@@ -51,6 +52,7 @@ interface CustomerScope {
  */
 export class InvoiceService {
   readonly repo: InvoiceRepository;
+  private readonly usage = new PeriodUsageRepository();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
   /** Per customer: when something next falls due, and the subscription change it knew then. */
@@ -136,7 +138,7 @@ export class InvoiceService {
         if (computed.lines.length === 0) continue;
         out.finalized.push(await this.store(client, scope, InvoiceKind.OPENING, p, computed, null, at, true));
       }
-      const counts = await this.repo.usageCounts(client, customerId, scope.customer.currency);
+      const counts = await this.usage.usageCounts(client, customerId, scope.customer.currency);
       for (const p of scope.timeline.periodsEndedBy(at)) {
         const draft = find(InvoiceKind.PERIOD, p);
         if (draft && draft.status !== InvoiceStatus.DRAFT) continue;
@@ -169,7 +171,7 @@ export class InvoiceService {
       if (!current) return null;
       const p = scope.timeline.periodOf(current, now);
       const existing = await this.repo.headers(client, customerId);
-      const counts = await this.repo.usageCounts(client, customerId, scope.customer.currency);
+      const counts = await this.usage.usageCounts(client, customerId, scope.customer.currency);
       const computed = await this.computePeriod(client, scope, p, null, existing, counts);
       const elapsed = Decimal.max(new Decimal('0.01'), new Decimal(now.getTime() - p.start.getTime()).div(p.end.getTime() - p.start.getTime()));
       // Linear projection: usage so far (this period's usage-driven lines) scaled by 1 / elapsed share.
@@ -225,7 +227,7 @@ export class InvoiceService {
       const computed =
         invoice.kind === InvoiceKind.OPENING
           ? await this.computeOpening(client, scope, p, null, null)
-          : await this.computePeriod(client, scope, p, null, existing, await this.repo.usageCounts(client, invoice.customerId, scope.customer.currency));
+          : await this.computePeriod(client, scope, p, null, existing, await this.usage.usageCounts(client, invoice.customerId, scope.customer.currency));
       return this.store(client, scope, invoice.kind, p, computed, null, now, true, invoice.id);
     });
     return { voided: await this.get(invoice.id), corrected: correctedId ? await this.get(correctedId) : null };
@@ -265,7 +267,7 @@ export class InvoiceService {
     const ruleSets = new Map<string, { key: string; version: number; hash: string }>();
     const usagePeriods = [p, ...this.latePeriods(existing, p, counts)];
     for (const up of usagePeriods) {
-      const usage = await this.repo.periodUsage(client, customer.id, up.start, customer.currency, timeline.groupBy(up));
+      const usage = await this.usage.periodUsage(client, customer.id, up.start, customer.currency, timeline.groupBy(up));
       usageSeen[up.start.toISOString()] = usage.seen;
       for (const g of usage.groups) ruleSets.set(`${g.ruleSetKey}@${g.ruleSetVersion}`, { key: g.ruleSetKey, version: g.ruleSetVersion, hash: g.ruleSetHash });
       items.push(...(await this.usageOf(scope, up, usage)));
