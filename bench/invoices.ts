@@ -9,16 +9,13 @@
  *
  *   npm run bench:invoices        (BENCH_KEEP=1 keeps the database for a look afterwards)
  */
-import path from 'node:path';
 import pg from 'pg';
-import { admin, databaseUrl, dropRedisKeys, fmt, Gql, pool, REDIS_URL, run, startServer } from './lib.js';
+import { fmt, Gql, pool, run, startDeployment } from './lib.js';
 
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 1000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const LARGEST = Number(process.env.BENCH_LARGEST ?? 200_000);
 const BATCH = 1000;
-const stamp = Date.now();
-const db = `billing_bench_${stamp}`;
 const MODELS = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4', 'claude-haiku-4', 'gemini-2.5-flash'];
 const TYPES = ['input', 'output'];
 
@@ -54,13 +51,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main() {
   if (closeAt.getTime() > now.getTime()) throw new Error('run this benchmark after the 2nd of a month (the closed period needs its grace day)');
-  await admin(`create database ${db}`);
-  const url = databaseUrl(db);
-  const prefix = `bench:${stamp}:`;
-  const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix, RULES_DIR: path.resolve('rules'), INVOICE_CLOSE_INTERVAL_MS: '0' };
-  await run(['migrate'], env);
-  const key = (await run(['keys', 'create', '--role', 'ADMIN'], env)).trim().split('\n').at(-1)!;
-  const server = await startServer(env);
+  const deployment = await startDeployment('invoices', { INVOICE_CLOSE_INTERVAL_MS: '0' });
+  const { url, env, key, server } = deployment;
   const sql = new pg.Pool({ connectionString: url, max: 2 });
   sql.on('error', () => {});
   try {
@@ -105,10 +97,7 @@ async function main() {
     line(`upcomingInvoice, largest customer (${fmt(LARGEST)} events)`, `median ${median(timings).toFixed(0)} ms  (min ${Math.min(...timings).toFixed(0)}, max ${Math.max(...timings).toFixed(0)})`);
   } finally {
     await sql.end();
-    await server.stop();
-    await dropRedisKeys(prefix);
-    if (process.env.BENCH_KEEP) console.log(`kept database ${db}`);
-    else await admin(`drop database if exists ${db} with (force)`);
+    await deployment.dispose();
   }
 }
 

@@ -73,6 +73,41 @@ export function run(args: string[], env: Record<string, string>): Promise<string
   return promisify(execFile)(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } }).then((r) => r.stdout);
 }
 
+export interface Deployment {
+  url: string;
+  env: Record<string, string>;
+  /** An ADMIN key. */
+  key: string;
+  server: Server;
+  /** Stops the server if it runs, deletes the Redis keys and drops the database (kept with BENCH_KEEP=1). */
+  dispose(): Promise<void>;
+}
+
+/** A fresh database, migrated, with an ADMIN key, and `billing serve` on it (env adds settings). */
+export async function startDeployment(name: string, extraEnv: Record<string, string> = {}): Promise<Deployment> {
+  const stamp = Date.now();
+  const db = `billing_bench_${name}_${stamp}`;
+  const prefix = `bench:${stamp}:`;
+  await admin(`create database ${db}`);
+  const url = databaseUrl(db);
+  const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix, RULES_DIR: path.resolve('rules'), ...extraEnv };
+  await run(['migrate'], env);
+  const key = (await run(['keys', 'create', '--role', 'ADMIN'], env)).trim().split('\n').at(-1)!;
+  const server = await startServer(env);
+  return {
+    url,
+    env,
+    key,
+    server,
+    async dispose() {
+      if (server.child.exitCode === null) await server.stop();
+      await dropRedisKeys(prefix);
+      if (process.env.BENCH_KEEP) console.log(`kept database ${db}`);
+      else await admin(`drop database if exists ${db} with (force)`);
+    },
+  };
+}
+
 export interface Server {
   url: string;
   port: number;

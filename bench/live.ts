@@ -12,9 +12,8 @@
  *   npm run bench:live        (BENCH_SECONDS, BENCH_RATE events/s, BENCH_CUSTOMERS, BENCH_SUBSCRIBERS per customer)
  */
 import { createClient, type Client } from 'graphql-ws';
-import path from 'node:path';
 import WebSocket from 'ws';
-import { admin, databaseUrl, dropRedisKeys, fmt, Gql, REDIS_URL, run, sleep, startServer } from './lib.js';
+import { fmt, Gql, sleep, startDeployment } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
@@ -22,8 +21,6 @@ const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100);
 const PER_CUSTOMER = Number(process.env.BENCH_SUBSCRIBERS ?? 10);
 const WARMUP = 3;
 const stamp = Date.now();
-const db = `billing_bench_live_${stamp}`;
-const prefix = `bench:${stamp}:`;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 
@@ -33,12 +30,8 @@ async function residentMemory(base: string): Promise<number> {
 }
 
 async function main() {
-  await admin(`create database ${db}`);
-  const url = databaseUrl(db);
-  const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix, RULES_DIR: path.resolve('rules') };
-  await run(['migrate'], env);
-  const key = (await run(['keys', 'create', '--role', 'ADMIN'], env)).trim().split('\n').at(-1)!;
-  const server = await startServer(env);
+  const deployment = await startDeployment('live');
+  const { key, server } = deployment;
   const base = server.url.replace(/\/graphql$/, '');
   const clients: Client[] = [];
   try {
@@ -145,9 +138,7 @@ async function main() {
     line('server resident memory: idle / 1,000 open / after the run', `${memoryBefore.toFixed(0)} / ${memoryOpen.toFixed(0)} / ${memoryAfter.toFixed(0)} MiB`);
   } finally {
     await Promise.all(clients.map((c) => c.dispose()));
-    await server.stop();
-    await admin(`drop database if exists ${db} with (force)`);
-    await dropRedisKeys(prefix);
+    await deployment.dispose();
   }
 }
 

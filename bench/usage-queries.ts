@@ -11,18 +11,13 @@
  *
  *   npm run bench:usage-queries
  */
-import { Redis } from 'ioredis';
 import pg from 'pg';
-import path from 'node:path';
-import { admin, databaseUrl, fmt, Gql, median, REDIS_URL, run, startServer } from './lib.js';
+import { fmt, Gql, median, startDeployment } from './lib.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const CHUNK = 100_000;
 const DAY_MS = 86_400_000;
-const stamp = Date.now();
-const db = `billing_bench_q_${stamp}`;
-const prefix = `bench:${stamp}:`;
 
 async function setup(gql: Gql): Promise<string> {
   await gql.q('mutation { createMeter(input: {code: "llm_tokens", name: "LLM tokens", aggregation: SUM, property: "tokens", dimensions: ["model", "tokenType"]}) { meter { id } } }');
@@ -110,12 +105,8 @@ const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
 const show = (label: string, xs: number[]) => console.log(`${label.padEnd(62)}median ${median(xs).toFixed(1)} ms  p90 ${p90(xs).toFixed(1)} ms`);
 
 async function main() {
-  await admin(`create database ${db}`);
-  const url = databaseUrl(db);
-  const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix, RULES_DIR: path.resolve('rules') };
-  await run(['migrate'], env);
-  const key = (await run(['keys', 'create', '--role', 'ADMIN'], env)).trim().split('\n').at(-1)!;
-  const server = await startServer(env);
+  const deployment = await startDeployment('queries');
+  const { url, key, server } = deployment;
   const sql = new pg.Pool({ connectionString: url, max: 2 });
   sql.on('error', () => {}); // an idle client cut off when the database is dropped
   try {
@@ -176,16 +167,7 @@ async function main() {
     }
   } finally {
     await sql.end();
-    if (server.child.exitCode === null) await server.stop();
-    await admin(`drop database if exists ${db} with (force)`);
-    const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deployment.dispose();
   }
 }
 

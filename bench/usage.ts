@@ -13,13 +13,11 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { admin, databaseUrl, dropRedisKeys, fmt, Gql, pool, REDIS_URL, run, sleep, startServer, wrk, wrkScript } from './lib.js';
+import { fmt, Gql, pool, sleep, startDeployment, wrk, wrkScript } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const WALLETS = Number(process.env.BENCH_WALLETS ?? 1000);
 const stamp = Date.now();
-const db = `billing_bench_${stamp}`;
-const prefix = `bench:${stamp}:`;
 
 async function setup(gql: Gql): Promise<{ many: string[]; hot: string }> {
   await gql.q('mutation { createMeter(input: {code: "llm_tokens", name: "LLM tokens", aggregation: SUM, property: "tokens", dimensions: ["model", "tokenType"]}) { meter { id } } }');
@@ -94,12 +92,8 @@ async function naive(url: string, walletCount: number, seconds: number): Promise
 }
 
 async function main() {
-  await admin(`create database ${db}`);
-  const url = databaseUrl(db);
-  const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix, RULES_DIR: path.resolve('rules') };
-  await run(['migrate'], env);
-  const key = (await run(['keys', 'create', '--role', 'ADMIN'], env)).trim().split('\n').at(-1)!;
-  const server = await startServer(env);
+  const deployment = await startDeployment('usage');
+  const { url, env, key, server } = deployment;
   const sql = new pg.Pool({ connectionString: url, max: 2 });
   sql.on('error', () => {}); // an idle client cut off when the database is dropped
   try {
@@ -147,9 +141,7 @@ async function main() {
     line('  ratio single-event recordUsage / naive, one hot wallet', `${(single.requestsPerSecond / naiveHot).toFixed(1)}`);
   } finally {
     await sql.end();
-    if (server.child.exitCode === null) await server.stop();
-    await admin(`drop database if exists ${db} with (force)`);
-    await dropRedisKeys(prefix);
+    await deployment.dispose();
   }
 }
 

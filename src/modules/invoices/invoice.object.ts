@@ -234,5 +234,5 @@ export const toProjection = (t: InvoiceTotals, elapsed: string): InvoiceProjecti
   tax: t.tax,
   total: t.total,
   amountDue: t.amountDue,
-  method: 'linear: usage lines so far divided by the elapsed share of the period; base fees as billed',
+  method: 'usage lines: spent + spent / max(elapsed, one day) × remaining (as currentPeriod); base fees as billed',
 });

@@ -15,7 +15,8 @@ import type { Period } from '../subscriptions/billing-period.js';
 import type { TaxRateService } from '../taxes/tax-rate.service.js';
 import { baseFeeItems } from './base-fees.js';
 import { BillingTimeline } from './billing-timeline.js';
-import { billedKey, composeLines, invoiceTotals, type ComposedLine, type ComposeOptions } from './invoice-compose.js';
+import { projectSpend } from '../usage-reports/usage-projection.js';
+import { billedKey, composeLines, invoiceTotals, roundMoney, type ComposedLine, type ComposeOptions } from './invoice-compose.js';
 import { InvoiceKind, InvoiceStatus, LineKind, type BillingItem, type InvoiceRecord, type TaxRateSnapshot } from './invoice.record.js';
 import type { InvoiceRepository } from './invoice.repository.js';
 import { PeriodUsageRepository, type PeriodUsage } from './period-usage.repository.js';
@@ -173,13 +174,15 @@ export class InvoiceService {
       const existing = await this.repo.headers(client, customerId);
       const counts = await this.usage.usageCounts(client, customerId, scope.customer.currency);
       const computed = await this.computePeriod(client, scope, p, null, existing, counts);
-      const elapsed = Decimal.max(new Decimal('0.01'), new Decimal(now.getTime() - p.start.getTime()).div(p.end.getTime() - p.start.getTime()));
-      // Linear projection: usage so far (this period's usage-driven lines) scaled by 1 / elapsed share.
-      const projectedLines = computed.lines.map((l) =>
-        isUsage(l) && l.periodStart.getTime() === p.start.getTime() ? { ...l, precise: l.precise.div(elapsed), rounded: l.rounded.div(elapsed).toDecimalPlaces(scope.options.exponent) } : l,
-      );
+      // The same projection as currentPeriod's spend, applied to each usage-driven line of the period.
+      const projectedLines = computed.lines.map((l) => {
+        if (!isUsage(l) || l.periodStart.getTime() !== p.start.getTime()) return l;
+        const precise = projectSpend(l.precise, p, now);
+        return { ...l, precise, rounded: roundMoney(precise, scope.options) };
+      });
+      const elapsed = Decimal.min(new Decimal(1), new Decimal(now.getTime() - p.start.getTime()).div(p.end.getTime() - p.start.getTime()));
       const invoice = this.record(scope, InvoiceKind.PERIOD, p, computed, newId(now.getTime()), now, null);
-      return { invoice, projected: invoiceTotals(projectedLines, scope.options), elapsed: Decimal.min(new Decimal(1), elapsed) };
+      return { invoice, projected: invoiceTotals(projectedLines, scope.options), elapsed };
     });
   }
 
@@ -241,7 +244,7 @@ export class InvoiceService {
     const exponent = (await this.currencies.exponentOf(customer.currency)) ?? 2;
     const planTax = subscriptions.at(-1)?.plan.plan.taxRateCode ?? null;
     const code = customer.taxRateCode ?? planTax;
-    const rate = code ? (await this.taxes.list()).find((r) => r.code === code) : undefined;
+    const rate = code ? await this.taxes.find(code) : null;
     const taxRate = rate ? { code: rate.code, name: rate.name, percent: rate.percent, inclusive: rate.inclusive } : null;
     return { customer, timeline, taxRate, options: { exponent, rounding: this.config.rounding, taxRate } };
   }

@@ -34,6 +34,11 @@ export class TaxRateRepository {
     return rows.length === 1;
   }
 
+  async find(code: string): Promise<TaxRate | null> {
+    const [row] = await this.sql.query<Row>('select code, name, percent::text as percent, inclusive, created_at from tax_rate where code = $1', [code]);
+    return row ? toTaxRate(row) : null;
+  }
+
   async list(): Promise<TaxRate[]> {
     return (await this.sql.query<Row>('select code, name, percent::text as percent, inclusive, created_at from tax_rate order by code')).map(toTaxRate);
   }

@@ -34,6 +34,10 @@ export class TaxRateService {
     return rate;
   }
 
+  find(code: string): Promise<TaxRate | null> {
+    return this.repo.find(code);
+  }
+
   list(): Promise<TaxRate[]> {
     return this.repo.list();
   }
