@@ -7,6 +7,8 @@ import { Migration20261122000500Alerts } from './Migration20261122000500Alerts.j
 import { Migration20261122000600Invoicing } from './Migration20261122000600Invoicing.js';
 import { Migration20261122000700UsageRollups } from './Migration20261122000700UsageRollups.js';
 import { Migration20261122000800CustomerTokens } from './Migration20261122000800CustomerTokens.js';
+import { Migration20261201000100ReservationFacts } from './Migration20261201000100ReservationFacts.js';
+import { Migration20261201000200InvoiceLineAdjustments } from './Migration20261201000200InvoiceLineAdjustments.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -21,4 +23,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261122000600Invoicing', class: Migration20261122000600Invoicing },
   { name: 'Migration20261122000700UsageRollups', class: Migration20261122000700UsageRollups },
   { name: 'Migration20261122000800CustomerTokens', class: Migration20261122000800CustomerTokens },
+  { name: 'Migration20261201000100ReservationFacts', class: Migration20261201000100ReservationFacts },
+  { name: 'Migration20261201000200InvoiceLineAdjustments', class: Migration20261201000200InvoiceLineAdjustments },
 ];

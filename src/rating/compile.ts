@@ -16,6 +16,8 @@ export interface CompiledRuleSet {
   effectiveFrom: Date;
   currency: string;
   minimumSpend: Decimal | null;
+  /** What an event no charge prices gets: refused (UNPRICED_EVENT) or accepted free. */
+  unmatched: 'refuse' | 'free';
   selector: RuleSelector;
   components: Map<string, CompiledComponent>;
   adjustmentFactor(params: AdjustmentParams): Decimal;
@@ -38,6 +40,7 @@ export function compileRuleSet(definition: RuleSetDefinition, hash: string): Com
     effectiveFrom: new Date(definition.effectiveFrom),
     currency: definition.currency,
     minimumSpend: definition.minimumSpend === undefined ? null : new Decimal(definition.minimumSpend),
+    unmatched: definition.unmatched ?? 'refuse',
     selector: new RuleSelector(definition.rules),
     components,
     adjustmentFactor(params) {

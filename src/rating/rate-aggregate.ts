@@ -2,7 +2,8 @@ import { Decimal } from '../shared/money/decimal.js';
 import { roundToLedgerUnits } from '../shared/money/units.js';
 import type { CompiledRuleSet } from './compile.js';
 import { toSelectionFacts } from './selection.js';
-import type { AppliedAdjustment, RatingInput, RuleSetRef, TierPart } from './types.js';
+import { unpriced } from './rate-event.js';
+import type { AppliedAdjustment, RatingInput, Refusal, RuleSetRef, TierPart } from './types.js';
 
 export interface AggregateInput extends Omit<RatingInput, 'period'> {
   /** Number of events in the aggregate (for per-event fees and free events). */
@@ -15,10 +16,17 @@ export interface AggregateLine {
   description: string | null;
   /** Billable quantity (after free units), or the value total a percentage applies to. */
   quantity: Decimal;
+  /** Exact amount before adjustments; null with amount. */
+  base: Decimal | null;
   /** Exact amount; null when only the sum of per-event amounts is right (per-event minimums or maximums). */
   amount: Decimal | null;
   /** The amount rounded once to ledger units (half up); null with amount. */
   units: bigint | null;
+  /**
+   * True when the amount rests on an assumption: a percentage charge with free events, whose
+   * free events' values an aggregate cannot know, assumes every event carried the average value.
+   */
+  estimated: boolean;
   tiers: TierPart[];
   adjustments: AppliedAdjustment[];
 }
@@ -26,7 +34,7 @@ export interface AggregateLine {
 export interface AggregateRating {
   ruleSet: RuleSetRef;
   firedRules: string[];
-  refusal: { code: string; message: string; rule: string } | null;
+  refusal: Refusal | null;
   lines: AggregateLine[];
 }
 
@@ -45,7 +53,10 @@ export async function rateAggregate(ruleSet: CompiledRuleSet, input: AggregateIn
   const firedRules = selection.fired.map((f) => f.name);
   const refusal = selection.fired.find((f) => f.event.type === 'refuse');
   if (refusal && refusal.event.type === 'refuse') {
-    return { ruleSet: ruleSet.ref, firedRules, refusal: { ...refusal.event.params, rule: refusal.name }, lines: [] };
+    return { ruleSet: ruleSet.ref, firedRules, refusal: { ...refusal.event.params, rule: refusal.name, source: 'rule' }, lines: [] };
+  }
+  if (!selection.fired.some((f) => f.event.type === 'charge') && ruleSet.unmatched === 'refuse') {
+    return { ruleSet: ruleSet.ref, firedRules, refusal: unpriced(ruleSet, input), lines: [] };
   }
   const adjustments = selection.fired.flatMap((f) => (f.event.type === 'adjustment' ? [f.event.params] : []));
   const lines: AggregateLine[] = [];
@@ -58,7 +69,7 @@ export async function rateAggregate(ruleSet: CompiledRuleSet, input: AggregateIn
     const factor = applied.reduce((m, a) => m.times(a.factor), ONE);
     const charge = component.charge;
     let quantity: Decimal;
-    let priced: { amount: Decimal; parts: TierPart[] } | null;
+    let priced: { amount: Decimal; parts: TierPart[]; estimated?: boolean } | null;
     if (charge.kind === 'cumulative') {
       const measured = charge.measure === 'quantity' ? input.event.quantity : (input.event.values[charge.of!] ?? ZERO);
       quantity = Decimal.max(ZERO, measured.minus(component.freeUnits));
@@ -73,8 +84,10 @@ export async function rateAggregate(ruleSet: CompiledRuleSet, input: AggregateIn
       model: charge.model,
       description: component.params.description ?? null,
       quantity,
+      base: priced?.amount ?? null,
       amount,
       units: amount && roundToLedgerUnits(amount, 'HALF_UP'),
+      estimated: priced?.estimated ?? false,
       tiers: priced?.parts ?? [],
       adjustments: applied,
     });

@@ -3,7 +3,7 @@ import { roundToLedgerUnits, toLedgerUnits } from '../shared/money/units.js';
 import { COUNTER_EPSILON, type CumulativeCharge, type PerEventCharge } from './charge-models/index.js';
 import type { CompiledComponent, CompiledRuleSet } from './compile.js';
 import { toSelectionFacts, type FiredRule, type Selection } from './selection.js';
-import type { AdjustmentParams, AppliedAdjustment, CounterLookup, CounterUse, EventRating, PricedLine, RatingInput } from './types.js';
+import type { AdjustmentParams, AppliedAdjustment, CounterLookup, CounterUse, EventRating, MeterAdvance, MeterFacts, PricedLine, RatingInput, Refusal } from './types.js';
 
 const ZERO = new Decimal(0);
 const ONE = new Decimal(1);
@@ -45,28 +45,42 @@ export function priceSelection(ruleSet: CompiledRuleSet, input: RatingInput, sel
   const refusalRule = selection.fired.find((f) => f.event.type === 'refuse');
   if (refusalRule && refusalRule.event.type === 'refuse') {
     const { code, message } = refusalRule.event.params;
-    return refused(ruleSet, firedRules, selection, { code, message, rule: refusalRule.name });
+    return refused(ruleSet, firedRules, selection, { code, message, rule: refusalRule.name, source: 'rule' });
+  }
+  const meter = input.meter ?? SUM;
+  const mark = distinctMark(input, meter);
+  if (mark === 'missing') {
+    return refused(ruleSet, firedRules, selection, {
+      code: 'VALUE_MISSING',
+      message: `meter ${input.event.meter} counts distinct values, and the event carries none`,
+      rule: '',
+      source: 'rule',
+    });
   }
   const adjustments = selection.fired.flatMap((f) => (f.event.type === 'adjustment' ? [f.event.params] : []));
   const lines: PricedLine[] = [];
   // Charges that share a counter see it advanced by the charges before them in this event.
   const advanced = new Map<string, Decimal>();
   const counters = { get: (key: string) => advanced.get(key) ?? input.period.counters.get(key) };
+  let charges = 0;
   for (const fired of selection.fired) {
     if (fired.event.type !== 'charge') continue;
+    charges++;
     const component = ruleSet.components.get(fired.event.params.id)!;
     const applied = adjustmentsFor(ruleSet, adjustments, component.params.id);
-    const priced = priceComponent(component, applied, input, counters);
+    const priced = priceComponent(component, applied, input, counters, meter, mark?.seen ?? false);
     if ('missing' in priced) {
       return refused(ruleSet, firedRules, selection, {
         code: 'VALUE_MISSING',
         message: `the event carries no value "${priced.missing}", which charge ${component.params.id} needs`,
         rule: fired.name,
+        source: 'rule',
       });
     }
     if (priced.counter) advanced.set(priced.counter.key, priced.counter.before.plus(priced.counter.delta));
     lines.push(priced);
   }
+  if (charges === 0 && ruleSet.unmatched === 'refuse') return refused(ruleSet, firedRules, selection, unpriced(ruleSet, input));
   return {
     ruleSet: ruleSet.ref,
     firedRules,
@@ -75,11 +89,72 @@ export function priceSelection(ruleSet: CompiledRuleSet, input: RatingInput, sel
     amount: lines.reduce((sum, l) => sum.plus(l.amount), ZERO),
     units: lines.reduce((sum, l) => sum + l.units, 0n),
     periodValidity: selection.periodValidity,
+    meterAdvance: meterAdvance(input, meter, selection.periodValidity, mark?.seen ?? false),
+    marks: mark ? [mark.use] : [],
   };
 }
 
-function refused(ruleSet: CompiledRuleSet, firedRules: string[], selection: Selection, refusal: EventRating['refusal']): EventRating {
-  return { ruleSet: ruleSet.ref, firedRules, refusal, lines: [], amount: ZERO, units: 0n, periodValidity: selection.periodValidity };
+const SUM: MeterFacts = { aggregation: 'SUM' };
+
+/** The refusal of an event that no charge of the rule set prices (unless the set says unmatched events are free). */
+export function unpriced(ruleSet: CompiledRuleSet, input: Pick<RatingInput, 'event'>): Refusal {
+  const dims = Object.entries(input.event.dimensions).sort(([a], [b]) => (a < b ? -1 : 1));
+  const shown = dims.length === 0 ? 'no dimensions' : `dimensions ${dims.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`;
+  return {
+    code: 'UNPRICED_EVENT',
+    message: `no charge of rule set ${ruleSet.ref.key} v${ruleSet.ref.version} prices this event (meter ${input.event.meter}, ${shown})`,
+    rule: '',
+    source: 'unpriced',
+  };
+}
+
+/** The key of the period marker saying a UNIQUE_COUNT meter has seen a value. */
+export const distinctMarkKey = (meter: string, value: string): string => `seen:${meter}|${value}`;
+
+/** UNIQUE_COUNT: whether the event's value was seen this period, and the marker it sets. */
+function distinctMark(input: RatingInput, meter: MeterFacts): { seen: boolean; use: CounterUse } | null | 'missing' {
+  if (meter.aggregation !== 'UNIQUE_COUNT') return null;
+  if (meter.distinctValue === undefined) return 'missing';
+  const key = distinctMarkKey(input.event.meter, meter.distinctValue);
+  const seen = (input.period.counters.get(key) ?? ZERO).greaterThan(0);
+  const at = seen ? ONE : ZERO;
+  return { seen, use: { key, before: at, delta: seen ? ZERO : ONE, validFrom: at, validTo: at } };
+}
+
+/**
+ * How the event moves its meter's period quantity: SUM and COUNT add the quantity; MAX and LATEST
+ * raise it to the event's quantity when that is higher (so the advance holds only for the exact
+ * quantity it was computed from); UNIQUE_COUNT adds one for a value not seen this period.
+ */
+function meterAdvance(input: RatingInput, meter: MeterFacts, validity: Selection['periodValidity'], seen: boolean): MeterAdvance {
+  const from = validity?.from ?? null;
+  const to = validity?.to ?? null;
+  const q = input.event.quantity;
+  const before = input.period.quantity;
+  switch (meter.aggregation) {
+    case 'MAX':
+    case 'LATEST':
+      if (q.lessThanOrEqualTo(before)) return { delta: ZERO, validFrom: from === null ? q : Decimal.max(from, q), validTo: to };
+      return { delta: q.minus(before), validFrom: before, validTo: before };
+    case 'UNIQUE_COUNT':
+      return { delta: seen ? ZERO : ONE, validFrom: from, validTo: to };
+    default:
+      return { delta: q, validFrom: from, validTo: to };
+  }
+}
+
+function refused(ruleSet: CompiledRuleSet, firedRules: string[], selection: Selection, refusal: Refusal): EventRating {
+  return {
+    ruleSet: ruleSet.ref,
+    firedRules,
+    refusal,
+    lines: [],
+    amount: ZERO,
+    units: 0n,
+    periodValidity: selection.periodValidity,
+    meterAdvance: { delta: ZERO, validFrom: null, validTo: null },
+    marks: [],
+  };
 }
 
 function adjustmentsFor(ruleSet: CompiledRuleSet, adjustments: AdjustmentParams[], componentId: string): AppliedAdjustment[] {
@@ -88,13 +163,56 @@ function adjustmentsFor(ruleSet: CompiledRuleSet, adjustments: AdjustmentParams[
     .map((a) => ({ id: a.id, kind: a.kind, factor: ruleSet.adjustmentFactor(a) }));
 }
 
-function priceComponent(component: CompiledComponent, applied: AppliedAdjustment[], input: RatingInput, counters: CounterLookup): PricedLine | { missing: string } {
+function priceComponent(
+  component: CompiledComponent,
+  applied: AppliedAdjustment[],
+  input: RatingInput,
+  counters: CounterLookup,
+  meter: MeterFacts,
+  seen: boolean,
+): PricedLine | { missing: string } {
   const factor = applied.length === 0 ? ONE : applied.reduce((m, a) => m.times(a.factor), ONE);
   const charge = component.charge;
   if (charge.kind === 'per-event') return pricePerEvent(component, charge, factor, applied, input, counters);
   const measured = charge.measure === 'quantity' ? input.event.quantity : input.event.values[charge.of!];
   if (measured === undefined) return { missing: charge.of! };
-  return priceCumulative(component, charge, factor, applied, input.event.dimensions, counters, measured);
+  const byMeter = charge.measure === 'quantity' && meter.aggregation !== 'SUM' && meter.aggregation !== 'COUNT';
+  if (!byMeter) return priceCumulative(component, charge, factor, applied, input.event.dimensions, counters, measured);
+  return priceByAggregation(component, charge, factor, applied, input.event.dimensions, counters, measured, meter, seen);
+}
+
+/**
+ * A quantity-measured charge of a MAX, LATEST or UNIQUE_COUNT meter. Its counter holds the
+ * period's priced quantity (the highest value so far, or the number of distinct values), and an
+ * event is charged for how far it moves it: its increase over the maximum, or one for a value
+ * first seen this period; nothing otherwise. LATEST is priced like MAX per event (the increase of
+ * the highest value so far) and trued up to the period's last value on the invoice.
+ */
+function priceByAggregation(
+  component: CompiledComponent,
+  charge: CumulativeCharge,
+  factor: Decimal,
+  applied: AppliedAdjustment[],
+  dimensions: Readonly<Record<string, string>>,
+  counters: CounterLookup,
+  q: Decimal,
+  meter: MeterFacts,
+  seen: boolean,
+): PricedLine {
+  const key = counterKey(component, dimensions);
+  const c = counters.get(key) ?? ZERO;
+  const fields: LineFields = { componentId: component.params.id, model: charge.model, description: component.params.description ?? null, adjustments: applied, provisional: !charge.exact || meter.aggregation === 'LATEST' };
+  const still = (validFrom: Decimal) => line(fields, ZERO, ZERO, ZERO, 0n, [], { key, before: c, delta: ZERO, validFrom, validTo: null });
+  if (meter.aggregation === 'UNIQUE_COUNT') {
+    if (seen) return still(ZERO);
+    return inPiece(charge, factor, component.freeUnits, key, c, ONE, fields) ?? general(charge, factor, component.freeUnits, key, c, ONE, fields);
+  }
+  // MAX and LATEST: nothing while the event does not raise the maximum, whatever the counter above it.
+  if (q.lessThanOrEqualTo(c)) return still(q);
+  const rise = q.minus(c);
+  const priced = inPiece(charge, factor, component.freeUnits, key, c, rise, fields) ?? general(charge, factor, component.freeUnits, key, c, rise, fields);
+  // The rise depends on the exact maximum it was computed from.
+  return { ...priced, counter: { ...priced.counter!, validFrom: c, validTo: c } };
 }
 
 function priceCumulative(
@@ -135,16 +253,17 @@ export function inPiece(charge: CumulativeCharge, factor: Decimal, free: Decimal
   const tiers = piece.tier === null ? [] : [{ tier: piece.tier, quantity: q, unitPrice: piece.slope, flatFee: ZERO, amount: piece.slope.times(q) }];
   const validFrom = noFree ? piece.from : piece.from.plus(free);
   const validTo = piece.to && (noFree ? piece.to : piece.to.plus(free));
-  return line(fields, q, amount, units, tiers, { key, before: c, delta: q, validFrom, validTo });
+  return line(fields, q, plainFactor ? amount : piece.slope.times(q), amount, units, tiers, { key, before: c, delta: q, validFrom, validTo });
 }
 
 /** Builds a line with one fixed shape (object spread here costs more than the pricing). */
-function line(f: LineFields, quantity: Decimal, amount: Decimal, units: bigint, tiers: PricedLine['tiers'], counter: CounterUse | null): PricedLine {
+function line(f: LineFields, quantity: Decimal, base: Decimal, amount: Decimal, units: bigint, tiers: PricedLine['tiers'], counter: CounterUse | null): PricedLine {
   return {
     componentId: f.componentId,
     model: f.model,
     description: f.description,
     quantity,
+    base,
     amount,
     units,
     tiers,
@@ -184,7 +303,7 @@ export function general(charge: CumulativeCharge, factor: Decimal, free: Decimal
     }
   }
   const counter: CounterUse = { key, before: c, delta: q, validFrom, validTo };
-  return line(fields, b.minus(a), amount, units, priced.parts, counter);
+  return line(fields, b.minus(a), priced.amount, amount, units, priced.parts, counter);
 }
 
 /** round(H(b)) - round(H(a)), with H(x) = factor * (amount of the range (0, x]) and H(0) = 0. */
@@ -212,9 +331,10 @@ function pricePerEvent(
     const piece = charge.eventsPiece(eventsBefore)!;
     counter = { key, before, delta: ONE, validFrom: new Decimal(piece.from), validTo: piece.to === null ? null : new Decimal(piece.to) };
   }
-  const amount = charge.price(value, eventsBefore).amount.times(factor);
+  const base = charge.price(value, eventsBefore).amount;
+  const amount = base.times(factor);
   const fields: LineFields = { componentId: component.params.id, model: charge.model, description: component.params.description ?? null, adjustments: applied, provisional: false };
-  return line(fields, value, amount, roundToLedgerUnits(amount, 'HALF_UP'), [], counter);
+  return line(fields, value, base, amount, roundToLedgerUnits(amount, 'HALF_UP'), [], counter);
 }
 
 export { COUNTER_EPSILON };

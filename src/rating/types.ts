@@ -95,6 +95,8 @@ export interface RuleSetDefinition {
   description?: string;
   /** The least the rule set's charges add up to in a period; the invoice trues up the rest. */
   minimumSpend?: string;
+  /** What happens to an event no charge prices: refused with UNPRICED_EVENT (the default) or accepted free. */
+  unmatched?: 'refuse' | 'free';
   rules: RuleDefinition[];
 }
 
@@ -132,11 +134,23 @@ export interface PeriodState {
   counters: CounterLookup;
 }
 
+/** How a meter turns a period's events into one quantity. */
+export type MeterAggregation = 'COUNT' | 'SUM' | 'MAX' | 'UNIQUE_COUNT' | 'LATEST';
+
+/** The meter of the event, as rating needs it. */
+export interface MeterFacts {
+  aggregation: MeterAggregation;
+  /** UNIQUE_COUNT: the event's value of the meter's property (the value whose first sighting is charged). */
+  distinctValue?: string;
+}
+
 export interface RatingInput {
   event: UsageFacts;
   customer: CustomerFacts;
   plan: PlanFacts | null;
   period: PeriodState;
+  /** The event's meter; absent means SUM (each event adds its quantity). */
+  meter?: MeterFacts;
 }
 
 /** The part of a line that fell in one tier. */
@@ -174,7 +188,9 @@ export interface PricedLine {
   description: string | null;
   /** Billable quantity of the line (after free units), or the value a percentage applies to. */
   quantity: Decimal;
-  /** The exact amount, before any rounding. */
+  /** The exact amount before adjustments: what its tiers (or price) add up to. */
+  base: Decimal;
+  /** The exact amount, adjustments applied, before any rounding. */
   amount: Decimal;
   /** The amount charged now, in ledger units (1e-9), rounded as documented in rules/README.md. */
   units: bigint;
@@ -194,7 +210,18 @@ export interface RuleSetRef {
 export interface Refusal {
   code: string;
   message: string;
+  /** The rule that refused (or whose charge lacked a value); empty for UNPRICED_EVENT. */
   rule: string;
+  /** 'rule': a refuse rule or a missing value; 'unpriced': no charge priced the event. */
+  source: 'rule' | 'unpriced';
+}
+
+/** How the event moves the meter's period quantity (what `period.quantity` reads). */
+export interface MeterAdvance {
+  delta: Decimal;
+  /** The advance holds while the meter's quantity is in [validFrom, validTo]; null bounds are open. */
+  validFrom: Decimal | null;
+  validTo: Decimal | null;
 }
 
 export interface EventRating {
@@ -209,4 +236,8 @@ export interface EventRating {
   units: bigint;
   /** The meter-quantity values (period.quantity) this result holds for, when rules read it. */
   periodValidity: { from: Decimal; to: Decimal | null } | null;
+  /** How the event advances the meter's period quantity (by its aggregation). */
+  meterAdvance: MeterAdvance;
+  /** Period markers the event sets besides charge counters (UNIQUE_COUNT: its value seen this period). */
+  marks: CounterUse[];
 }

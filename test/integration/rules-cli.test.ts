@@ -32,7 +32,7 @@ describe('billing rules', () => {
   it('test runs the examples beside the rules', async () => {
     const r = await runBilling(['rules', 'test', shipped], {});
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/18 example\(s\), 0 failed/);
+    expect(r.stdout).toMatch(/20 example\(s\), 0 failed/);
   });
 
   it('test prints a diff for a wrong expectation and exits 1', async () => {
@@ -53,7 +53,7 @@ describe('billing rules', () => {
     const out = JSON.parse(r.stdout);
     expect(out.ruleSet).toMatchObject({ key: 'ai-price-book', version: 1 });
     expect(out.lines).toEqual([expect.objectContaining({ component: 'gpt-4o-output', amount: '14.5', charged: '14.5', tiers: [expect.objectContaining({ tier: 1, amount: '10' }), expect.objectContaining({ tier: 2, amount: '4.5' })] })]);
-    const agg = await runBilling(['rules', 'eval', '--rules', path.join(shipped, 'hybrid-plan/v1.json'), '--event', JSON.stringify({ meter: 'llm_tokens', quantity: '12000000', timestamp: '2026-03-01T00:00:00Z' }), '--aggregate'], {});
+    const agg = await runBilling(['rules', 'eval', '--rules', path.join(shipped, 'hybrid-plan/v1.json'), '--event', JSON.stringify({ meter: 'llm_tokens', quantity: '12000000', timestamp: '2026-03-01T00:00:00Z' }), '--aggregate', '--events', '30'], {});
     expect(JSON.parse(agg.stdout).lines[0].amount).toBe('42');
   });
 });

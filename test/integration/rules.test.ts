@@ -66,7 +66,7 @@ describe('previewCharge', () => {
   it('uses the period-to-date quantity, an aggregate, and plans', async () => {
     const late = await t.admin.ok(PreviewChargeDocument, { input: { ...gpt4oInput('2026-03-01T00:00:00Z'), periodQuantity: '150000000' } });
     expect(late.previewCharge.amount).toBe('2');
-    const month = await t.admin.ok(PreviewChargeDocument, { input: { ...gpt4oInput('2026-03-01T00:00:00Z'), quantity: '120000000', aggregate: true } });
+    const month = await t.admin.ok(PreviewChargeDocument, { input: { ...gpt4oInput('2026-03-01T00:00:00Z'), quantity: '120000000', aggregate: true, events: 40 } });
     expect(month.previewCharge.amount).toBe('267.5');
     await t.admin.ok(CreatePlanDocument, { input: { code: 'starter', name: 'Starter', currency: 'USD', billingInterval: 'MONTHLY', baseFee: '49', charges: [{ meterCode: 'llm_tokens', ruleSetKey: 'hybrid-plan' }] } });
     const viaPlan = await t.admin.ok(PreviewChargeDocument, { input: { planCode: 'starter', meterCode: 'llm_tokens', quantity: '2000000', timestamp: '2026-03-01T00:00:00Z' } });

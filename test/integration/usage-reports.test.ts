@@ -179,7 +179,12 @@ describe('usage', () => {
     const tokens = day.buckets[0]!.groups.find((g) => g.meterCode === 'tokens')!;
     // 2000 tokens at 0.0000000031: 0.0000062 exact; charged per event at 1e-9 (1234 → 0.000003825, 766 → 0.000002375).
     expect(tokens).toMatchObject({ aggregation: 'SUM', amount: '0.0000062', charged: '0.0000062', events: '2' });
-    expect(day.buckets[0]!.groups.find((g) => g.meterCode === 'seats')).toMatchObject({ aggregation: 'LATEST', events: '4', amount: '42', charged: '42' });
+    // LATEST is charged per event for each rise of the highest value (10, then 12): 12, not 10 + 12 + 11 + 9.
+    expect(day.buckets[0]!.groups.find((g) => g.meterCode === 'seats')).toMatchObject({ aggregation: 'LATEST', events: '4', amount: '12', charged: '12' });
+    // MAX: 3, then the rise to 7; the 5 raises nothing. At 0.5 per GPU: 3.5.
+    expect(day.buckets[0]!.groups.find((g) => g.meterCode === 'peak_gpus')).toMatchObject({ aggregation: 'MAX', events: '3', amount: '3.5' });
+    // UNIQUE_COUNT: ann, bob and cat, each charged once at 0.01 however often they came back.
+    expect(day.buckets[0]!.groups.find((g) => g.meterCode === 'active_users')).toMatchObject({ aggregation: 'UNIQUE_COUNT', events: '5', amount: '0.03' });
 
     // Not grouped by meter: one group per currency and dimension values; no quantity across meters.
     const mixed = (await t.admin.ok(UsageDocument, { customerId: c.id, from: '2026-03-05T00:00:00Z', to: '2026-03-06T00:00:00Z', granularity: 'DAY', groupBy: { dimensions: ['model'] } })).usage;
@@ -189,7 +194,7 @@ describe('usage', () => {
       [null, null, null, '7'],
     ]);
     const only = (await t.admin.ok(UsageDocument, { customerId: c.id, from: '2026-03-05T00:00:00Z', to: '2026-03-06T00:00:00Z', granularity: 'DAY', meterCodes: ['peak_gpus'] })).usage;
-    expect(only.buckets[0]!.groups).toMatchObject([{ meterCode: 'peak_gpus', quantity: '7', events: '3', charged: '7.5' }]);
+    expect(only.buckets[0]!.groups).toMatchObject([{ meterCode: 'peak_gpus', quantity: '7', events: '3', charged: '3.5' }]);
   });
 
   it('adds up, to the unit, to what the events were priced at and the ledger charged', async () => {

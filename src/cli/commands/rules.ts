@@ -51,7 +51,8 @@ export function registerRuleCommands(program: Command): void {
     .option('--rule-set <key>', 'which rule set, when the folder has several')
     .option('--period-quantity <decimal>', 'period-to-date quantity before the event', '0')
     .option('--aggregate', "rate the quantity as a whole period's aggregate")
-    .action(async (opts: { rules: string; event: string; ruleSet?: string; periodQuantity: string; aggregate?: boolean }) => {
+    .option('--events <n>', 'with --aggregate: the number of events in the period')
+    .action(async (opts: { rules: string; event: string; ruleSet?: string; periodQuantity: string; aggregate?: boolean; events?: string }) => {
       let event: ExampleEvent;
       try {
         event = JSON.parse(opts.event) as ExampleEvent;
@@ -60,7 +61,8 @@ export function registerRuleCommands(program: Command): void {
       }
       const { book, files } = await bookFromFiles(opts.rules);
       for (const f of files) if (!f.result.ok) for (const p of f.result.problems) process.stderr.write(`skipped: ${formatProblem(f.file, p)}\n`);
-      const { ruleSet, rating } = await evaluate(book, { ruleSet: opts.ruleSet, event, periodQuantity: opts.periodQuantity, aggregate: !!opts.aggregate });
+      const events = opts.events === undefined ? undefined : /^[0-9]{1,12}$/.test(opts.events) ? Number(opts.events) : Number.NaN;
+      const { ruleSet, rating } = await evaluate(book, { ruleSet: opts.ruleSet, event, periodQuantity: opts.periodQuantity, aggregate: !!opts.aggregate, events });
       const out = {
         ruleSet: ruleSet.ref,
         firedRules: rating.firedRules,
@@ -71,6 +73,7 @@ export function registerRuleCommands(program: Command): void {
           quantity: formatDecimal(l.quantity),
           amount: l.amount && formatDecimal(l.amount),
           charged: l.units === null ? null : formatLedgerUnits(l.units),
+          ...('estimated' in l && l.estimated ? { estimated: true } : {}),
           tiers: l.tiers.map((t) => ({ tier: t.tier, quantity: formatDecimal(t.quantity), unitPrice: formatDecimal(t.unitPrice), flatFee: formatDecimal(t.flatFee), amount: formatDecimal(t.amount) })),
           adjustments: l.adjustments.map((a) => ({ id: a.id, kind: a.kind, factor: formatDecimal(a.factor) })),
           ...('counter' in l && l.counter ? { counter: { key: l.counter.key, before: formatDecimal(l.counter.before), delta: formatDecimal(l.counter.delta) } } : {}),

@@ -1,9 +1,12 @@
-import { Decimal } from '../../shared/money/decimal.js';
+import { Decimal, RoundingMode } from '../../shared/money/decimal.js';
 import { toLocal } from '../../shared/time-zones.js';
 import type { Period } from '../subscriptions/billing-period.js';
 import { LineKind, type BillingItem } from './invoice.record.js';
 
 export type Proration = 'DAY' | 'SECOND';
+
+/** Decimals a prorated share is shown with as a line's quantity. */
+const SHARE_DECIMALS = 6;
 
 /** A subscription's stretch inside one billing period. */
 export interface FeeSegment {
@@ -66,11 +69,14 @@ export function baseFeeItems(period: Period, segments: FeeSegment[], mode: Prora
       description: `${s.planName} base fee, ${span}${whole ? '' : ` (${used} of ${of} ${unit}${trial})`}${s.timing === 'ADVANCE' ? ', in advance' : ''}`,
       meterCode: null,
       dimensions: null,
-      quantity: share,
+      // The share as a quantity a reader can take in (at most six decimals, half up); the amount
+      // uses the exact share, and the details keep it as the fraction it is.
+      quantity: share.toDecimalPlaces(SHARE_DECIMALS, RoundingMode.HALF_UP),
       amount: s.baseFee.times(share),
       taxable: true,
       tiers: [],
-      details: { plan: { code: s.planCode, version: s.planVersion }, baseFee: s.baseFee.toFixed(), share: share.toFixed(), from: from.toISOString(), to: s.end.toISOString(), proration: mode },
+      adjustments: [],
+      details: { plan: { code: s.planCode, version: s.planVersion }, baseFee: s.baseFee.toFixed(), share: whole ? '1' : `${used}/${of}`, from: from.toISOString(), to: s.end.toISOString(), proration: mode },
     };
   });
 }

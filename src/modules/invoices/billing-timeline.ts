@@ -76,7 +76,7 @@ export class BillingTimeline {
     for (const s of this.subscriptions.filter((x) => ids.has(x.id))) {
       for (const { charge, meter } of s.plan.charges) {
         if (out.some((c) => c.meterCode === meter.code && c.ruleSetKey === charge.ruleSetKey)) continue;
-        out.push({ meterCode: meter.code, meterName: meter.name, ruleSetKey: charge.ruleSetKey, displayName: charge.displayName, groupBy: charge.groupBy });
+        out.push({ meterCode: meter.code, meterName: meter.name, aggregation: meter.aggregation, ruleSetKey: charge.ruleSetKey, displayName: charge.displayName, groupBy: charge.groupBy });
       }
     }
     return out;

@@ -5,7 +5,7 @@ const ZERO = new Decimal(0);
 const HUNDRED = new Decimal(100);
 
 /** A line ready to store: the item, or what changed since earlier invoices billed it. */
-export interface ComposedLine extends Omit<BillingItem, 'amount'> {
+export interface ComposedLine extends Omit<BillingItem, 'amount' | 'rounded'> {
   precise: Decimal;
   rounded: Decimal;
 }
@@ -33,11 +33,11 @@ const optional = new Set<LineKind>([LineKind.BASE_FEE, LineKind.TRUE_UP, LineKin
 export function composeLines(items: BillingItem[], billed: Map<string, Billed & { description: string; kind: LineKind; periodEnd: Date }>, orphans: string[], o: ComposeOptions): ComposedLine[] {
   const lines: ComposedLine[] = [];
   for (const item of items) {
-    const rounded = roundMoney(item.amount, o);
+    const rounded = item.rounded ?? roundMoney(item.amount, o);
     const before = billed.get(billedKey(item.periodStart, item.key));
-    const { amount, ...rest } = item;
+    const { amount, rounded: _derived, ...rest } = item;
     if (!before) {
-      if (amount.isZero() && optional.has(item.kind)) continue;
+      if (amount.isZero() && rounded.isZero() && optional.has(item.kind)) continue;
       lines.push({ ...rest, precise: amount, rounded });
       continue;
     }
@@ -70,6 +70,7 @@ export function composeLines(items: BillingItem[], billed: Map<string, Billed & 
       rounded: before.rounded.negated(),
       taxable: before.kind !== LineKind.PREPAID,
       tiers: [],
+      adjustments: [],
       details: {},
     });
   }

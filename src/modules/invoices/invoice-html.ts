@@ -8,9 +8,11 @@ export function renderInvoiceHtml(invoice: InvoiceRecord, customer: { name: stri
   const title = invoice.number ? `Invoice ${invoice.number}` : `Draft invoice`;
   const rows = invoice.lines
     .map((l) => {
-      const tiers = l.tiers.length
-        ? `<ul class="tiers">${l.tiers.map((t) => `<li>tier ${t.tier}: ${escape(t.quantity)} × ${escape(t.unitPrice)}${t.flatFee !== '0' ? ` + ${escape(t.flatFee)}` : ''} = ${escape(t.amount)}</li>`).join('')}</ul>`
-        : '';
+      const parts = [
+        ...l.tiers.map((t) => `<li>tier ${t.tier}: ${escape(t.quantity)} × ${escape(t.unitPrice)}${t.flatFee !== '0' ? ` + ${escape(t.flatFee)}` : ''} = ${escape(t.amount)}</li>`),
+        ...(l.adjustments ?? []).map((a) => `<li>${escape(a.kind)} ${escape(a.description ?? a.id)} (${a.kind === 'multiplier' ? `× ${escape(a.rate)}` : `${escape(a.rate)}%`}): ${escape(a.amount)}</li>`),
+      ];
+      const tiers = parts.length ? `<ul class="tiers">${parts.join('')}</ul>` : '';
       const other = l.periodStart.getTime() !== invoice.periodStart.getTime() ? ` <small>(period ${day(l.periodStart)} to ${day(l.periodEnd)})</small>` : '';
       return `<tr><td>${escape(l.description)}${other}${tiers}</td><td class="n">${l.quantity === null ? '' : escape(l.quantity)}</td><td class="n">${escape(l.amount)}</td></tr>`;
     })

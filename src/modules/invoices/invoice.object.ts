@@ -38,6 +38,24 @@ export class InvoiceTierObject {
   amount!: string;
 }
 
+@ObjectType('InvoiceLineAdjustment', { description: 'What a markup, discount or multiplier added to a line: its tiers plus its adjustments make its exact amount.' })
+export class InvoiceLineAdjustmentObject {
+  @Field(() => String)
+  id!: string;
+
+  @Field(() => String, { description: 'markup, discount or multiplier.' })
+  kind!: string;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => DecimalScalar, { description: 'The percent of a markup or discount, or the factor of a multiplier.' })
+  rate!: string;
+
+  @Field(() => DecimalScalar, { description: 'Exact amount it added (negative for a discount).' })
+  amount!: string;
+}
+
 @ObjectType('InvoiceLine')
 export class InvoiceLineObject {
   @Field(() => Int)
@@ -75,6 +93,9 @@ export class InvoiceLineObject {
 
   @Field(() => [InvoiceTierObject])
   tiers!: InvoiceTierObject[];
+
+  @Field(() => [InvoiceLineAdjustmentObject], { description: 'Markups, discounts and multipliers that changed the line, in the order applied.' })
+  adjustments!: InvoiceLineAdjustmentObject[];
 
   @Field(() => GraphQLJSONObject)
   details!: Record<string, unknown>;
@@ -220,7 +241,7 @@ export class UpcomingInvoice {
   projected!: InvoiceProjection;
 }
 
-const toLine = (l: InvoiceLineRecord): InvoiceLineObject => ({ ...l, tiers: l.tiers });
+const toLine = (l: InvoiceLineRecord): InvoiceLineObject => ({ ...l, tiers: l.tiers, adjustments: l.adjustments ?? [] });
 
 export const toInvoiceObject = (i: InvoiceRecord): InvoiceObject => ({
   ...i,

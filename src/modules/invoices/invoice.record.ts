@@ -25,6 +25,16 @@ export interface TierLine {
   amount: string;
 }
 
+/** What one markup, discount or multiplier added to a line (negative for a discount), exact. */
+export interface AdjustmentLine {
+  id: string;
+  kind: 'markup' | 'discount' | 'multiplier';
+  description: string | null;
+  /** The percent of a markup or discount, or a multiplier's factor. */
+  rate: string;
+  amount: string;
+}
+
 /**
  * Something a billing period owes (or has paid), identified by its billing key within the
  * period. Invoices bill the difference between an item and what earlier invoices billed for
@@ -41,8 +51,15 @@ export interface BillingItem {
   quantity: Decimal | null;
   /** Exact amount, never rounded. */
   amount: Decimal;
+  /**
+   * The line's rounded figure when it is derived rather than rounded on its own (true-ups,
+   * minimums and prepaid lines, so that rounded figures add up); round(amount) otherwise.
+   */
+  rounded?: Decimal;
   taxable: boolean;
   tiers: TierLine[];
+  /** Adjustments that changed the line: tiers plus these make its exact amount. */
+  adjustments: AdjustmentLine[];
   details: Record<string, unknown>;
 }
 
@@ -71,6 +88,7 @@ export interface InvoiceLineRecord {
   amount: string;
   taxable: boolean;
   tiers: TierLine[];
+  adjustments: AdjustmentLine[];
   details: Record<string, unknown>;
 }
 

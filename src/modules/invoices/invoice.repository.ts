@@ -166,16 +166,17 @@ export class InvoiceRepository {
       amount: l.rounded.toFixed(exponent),
       taxable: l.taxable,
       tiers: l.tiers,
+      adjustments: l.adjustments,
       details: l.details,
     }));
     await client.query(
       `insert into invoice_line (id, invoice_id, position, kind, billing_key, period_start, period_end, description, meter_code, dimensions,
-                                 quantity, precise_amount, amount, taxable, tiers, details)
+                                 quantity, precise_amount, amount, taxable, tiers, adjustments, details)
        select x.id, $1, x.position, x.kind, x.billing_key, x.period_start, x.period_end, x.description, x.meter_code, x.dimensions,
-              x.quantity, x.precise_amount, x.amount, x.taxable, x.tiers, x.details
+              x.quantity, x.precise_amount, x.amount, x.taxable, x.tiers, x.adjustments, x.details
          from jsonb_to_recordset($2::jsonb) as x(id uuid, position int, kind text, billing_key text, period_start timestamptz, period_end timestamptz,
               description text, meter_code text, dimensions jsonb, quantity numeric, precise_amount numeric, amount numeric, taxable boolean,
-              tiers jsonb, details jsonb)`,
+              tiers jsonb, adjustments jsonb, details jsonb)`,
       [inv.id, JSON.stringify(payload)],
     );
   }
@@ -265,6 +266,7 @@ function toLine(r: Record<string, any>): InvoiceLineRecord {
     amount: r.amount,
     taxable: r.taxable,
     tiers: r.tiers,
+    adjustments: r.adjustments,
     details: r.details,
   };
 }

@@ -5,7 +5,6 @@ import { AppError, ErrorCode, notFound, ValidationError } from '../../shared/err
 import { isUuid, newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import { Decimal } from '../../shared/money/decimal.js';
-import { fromLedgerUnits } from '../../shared/money/units.js';
 import { Checker } from '../../shared/validation.js';
 import type { CurrencyService } from '../currencies/currency.service.js';
 import type { Customer } from '../customers/customer.entity.js';
@@ -20,7 +19,7 @@ import { billedKey, composeLines, invoiceTotals, roundMoney, type ComposedLine, 
 import { InvoiceKind, InvoiceStatus, LineKind, type BillingItem, type InvoiceRecord, type TaxRateSnapshot } from './invoice.record.js';
 import type { InvoiceRepository } from './invoice.repository.js';
 import { PeriodUsageRepository, type PeriodUsage } from './period-usage.repository.js';
-import { usageItems, type RuleSetLookup } from './usage-items.js';
+import { prepaidItems, usageItems, type RuleSetLookup } from './usage-items.js';
 
 export interface CloseReport {
   customers: number;
@@ -174,10 +173,12 @@ export class InvoiceService {
       const existing = await this.repo.headers(client, customerId);
       const counts = await this.usage.usageCounts(client, customerId, scope.customer.currency);
       const computed = await this.computePeriod(client, scope, p, null, existing, counts);
-      // The same projection as currentPeriod's spend, applied to each usage-driven line of the period.
+      // The same projection as currentPeriod's spend, applied to each usage-driven line of the
+      // period, counted from when billing began in it.
+      const billedFrom = scope.timeline.segments(p).reduce<Date | null>((first, s) => (!first || s.start < first ? s.start : first), null);
       const projectedLines = computed.lines.map((l) => {
         if (!isUsage(l) || l.periodStart.getTime() !== p.start.getTime()) return l;
-        const precise = projectSpend(l.precise, p, now);
+        const precise = projectSpend(l.precise, p, now, billedFrom);
         return { ...l, precise, rounded: roundMoney(precise, scope.options) };
       });
       const elapsed = Decimal.min(new Decimal(1), new Decimal(now.getTime() - p.start.getTime()).div(p.end.getTime() - p.start.getTime()));
@@ -270,7 +271,8 @@ export class InvoiceService {
     const ruleSets = new Map<string, { key: string; version: number; hash: string }>();
     const usagePeriods = [p, ...this.latePeriods(existing, p, counts)];
     for (const up of usagePeriods) {
-      const usage = await this.usage.periodUsage(client, customer.id, up.start, customer.currency, timeline.groupBy(up));
+      const latestMeters = timeline.charges(up).filter((c) => c.aggregation === 'LATEST').map((c) => c.meterCode);
+      const usage = await this.usage.periodUsage(client, customer.id, up.start, customer.currency, timeline.groupBy(up), latestMeters);
       usageSeen[up.start.toISOString()] = usage.seen;
       for (const g of usage.groups) ruleSets.set(`${g.ruleSetKey}@${g.ruleSetVersion}`, { key: g.ruleSetKey, version: g.ruleSetVersion, hash: g.ruleSetHash });
       items.push(...(await this.usageOf(scope, up, usage)));
@@ -306,31 +308,18 @@ export class InvoiceService {
 
   private async usageOf(scope: CustomerScope, p: Period, usage: PeriodUsage): Promise<BillingItem[]> {
     const inForce = scope.timeline.at(new Date(p.end.getTime() - 1)) ?? scope.timeline.at(p.start);
+    const round = (amount: Decimal) => roundMoney(amount, scope.options);
     const items = await usageItems({
       period: p,
       groups: usage.groups,
+      latest: usage.latest,
       charges: scope.timeline.charges(p),
       rules: this.rules,
       customer: { id: scope.customer.id, externalId: scope.customer.externalId, metadata: scope.customer.metadata },
       plan: inForce ? { code: inForce.plan.plan.code, version: inForce.plan.plan.version } : null,
+      round,
     });
-    for (const paid of usage.paid) {
-      items.push({
-        kind: LineKind.PREPAID,
-        key: `prepaid:${paid.kind}`,
-        periodStart: p.start,
-        periodEnd: p.end,
-        description: paid.kind === 'MAIN' ? 'Paid from the prepaid wallet balance as usage happened' : 'Paid with granted credits as usage happened',
-        meterCode: null,
-        dimensions: null,
-        quantity: null,
-        amount: fromLedgerUnits(paid.units).negated(),
-        taxable: false,
-        tiers: [],
-        details: { ledgerUnits: paid.units.toString() },
-      });
-    }
-    return items;
+    return [...items, ...prepaidItems(p, items, usage, round)];
   }
 
   private record(scope: CustomerScope, kind: InvoiceKind, p: Period, c: Computed, id: string, at: Date, corrects: string | null): InvoiceRecord {
@@ -374,6 +363,7 @@ export class InvoiceService {
         amount: l.rounded.toFixed(c.options.exponent),
         taxable: l.taxable,
         tiers: l.tiers,
+        adjustments: l.adjustments,
         details: l.details,
       })),
     };

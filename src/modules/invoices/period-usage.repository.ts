@@ -1,11 +1,11 @@
 import type { SqlClient } from '../../db/sql.js';
 import { Decimal } from '../../shared/money/decimal.js';
-import type { UsageGroup } from './usage-items.js';
+import type { LatestValue, PeriodPayments, UsageGroup } from './usage-items.js';
 
-export interface PeriodUsage {
+export interface PeriodUsage extends PeriodPayments {
   groups: UsageGroup[];
-  /** What the period's events took from wallets, in ledger units, by credit-block kind. */
-  paid: Array<{ kind: 'MAIN' | 'GRANT'; units: bigint }>;
+  /** LATEST meters: each counter's last value. */
+  latest: LatestValue[];
   /** Committed events of the period (all meters), read in the same snapshot. */
   seen: number;
 }
@@ -35,6 +35,7 @@ with part as (
          count(*) filter (where head) as n,
          coalesce(sum((item->>'q')::numeric) filter (where head), 0)::text as q,
          coalesce(sum(case when kind = 'line' then (item->>'a')::numeric else (item->>1)::numeric end) filter (where head), 0)::text as a,
+         coalesce(sum(coalesce(item->>'b', item->>'a')::numeric) filter (where head and kind = 'line'), 0)::text as b,
          coalesce(sum((item->>'cd')::numeric) filter (where head), 0)::text as cd,
          sum((tp->>1)::numeric)::text as tq, sum((tp->>3)::numeric)::text as tf, sum((tp->>4)::numeric)::text as ta
     from part
@@ -44,7 +45,19 @@ select (select coalesce(jsonb_agg(agg), '[]'::jsonb) from agg where kind = 'line
        (select coalesce(jsonb_agg(jsonb_build_object('kind', y.kind, 'units', y.units)), '[]'::jsonb)
           from (select b.kind, sum(x.a::numeric)::text as units from agg x join credit_block b on b.id = x.c::uuid
                  where x.kind = 'paid' group by b.kind) y) as paid,
-       (select coalesce(sum(events), 0)::text from usage_period_total where customer_id = $1 and period_start = $2 and currency = $3) as seen`;
+       (select coalesce(sum(events), 0)::text from usage_period_total where customer_id = $1 and period_start = $2 and currency = $3) as seen,
+       (select coalesce(sum(charged), 0)::text from usage_period_total where customer_id = $1 and period_start = $2 and currency = $3) as charged`;
+
+/**
+ * LATEST meters: per rule set, charge and counter, the quantity of the period's last event (by
+ * time, then id), with the version and adjustments that priced it.
+ */
+const latestSql = `
+select distinct on (e.rule_set_key, l->>'c', l->>'ck')
+       e.rule_set_key, e.rule_set_version, l->>'c' as c, l->>'ck' as ck, e.quantity::text as q, coalesce(l->'adj', '[]'::jsonb) as adj
+  from usage_event e cross join lateral jsonb_array_elements(e.lines) l
+ where e.customer_id = $1 and e.period_start = $2 and e.currency = $3 and e.meter_code = any($4::text[]) and l ? 'ck'
+ order by e.rule_set_key, l->>'c', l->>'ck', e.occurred_at desc, e.id desc`;
 
 /**
  * The SQL expression of an event's presented dimensions: per meter, only the keys its plan
@@ -76,6 +89,7 @@ interface RowJson {
   n: number;
   q: string;
   a: string;
+  b: string;
   cd: string;
   tq: string | null;
   tf: string | null;
@@ -88,7 +102,7 @@ const groupKey = (g: RowJson) =>
 /** Reads what a billing period's committed usage adds up to, inside the caller's transaction. */
 export class PeriodUsageRepository {
   /** Callers pass a transaction's client: `set local` keeps the setting to it. */
-  async periodUsage(client: SqlClient, customerId: string, periodStart: Date, currency: string, groupBy: Record<string, string[]>): Promise<PeriodUsage> {
+  async periodUsage(client: SqlClient, customerId: string, periodStart: Date, currency: string, groupBy: Record<string, string[]>, latestMeters: string[] = []): Promise<PeriodUsage> {
     // The planner cannot see how many lines a jsonb array holds (it assumes 100 per event), so
     // its estimates run to millions of rows and it would spend a second JIT-compiling a query
     // that runs in milliseconds.
@@ -97,8 +111,12 @@ export class PeriodUsageRepository {
     await client.query(`set local jit = off; set local enable_sort = off; set local work_mem = '64MB'`);
     const params: unknown[] = [customerId, periodStart, currency];
     const text = periodUsageSql(presentedDimensions(groupBy, params));
-    const { rows } = await client.query<{ rows: RowJson[]; paid: Array<{ kind: 'MAIN' | 'GRANT'; units: string }>; seen: string }>(text, params as never[]);
+    const { rows } = await client.query<{ rows: RowJson[]; paid: Array<{ kind: 'MAIN' | 'GRANT'; units: string }>; seen: string; charged: string }>(text, params as never[]);
     await client.query('reset enable_sort; reset work_mem');
+    const latest =
+      latestMeters.length === 0
+        ? []
+        : (await client.query<{ rule_set_key: string; rule_set_version: number; c: string; ck: string; q: string; adj: string[] }>(latestSql, [customerId, periodStart, currency, latestMeters])).rows;
     const r = rows[0]!;
     const groups = new Map<string, UsageGroup>();
     for (const row of r.rows) {
@@ -118,6 +136,7 @@ export class PeriodUsageRepository {
           events: 0,
           quantity: new Decimal(0),
           amount: new Decimal(0),
+          base: new Decimal(0),
           counted: new Decimal(0),
           tiers: [],
         };
@@ -126,12 +145,19 @@ export class PeriodUsageRepository {
       g.events += Number(row.n);
       g.quantity = g.quantity.plus(row.q);
       g.amount = g.amount.plus(row.a);
+      g.base = g.base.plus(row.b);
       g.counted = g.counted.plus(row.cd);
       if (row.tier !== null) {
         g.tiers.push({ tier: row.tier, unitPrice: new Decimal(row.unit_price!), flatFee: new Decimal(row.tf!), quantity: new Decimal(row.tq!), amount: new Decimal(row.ta!) });
       }
     }
-    return { groups: [...groups.values()], paid: r.paid.map((p) => ({ kind: p.kind, units: BigInt(p.units) })), seen: Number(r.seen) };
+    return {
+      groups: [...groups.values()],
+      latest: latest.map((l) => ({ ruleSetKey: l.rule_set_key, ruleSetVersion: l.rule_set_version, component: l.c, counterKey: l.ck, value: new Decimal(l.q), adjustments: l.adj })),
+      paid: r.paid.map((p) => ({ kind: p.kind, units: BigInt(p.units) })),
+      charged: BigInt(r.charged),
+      seen: Number(r.seen),
+    };
   }
 
   /** Committed events per period start (ISO) of a customer, for periods with invoices to check. */

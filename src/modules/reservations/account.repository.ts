@@ -101,15 +101,31 @@ export class AccountRepository {
     return this.sql.transaction(
       async (client) => {
         const version = await versionOf(client, customerId);
+        // Charge counters are the sums of what each event advanced them by; a UNIQUE_COUNT meter
+        // also marks every value it has seen this period.
         const counters = await client.query<{ key: string; total: string }>(
           `select l->>'ck' as key, sum((l->>'cd')::numeric)::text as total
              from usage_event e cross join lateral jsonb_array_elements(e.lines) l
             where e.customer_id = $1 and e.period_start = $2 and l ? 'ck'
+            group by 1
+           union all
+           select 'seen:' || e.meter_code || '|' || (e.dimensions ->> m.property), '1'
+             from usage_event e join meter m on m.id = e.meter_id
+            where e.customer_id = $1 and e.period_start = $2 and m.aggregation = 'UNIQUE_COUNT' and e.dimensions ? m.property
             group by 1`,
           [customerId, periodStart],
         );
+        // A meter's period quantity as the store advances it: MAX and LATEST hold the highest
+        // value so far (LATEST is trued up to the last value on the invoice), UNIQUE_COUNT the
+        // number of distinct values, SUM and COUNT the total.
         const meters = await client.query<{ meter_code: string; total: string }>(
-          'select meter_code, sum(quantity)::text as total from usage_event where customer_id = $1 and period_start = $2 group by 1',
+          `select e.meter_code,
+                  (case m.aggregation when 'MAX' then max(e.quantity) when 'LATEST' then max(e.quantity)
+                                      when 'UNIQUE_COUNT' then count(distinct e.dimensions ->> m.property)
+                                      else sum(e.quantity) end)::text as total
+             from usage_event e join meter m on m.id = e.meter_id
+            where e.customer_id = $1 and e.period_start = $2
+            group by e.meter_code, m.aggregation`,
           [customerId, periodStart],
         );
         const spend = await client.query<{ currency: string; total: string }>(

@@ -10,6 +10,11 @@ export interface Reservation {
   idempotencyKey: string;
   requestHash: string;
   meterCode: string;
+  /** What was authorised: the event's dimensions and values; settling prices with them. */
+  dimensions: Record<string, string>;
+  values: Record<string, string>;
+  /** The quantity the hold was priced for (null when an amount was held). */
+  estimatedQuantity: string | null;
   currency: string;
   walletId: string | null;
   /** Held, in ledger units. */

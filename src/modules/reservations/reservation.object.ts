@@ -1,3 +1,4 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
@@ -24,6 +25,15 @@ export class ReservationObject {
   @Field(() => String)
   meterCode!: string;
 
+  @Field(() => GraphQLJSONObject, { description: 'The dimensions authorised; settling prices with them.' })
+  dimensions!: Record<string, string>;
+
+  @Field(() => GraphQLJSONObject, { description: 'The values authorised (decimal strings); a settle may give actual figures for them.' })
+  values!: Record<string, string>;
+
+  @Field(() => DecimalScalar, { nullable: true, description: 'The quantity the hold was priced for; null when an amount was held.' })
+  estimatedQuantity!: string | null;
+
   @Field(() => String)
   currency!: string;
 
@@ -47,6 +57,9 @@ export const toReservationObject = (r: Reservation): ReservationObject => ({
   id: r.id,
   customerId: r.customerId,
   meterCode: r.meterCode,
+  dimensions: r.dimensions,
+  values: r.values,
+  estimatedQuantity: r.estimatedQuantity,
   currency: r.currency,
   amount: formatLedgerUnits(r.amount),
   status: r.status,

@@ -9,6 +9,9 @@ interface Row {
   idempotency_key: string;
   request_hash: string;
   meter_code: string;
+  dimensions: Record<string, string>;
+  values: Record<string, string>;
+  estimated_quantity: string | null;
   currency: string;
   wallet_id: string | null;
   amount: string;
@@ -27,6 +30,9 @@ const toReservation = (r: Row): Reservation => ({
   idempotencyKey: r.idempotency_key,
   requestHash: r.request_hash,
   meterCode: r.meter_code,
+  dimensions: r.dimensions,
+  values: r.values,
+  estimatedQuantity: r.estimated_quantity,
   currency: r.currency,
   walletId: r.wallet_id,
   amount: BigInt(r.amount),
@@ -59,9 +65,12 @@ export class ReservationRepository {
         const versions = await AccountRepository.bump(client, [r.customerId]);
         await client.query(
           `insert into reservation (id, customer_id, idempotency_key, request_hash, meter_code, currency, wallet_id, amount, hold, period_start,
-             status, expires_at, created_at, updated_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
-          [r.id, r.customerId, r.idempotencyKey, r.requestHash, r.meterCode, r.currency, r.walletId, r.amount.toString(), JSON.stringify(r.hold), r.periodStart, r.status, r.expiresAt, r.createdAt],
+             status, expires_at, created_at, updated_at, dimensions, "values", estimated_quantity)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)`,
+          [
+            r.id, r.customerId, r.idempotencyKey, r.requestHash, r.meterCode, r.currency, r.walletId, r.amount.toString(), JSON.stringify(r.hold),
+            r.periodStart, r.status, r.expiresAt, r.createdAt, JSON.stringify(r.dimensions), JSON.stringify(r.values), r.estimatedQuantity,
+          ],
         );
         return versions.get(r.customerId)!;
       });

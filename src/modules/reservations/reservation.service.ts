@@ -6,10 +6,11 @@ import { isUuid, newId } from '../../shared/ids.js';
 import { Decimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits, toLedgerUnits } from '../../shared/money/units.js';
 import { Checker, checkAmount } from '../../shared/validation.js';
+import { formatDecimal } from '../../shared/money/decimal.js';
 import { requestHash } from '../idempotency/request-hash.js';
 import type { UsageContextResolver } from '../usage/usage-context.js';
-import { checkDimensions, checkQuantity, checkValues } from '../usage/usage-event.checks.js';
-import { keyReused, reservationClosed, type RecordUsageCommand, type UsageOutcome, type UsageService } from '../usage/usage.service.js';
+import { checkDimensions, checkDistinctValue, checkMeterQuantity, checkValues } from '../usage/usage-event.checks.js';
+import { keyReused, meterFacts, ratingRefusal, reservationClosed, type RecordUsageCommand, type UsageOutcome, type UsageService } from '../usage/usage.service.js';
 import type { AccountStateService } from './account-state.service.js';
 import type { HoldRecord, ReservationStore, ReserveResult } from './reservation-store.js';
 import { ReservationStatus, type Reservation } from './reservation.entity.js';
@@ -34,7 +35,7 @@ export interface SettleReservationCommand extends Omit<RecordUsageCommand, 'cust
 
 export type AuthorizeOutcome =
   | { kind: 'authorized'; reservation: Reservation; replay: boolean }
-  | { kind: 'refused'; code: 'WALLET_INSUFFICIENT_FUNDS' | 'SPENDING_LIMIT_REACHED' | 'RULE_REFUSED'; message: string; details: Record<string, unknown> };
+  | { kind: 'refused'; code: 'WALLET_INSUFFICIENT_FUNDS' | 'SPENDING_LIMIT_REACHED' | 'RULE_REFUSED' | 'UNPRICED_EVENT'; message: string; details: Record<string, unknown> };
 
 const MIN_TTL = 1;
 const MAX_TTL = 7 * 86_400;
@@ -80,29 +81,31 @@ export class ReservationService {
     if (!!cmd.estimatedQuantity === !!cmd.estimatedAmount) check.fail('estimatedQuantity', 'give exactly one of estimatedQuantity and estimatedAmount');
     const ttl = check.integer('ttlSeconds', cmd.ttlSeconds ?? 900, { min: MIN_TTL, max: MAX_TTL }) ?? 900;
     const amount = cmd.estimatedAmount ? checkAmount(check, 'estimatedAmount', cmd.estimatedAmount) : undefined;
-    const quantity = cmd.estimatedQuantity ? checkQuantity(check, 'estimatedQuantity', cmd.estimatedQuantity) : undefined;
     check.done();
     const [customer, meter] = await Promise.all([this.contexts.customer({ id: cmd.customerId, externalId: cmd.externalCustomerId }), this.contexts.meter(cmd.meterCode)]);
+    const quantity = cmd.estimatedQuantity ? checkMeterQuantity(check, 'estimatedQuantity', cmd.estimatedQuantity, meter) : undefined;
     const dimensions = checkDimensions(check, 'dimensions', cmd.dimensions, meter);
+    checkDistinctValue(check, 'dimensions', dimensions, meter);
     const values = checkValues(check, 'values', cmd.values);
     check.done();
     const ctx = await this.contexts.resolve(customer, meter, now);
     const hash = requestHash({ customer: customer.id, meter: meter.code, quantity, amount, dimensions: { ...dimensions }, values: { ...values }, ttl });
 
-    let units: bigint;
-    if (amount) {
-      units = toLedgerUnits(amount);
-    } else {
-      const input = {
-        event: { meter: meter.code, quantity: quantity!, timestamp: now, dimensions, values },
-        customer: { id: customer.id, externalId: customer.externalId, metadata: customer.metadata },
-        plan: ctx.active ? { code: ctx.active.plan.plan.code, version: ctx.active.plan.plan.version } : null,
-        period: { quantity: new Decimal(0), counters: { get: () => undefined } },
-      };
-      const rating = rateEventIfWarm(ctx.ruleSet, input) ?? (await rateEvent(ctx.ruleSet, input));
-      if (rating.refusal) return { kind: 'refused', code: 'RULE_REFUSED', message: rating.refusal.message, details: { ruleCode: rating.refusal.code } };
-      units = rating.units;
+    // The authorised event is rated even when an amount is held: what the rules refuse, or no
+    // charge prices, cannot be authorised (a settle would be refused for the same reason).
+    const input = {
+      event: { meter: meter.code, quantity: quantity ?? new Decimal(1), timestamp: now, dimensions, values },
+      customer: { id: customer.id, externalId: customer.externalId, metadata: customer.metadata },
+      plan: ctx.active ? { code: ctx.active.plan.plan.code, version: ctx.active.plan.plan.version } : null,
+      period: { quantity: new Decimal(0), counters: { get: () => undefined } },
+      meter: meterFacts(meter, dimensions),
+    };
+    const rating = rateEventIfWarm(ctx.ruleSet, input) ?? (await rateEvent(ctx.ruleSet, input));
+    if (rating.refusal) {
+      const refusal = ratingRefusal(rating.refusal);
+      return { kind: 'refused', code: refusal.code as 'RULE_REFUSED' | 'UNPRICED_EVENT', message: refusal.message, details: refusal.details };
     }
+    const units = amount ? toLedgerUnits(amount) : rating.units;
 
     const id = newId(now.getTime());
     const expiresAt = new Date(now.getTime() + ttl * 1000);
@@ -165,6 +168,9 @@ export class ReservationService {
       idempotencyKey: key!,
       requestHash: hash,
       meterCode: meter.code,
+      dimensions: { ...dimensions },
+      values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, formatDecimal(v)])),
+      estimatedQuantity: quantity ? formatDecimal(quantity) : null,
       currency: event.currency,
       walletId: result.walletId,
       amount: units,
@@ -203,12 +209,24 @@ export class ReservationService {
     return { kind: 'authorized', reservation: existing, replay: true };
   }
 
-  /** Records the actual usage of a reservation: charged from its hold first, the rest released. */
+  /**
+   * Records the actual usage of a reservation: charged from its hold first, the rest released.
+   * The authorisation defined what is bought: the usage is priced with its dimensions (a settle
+   * naming others is refused) and its values, which the settle may update with actual figures
+   * (a provider's final cost, say).
+   */
   async settle(cmd: SettleReservationCommand): Promise<{ outcome: UsageOutcome; reservation: Reservation }> {
     const reservation = isUuid(cmd.reservationId) ? await this.repo.findById(cmd.reservationId) : null;
     if (!reservation) throw notFound('reservation', cmd.reservationId);
     const now = this.clock.now();
-    const command: RecordUsageCommand = { ...cmd, customerId: reservation.customerId, meterCode: reservation.meterCode, timestamp: cmd.timestamp ?? null };
+    const command: RecordUsageCommand = {
+      ...cmd,
+      customerId: reservation.customerId,
+      meterCode: reservation.meterCode,
+      timestamp: cmd.timestamp ?? null,
+      dimensions: settledDimensions(reservation, cmd.dimensions),
+      values: settledValues(reservation, cmd.values),
+    };
     const job = await this.usage.prepare(command, 0, now);
     if (reservation.status !== ReservationStatus.OPEN || reservation.expiresAt.getTime() <= now.getTime()) {
       // A retry of a settle that already happened gets its result; anything else is refused.
@@ -236,4 +254,29 @@ export class ReservationService {
   async get(id: string): Promise<Reservation | null> {
     return isUuid(id) ? this.repo.findById(id) : null;
   }
+}
+
+/** The dimensions a settle prices with: the authorised ones; naming different ones is refused. */
+function settledDimensions(reservation: Reservation, given: unknown): Record<string, string> {
+  if (given === null || given === undefined) return { ...reservation.dimensions };
+  const check = new Checker();
+  const dims = checkDimensions(check, 'dimensions', given, null);
+  check.done();
+  const authorised = reservation.dimensions;
+  const keys = new Set([...Object.keys(authorised), ...Object.keys(dims)]);
+  for (const k of [...keys].sort()) {
+    if (dims[k] !== authorised[k]) {
+      const was = authorised[k] === undefined ? 'none' : JSON.stringify(authorised[k]);
+      check.fail(`dimensions.${k}`, `must be what was authorised (${was}): a settle prices what the authorisation held`);
+    }
+  }
+  check.done();
+  return { ...authorised };
+}
+
+/** The authorised values, updated by those the settle gives (checked with the event; a non-object fails there). */
+function settledValues(reservation: Reservation, given: unknown): unknown {
+  if (given === null || given === undefined) return { ...reservation.values };
+  if (typeof given !== 'object' || Array.isArray(given)) return given;
+  return { ...reservation.values, ...(given as Record<string, unknown>) };
 }

@@ -8,7 +8,9 @@ import { Checker } from '../../shared/validation.js';
 import type { CustomerService } from '../customers/customer.service.js';
 import type { MeterService } from '../meters/meter.service.js';
 import type { PlanService } from '../plans/plan.service.js';
-import { checkDimensions, checkQuantity, checkValues } from '../usage/usage-event.checks.js';
+import type { Meter } from '../meters/meter.entity.js';
+import { checkDimensions, checkDistinctValue, checkQuantity, checkValues } from '../usage/usage-event.checks.js';
+import { meterFacts } from '../usage/usage.service.js';
 import type { RuleService } from './rule-set.service.js';
 
 export interface PreviewChargeCommand {
@@ -27,6 +29,18 @@ export interface PreviewChargeCommand {
   periodQuantity?: Decimal | null;
   /** Rate the quantity as a whole period's aggregate instead of one event. */
   aggregate?: boolean | null;
+  /** With aggregate: the period's number of events. */
+  events?: number | null;
+}
+
+/** The number of events an aggregate preview prices: given, or a COUNT meter's quantity. */
+function aggregateEvents(check: Checker, cmd: PreviewChargeCommand, meter: Meter): number {
+  if (cmd.events === null || cmd.events === undefined) {
+    if (meter.aggregation === 'COUNT' && cmd.quantity?.isInteger()) return cmd.quantity.toNumber();
+    check.fail('events', "is required with aggregate: the number of events in the period");
+    return 0;
+  }
+  return check.integer('events', cmd.events, { min: 0, max: 1_000_000_000 }) ?? 0;
 }
 
 export type ChargePreview = { kind: 'event'; rating: EventRating } | { kind: 'aggregate'; rating: AggregateRating };
@@ -50,6 +64,9 @@ export class ChargePreviewService {
     const values = checkValues(check, 'values', cmd.values);
     if (cmd.periodQuantity && cmd.periodQuantity.isNegative()) check.fail('periodQuantity', 'must not be negative');
     if (!!cmd.ruleSetKey === !!cmd.planCode) check.fail('ruleSetKey', 'give exactly one of ruleSetKey and planCode');
+    if (meter && !cmd.aggregate) checkDistinctValue(check, 'dimensions', dimensions, meter);
+    const events = cmd.aggregate && meter ? aggregateEvents(check, cmd, meter) : 0;
+    if (!cmd.aggregate && cmd.events !== null && cmd.events !== undefined) check.fail('events', 'is only for aggregate previews');
     check.done();
 
     const plan = cmd.planCode ? await this.plans.find(cmd.planCode, cmd.planVersion) : null;
@@ -67,10 +84,10 @@ export class ChargePreviewService {
       customer: customer ? { id: customer.id, externalId: customer.externalId, metadata: customer.metadata } : { id: '', externalId: '', metadata: {} },
       plan: plan && { code: plan.plan.code, version: plan.plan.version },
     };
-    if (cmd.aggregate) return { kind: 'aggregate', rating: await rateAggregate(ruleSet, { ...facts, events: 1 }) };
+    if (cmd.aggregate) return { kind: 'aggregate', rating: await rateAggregate(ruleSet, { ...facts, events }) };
     const before = cmd.periodQuantity ?? new Decimal(0);
-    // Every counter the event touches stands at the given period quantity.
-    const input: RatingInput = { ...facts, period: { quantity: before, counters: { get: () => before } } };
+    // Every counter the event touches stands at the given period quantity; a UNIQUE_COUNT value counts as new.
+    const input: RatingInput = { ...facts, period: { quantity: before, counters: { get: (k) => (k.startsWith('seen:') ? undefined : before) } }, meter: meterFacts(meter!, dimensions) };
     return { kind: 'event', rating: await rateEvent(ruleSet, input) };
   }
 }

@@ -4,7 +4,9 @@ import type { CompiledRuleSet } from '../../rating/compile.js';
 import { rateAggregate, type AggregateRating } from '../../rating/rate-aggregate.js';
 import { rateEvent } from '../../rating/rate-event.js';
 import { RuleBook } from '../../rating/rule-book.js';
-import type { EventRating } from '../../rating/types.js';
+import type { EventRating, MeterAggregation } from '../../rating/types.js';
+
+const AGGREGATIONS: MeterAggregation[] = ['COUNT', 'SUM', 'MAX', 'UNIQUE_COUNT', 'LATEST'];
 import { ValidationError } from '../../shared/errors.js';
 import { Decimal, formatDecimal, parseDecimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
@@ -15,6 +17,9 @@ import { readRuleFiles, type RuleFile } from './rule-files.js';
 /** An event as rule examples and `billing rules eval` write it. */
 export interface ExampleEvent {
   meter: string;
+  /** How the meter aggregates (SUM when absent); UNIQUE_COUNT also names the dimension it counts in `property`. */
+  aggregation?: MeterAggregation;
+  property?: string;
   quantity: string;
   timestamp?: string;
   dimensions?: Record<string, unknown>;
@@ -31,6 +36,8 @@ export interface ExampleCase {
   periodQuantity?: string;
   counters?: Record<string, string>;
   aggregate?: boolean;
+  /** With aggregate: the period's number of events. */
+  events?: number;
   expect: {
     version?: number;
     refusal?: string | null;
@@ -62,6 +69,12 @@ export async function evaluate(book: RuleBook, c: Omit<ExampleCase, 'name' | 'ex
   if (Number.isNaN(timestamp.getTime())) check.fail('event.timestamp', 'is not an ISO 8601 instant');
   const before = c.periodQuantity === undefined ? new Decimal(0) : parseDecimal(c.periodQuantity);
   if (!before || before.isNegative()) check.fail('periodQuantity', 'must be a non-negative decimal');
+  const aggregation = c.event.aggregation ?? 'SUM';
+  if (!AGGREGATIONS.includes(aggregation)) check.fail('event.aggregation', `must be one of ${AGGREGATIONS.join(', ')}`);
+  if (aggregation === 'UNIQUE_COUNT' && (typeof c.event.property !== 'string' || dimensions[c.event.property] === undefined)) {
+    check.fail('event.property', 'a UNIQUE_COUNT meter names the dimension it counts, and the event carries it');
+  }
+  if (c.aggregate && (!Number.isSafeInteger(c.events) || c.events! < 0)) check.fail('events', 'is required with an aggregate: the number of events in the period');
   check.done();
   const keys = book.keys();
   const key = c.ruleSet ?? (keys.length === 1 ? keys[0] : undefined);
@@ -73,9 +86,12 @@ export async function evaluate(book: RuleBook, c: Omit<ExampleCase, 'name' | 'ex
     customer: { id: c.customer?.id ?? 'example-customer', externalId: c.customer?.externalId ?? 'example', metadata: c.customer?.metadata ?? {} },
     plan: c.plan ?? null,
   };
-  if (c.aggregate) return { ruleSet, rating: await rateAggregate(ruleSet, { ...facts, events: 1 }) };
+  if (c.aggregate) return { ruleSet, rating: await rateAggregate(ruleSet, { ...facts, events: c.events! }) };
   const counters = new Map(Object.entries(c.counters ?? {}).map(([k, v]) => [k, new Decimal(v)]));
-  return { ruleSet, rating: await rateEvent(ruleSet, { ...facts, period: { quantity: before!, counters: { get: (k) => counters.get(k) ?? before! } } }) };
+  // Counters not named stand at the period quantity; a UNIQUE_COUNT value not named is new.
+  const lookup = (k: string) => counters.get(k) ?? (k.startsWith('seen:') ? undefined : before!);
+  const meter = aggregation === 'UNIQUE_COUNT' ? { aggregation, distinctValue: dimensions[c.event.property!]! } : { aggregation };
+  return { ruleSet, rating: await rateEvent(ruleSet, { ...facts, period: { quantity: before!, counters: { get: lookup } }, meter }) };
 }
 
 /** Differences between what a case expects and what rating produced; empty when it passes. */

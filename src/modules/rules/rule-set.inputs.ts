@@ -37,4 +37,10 @@ export class PreviewChargeInput {
 
   @Field(() => Boolean, { nullable: true, defaultValue: false, description: "Price the quantity as a whole period's aggregate." })
   aggregate?: boolean | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: "With aggregate: the number of events in the period (per-event fees and free events depend on it). Required, except for a COUNT meter, whose quantity is its number of events.",
+  })
+  events?: number | null;
 }

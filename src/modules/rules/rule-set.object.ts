@@ -132,8 +132,13 @@ export class PricedLineObject {
   @Field(() => [String], { description: 'Adjustments applied to this line, by id.' })
   adjustments!: string[];
 
-  @Field(() => Boolean, { description: 'True when the amount is provisional until the period closes (volume tiers).' })
+  @Field(() => Boolean, { description: 'True when the amount is provisional until the period closes (volume tiers, LATEST meters).' })
   provisional!: boolean;
+
+  @Field(() => Boolean, {
+    description: 'Aggregate previews: true when the amount rests on an assumption (free events of a percentage charge, whose values a total cannot tell, taken as average).',
+  })
+  estimated!: boolean;
 }
 
 @ObjectType('ChargePreview')
@@ -177,6 +182,7 @@ const toEventLine = (l: PricedLine): PricedLineObject => ({
   tiers: l.tiers.map(toTierPart),
   adjustments: l.adjustments.map((a) => a.id),
   provisional: l.provisional,
+  estimated: false,
 });
 
 export function toChargePreviewObject(preview: ChargePreview): ChargePreviewObject {
@@ -195,6 +201,7 @@ export function toChargePreviewObject(preview: ChargePreview): ChargePreviewObje
     tiers: l.tiers.map(toTierPart),
     adjustments: l.adjustments.map((a) => a.id),
     provisional: false,
+    estimated: l.estimated,
   }));
   const complete = r.lines.every((l) => l.amount !== null);
   return {

@@ -6,7 +6,9 @@ import type { Period } from '../subscriptions/billing-period.js';
 export const MIN_RATE_WINDOW_MS = 86_400_000;
 
 /**
- * Projected spend at the end of the period: linear extrapolation of the spend so far.
+ * Projected spend at the end of the period: linear extrapolation of the spend so far. Time is
+ * counted from `billedFrom` when billing began inside the period (a subscription that started on
+ * the 10th of a calendar month spends over 21 days, not 31).
  *
  *   rate      = spent / max(elapsed, window)   window = min(1 day, period length / 10)
  *   projected = spent + rate × remaining
@@ -16,8 +18,8 @@ export const MIN_RATE_WINDOW_MS = 86_400_000;
  * passed, so a burst at the start of a period does not project to an absurd figure. At or after
  * the end, the projection is what was spent. Rounded to ledger units (1e-9), half up.
  */
-export function projectSpend(spent: Decimal, period: Period, at: Date): Decimal {
-  const start = period.start.getTime();
+export function projectSpend(spent: Decimal, period: Period, at: Date, billedFrom: Date | null = null): Decimal {
+  const start = Math.min(Math.max(period.start.getTime(), billedFrom?.getTime() ?? 0), period.end.getTime());
   const length = period.end.getTime() - start;
   const elapsed = Math.min(Math.max(at.getTime() - start, 0), length);
   const remaining = length - elapsed;

@@ -143,7 +143,7 @@ export class UsageReportService {
       asOf,
       elapsed: elapsedShare(period, asOf),
       planCode: active?.plan.plan.code ?? null,
-      spend: spend.map((s) => ({ ...s, projected: projectSpend(fromLedgerUnits(s.charged), period, asOf) })),
+      spend: spend.map((s) => ({ ...s, projected: projectSpend(fromLedgerUnits(s.charged), period, asOf, active?.subscription.billingAnchor ?? null) })),
       spendingCap: customer.spendingCap === null ? null : { currency: customer.currency, cap: customer.spendingCap, used: capUsed },
       wallets: wallets.map((w) => walletStanding(w, held.get(w.id) ?? 0n)),
       topModels: rankModels(modelRows, topModels),

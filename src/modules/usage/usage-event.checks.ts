@@ -19,6 +19,25 @@ export function checkQuantity(check: Checker, path: string, quantity: Decimal | 
 }
 
 /**
+ * The quantity of an event of this meter. COUNT and UNIQUE_COUNT meters count events (or the
+ * distinct values they carry): quantity is left out or "1". The others measure a quantity.
+ */
+export function checkMeterQuantity(check: Checker, path: string, quantity: Decimal | null | undefined, meter: Meter): Decimal | undefined {
+  if (meter.aggregation !== 'COUNT' && meter.aggregation !== 'UNIQUE_COUNT') return checkQuantity(check, path, quantity);
+  if (quantity && !quantity.equals(1)) {
+    const what = meter.aggregation === 'COUNT' ? 'counts events' : `counts distinct values of ${meter.property}`;
+    return check.fail(path, `a ${meter.aggregation} meter ${what}: leave quantity out or send "1"`);
+  }
+  return new Decimal(1);
+}
+
+/** A UNIQUE_COUNT meter counts the distinct values of its property: every event must carry one. */
+export function checkDistinctValue(check: Checker, path: string, dimensions: Readonly<Record<string, string>>, meter: Meter): void {
+  if (meter.aggregation !== 'UNIQUE_COUNT' || !meter.property) return;
+  if (dimensions[meter.property] === undefined) check.fail(`${path}.${meter.property}`, `is required: meter ${meter.code} counts its distinct values`);
+}
+
+/**
  * Event dimensions: a flat object of string values whose keys the meter declares. Copied into a
  * prototype-less object so no key can reach Object.prototype.
  */

@@ -11,6 +11,7 @@ export interface StoredLine {
   d: string | null; // description
   q: string; // billable quantity
   a: string; // exact amount
+  b?: string; // exact amount before adjustments (when any applied)
   u: string; // charged, ledger units
   t: Array<[number, string, string, string, string]>; // tier, quantity, unit price, flat fee, amount
   adj: string[];
@@ -67,6 +68,7 @@ export function toStoredLine(l: PricedLine): StoredLine {
     t: l.tiers.map((t) => [t.tier, formatDecimal(t.quantity), formatDecimal(t.unitPrice), formatDecimal(t.flatFee), formatDecimal(t.amount)]),
     adj: l.adjustments.map((a) => a.id),
   };
+  if (l.adjustments.length > 0) line.b = formatDecimal(l.base);
   if (l.counter) {
     line.ck = l.counter.key;
     line.cd = formatDecimal(l.counter.delta);

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/config.js';
 import { rateEvent, rateEventIfWarm } from '../../rating/rate-event.js';
-import type { EventRating, RatingInput } from '../../rating/types.js';
+import type { EventRating, MeterFacts, RatingInput, Refusal } from '../../rating/types.js';
+import type { Meter } from '../meters/meter.entity.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, ValidationError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
@@ -9,13 +10,12 @@ import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
 import { Checker } from '../../shared/validation.js';
 import { requestHash } from '../idempotency/request-hash.js';
-import { Aggregation } from '../meters/meter.entity.js';
 import type { AccountStateService } from '../reservations/account-state.service.js';
-import type { PostItem, ReservationStore, ReserveEvent, ReserveResult, WalletFigures } from '../reservations/reservation-store.js';
+import type { CounterCheck, PostItem, ReservationStore, ReserveEvent, ReserveResult, WalletFigures } from '../reservations/reservation-store.js';
 import { CounterCache, toCounterUnits } from './counter-cache.js';
 import { GroupCommitter } from './group-committer.js';
 import { storedLines, type UsageEventRecord } from './usage-event.entity.js';
-import { checkDimensions, checkQuantity, checkValues } from './usage-event.checks.js';
+import { checkDimensions, checkDistinctValue, checkMeterQuantity, checkValues } from './usage-event.checks.js';
 import type { UsageContext, UsageContextResolver } from './usage-context.js';
 import { notCommitted, UsageRepository, type CommitBundle, type CommitOutcome, type CustomerNotice } from './usage.repository.js';
 
@@ -44,7 +44,7 @@ interface Committed {
   posted: Promise<void>;
 }
 
-export type RefusalCode = 'WALLET_INSUFFICIENT_FUNDS' | 'SPENDING_LIMIT_REACHED' | 'RULE_REFUSED';
+export type RefusalCode = 'WALLET_INSUFFICIENT_FUNDS' | 'SPENDING_LIMIT_REACHED' | 'RULE_REFUSED' | 'UNPRICED_EVENT';
 
 export type UsageOutcome =
   | { kind: 'accepted'; event: UsageEventRecord; replay: boolean }
@@ -194,14 +194,9 @@ export class UsageService {
     if (at.getTime() > now.getTime() + this.config.maxFutureMs) check.fail('timestamp', `is more than ${this.config.maxFutureMs / 1000} seconds in the future`);
     check.done();
     const [customer, meter] = await Promise.all([this.contexts.customer({ id: cmd.customerId, externalId: cmd.externalCustomerId }), this.contexts.meter(meterCode!)]);
-    let quantity: Decimal | undefined;
-    if (meter.aggregation === Aggregation.COUNT) {
-      if (cmd.quantity && !cmd.quantity.equals(1)) check.fail('quantity', 'a COUNT meter counts events: leave quantity out or send "1"');
-      quantity = new Decimal(1);
-    } else {
-      quantity = checkQuantity(check, 'quantity', cmd.quantity);
-    }
+    const quantity = checkMeterQuantity(check, 'quantity', cmd.quantity, meter);
     const dimensions = checkDimensions(check, 'dimensions', cmd.dimensions, meter);
+    checkDistinctValue(check, 'dimensions', dimensions, meter);
     const values = checkValues(check, 'values', cmd.values);
     check.done();
     const ctx = await this.contexts.resolve(customer, meter, at);
@@ -257,7 +252,8 @@ export class UsageService {
       if (job.rating!.refusal) continue;
       const add = (name: string, delta: Decimal) => ahead.set(scope + name, (ahead.get(scope + name) ?? new Decimal(0)).plus(delta));
       for (const line of job.rating!.lines) if (line.counter) add(line.counter.key, line.counter.delta);
-      add(CounterCache.meterName(job.ctx.meter.code), job.quantity);
+      for (const mark of job.rating!.marks) add(mark.key, mark.delta);
+      add(CounterCache.meterName(job.ctx.meter.code), job.rating!.meterAdvance.delta);
     }
   }
 
@@ -273,6 +269,7 @@ export class UsageService {
       customer: { id: customer.id, externalId: customer.externalId, metadata: customer.metadata },
       plan: active ? { code: active.plan.plan.code, version: active.plan.plan.version } : null,
       period: { quantity: lookup(CounterCache.meterName(meter.code)) ?? new Decimal(0), counters: { get: lookup } },
+      meter: meterFacts(meter, job.dimensions),
     };
     job.rating = rateEventIfWarm(ruleSet, input) ?? (await rateEvent(ruleSet, input));
   }
@@ -292,11 +289,12 @@ export class UsageService {
         byKey.set(c.key, { delta: toCounterUnits(c.delta), from: toCounterUnits(c.validFrom), to: c.validTo && toCounterUnits(c.validTo), shared: false });
       }
     }
-    const counters = [...byKey].map(([key, c]) => {
+    const counters: CounterCheck[] = [...byKey].map(([key, c]) => {
       const before = rating.lines.find((l) => l.counter?.key === key)!.counter!.before;
       return c.shared ? { key, delta: c.delta, from: toCounterUnits(before), to: toCounterUnits(before) } : { key, ...c };
     });
-    const pv = rating.periodValidity;
+    for (const m of rating.marks) counters.push({ key: m.key, delta: toCounterUnits(m.delta), from: toCounterUnits(m.validFrom), to: m.validTo && toCounterUnits(m.validTo) });
+    const mq = rating.meterAdvance;
     return {
       idempotencyKey: job.key,
       requestHash: job.hash,
@@ -309,9 +307,9 @@ export class UsageService {
       counters,
       meterQuantity: {
         meter: job.ctx.meter.code,
-        delta: toCounterUnits(job.quantity),
-        from: pv ? toCounterUnits(pv.from) : null,
-        to: pv?.to ? toCounterUnits(pv.to) : null,
+        delta: toCounterUnits(mq.delta),
+        from: mq.validFrom && toCounterUnits(mq.validFrom),
+        to: mq.validTo && toCounterUnits(mq.validTo),
       },
       settles: job.settles?.holdId ?? null,
     };
@@ -328,10 +326,7 @@ export class UsageService {
         await sleep(20);
       }
       await this.rateInOrder(pending);
-      for (const j of pending) {
-        const refusal = j.rating!.refusal;
-        if (refusal) j.outcome = { kind: 'refused', code: 'RULE_REFUSED', message: refusal.message, details: { ruleCode: refusal.code, rule: refusal.rule } };
-      }
+      for (const j of pending) if (j.rating!.refusal) j.outcome = ratingRefusal(j.rating!.refusal);
       if (atomic && jobs.some((j) => j.outcome)) return;
       const groups = new Map<string, UsageJob[]>();
       for (const j of pending) if (!j.outcome) groups.set(j.ctx.customer.id, [...(groups.get(j.ctx.customer.id) ?? []), j]);
@@ -529,6 +524,18 @@ export class UsageService {
   drain(): Promise<void> {
     return this.committer.drain();
   }
+}
+
+/** A refusal of the rating: a rule's own, or UNPRICED_EVENT when no charge priced the event. */
+export function ratingRefusal(refusal: Refusal): Extract<UsageOutcome, { kind: 'refused' }> {
+  if (refusal.source === 'unpriced') return { kind: 'refused', code: 'UNPRICED_EVENT', message: refusal.message, details: {} };
+  return { kind: 'refused', code: 'RULE_REFUSED', message: refusal.message, details: { ruleCode: refusal.code, rule: refusal.rule } };
+}
+
+/** The meter as rating needs it: its aggregation, and for UNIQUE_COUNT the value the event counts. */
+export function meterFacts(meter: Meter, dimensions: Readonly<Record<string, string>>): MeterFacts {
+  const distinctValue = meter.aggregation === 'UNIQUE_COUNT' && meter.property ? dimensions[meter.property] : undefined;
+  return distinctValue === undefined ? { aggregation: meter.aggregation } : { aggregation: meter.aggregation, distinctValue };
 }
 
 export const keyReused = (key: string): AppError =>

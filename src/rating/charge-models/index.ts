@@ -2,7 +2,7 @@ import { Decimal } from '../../shared/money/decimal.js';
 import type { ChargeParams, ChargeModelName } from '../types.js';
 import { costPlus } from './cost-plus.js';
 import { packageBounds, packageRange, packageTotal, type PackagePricing } from './package.js';
-import { percentageOfEvent, type PercentagePricing } from './percentage.js';
+import { percentageOfEvent, percentageTotal, type PercentagePricing } from './percentage.js';
 import { perUnitRange } from './per-unit.js';
 import { buildTiers, graduatedRange, graduatedTotal, priceUnits, tierHolding, tierIndexAt, type Priced, type Tier } from './tiers.js';
 import { volumeProvisional, volumeTotal } from './volume.js';
@@ -55,8 +55,11 @@ export interface PerEventCharge {
   price(value: Decimal, eventsBefore: number): Priced;
   /** Event counts for which price() stays the same, or null when it does not depend on them. */
   eventsPiece(eventsBefore: number): { from: number; to: number | null } | null;
-  /** Aggregate over a period, or null when per-event minimums or maximums make that impossible. */
-  total(value: Decimal, events: number): Priced | null;
+  /**
+   * Aggregate over a period of `events` events carrying `value` in all, or null when per-event
+   * minimums or maximums make that impossible; `estimated` when it assumes equal values per event.
+   */
+  total(value: Decimal, events: number): (Priced & { estimated?: boolean }) | null;
 }
 
 export type CompiledCharge = CumulativeCharge | PerEventCharge;
@@ -187,10 +190,7 @@ export function compileCharge(params: ChargeParams): CompiledCharge {
         countsEvents: pricing.freeEvents > 0,
         price: (value, eventsBefore) => percentageOfEvent(pricing, value, eventsBefore),
         eventsPiece: (n) => (pricing.freeEvents === 0 ? null : n < pricing.freeEvents ? { from: 0, to: pricing.freeEvents - 1 } : { from: pricing.freeEvents, to: null }),
-        total: (value, events) =>
-          clamped
-            ? null
-            : { amount: value.times(pricing.rate).div(HUNDRED).plus(pricing.fixedFee.times(Math.max(0, events - pricing.freeEvents))), parts: [] },
+        total: (value, events) => (clamped ? null : percentageTotal(pricing, value, events)),
       };
     }
     case 'cost_plus': {

@@ -23,3 +23,17 @@ export function percentageOfEvent(p: PercentagePricing, amount: Decimal, eventIn
   if (p.maxPerEvent && charge.greaterThan(p.maxPerEvent)) charge = p.maxPerEvent;
   return { amount: charge, parts: [] };
 }
+
+/**
+ * A period's percentage charge from its totals: `events` events carrying `value` in all. The
+ * first `freeEvents` are free, rate and fee alike. Which part of the value they carried is not
+ * known from totals: with free events among more events, the value is taken as spread evenly
+ * (`estimated`); with none, or all events free, the amount is exact.
+ */
+export function percentageTotal(p: PercentagePricing, value: Decimal, events: number): Priced & { estimated: boolean } {
+  const paying = Math.max(0, events - p.freeEvents);
+  if (paying === 0) return { amount: new Decimal(0), parts: [], estimated: false };
+  const estimated = p.freeEvents > 0;
+  const payingValue = estimated ? value.times(paying).div(events) : value;
+  return { amount: payingValue.times(p.rate).div(HUNDRED).plus(p.fixedFee.times(paying)), parts: [], estimated };
+}

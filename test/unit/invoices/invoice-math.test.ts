@@ -29,6 +29,7 @@ const item = (amount: string, kind: LineKind = LineKind.USAGE, key = 'k'): Billi
   dimensions: null,
   quantity: null,
   amount: new Decimal(amount),
+  adjustments: [],
   taxable: kind !== LineKind.PREPAID,
   tiers: [],
   details: {},

@@ -112,7 +112,7 @@ describe('event rating', () => {
       { name: 'no big events', priority: 10, conditions: { all: [{ fact: 'event', path: '$.quantity', operator: 'decimalGreaterThan', value: '1000000' }] }, event: { type: 'refuse', params: { code: 'TOO_BIG', message: 'split it' } } },
     ]);
     const r = await rateEvent(rs, input('1000001'));
-    expect(r.refusal).toEqual({ code: 'TOO_BIG', message: 'split it', rule: 'no big events' });
+    expect(r.refusal).toEqual({ code: 'TOO_BIG', message: 'split it', rule: 'no big events', source: 'rule' });
     expect(r.units).toBe(0n);
     expect((await rateEvent(rs, input('1000000'))).refusal).toBeNull();
   });
