@@ -4,6 +4,7 @@ import schema from '../../rules/rule-set.schema.json' with { type: 'json' };
 import { Decimal, parseDecimal } from '../shared/money/decimal.js';
 import { contentHash } from './canonical-json.js';
 import { compileRuleSet, type CompiledRuleSet } from './compile.js';
+import { staleFigures } from './description-figures.js';
 import { parseFactPath } from './fact-path.js';
 import { isDecimalOperator } from './operators.js';
 import type { ConditionDefinition, RuleSetDefinition, TierDefinition } from './types.js';
@@ -173,6 +174,12 @@ function semanticProblems(def: RuleSetDefinition, expected: { key?: string; vers
     checkConditions(rule.conditions, ['rules', r, 'conditions'], fail);
     const ev = rule.event;
     const at = (...rest: Array<string | number>) => ['rules', r, 'event', 'params', ...rest];
+    if (ev.type !== 'refuse' && ev.params.description) {
+      const stale = staleFigures(ev.params.description, { conditions: rule.conditions, event: ev });
+      if (stale.length > 0) {
+        fail(at('description'), `states ${stale.map((s) => `"${s}"`).join(', ')}, which ${stale.length === 1 ? 'is' : 'are'} not a figure of this ${ev.type}: a description repeats only the rule's own figures (prices, tier bounds, per, percent), so it cannot go stale`);
+      }
+    }
     if (ev.type === 'charge') {
       const p = ev.params;
       if (chargeIds.has(p.id)) fail(at('id'), `repeats the charge id "${p.id}"`);

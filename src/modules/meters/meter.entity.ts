@@ -16,8 +16,8 @@ export class Meter {
   name!: string;
   aggregation!: Aggregation;
   /**
-   * The event property the meter aggregates: what `quantity` measures for SUM, MAX and LATEST
-   * (for example "tokens"), or the dimension whose distinct values UNIQUE_COUNT counts. Null for COUNT.
+   * SUM, MAX and LATEST: what the event's `quantity` measures (a label, e.g. "tokens"; optional).
+   * UNIQUE_COUNT: the dimension whose distinct values it counts (required). COUNT: none.
    */
   property!: string | null;
   /** Dimension keys events may carry and usage may be grouped by, e.g. ["model", "tokenType"]. */

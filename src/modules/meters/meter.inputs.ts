@@ -13,7 +13,10 @@ export class CreateMeterInput {
   @Field(() => Aggregation)
   aggregation!: Aggregation;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'SUM, MAX, LATEST: what the quantity measures, e.g. "tokens" (optional). UNIQUE_COUNT: the dimension whose distinct values it counts (required, one of dimensions). COUNT: leave out.',
+  })
   property?: string | null;
 
   @Field(() => [String], { nullable: true })

@@ -5,11 +5,11 @@ import { Aggregation, type Meter } from './meter.entity.js';
 registerEnumType(Aggregation, {
   name: 'MeterAggregation',
   valuesConfig: {
-    COUNT: { description: 'Number of events.' },
-    SUM: { description: 'Sum of event quantities.' },
-    MAX: { description: 'Largest event quantity in the period.' },
-    UNIQUE_COUNT: { description: 'Number of distinct values of the meter property.' },
-    LATEST: { description: 'Quantity of the latest event in the period.' },
+    COUNT: { description: 'Number of events; each event is charged as one unit.' },
+    SUM: { description: 'Sum of event quantities; each event is charged for its quantity.' },
+    MAX: { description: "Largest event quantity in the period; an event is charged for how far it raises the period's maximum." },
+    UNIQUE_COUNT: { description: 'Number of distinct values of the dimension named by `property`; an event is charged when its value is first seen in the period.' },
+    LATEST: { description: "Quantity of the period's last event (by time); charged per event as the maximum rises, trued up to the last value on the invoice." },
   },
 });
 
@@ -27,7 +27,7 @@ export class MeterObject {
   @Field(() => Aggregation)
   aggregation!: Aggregation;
 
-  @Field(() => String, { nullable: true, description: 'The event property aggregated; null for COUNT.' })
+  @Field(() => String, { nullable: true, description: 'SUM, MAX, LATEST: what the quantity measures (a label). UNIQUE_COUNT: the dimension whose distinct values are counted. COUNT: null.' })
   property!: string | null;
 
   @Field(() => [String], { description: 'Dimension keys events may carry and usage may be grouped by.' })
