@@ -9,6 +9,7 @@ import {
   CreateMeterDocument,
   CreatePlanDocument,
   CreateSubscriptionDocument,
+  CreateTaxRateDocument,
   CreateWalletDocument,
   CurrentPeriodDocument,
   InvoicesDocument,
@@ -62,6 +63,7 @@ beforeAll(async () => {
   await meter({ code: 'peak_gpus', name: 'Peak GPUs', aggregation: 'MAX', dimensions: ['region'] });
   await meter({ code: 'active_users', name: 'Active users', aggregation: 'UNIQUE_COUNT', property: 'user', dimensions: ['user'] });
   await meter({ code: 'seats', name: 'Seats', aggregation: 'LATEST' });
+  await t.admin.ok(CreateTaxRateDocument, { input: { code: 'VAT20', name: 'VAT', percent: '20', inclusive: false } });
   const plan = (code: string, baseFee: string, charges: Array<{ meterCode: string; ruleSetKey: string; groupBy?: string[] }>) =>
     t.admin.ok(CreatePlanDocument, { input: { code, name: code, currency: 'USD', billingInterval: 'MONTHLY', baseFee, charges } });
   await plan('ten', '10', [{ meterCode: 'calls', ruleSetKey: 'per-mille', groupBy: ['kind'] }]);
@@ -74,9 +76,9 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function customer(planCode: string, startsAt: string, metadata: Record<string, string> = {}): Promise<string> {
+async function customer(planCode: string, startsAt: string, metadata: Record<string, string> = {}, taxRateCode?: string): Promise<string> {
   const externalId = `a-${process.pid}-${seq++}`;
-  const { customer } = (await t.admin.ok(CreateCustomerDocument, { input: { externalId, name: externalId, currency: 'USD', metadata } })).createCustomer;
+  const { customer } = (await t.admin.ok(CreateCustomerDocument, { input: { externalId, name: externalId, currency: 'USD', metadata, taxRateCode } })).createCustomer;
   clock.set(startsAt);
   await t.admin.ok(CreateSubscriptionDocument, { input: { customerId: customer.id, planCode, startsAt, alignment: 'CALENDAR', baseFeeTiming: 'ARREARS' } });
   return customer.id;
@@ -114,6 +116,22 @@ describe('rounded lines add up', () => {
     const prepaid = inv.lines.find((l) => l.kind === 'PREPAID')!;
     expect(prepaid.preciseAmount).toBe('-6.008');
     expect(sum(inv.lines.map((l) => l.amount))).toBe(inv.amountDue);
+  });
+
+  it("the README's worked example: 20% VAT on top, the wallet pays usage before tax", async () => {
+    const c = await customer('ten', '2026-03-01T00:00:00.000Z', {}, 'VAT20');
+    const { wallet } = (await t.admin.ok(CreateWalletDocument, { input: { customerId: c } })).createWallet;
+    await t.admin.ok(TopUpWalletDocument, { input: { walletId: wallet.id, amount: '100', idempotencyKey: `top-${c}` } });
+    await use(c, '2026-03-03T10:00:00.000Z', 'calls', '2004', { kind: 'a' });
+    await use(c, '2026-03-04T10:00:00.000Z', 'calls', '4004', { kind: 'b' });
+    const inv = await closeMarch(c);
+    expect(inv.lines.map((l) => [l.kind, l.preciseAmount, l.amount])).toEqual([
+      ['BASE_FEE', '10', '10.00'],
+      ['USAGE', '2.004', '2.00'],
+      ['USAGE', '4.004', '4.00'],
+      ['PREPAID', '-6.008', '-6.00'],
+    ]);
+    expect(inv).toMatchObject({ subtotal: '16.00', tax: '3.20', total: '19.20', prepaid: '-6.00', amountDue: '13.20' });
   });
 
   it("a volume charge's usage line and its true-up add up to the period amount rounded once", async () => {
