@@ -33,12 +33,15 @@ describe('meters', () => {
 
   it('refuses meters whose aggregation and property do not fit', async () => {
     const count = await t.admin.request(CreateMeterDocument, { input: { code: 'c1', name: 'c', aggregation: 'COUNT', property: 'tokens' } });
-    const sum = await t.admin.request(CreateMeterDocument, { input: { code: 'c2', name: 'c', aggregation: 'SUM' } });
+    const sum = await t.admin.request(CreateMeterDocument, { input: { code: 'c2', name: 'c', aggregation: 'UNIQUE_COUNT', dimensions: ['user'] } });
     const unique = await t.admin.request(CreateMeterDocument, { input: { code: 'c3', name: 'c', aggregation: 'UNIQUE_COUNT', property: 'user', dimensions: ['model'] } });
     const dup = await t.admin.request(CreateMeterDocument, { input: { code: 'images', name: 'again', aggregation: 'COUNT' } });
     const badDims = await t.admin.request(CreateMeterDocument, { input: { code: 'c4', name: 'c', aggregation: 'COUNT', dimensions: ['ok', 'ok', 'bad key'] } });
     expect([count, sum, unique, badDims].map(codesOf)).toEqual([['VALIDATION_FAILED'], ['VALIDATION_FAILED'], ['VALIDATION_FAILED'], ['VALIDATION_FAILED']]);
     expect(codesOf(dup)).toEqual(['ALREADY_EXISTS']);
+    // SUM, MAX and LATEST measure the quantity: their property is an optional label.
+    const label = await t.admin.ok(CreateMeterDocument, { input: { code: 'c5', name: 'c', aggregation: 'SUM' } });
+    expect(label.createMeter.meter).toMatchObject({ aggregation: 'SUM', property: null });
   });
 });
 

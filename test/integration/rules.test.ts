@@ -89,6 +89,8 @@ describe('hot reload', () => {
     v3.version = 3;
     v3.effectiveFrom = '2026-09-01T00:00:00Z';
     v3.rules[1].event.params.tiers[0].unitPrice = '2.00';
+    // The description repeats the price, so it changes with it (a stale one is refused).
+    v3.rules[1].event.params.description = 'gpt-4o input tokens (per 1M: 2.00)';
     const good = JSON.stringify(v3, null, 2);
     const broken = good.replace('"2.00"', '"two dollars"');
     await writeFile(path.join(dir, 'ai-price-book/v3.json'), broken);
@@ -112,7 +114,7 @@ describe('hot reload', () => {
   it('refuses a change to a published version and keeps serving what was published', async () => {
     const file = path.join(dir, 'ai-price-book/v1.json');
     const original = await readFile(file, 'utf8');
-    await writeFile(file, original.replace('"2.5"', '"2.4"'));
+    await writeFile(file, original.replace('gpt-4o input tokens (per 1M', 'GPT-4o input tokens (per 1M'));
     await eventually(async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.some((r) => r.status === 'CHANGED_AFTER_PUBLISHING'), 'the change to be refused');
     const refused = (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.find((r) => r.status === 'CHANGED_AFTER_PUBLISHING')!;
     expect(refused.errors[0]!.message).toMatch(/version 1 of "ai-price-book" was published .* put the change in v2\.json/);
