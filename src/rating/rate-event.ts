@@ -176,45 +176,18 @@ function priceComponent(
   if (charge.kind === 'per-event') return pricePerEvent(component, charge, factor, applied, input, counters);
   const measured = charge.measure === 'quantity' ? input.event.quantity : input.event.values[charge.of!];
   if (measured === undefined) return { missing: charge.of! };
-  const byMeter = charge.measure === 'quantity' && meter.aggregation !== 'SUM' && meter.aggregation !== 'COUNT';
-  if (!byMeter) return priceCumulative(component, charge, factor, applied, input.event.dimensions, counters, measured);
-  return priceByAggregation(component, charge, factor, applied, input.event.dimensions, counters, measured, meter, seen);
+  // Value-measured charges add the value the event carries, whatever the meter.
+  const aggregation = charge.measure === 'quantity' ? meter.aggregation : 'SUM';
+  return priceCumulative(component, charge, factor, applied, input.event.dimensions, counters, measured, aggregation, seen);
 }
 
 /**
- * A quantity-measured charge of a MAX, LATEST or UNIQUE_COUNT meter. Its counter holds the
- * period's priced quantity (the highest value so far, or the number of distinct values), and an
- * event is charged for how far it moves it: its increase over the maximum, or one for a value
- * first seen this period; nothing otherwise. LATEST is priced like MAX per event (the increase of
- * the highest value so far) and trued up to the period's last value on the invoice.
+ * A charge priced from its period counter. How far the event moves the counter follows the
+ * meter's aggregation: SUM and COUNT add the quantity. For MAX and LATEST the counter holds the
+ * period's highest value, and the event is charged for how far it raises it (nothing otherwise;
+ * LATEST is trued up to the period's last value on the invoice); UNIQUE_COUNT adds one for a
+ * value first seen this period.
  */
-function priceByAggregation(
-  component: CompiledComponent,
-  charge: CumulativeCharge,
-  factor: Decimal,
-  applied: AppliedAdjustment[],
-  dimensions: Readonly<Record<string, string>>,
-  counters: CounterLookup,
-  q: Decimal,
-  meter: MeterFacts,
-  seen: boolean,
-): PricedLine {
-  const key = counterKey(component, dimensions);
-  const c = counters.get(key) ?? ZERO;
-  const fields: LineFields = { componentId: component.params.id, model: charge.model, description: component.params.description ?? null, adjustments: applied, provisional: !charge.exact || meter.aggregation === 'LATEST' };
-  const still = (validFrom: Decimal) => line(fields, ZERO, ZERO, ZERO, 0n, [], { key, before: c, delta: ZERO, validFrom, validTo: null });
-  if (meter.aggregation === 'UNIQUE_COUNT') {
-    if (seen) return still(ZERO);
-    return inPiece(charge, factor, component.freeUnits, key, c, ONE, fields) ?? general(charge, factor, component.freeUnits, key, c, ONE, fields);
-  }
-  // MAX and LATEST: nothing while the event does not raise the maximum, whatever the counter above it.
-  if (q.lessThanOrEqualTo(c)) return still(q);
-  const rise = q.minus(c);
-  const priced = inPiece(charge, factor, component.freeUnits, key, c, rise, fields) ?? general(charge, factor, component.freeUnits, key, c, rise, fields);
-  // The rise depends on the exact maximum it was computed from.
-  return { ...priced, counter: { ...priced.counter!, validFrom: c, validTo: c } };
-}
-
 function priceCumulative(
   component: CompiledComponent,
   charge: CumulativeCharge,
@@ -223,11 +196,28 @@ function priceCumulative(
   dimensions: Readonly<Record<string, string>>,
   counters: CounterLookup,
   q: Decimal,
+  aggregation: MeterFacts['aggregation'],
+  seen: boolean,
 ): PricedLine {
   const key = counterKey(component, dimensions);
   const c = counters.get(key) ?? ZERO;
-  const fields: LineFields = { componentId: component.params.id, model: charge.model, description: component.params.description ?? null, adjustments: applied, provisional: !charge.exact };
-  return inPiece(charge, factor, component.freeUnits, key, c, q, fields) ?? general(charge, factor, component.freeUnits, key, c, q, fields);
+  const fields: LineFields = { componentId: component.params.id, model: charge.model, description: component.params.description ?? null, adjustments: applied, provisional: !charge.exact || aggregation === 'LATEST' };
+  const moveBy = (delta: Decimal) => inPiece(charge, factor, component.freeUnits, key, c, delta, fields) ?? general(charge, factor, component.freeUnits, key, c, delta, fields);
+  const still = (validFrom: Decimal) => line(fields, ZERO, ZERO, ZERO, 0n, [], { key, before: c, delta: ZERO, validFrom, validTo: null });
+  switch (aggregation) {
+    case 'UNIQUE_COUNT':
+      return seen ? still(ZERO) : moveBy(ONE);
+    case 'MAX':
+    case 'LATEST': {
+      // Nothing while the event does not raise the maximum, wherever the counter stands above it;
+      // a rise depends on the exact maximum it was computed from.
+      if (q.lessThanOrEqualTo(c)) return still(q);
+      const priced = moveBy(q.minus(c));
+      return { ...priced, counter: { ...priced.counter!, validFrom: c, validTo: c } };
+    }
+    default:
+      return moveBy(q);
+  }
 }
 
 type LineFields = Pick<PricedLine, 'componentId' | 'model' | 'description' | 'adjustments' | 'provisional'>;

@@ -19,7 +19,8 @@ import { billedKey, composeLines, invoiceTotals, roundMoney, type ComposedLine, 
 import { InvoiceKind, InvoiceStatus, LineKind, type BillingItem, type InvoiceRecord, type TaxRateSnapshot } from './invoice.record.js';
 import type { InvoiceRepository } from './invoice.repository.js';
 import { PeriodUsageRepository, type PeriodUsage } from './period-usage.repository.js';
-import { prepaidItems, usageItems, type RuleSetLookup } from './usage-items.js';
+import { prepaidItems } from './prepaid-items.js';
+import { usageItems, type RuleSetLookup } from './usage-items.js';
 
 export interface CloseReport {
   customers: number;

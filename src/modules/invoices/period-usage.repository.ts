@@ -1,6 +1,7 @@
 import type { SqlClient } from '../../db/sql.js';
 import { Decimal } from '../../shared/money/decimal.js';
-import type { LatestValue, PeriodPayments, UsageGroup } from './usage-items.js';
+import type { PeriodPayments } from './prepaid-items.js';
+import type { LatestValue, UsageGroup } from './usage-items.js';
 
 export interface PeriodUsage extends PeriodPayments {
   groups: UsageGroup[];

@@ -10,7 +10,7 @@ import type { MeterService } from '../meters/meter.service.js';
 import type { PlanService } from '../plans/plan.service.js';
 import type { Meter } from '../meters/meter.entity.js';
 import { checkDimensions, checkDistinctValue, checkQuantity, checkValues } from '../usage/usage-event.checks.js';
-import { meterFacts } from '../usage/usage.service.js';
+import { meterFacts } from '../usage/usage-rating.js';
 import type { RuleService } from './rule-set.service.js';
 
 export interface PreviewChargeCommand {

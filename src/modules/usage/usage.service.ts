@@ -1,7 +1,6 @@
 import type { Config } from '../../config/config.js';
 import { rateEvent, rateEventIfWarm } from '../../rating/rate-event.js';
-import type { EventRating, MeterFacts, RatingInput, Refusal } from '../../rating/types.js';
-import type { Meter } from '../meters/meter.entity.js';
+import type { EventRating, RatingInput } from '../../rating/types.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, ValidationError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
@@ -13,6 +12,7 @@ import { requestHash } from '../idempotency/request-hash.js';
 import type { AccountStateService } from '../reservations/account-state.service.js';
 import type { CounterCheck, PostItem, ReservationStore, ReserveEvent, ReserveResult, WalletFigures } from '../reservations/reservation-store.js';
 import { CounterCache, toCounterUnits } from './counter-cache.js';
+import { meterFacts, ratingRefusal } from './usage-rating.js';
 import { GroupCommitter } from './group-committer.js';
 import { storedLines, type UsageEventRecord } from './usage-event.entity.js';
 import { checkDimensions, checkDistinctValue, checkMeterQuantity, checkValues } from './usage-event.checks.js';
@@ -524,18 +524,6 @@ export class UsageService {
   drain(): Promise<void> {
     return this.committer.drain();
   }
-}
-
-/** A refusal of the rating: a rule's own, or UNPRICED_EVENT when no charge priced the event. */
-export function ratingRefusal(refusal: Refusal): Extract<UsageOutcome, { kind: 'refused' }> {
-  if (refusal.source === 'unpriced') return { kind: 'refused', code: 'UNPRICED_EVENT', message: refusal.message, details: {} };
-  return { kind: 'refused', code: 'RULE_REFUSED', message: refusal.message, details: { ruleCode: refusal.code, rule: refusal.rule } };
-}
-
-/** The meter as rating needs it: its aggregation, and for UNIQUE_COUNT the value the event counts. */
-export function meterFacts(meter: Meter, dimensions: Readonly<Record<string, string>>): MeterFacts {
-  const distinctValue = meter.aggregation === 'UNIQUE_COUNT' && meter.property ? dimensions[meter.property] : undefined;
-  return distinctValue === undefined ? { aggregation: meter.aggregation } : { aggregation: meter.aggregation, distinctValue };
 }
 
 export const keyReused = (key: string): AppError =>
