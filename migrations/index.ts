@@ -10,6 +10,7 @@ import { Migration20261122000800CustomerTokens } from './Migration20261122000800
 import { Migration20261201000100ReservationFacts } from './Migration20261201000100ReservationFacts.js';
 import { Migration20261201000200InvoiceLineAdjustments } from './Migration20261201000200InvoiceLineAdjustments.js';
 import { Migration20261201000300MeterProperty } from './Migration20261201000300MeterProperty.js';
+import { Migration20261201000400SpendingCapGuard } from './Migration20261201000400SpendingCapGuard.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -27,4 +28,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201000100ReservationFacts', class: Migration20261201000100ReservationFacts },
   { name: 'Migration20261201000200InvoiceLineAdjustments', class: Migration20261201000200InvoiceLineAdjustments },
   { name: 'Migration20261201000300MeterProperty', class: Migration20261201000300MeterProperty },
+  { name: 'Migration20261201000400SpendingCapGuard', class: Migration20261201000400SpendingCapGuard },
 ];

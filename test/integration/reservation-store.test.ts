@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryReservationStore } from '../../src/modules/reservations/memory-store.js';
 import { createRedisClient, RedisReservationStore } from '../../src/modules/reservations/redis-store.js';
-import { StateNotLoaded, type AccountSnapshot, type ReservationStore, type ReserveEvent } from '../../src/modules/reservations/reservation-store.js';
+import { StateNotLoaded, type AccountSnapshot, type PeriodSnapshot, type PostItem, type ReservationStore, type ReserveEvent } from '../../src/modules/reservations/reservation-store.js';
 import { TEST_REDIS_URL } from '../support/env.js';
 import { deleteRedisKeys } from '../support/test-app.js';
 
@@ -36,6 +36,7 @@ function snapshot(overrides: Partial<AccountSnapshot> = {}): AccountSnapshot {
   return {
     version: 10n,
     generation: `gen-${seq++}`,
+    token: '',
     wallets: [{ id: 'w1', currency: 'USD', mode: 'HARD', overdraft: 0n, order: ['g-late', 'g-soon', 'g-expired', 'main'] }],
     blocks: [
       { id: 'g-soon', kind: 'G', expiresAt: NOW + 1_000, remaining: 5n * U },
@@ -49,7 +50,18 @@ function snapshot(overrides: Partial<AccountSnapshot> = {}): AccountSnapshot {
   };
 }
 
-const period = (version = 10n) => ({ periodKey: '2026-11', version, expireAt: NOW + 86_400_000, counters: new Map([['tokens', 100n]]), meterQuantities: new Map(), spend: new Map() });
+const period = (version = 10n): PeriodSnapshot => ({ periodKey: '2026-11', version, token: '', expireAt: NOW + 86_400_000, counters: new Map([['tokens', 100n]]), meterQuantities: new Map(), spend: new Map() });
+
+/** beginLoad, then load with its token (null when there was nothing to load). */
+async function load(store: ReservationStore, id: string, snap = snapshot()) {
+  const token = await store.beginLoad(id, null, `tok-${seq++}`);
+  return token === null ? null : store.load(id, { ...snap, token });
+}
+
+async function loadPeriod(store: ReservationStore, id: string, p = period()) {
+  const token = await store.beginLoad(id, p.periodKey, `tok-${seq++}`);
+  return token === null ? null : store.loadPeriod(id, { ...p, token });
+}
 
 function ev(key: string, amount: bigint, extra: Partial<ReserveEvent> = {}): ReserveEvent {
   return {
@@ -69,8 +81,8 @@ function ev(key: string, amount: bigint, extra: Partial<ReserveEvent> = {}): Res
 }
 
 async function ready(store: ReservationStore, id: string, snap = snapshot()) {
-  await store.load(id, snap);
-  await store.loadPeriod(id, period(snap.version));
+  await load(store, id, snap);
+  await loadPeriod(store, id, period(snap.version));
 }
 
 async function one(store: ReservationStore, id: string, e: ReserveEvent) {
@@ -86,10 +98,11 @@ describe.each(stores)('reservation store contract: %s', (_name, make) => {
     const store = await make();
     const id = customer();
     expect(await store.reserve(id, NOW, [ev('a', 1n)], false)).toEqual({ kind: 'LOAD' });
-    expect(await store.load(id, snapshot())).toBe(true);
-    expect(await store.load(id, snapshot())).toBe(false);
+    expect(await load(store, id)).toBe('LOADED');
+    expect(await load(store, id)).toBeNull();
     expect(await store.reserve(id, NOW, [ev('a', 1n)], false)).toEqual({ kind: 'PERIOD', periods: ['2026-11'] });
-    expect(await store.loadPeriod(id, period())).toBe(true);
+    expect(await loadPeriod(store, id)).toBe('LOADED');
+    expect(await loadPeriod(store, id)).toBeNull();
     expect((await one(store, id, ev('a', 1n))).status).toBe('OK');
   });
 
@@ -236,11 +249,11 @@ describe.each(stores)('reservation store contract: %s', (_name, make) => {
     const id = customer();
     await ready(store, id);
     await store.drop(id);
-    await store.load(id, snapshot());
+    await load(store, id);
     expect(await store.reserve(id, NOW, [ev('a', U)], false)).toEqual({ kind: 'PERIOD', periods: ['2026-11'] });
-    expect(await store.loadPeriod(id, period())).toBe(true);
+    expect(await loadPeriod(store, id)).toBe('LOADED');
     expect((await one(store, id, ev('a', U))).status).toBe('OK');
-    await expect(store.loadPeriod(customer(), period())).rejects.toThrow(StateNotLoaded);
+    await expect(store.loadPeriod(customer(), { ...period(), token: 'x' })).rejects.toThrow(StateNotLoaded);
   });
 
   it('forgets a customer on drop', async () => {
@@ -251,5 +264,58 @@ describe.each(stores)('reservation store contract: %s', (_name, make) => {
     expect(await store.holders()).toContain(id);
     await store.drop(id);
     expect(await store.reserve(id, NOW, [ev('a', U)], false)).toEqual({ kind: 'LOAD' });
+  });
+
+  describe('a load never installs a snapshot older than what the store skipped', () => {
+    const post = (key: string, periodKey = '2026-11'): PostItem => ({
+      holdId: `hold-${key}`, idempotencyKey: key, requestHash: `hash-${key}`, ref: `event-${key}`, keep: false, hold: null,
+      allocations: [{ blockId: 'main', amount: U }], periodKey, counters: [['tokens', 7n]], meterQuantity: null, currency: 'USD', amount: U, postpaid: false, walletId: 'w1',
+    });
+
+    it('refuses a snapshot read before a commit posted while the state was missing, and takes a newer one', async () => {
+      const store = await make();
+      const id = customer();
+      const token = (await store.beginLoad(id, null, 'first'))!;
+      // A commit at version 11 is posted while nothing is loaded: the store cannot apply it.
+      await store.post(id, 11n, [post('late')], NOW);
+      expect(await store.load(id, { ...snapshot({ version: 10n }), token })).toBe('STALE');
+      expect(await load(store, id, snapshot({ version: 11n }))).toBe('LOADED');
+    });
+
+    it('refuses a load whose start the store lost (a flush between the snapshot and the load)', async () => {
+      const store = await make();
+      const id = customer();
+      const token = (await store.beginLoad(id, null, 'first'))!;
+      await store.drop(id);
+      expect(await store.load(id, { ...snapshot(), token })).toBe('STALE');
+    });
+
+    it('refuses a snapshot read before a settings change (a spending cap) made while loading', async () => {
+      const store = await make();
+      const id = customer();
+      const token = (await store.beginLoad(id, null, 'first'))!;
+      expect(await store.sync(id, { version: null, wallets: [], blocks: [], deltas: [], caps: { USD: 5n * U } })).toBe(false);
+      expect(await store.load(id, { ...snapshot(), token })).toBe('STALE');
+    });
+
+    it('lets two loaders share one start: the first installs, the second finds it loaded', async () => {
+      const store = await make();
+      const id = customer();
+      const a = await store.beginLoad(id, null, 'a');
+      const b = await store.beginLoad(id, null, 'b');
+      expect(b).toBe(a);
+      expect(await store.load(id, { ...snapshot(), token: a! })).toBe('LOADED');
+      expect(await store.load(id, { ...snapshot(), token: b! })).toBe('ALREADY');
+    });
+
+    it('fences a period the same way', async () => {
+      const store = await make();
+      const id = customer();
+      await load(store, id);
+      const token = (await store.beginLoad(id, '2026-11', 'p'))!;
+      await store.post(id, 12n, [post('late')], NOW);
+      expect(await store.loadPeriod(id, { ...period(10n), token })).toBe('STALE');
+      expect(await loadPeriod(store, id, period(12n))).toBe('LOADED');
+    });
   });
 });

@@ -1,5 +1,6 @@
 import type { SqlPool } from '../../db/sql.js';
 import type { Clock } from '../../shared/clock.js';
+import { AppError, ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Customer } from '../customers/customer.entity.js';
 import type { AppendResult } from '../wallets/ledger.repository.js';
@@ -9,6 +10,8 @@ import { StateNotLoaded, type Allocation, type ReservationStore, type SyncChange
 
 /** Counters of a period stay in the store this long after the period starts (longer than any period). */
 const PERIOD_RETENTION_MS = 400 * 86_400_000;
+/** Loads refused as stale in a row before the caller is told to retry. */
+const MAX_LOAD_ATTEMPTS = 10;
 
 /**
  * Keeps the reservation store a faithful cache of PostgreSQL: loads a customer's state and
@@ -29,21 +32,49 @@ export class AccountStateService {
     this.accounts = new AccountRepository(sql);
   }
 
+  /**
+   * Loads the customer's state from PostgreSQL unless the store has it. The snapshot is read
+   * after beginLoad, and the store refuses it as STALE when anything it may miss happened in
+   * between (a flush, a commit the store had to skip); then it is read again.
+   */
   async ensureLoaded(customerId: string): Promise<void> {
-    await this.store.load(customerId, { ...(await this.accounts.snapshot(customerId, this.clock.now())), generation: randomUUID() });
+    for (let attempt = 1; attempt <= MAX_LOAD_ATTEMPTS; attempt++) {
+      const token = await this.store.beginLoad(customerId, null, randomUUID());
+      if (token === null) return;
+      const snapshot = await this.accounts.snapshot(customerId, this.clock.now());
+      if ((await this.store.load(customerId, { ...snapshot, generation: randomUUID(), token })) !== 'STALE') return;
+      this.logger.info({ customerId, attempt }, 'a snapshot went stale while loading the reservation store; reading it again');
+    }
+    throw new AppError(ErrorCode.CONFLICT, 'the reservation store could not be rebuilt against concurrent changes; retry');
   }
 
   async ensurePeriods(customerId: string, periodKeys: string[]): Promise<void> {
     for (const key of periodKeys) {
-      const start = new Date(key);
-      const snapshot = await this.accounts.periodSnapshot(customerId, start, start.getTime() + PERIOD_RETENTION_MS);
-      try {
-        await this.store.loadPeriod(customerId, snapshot);
-      } catch (err) {
-        if (!(err instanceof StateNotLoaded)) throw err;
-        await this.ensureLoaded(customerId);
+      for (let attempt = 1; ; attempt++) {
+        const token = await this.store.beginLoad(customerId, key, randomUUID());
+        if (token === null) {
+          // Loaded meanwhile, or the customer's state is gone: the next reserve says which.
+          break;
+        }
+        const start = new Date(key);
+        const snapshot = await this.accounts.periodSnapshot(customerId, start, start.getTime() + PERIOD_RETENTION_MS);
+        let outcome;
+        try {
+          outcome = await this.store.loadPeriod(customerId, { ...snapshot, token });
+        } catch (err) {
+          if (!(err instanceof StateNotLoaded)) throw err;
+          await this.ensureLoaded(customerId);
+          continue;
+        }
+        if (outcome !== 'STALE') break;
+        if (attempt >= MAX_LOAD_ATTEMPTS) throw new AppError(ErrorCode.CONFLICT, 'the reservation store could not be rebuilt against concurrent changes; retry');
       }
     }
+  }
+
+  /** The store's state disagrees with PostgreSQL: forget it, so that the next use loads it afresh. */
+  async distrust(customerId: string): Promise<void> {
+    await this.store.drop(customerId).catch((err) => this.logger.warn({ customerId, err: (err as Error).message }, 'could not drop the store state'));
   }
 
   /** After a committed ledger append outside usage (top-up, grant, adjustment, expiry). */

@@ -75,7 +75,7 @@ export class AccountRepository {
   }
 
   /** A consistent snapshot of what the store keeps for a customer, with its version. */
-  async snapshot(customerId: string, now: Date): Promise<Omit<AccountSnapshot, 'generation'>> {
+  async snapshot(customerId: string, now: Date): Promise<Omit<AccountSnapshot, 'generation' | 'token'>> {
     return this.sql.transaction(
       async (client) => {
         const version = await versionOf(client, customerId);
@@ -97,7 +97,7 @@ export class AccountRepository {
   }
 
   /** The counters of one billing period, summed from the committed events, with the version. */
-  async periodSnapshot(customerId: string, periodStart: Date, expireAt: number): Promise<PeriodSnapshot> {
+  async periodSnapshot(customerId: string, periodStart: Date, expireAt: number): Promise<Omit<PeriodSnapshot, 'token'>> {
     return this.sql.transaction(
       async (client) => {
         const version = await versionOf(client, customerId);
@@ -147,6 +147,27 @@ export class AccountRepository {
       },
       { snapshot: true },
     );
+  }
+
+  /** A wallet's available balance by PostgreSQL: its unexpired blocks less its open reservations. */
+  async availableOf(walletId: string, now: Date): Promise<bigint> {
+    const rows = await this.sql.query<{ available: string }>(
+      `select (coalesce((select sum(remaining) from credit_block where wallet_id = $1 and (expires_at is null or expires_at > $2)), 0)
+             - coalesce((select sum(amount) from reservation where wallet_id = $1 and status = 'OPEN'), 0))::text as available`,
+      [walletId, now],
+    );
+    return BigInt(rows[0]!.available);
+  }
+
+  /** Committed postpaid spend of a period and the customer's cap, when it has one in that currency. */
+  async postpaidSpend(customerId: string, periodStart: Date, currency: string): Promise<{ spent: bigint; cap: bigint } | null> {
+    const rows = await this.sql.query<{ spent: string; cap: string }>(
+      `select coalesce((select charged from postpaid_spend where customer_id = c.id and period_start = $2 and currency = $3), 0)::text as spent,
+              c.spending_cap::text as cap
+         from customer c where c.id = $1 and c.currency = $3 and c.spending_cap is not null`,
+      [customerId, periodStart, currency],
+    );
+    return rows[0] ? { spent: BigInt(rows[0].spent), cap: BigInt(rows[0].cap) } : null;
   }
 
   /** A customer's current account version, or null when none was ever recorded. */

@@ -4,6 +4,7 @@ import {
   type AccountView,
   type Allocation,
   type HoldRecord,
+  type LoadOutcome,
   type PeriodSnapshot,
   type PostItem,
   type PostResult,
@@ -226,6 +227,11 @@ export class MemoryReservationStore implements ReservationStore {
     const a = this.account(customerId);
     const loaded = a.state.get('loaded') === '1';
     const rv = n(a.state.get('rv'));
+    const gen = loaded ? a.state.get('gen') : undefined;
+    const fence = (fields: Map<string, string>, field: string) => {
+      if (n(fields.get(field)) < version) fields.set(field, version.toString());
+    };
+    if (!loaded && items.length > 0) fence(a.state, 'fence');
     const add = (field: string, delta: bigint) => a.state.set(field, (n(a.state.get(field)) + delta).toString());
     let found = 0;
     for (const x of items) {
@@ -248,7 +254,10 @@ export class MemoryReservationStore implements ReservationStore {
       }
       if (!here && !done && !x.keep && x.periodKey) {
         const P = this.period(a, x.periodKey);
-        if (P?.get('loaded') === '1' && version > n(P.get('pv'))) {
+        if (!P || P.get('loaded') !== '1' || P.get('gen') !== gen) {
+          if (P) fence(P, 'pf');
+          else a.periods.set(x.periodKey, { fields: new Map([['pf', version.toString()]]), expireAt: this.now() + 86_400_000 });
+        } else if (version > n(P.get('pv'))) {
           const padd = (f: string, d: bigint) => P.set(f, (n(P.get(f)) + d).toString());
           for (const [k, d] of x.counters) padd(`c:${k}`, d);
           if (x.meterQuantity) padd(`mq:${x.meterQuantity[0]}`, x.meterQuantity[1]);
@@ -268,6 +277,7 @@ export class MemoryReservationStore implements ReservationStore {
 
   async release(customerId: string, holdIds: string[], forget: boolean): Promise<number> {
     const a = this.account(customerId);
+    if (a.state.get('loaded') !== '1') a.state.delete('ld');
     let released = 0;
     for (const id of holdIds) {
       const hold = a.holds.get(id);
@@ -289,7 +299,11 @@ export class MemoryReservationStore implements ReservationStore {
 
   async sync(customerId: string, change: SyncChange): Promise<boolean> {
     const a = this.account(customerId);
-    if (a.state.get('loaded') !== '1') return false;
+    if (a.state.get('loaded') !== '1') {
+      if (change.version === null) a.state.delete('ld');
+      else if (n(a.state.get('fence')) < change.version) a.state.set('fence', change.version.toString());
+      return false;
+    }
     for (const w of change.wallets) setWallet(a.state, w);
     for (const b of change.blocks) {
       a.state.set(`bk:${b.id}`, b.kind);
@@ -309,9 +323,28 @@ export class MemoryReservationStore implements ReservationStore {
     return true;
   }
 
-  async load(customerId: string, snapshot: AccountSnapshot): Promise<boolean> {
+  async beginLoad(customerId: string, periodKey: string | null, token: string): Promise<string | null> {
     const a = this.account(customerId);
-    if (a.state.get('loaded') === '1') return false;
+    let fields: Map<string, string>;
+    if (periodKey === null) {
+      if (a.state.get('loaded') === '1') return null;
+      fields = a.state;
+    } else {
+      const gen = a.state.get('gen');
+      if (gen === undefined) return null;
+      const P = this.period(a, periodKey);
+      if (P?.get('loaded') === '1' && P.get('gen') === gen) return null;
+      if (!P) a.periods.set(periodKey, { fields: new Map(), expireAt: this.now() + 86_400_000 });
+      fields = this.period(a, periodKey)!;
+    }
+    if (!fields.has('ld')) fields.set('ld', token);
+    return fields.get('ld')!;
+  }
+
+  async load(customerId: string, snapshot: AccountSnapshot): Promise<LoadOutcome> {
+    const a = this.account(customerId);
+    if (a.state.get('loaded') === '1') return 'ALREADY';
+    if (a.state.get('ld') !== snapshot.token || n(a.state.get('fence')) > snapshot.version) return 'STALE';
     a.state = new Map();
     a.holds = new Map();
     for (const w of snapshot.wallets) setWallet(a.state, w);
@@ -329,15 +362,16 @@ export class MemoryReservationStore implements ReservationStore {
     a.state.set('rv', snapshot.version.toString());
     a.state.set('gen', snapshot.generation);
     a.state.set('loaded', '1');
-    return true;
+    return 'LOADED';
   }
 
-  async loadPeriod(customerId: string, p: PeriodSnapshot): Promise<boolean> {
+  async loadPeriod(customerId: string, p: PeriodSnapshot): Promise<LoadOutcome> {
     const a = this.account(customerId);
     const gen = a.state.get('gen');
     if (gen === undefined) throw new StateNotLoaded();
     const existing = this.period(a, p.periodKey);
-    if (existing?.get('loaded') === '1' && existing.get('gen') === gen) return false;
+    if (existing?.get('loaded') === '1' && existing.get('gen') === gen) return 'ALREADY';
+    if (existing?.get('ld') !== p.token || n(existing.get('pf')) > p.version) return 'STALE';
     const fields = new Map<string, string>();
     for (const [k, v] of p.counters) fields.set(`c:${k}`, v.toString());
     for (const [k, v] of p.meterQuantities) fields.set(`mq:${k}`, v.toString());
@@ -346,7 +380,7 @@ export class MemoryReservationStore implements ReservationStore {
     fields.set('gen', gen);
     fields.set('loaded', '1');
     a.periods.set(p.periodKey, { fields, expireAt: p.expireAt });
-    return true;
+    return 'LOADED';
   }
 
   async inspect(customerId: string, expiredBefore: number | null): Promise<AccountView> {

@@ -6,6 +6,7 @@ import {
   type AccountSnapshot,
   type AccountView,
   type HoldRecord,
+  type LoadOutcome,
   type PeriodSnapshot,
   type PostItem,
   type PostResult,
@@ -30,7 +31,7 @@ export function createRedisClient(url: string): Redis {
   });
 }
 
-const SCRIPTS = ['reserve', 'post', 'release', 'sync', 'load', 'load-period', 'inspect', 'drop'] as const;
+const SCRIPTS = ['reserve', 'post', 'release', 'sync', 'begin-load', 'load', 'load-period', 'inspect', 'drop'] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
 /** Each script is the shared prelude followed by its body; ioredis runs it by SHA (EVALSHA). */
@@ -100,14 +101,20 @@ export class RedisReservationStore implements ReservationStore {
     return Number(await this.run('sync', customerId, encodeSync(change))) === 1;
   }
 
-  async load(customerId: string, snapshot: AccountSnapshot): Promise<boolean> {
-    return Number(await this.run('load', customerId, encodeLoad(snapshot))) === 1;
+  async beginLoad(customerId: string, periodKey: string | null, token: string): Promise<string | null> {
+    const current = (await this.run('begin-load', customerId, JSON.stringify({ per: periodKey ?? '', tok: token }))) as string;
+    return current === '' ? null : current;
   }
 
-  async loadPeriod(customerId: string, snapshot: PeriodSnapshot): Promise<boolean> {
+  async load(customerId: string, snapshot: AccountSnapshot): Promise<LoadOutcome> {
+    const result = Number(await this.run('load', customerId, encodeLoad(snapshot)));
+    return result === 1 ? 'LOADED' : result === 0 ? 'ALREADY' : 'STALE';
+  }
+
+  async loadPeriod(customerId: string, snapshot: PeriodSnapshot): Promise<LoadOutcome> {
     const result = Number(await this.run('load-period', customerId, encodeLoadPeriod(snapshot)));
     if (result === -1) throw new StateNotLoaded();
-    return result === 1;
+    return result === 1 ? 'LOADED' : result === 0 ? 'ALREADY' : 'STALE';
   }
 
   async inspect(customerId: string, expiredBefore: number | null): Promise<AccountView> {

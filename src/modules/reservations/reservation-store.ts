@@ -140,6 +140,8 @@ export interface AccountSnapshot {
   version: bigint;
   /** A fresh id for this load; period counters loaded under another generation are stale. */
   generation: string;
+  /** What beginLoad returned before the snapshot was read. */
+  token: string;
   wallets: WalletState[];
   blocks: Array<BlockMeta & { remaining: bigint }>;
   caps: Record<string, bigint>;
@@ -149,6 +151,8 @@ export interface AccountSnapshot {
 export interface PeriodSnapshot {
   periodKey: string;
   version: bigint;
+  /** What beginLoad returned for the period before the snapshot was read. */
+  token: string;
   expireAt: number;
   counters: Map<string, bigint>;
   meterQuantities: Map<string, bigint>;
@@ -182,9 +186,19 @@ export interface ReservationStore {
   post(customerId: string, version: bigint, items: PostItem[], now: number): Promise<PostResult>;
   release(customerId: string, holdIds: string[], forget: boolean): Promise<number>;
   sync(customerId: string, change: SyncChange): Promise<boolean>;
-  load(customerId: string, snapshot: AccountSnapshot): Promise<boolean>;
-  /** False when the period was loaded already; throws StateNotLoaded when the customer's state is not. */
-  loadPeriod(customerId: string, snapshot: PeriodSnapshot): Promise<boolean>;
+  /**
+   * Starts loading the customer's state (periodKey null) or one period of it: returns the token
+   * the load must bring, or null when it is loaded already. Read the snapshot after this.
+   */
+  beginLoad(customerId: string, periodKey: string | null, token: string): Promise<string | null>;
+  /**
+   * Installs a snapshot unless the state is loaded already. STALE: something the snapshot may
+   * miss happened since beginLoad (the store lost its state, or a commit it had to skip is newer
+   * than the snapshot); read a new one and try again.
+   */
+  load(customerId: string, snapshot: AccountSnapshot): Promise<LoadOutcome>;
+  /** As load, for one period; throws StateNotLoaded when the customer's state is not loaded. */
+  loadPeriod(customerId: string, snapshot: PeriodSnapshot): Promise<LoadOutcome>;
   inspect(customerId: string, expiredBefore: number | null): Promise<AccountView>;
   /** The period counters the store holds for a customer, by period key (the raw fields). */
   periods(customerId: string): Promise<Map<string, Record<string, string>>>;
@@ -194,6 +208,8 @@ export interface ReservationStore {
   holders(): Promise<string[]>;
   forgetHolder(customerId: string): Promise<void>;
 }
+
+export type LoadOutcome = 'LOADED' | 'ALREADY' | 'STALE';
 
 /** loadPeriod found no customer state to attach the period to (lost since): load the state first. */
 export class StateNotLoaded extends Error {}

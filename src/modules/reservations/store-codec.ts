@@ -133,6 +133,7 @@ export function encodeLoad(snapshot: AccountSnapshot): string {
   return JSON.stringify({
     v: s(snapshot.version),
     gen: snapshot.generation,
+    tok: snapshot.token,
     wallets: wallets(snapshot.wallets),
     blocks: snapshot.blocks.map((b) => ({ id: b.id, kind: b.kind, x: b.expiresAt === null ? '' : String(b.expiresAt), r: s(b.remaining) })),
     caps: Object.fromEntries(Object.entries(snapshot.caps).map(([k, v]) => [k, s(v)])),
@@ -142,5 +143,5 @@ export function encodeLoad(snapshot: AccountSnapshot): string {
 
 export function encodeLoadPeriod(p: PeriodSnapshot): string {
   const obj = (m: Map<string, bigint>) => Object.fromEntries([...m].map(([k, v]) => [k, s(v)]));
-  return JSON.stringify({ per: p.periodKey, v: s(p.version), expireAt: String(p.expireAt), c: obj(p.counters), mq: obj(p.meterQuantities), sp: obj(p.spend) });
+  return JSON.stringify({ per: p.periodKey, v: s(p.version), tok: p.token, expireAt: String(p.expireAt), c: obj(p.counters), mq: obj(p.meterQuantities), sp: obj(p.spend) });
 }

@@ -125,8 +125,8 @@ export class UsageRepository {
   }
 
   /**
-   * Commits bundles together. When that fails (a wallet floor the store could not see after
-   * losing its state, say), each bundle is retried alone, and a non-atomic bundle event by event,
+   * Commits bundles together. When that fails (a wallet floor or a spending cap the store could
+   * not see after losing its state, say), each bundle is retried alone, and a non-atomic bundle event by event,
    * so one bad event does not sink its neighbours.
    */
   async commitBundles(bundles: CommitBundle[], now: Date): Promise<CommitResult> {
@@ -218,6 +218,9 @@ function asCommitError(err: unknown): AppError | unknown {
   if (err instanceof AppError) return err;
   if (isCheckViolation(err, 'wallet_floor') || isCheckViolation(err, 'credit_block_grant_not_negative')) {
     return new AppError(ErrorCode.WALLET_INSUFFICIENT_FUNDS, 'the wallet does not hold enough funds for this event');
+  }
+  if (isCheckViolation(err, 'spending_cap')) {
+    return new AppError(ErrorCode.SPENDING_LIMIT_REACHED, "the customer's spending cap for this period is reached");
   }
   if ((err as { hint?: string }).hint === 'RESERVATION_CLOSED') {
     return new AppError(ErrorCode.RESERVATION_CLOSED, 'the reservation has expired, or was settled or released');

@@ -477,15 +477,29 @@ export class UsageService {
         } else {
           toRelease.push(j);
           const error = o.error instanceof AppError ? o.error : notCommitted(o.error);
-          j.outcome =
-            error.code === ErrorCode.WALLET_INSUFFICIENT_FUNDS
-              ? { kind: 'refused', code: 'WALLET_INSUFFICIENT_FUNDS', message: error.message, details: {} }
-              : { kind: 'error', error };
+          j.outcome = error.code === ErrorCode.WALLET_INSUFFICIENT_FUNDS || error.code === ErrorCode.SPENDING_LIMIT_REACHED ? await this.refusedByDatabase(j, error) : { kind: 'error', error };
           if (!(o.error instanceof AppError)) this.logger.error({ err: o.error }, 'committing a usage event failed');
         }
       }),
     );
     await Promise.all([this.releaseHolds(toRelease), committed.posted]);
+  }
+
+  /**
+   * PostgreSQL refused what the store had let through (a wallet floor or a spending cap): the
+   * store's state is behind the record. The refusal carries PostgreSQL's figures, and the
+   * customer's store state is dropped so that the next event rebuilds it.
+   */
+  private async refusedByDatabase(job: UsageJob, error: AppError): Promise<UsageOutcome> {
+    const customerId = job.ctx.customer.id;
+    this.logger.warn({ customerId, code: error.code }, 'PostgreSQL refused an event the reservation store accepted; rebuilding its state');
+    await this.accounts.distrust(customerId);
+    if (error.code === ErrorCode.WALLET_INSUFFICIENT_FUNDS) {
+      const available = job.reserved?.walletId ? await this.accounts.accounts.availableOf(job.reserved.walletId, this.clock.now()) : null;
+      return { kind: 'refused', code: 'WALLET_INSUFFICIENT_FUNDS', message: error.message, details: available === null ? {} : { available: formatLedgerUnits(available) } };
+    }
+    const spend = await this.accounts.accounts.postpaidSpend(customerId, job.ctx.period.start, job.ctx.ruleSet.currency);
+    return { kind: 'refused', code: 'SPENDING_LIMIT_REACHED', message: error.message, details: spend ? { spent: formatLedgerUnits(spend.spent), cap: formatLedgerUnits(spend.cap) } : {} };
   }
 
   private postItem(j: UsageJob, ref: string): PostItem {

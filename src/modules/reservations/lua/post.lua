@@ -13,6 +13,8 @@
   A hold still here is moved from held to spent. A hold that is gone (Redis lost it) is applied
   from the arguments only when the state was loaded before this commit (v > rv; for counters
   v > the period's pv), because a later load read PostgreSQL with the commit already in it.
+  When the state (or the period) is not loaded, the commit cannot be applied; it fences the hash
+  at its version instead, so a load whose snapshot is older than this commit is refused.
 ]=]
 local p = ARGV[1]
 local req = cjson.decode(ARGV[2])
@@ -32,6 +34,15 @@ end
 
 local loaded = redis.call('HGET', S, 'loaded') == '1'
 local rv = loaded and get(S, 'rv') or nil
+local gen = loaded and redis.call('HGET', S, 'gen') or nil
+
+-- Raises a hash's fence to this commit's version (kept a day, unless the hash is loaded).
+local function fence(K, field)
+  local f = redis.call('HGET', K, field)
+  if not f or cmp(num(f), v) < 0 then redis.call('HSET', K, field, str(v)) end
+  if redis.call('PTTL', K) == -1 and redis.call('HGET', K, 'loaded') ~= '1' then redis.call('PEXPIRE', K, 86400000) end
+end
+if not loaded and #posts > 0 then fence(S, 'fence') end
 local found = 0
 for _, x in ipairs(posts) do
   -- Posting the same commit twice (the sweep and the request racing) must count once.
@@ -58,7 +69,9 @@ for _, x in ipairs(posts) do
   end
   if not here and not done and not x.keep and x.per ~= '' then
     local P = p .. 'p:' .. x.per
-    if sget(P, 'loaded') == '1' and cmp(v, get(P, 'pv')) > 0 then
+    if sget(P, 'loaded') ~= '1' or sget(P, 'gen') ~= gen then
+      fence(P, 'pf')
+    elseif cmp(v, get(P, 'pv')) > 0 then
       for _, c in ipairs(list(x.c)) do put(P, 'c:' .. c[1], add(get(P, 'c:' .. c[1]), num(c[2]))) end
       if x.mq and x.mq ~= cjson.null then put(P, 'mq:' .. x.mq[1], add(get(P, 'mq:' .. x.mq[1]), num(x.mq[2]))) end
       if x.postpaid then put(P, 'sp:' .. x.cur, add(get(P, 'sp:' .. x.cur), num(x.amt))) end

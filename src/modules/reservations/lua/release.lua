@@ -5,13 +5,17 @@
 
   ARGV[1]  customer key prefix
   ARGV[2]  cjson { holds: [hold id], forget: true to delete the holds' in-flight idempotency keys }
-  Returns the number of holds released.
+  Returns the number of holds released. Called while the state is not loaded (an authorization
+  released in PostgreSQL meanwhile), it cancels any load in progress, whose snapshot may predate
+  the release.
 ]=]
 local p = ARGV[1]
 local req = cjson.decode(ARGV[2])
 local S, H, HX = p .. 's', p .. 'h', p .. 'hx'
 local ids = list(req.holds)
 for _, id in ipairs(ids) do check(type(id) == 'string', 'hold ids are strings') end
+
+if redis.call('HGET', S, 'loaded') ~= '1' then redis.call('HDEL', S, 'ld') end
 
 local released = 0
 for _, id in ipairs(ids) do

@@ -7,7 +7,9 @@
                    wallets: [ { id, cur, mode, od: "<units>", order: "block,block,..." } ],
                    blocks: [ { id, kind: "M"|"G", x: "<expiry ms>" or "" } ],
                    deltas: [ [block, "<units>"] ], caps: { currency: "<units>" or "" } }
-  Returns 1 when applied, 0 when the state is not loaded (the next load reads it all).
+  Returns 1 when applied, 0 when the state is not loaded (the next load reads it all): then a
+  versioned change fences the state at its version, and a change of settings (no version)
+  cancels a load in progress, so that no load installs a snapshot read before the change.
 
   Settings are absolute and always applied; deltas only when the state was loaded before the
   commit (v > rv), since a later load already counted them, and only once per commit (a marker
@@ -19,7 +21,16 @@ local S = p .. 's'
 for _, d in ipairs(list(req.deltas)) do num(d[2]) end
 for _, w in ipairs(list(req.wallets)) do num(w.od); check(w.mode == 'HARD' or w.mode == 'SOFT' or w.mode == 'OVERDRAFT', 'bad mode') end
 if req.v ~= '' then num(req.v) end
-if redis.call('HGET', S, 'loaded') ~= '1' then return 0 end
+if redis.call('HGET', S, 'loaded') ~= '1' then
+  if req.v ~= '' then
+    local f = redis.call('HGET', S, 'fence')
+    if not f or cmp(num(f), num(req.v)) < 0 then redis.call('HSET', S, 'fence', req.v) end
+  else
+    redis.call('HDEL', S, 'ld')
+  end
+  if redis.call('EXISTS', S) == 1 and redis.call('PTTL', S) == -1 then redis.call('PEXPIRE', S, 86400000) end
+  return 0
+end
 
 for _, w in ipairs(list(req.wallets)) do
   redis.call('HSET', S, 'wal:' .. w.cur, w.id, 'wm:' .. w.id, w.mode, 'wo:' .. w.id, w.od, 'wbl:' .. w.id, w.order)
