@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { AppError } from '../shared/errors.js';
 import { registerInvoiceCommands } from './commands/invoices.js';
@@ -12,6 +12,8 @@ import { migrate } from '../db/orm.js';
 import { withDatabase } from './runtime.js';
 
 const program = new Command('billing').description('Real-time billing for usage-priced AI products');
+// Usage errors exit 2, as other Unix tools do; commander has printed the reason by then.
+program.exitOverride();
 
 program.command('serve').description('run the API server').action(serve);
 
@@ -32,10 +34,8 @@ registerInvoiceCommands(program);
 registerSchemaCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof AppError) {
-    process.stderr.write(`${err.message}\n`);
-  } else {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  }
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  if (err instanceof ConfigError || err instanceof AppError) process.stderr.write(`${err.message}\n`);
+  else process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

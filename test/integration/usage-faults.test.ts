@@ -157,7 +157,9 @@ describe('billing reconcile', () => {
     expect(drift.code).toBe(1);
     expect(drift.stdout).toContain(`DRIFT  customer ${c.customerId}  block ${main!.id} balance: postgres 9750000000, store 123`);
     const repaired = await runBilling(['reconcile', '--repair'], env);
-    expect(repaired.code).toBe(0);
+    // Drift was found (exit 1), and repaired: the re-check is clean.
+    expect(repaired.code).toBe(1);
+    expect(repaired.stdout).toContain('no drift after repair');
     expect((await runBilling(['reconcile'], env)).code).toBe(0);
     const next = (await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'r2') })).recordUsage;
     expect(next.wallet?.balance).toBe('9.5');

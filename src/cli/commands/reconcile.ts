@@ -10,41 +10,71 @@ import { UsageRepository } from '../../modules/usage/usage.repository.js';
 import { systemClock } from '../../shared/clock.js';
 import { cliLogger } from '../runtime.js';
 
-/** `billing reconcile [--repair]`: compares the reservation store with PostgreSQL. */
+/** Exit codes of `billing reconcile`: no drift, drift found (printed), could not run. */
+export const RECONCILE_EXIT = { CLEAN: 0, DRIFT: 1, FAILED: 2 } as const;
+
+/**
+ * `billing reconcile [--repair]`: compares the reservation store with PostgreSQL. Exits 0 when
+ * nothing drifts, 1 when something did (each difference printed; with --repair also after
+ * repairing it), 2 when it could not run (no Redis configured, a service unreachable, bad
+ * arguments), with the reason on stderr.
+ */
 export function registerReconcileCommand(program: Command): void {
   program
     .command('reconcile')
-    .description("compare every customer's reservation-store state with PostgreSQL; exit 1 on drift; --repair drops drifting state so it reloads")
+    .description("compare every customer's reservation-store state with PostgreSQL; exit 0 clean, 1 drift (printed), 2 could not run; --repair rebuilds what drifts")
     .option('--repair', 'drop the state of drifting customers (it is rebuilt from PostgreSQL on next use)')
     .action(async (opts: { repair?: boolean }) => {
-      const config = loadConfig();
-      if (!config.redisUrl || !config.databaseUrl) {
-        process.stdout.write('reconcile needs DATABASE_URL and REDIS_URL: the in-process store lives inside the server and is rebuilt at every start\n');
-        return;
-      }
-      const logger = cliLogger(config);
-      const sql = new SqlPool(config.databaseUrl, 4);
-      const redis = createRedisClient(config.redisUrl);
-      await redis.connect();
-      try {
-        const store = new RedisReservationStore(redis, config.redisPrefix);
-        const accounts = new AccountRepository(sql);
-        const sweeper = new HoldSweeper(store, accounts, new UsageRepository(sql), new ReservationRepository(sql), systemClock, logger);
-        const reconciler = new Reconciler(store, accounts, sweeper, systemClock);
-        const report = await reconciler.run(!!opts.repair);
-        for (const d of report.drifts) process.stdout.write(`DRIFT  customer ${d.customerId}  ${d.what}: postgres ${d.postgres}, store ${d.store}\n`);
-        process.stdout.write(`${report.customers} customer(s), ${report.checked} cached, ${report.drifts.length} drift(s)${opts.repair ? `, ${report.repaired} repaired` : ''}\n`);
-        if (report.drifts.length > 0 && !opts.repair) process.exitCode = 1;
-        if (opts.repair && report.drifts.length > 0) {
-          const after = await reconciler.run(false);
-          if (after.drifts.length > 0) {
-            process.stdout.write(`still drifting after repair: ${after.drifts.length}\n`);
-            process.exitCode = 1;
-          }
-        }
-      } finally {
-        redis.disconnect();
-        await sql.close();
-      }
+      process.exitCode = await reconcile(!!opts.repair).catch((err: unknown) => {
+        process.stderr.write(`reconcile could not run: ${err instanceof Error ? err.message : String(err)}\n`);
+        return RECONCILE_EXIT.FAILED;
+      });
     });
+}
+
+async function reconcile(repair: boolean): Promise<number> {
+  const config = loadConfig();
+  if (!config.redisUrl || !config.databaseUrl) {
+    process.stderr.write('reconcile could not run: it needs DATABASE_URL and REDIS_URL (the in-process store lives inside the server and is rebuilt at every start)\n');
+    return RECONCILE_EXIT.FAILED;
+  }
+  const logger = cliLogger(config);
+  const sql = new SqlPool(config.databaseUrl, 4);
+  const redis = createRedisClient(config.redisUrl);
+  let redisError: Error | undefined;
+  redis.on('error', (err: Error) => (redisError = err));
+  try {
+    await redis.connect().catch((err: Error) => {
+      throw new Error(`Redis at ${redactUrl(config.redisUrl!)} is unreachable (${(redisError ?? err).message})`);
+    });
+    await sql.query('select 1').catch((err: Error) => {
+      throw new Error(`PostgreSQL at ${redactUrl(config.databaseUrl!)} is unreachable (${err.message})`);
+    });
+    const store = new RedisReservationStore(redis, config.redisPrefix);
+    const accounts = new AccountRepository(sql);
+    const sweeper = new HoldSweeper(store, accounts, new UsageRepository(sql), new ReservationRepository(sql), systemClock, logger);
+    const reconciler = new Reconciler(store, accounts, sweeper, systemClock);
+    const report = await reconciler.run(repair);
+    for (const d of report.drifts) process.stdout.write(`DRIFT  customer ${d.customerId}  ${d.what}: postgres ${d.postgres}, store ${d.store}\n`);
+    process.stdout.write(`${report.customers} customer(s), ${report.checked} cached, ${report.drifts.length} drift(s)${repair ? `, ${report.repaired} repaired` : ''}\n`);
+    if (repair && report.drifts.length > 0) {
+      const after = await reconciler.run(false);
+      process.stdout.write(after.drifts.length > 0 ? `still drifting after repair: ${after.drifts.length}\n` : 'no drift after repair\n');
+    }
+    return report.drifts.length > 0 ? RECONCILE_EXIT.DRIFT : RECONCILE_EXIT.CLEAN;
+  } finally {
+    redis.disconnect();
+    await sql.close();
+  }
+}
+
+/** A connection URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the configured address';
+  }
 }

@@ -16,7 +16,7 @@ import {
   StateNotLoaded,
   type SyncChange,
 } from './reservation-store.js';
-import { decodePost, decodeReserve, encodeLoad, encodeLoadPeriod, encodePost, encodeReserve, encodeSync } from './store-codec.js';
+import { decodeHold, decodePost, decodeReserve, encodeLoad, encodeLoadPeriod, encodePost, encodeReserve, encodeSync } from './store-codec.js';
 
 /** Client options that make Redis failures fast and visible instead of queued and slow. */
 export function createRedisClient(url: string): Redis {
@@ -129,7 +129,7 @@ export class RedisReservationStore implements ReservationStore {
       loaded: raw.loaded,
       version: BigInt(fields.rv ?? '0'),
       fields,
-      holds: new Map(Array.isArray(raw.holds) ? [] : Object.entries(raw.holds)),
+      holds: new Map(Array.isArray(raw.holds) ? [] : Object.entries(raw.holds).map(([id, h]) => [id, decodeHold(h)])),
       expired: Array.isArray(raw.expired) ? raw.expired : [],
     };
   }

@@ -1,6 +1,7 @@
 import type {
   AccountSnapshot,
   Allocation,
+  HoldRecord,
   PeriodSnapshot,
   PostItem,
   PostResult,
@@ -144,4 +145,32 @@ export function encodeLoad(snapshot: AccountSnapshot): string {
 export function encodeLoadPeriod(p: PeriodSnapshot): string {
   const obj = (m: Map<string, bigint>) => Object.fromEntries([...m].map(([k, v]) => [k, s(v)]));
   return JSON.stringify({ per: p.periodKey, v: s(p.version), tok: p.token, expireAt: String(p.expireAt), c: obj(p.counters), mq: obj(p.meterQuantities), sp: obj(p.spend) });
+}
+
+const text = (x: unknown, fallback = ''): string => (typeof x === 'string' ? x : typeof x === 'number' ? String(x) : fallback);
+const pairs = (x: unknown): Array<[string, string]> => asList<unknown>(x).filter(Array.isArray).map((p) => [text((p as unknown[])[0]), text((p as unknown[])[1], '0')]);
+
+/**
+ * A hold record as read back from the store, made whole: Lua's cjson turns an empty list into
+ * {} and a missing value into null, so every list, pair and flag is normalised here, for every
+ * kind of hold (usage or authorisation, prepaid or postpaid, by amount or by quantity).
+ */
+export function decodeHold(raw: unknown): HoldRecord {
+  const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const mq = Array.isArray(r.mq) && r.mq.length === 2 ? ([text(r.mq[0]), text(r.mq[1], '0')] as [string, string]) : null;
+  return {
+    t: r.t === 'r' ? 'r' : 'u',
+    k: text(r.k),
+    hs: text(r.hs),
+    cur: text(r.cur),
+    amt: text(r.amt, '0'),
+    w: text(r.w),
+    a: pairs(r.a),
+    exp: text(r.exp, '0'),
+    cr: text(r.cr, '0'),
+    per: text(r.per),
+    c: pairs(r.c),
+    mq,
+    postpaid: r.postpaid === true,
+  };
 }

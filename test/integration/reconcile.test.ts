@@ -1,0 +1,68 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthorizeUsageDocument, RecordUsageDocument } from '../generated/graphql.js';
+import { TEST_REDIS_URL } from '../support/env.js';
+import { runBilling } from '../support/process.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { fundedCustomer, gpt4oInput, setupCatalogue } from '../support/usage-fixtures.js';
+
+/** `billing reconcile` in the states an incident brings: open reservations of every kind, drift, no Redis. */
+let t: TestApp;
+let env: Record<string, string>;
+beforeAll(async () => {
+  t = await startTestApp({ env: { SWEEP_INTERVAL_MS: '0' } });
+  await setupCatalogue(t);
+  env = { DATABASE_URL: t.db.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: t.redisPrefix, LOG_LEVEL: 'warn' };
+});
+afterAll(() => t.close());
+
+const authorize = (customerId: string, key: string, estimate: Record<string, string>) =>
+  t.admin.ok(AuthorizeUsageDocument, { input: { customerId, meterCode: 'llm_tokens', dimensions: { model: 'gpt-4o', tokenType: 'input' }, idempotencyKey: key, ...estimate } });
+
+describe('billing reconcile', () => {
+  it('runs clean while authorisations of every kind are open (prepaid and postpaid, by amount and by quantity)', async () => {
+    const prepaid = await fundedCustomer(t, '10');
+    const postpaid = await fundedCustomer(t, null, { spendingCap: '100' });
+    for (const c of [prepaid, postpaid]) {
+      await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `used-${c.customerId}`) });
+      expect((await authorize(c.customerId, `amount-${c.customerId}`, { estimatedAmount: '1' })).authorizeUsage.authorized).toBe(true);
+      expect((await authorize(c.customerId, `quantity-${c.customerId}`, { estimatedQuantity: '200000' })).authorizeUsage.authorized).toBe(true);
+    }
+    const r = await runBilling(['reconcile'], env);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/ 0 drift\(s\)\n$/);
+    expect(r.code).toBe(0);
+    // The same in process, and with every hold read back as the store keeps it.
+    expect((await t.app.services.reconciler.run(false)).drifts).toEqual([]);
+    const view = await t.app.store.inspect(postpaid.customerId, null);
+    for (const hold of view.holds.values()) expect(hold).toMatchObject({ a: expect.any(Array), c: expect.any(Array) });
+  });
+
+  it('exits 1 with each difference printed, and 1 with --repair, which leaves no drift behind', async () => {
+    const c = await fundedCustomer(t, '10');
+    await authorize(c.customerId, 'open-one', { estimatedAmount: '2' });
+    const redis = new Redis(TEST_REDIS_URL);
+    const [main] = await t.app.sql.query<{ id: string }>(`select id from credit_block where wallet_id = $1 and kind = 'MAIN'`, [c.walletId]);
+    await redis.hset(`${t.redisPrefix}{c:${c.customerId}}:s`, `bh:${main!.id}`, '5');
+    redis.disconnect();
+    const drift = await runBilling(['reconcile'], env);
+    expect(drift.code).toBe(1);
+    expect(drift.stdout).toContain(`DRIFT  customer ${c.customerId}  block ${main!.id} held: postgres 2000000000, store 5`);
+    const repair = await runBilling(['reconcile', '--repair'], env);
+    expect(repair.code).toBe(1);
+    expect(repair.stdout).toMatch(/1 repaired\nno drift after repair\n$/);
+    expect((await runBilling(['reconcile'], env)).code).toBe(0);
+  });
+
+  it('exits 2 with a reason when it cannot run: no Redis configured, Redis unreachable, bad arguments', async () => {
+    const noRedis = await runBilling(['reconcile'], { DATABASE_URL: t.db.url, LOG_LEVEL: 'warn' });
+    expect(noRedis).toMatchObject({ code: 2, stdout: '' });
+    expect(noRedis.stderr).toMatch(/reconcile could not run: it needs DATABASE_URL and REDIS_URL/);
+    const down = await runBilling(['reconcile', '--repair'], { ...env, REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(down.code).toBe(2);
+    expect(down.stderr).toMatch(/reconcile could not run: Redis at redis:\/\/127\.0\.0\.1:1\/? is unreachable \(connect ECONNREFUSED/);
+    const bad = await runBilling(['reconcile', '--fix-everything'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown option '--fix-everything'/);
+  });
+});
