@@ -34,6 +34,7 @@ import { RuleSetResolver } from '../modules/rules/rule-set.resolver.js';
 import { RuleService } from '../modules/rules/rule-set.service.js';
 import { AccountStateService } from '../modules/reservations/account-state.service.js';
 import { HoldSweeper } from '../modules/reservations/hold-sweeper.js';
+import { DriftMonitor } from '../modules/reservations/drift-monitor.js';
 import { MemoryReservationStore } from '../modules/reservations/memory-store.js';
 import { Reconciler } from '../modules/reservations/reconcile.js';
 import { createRedisClient, RedisReservationStore } from '../modules/reservations/redis-store.js';
@@ -95,6 +96,7 @@ export interface Services {
   reservations: ReservationService;
   sweeper: HoldSweeper;
   reconciler: Reconciler;
+  driftMonitor: DriftMonitor;
   alerts: AlertService;
   webhooks: WebhookService;
   webhookWorker: WebhookWorker;
@@ -184,6 +186,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const reservations = new ReservationService(contexts, store, accounts, usage, sql, config.usage, clock);
   const sweeper = new HoldSweeper(store, accounts.accounts, usage.repository, reservations.repo, clock, logger.child({ module: 'sweeper' }));
   const reconciler = new Reconciler(store, accounts.accounts, sweeper, clock);
+  const driftMonitor = new DriftMonitor(reconciler, accounts.accounts, metrics, logger.child({ module: 'store-check' }), config.storeCheck);
+  usage.onCommitted((committed) => {
+    for (const n of committed.notices) driftMonitor.touched(n.customerId);
+  });
   wallets.onCommitted(
     (result, alerts) =>
       void accounts
@@ -211,13 +217,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   const relayTimer = config.live.outboxRelayMs > 0 ? setInterval(() => void publisher.relay(10_000).catch(warnLive), config.live.outboxRelayMs) : undefined;
   relayTimer?.unref();
   sweeper.start(config.usage.sweepIntervalMs);
+  driftMonitor.start();
   webhookWorker.start();
   const taxes = new TaxRateService(sql, clock);
   const invoices = new InvoiceService(new InvoiceRepository(sql), customers, plans, rules, currencies, taxes, clock, config.invoices, logger.child({ module: 'invoices' }));
   invoices.start();
   const held = (customerId: string) => accounts.heldByWallet(customerId);
   const usageReports = new UsageReportService(sql, customers, subscriptions, wallets, held, clock);
-  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, alerts, webhooks, webhookWorker, publisher, invoices, taxes, usageReports };
+  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, driftMonitor, alerts, webhooks, webhookWorker, publisher, invoices, taxes, usageReports };
 
   const schema = await buildAppSchema(
     new Map<Function, object>([
@@ -336,6 +343,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await apollo.stop();
       await invoices.stop();
       sweeper.stop();
+      await driftMonitor.stop();
       clearInterval(relayTimer);
       await webhookWorker.stop();
       accounts.stop();

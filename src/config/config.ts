@@ -31,6 +31,9 @@ const schema = z.object({
   GROUP_COMMIT_MAX_BATCH: z.coerce.number().int().min(1).max(20_000).default(2_000),
   GROUP_COMMIT_LANES: z.coerce.number().int().min(1).max(16).default(2),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
+  STORE_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  STORE_CHECK_SAMPLE: z.coerce.number().int().min(1).max(10_000).default(20),
+  STORE_CHECK_REPAIR: bool.default(true),
   WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   OUTBOX_RELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
   CREDENTIAL_RECHECK_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
@@ -80,6 +83,14 @@ export interface Config {
     groupCommitLanes: number;
     /** How often expired holds and reservations are swept; 0 turns the sweep off. */
     sweepIntervalMs: number;
+  };
+  storeCheck: {
+    /** How often a sample of customers' store state is compared with PostgreSQL; 0 turns it off. */
+    intervalMs: number;
+    /** Customers compared per round: the most recently active first. */
+    sample: number;
+    /** Drop (and so rebuild from PostgreSQL) the state of a customer found drifting. */
+    repair: boolean;
   };
   live: {
     /** How long a WebSocket may wait before connection_init (then 4408). */
@@ -168,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       groupCommitLanes: e.GROUP_COMMIT_LANES,
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     },
+    storeCheck: { intervalMs: e.STORE_CHECK_INTERVAL_MS, sample: e.STORE_CHECK_SAMPLE, repair: e.STORE_CHECK_REPAIR },
     live: { wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS, outboxRelayMs: e.OUTBOX_RELAY_MS, credentialRecheckMs: e.CREDENTIAL_RECHECK_MS },
     webhooks: {
       pollMs: e.WEBHOOK_POLL_MS,

@@ -19,6 +19,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly storeDrift = new Counter({
+    name: 'billing_store_drift_total',
+    help: 'Differences found between the reservation store and PostgreSQL by the periodic check',
+    registers: [this.registry],
+  });
+
+  readonly storeChecked = new Counter({
+    name: 'billing_store_checked_total',
+    help: 'Customers whose reservation-store state the periodic check compared with PostgreSQL',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

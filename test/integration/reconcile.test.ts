@@ -66,3 +66,32 @@ describe('billing reconcile', () => {
     expect(bad.stderr).toMatch(/unknown option '--fix-everything'/);
   });
 });
+
+describe('the periodic store check', () => {
+  it('notices drift without an operator: counts it in billing_store_drift_total, logs it, and repairs it', { timeout: 30_000 }, async () => {
+    const app = await startTestApp({ env: { SWEEP_INTERVAL_MS: '0', STORE_CHECK_INTERVAL_MS: '300', STORE_CHECK_SAMPLE: '5', STORE_CHECK_REPAIR: 'true' } });
+    try {
+      await setupCatalogue(app);
+      const c = await fundedCustomer(app, '10');
+      await app.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'watched') });
+      const metric = async () => Number(/^billing_store_drift_total (\d+)/m.exec(await (await fetch(app.url.replace('/graphql', '/metrics'))).text())?.[1] ?? 'NaN');
+      expect(await metric()).toBe(0);
+      const redis = new Redis(TEST_REDIS_URL);
+      const [main] = await app.app.sql.query<{ id: string }>(`select id from credit_block where wallet_id = $1 and kind = 'MAIN'`, [c.walletId]);
+      await redis.hset(`${app.redisPrefix}{c:${c.customerId}}:s`, `br:${main!.id}`, '999999999999');
+      redis.disconnect();
+      let drift = 0;
+      for (let i = 0; i < 100 && drift === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        drift = await metric();
+      }
+      expect(drift).toBeGreaterThanOrEqual(1);
+      // Repaired: the state was dropped, and the next event rebuilds it from PostgreSQL.
+      const next = (await app.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'after') })).recordUsage;
+      expect(next.wallet).toMatchObject({ balance: '9.5', available: '9.5' });
+      expect((await app.app.services.reconciler.run(false)).drifts).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+});
