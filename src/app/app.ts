@@ -5,6 +5,7 @@ import { ApolloServer } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config/config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.js';
+import { SingleInstanceLock } from '../db/single-instance-lock.js';
 import { migrate, openOrm, type Orm } from '../db/orm.js';
 import { SqlPool } from '../db/sql.js';
 import type { RequestContext } from '../graphql/context.js';
@@ -147,6 +148,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   let store: ReservationStore;
   let bus: LiveBus;
+  let storeLock: SingleInstanceLock | undefined;
   const liveLogger = logger.child({ module: 'live' });
   const onBusError = (err: unknown) => liveLogger.warn({ err: (err as Error).message }, 'live update channel problem');
   if (config.redisUrl) {
@@ -156,6 +158,15 @@ export async function createApp(options: AppOptions): Promise<App> {
     store = new RedisReservationStore(redis, config.redisPrefix);
     bus = new RedisLiveBus(redis, config.redisPrefix, onBusError);
   } else {
+    // The in-process store is one server's memory: a second server on the same database would
+    // hold the same money again. A session lock on the database lets only one use it.
+    storeLock = await SingleInstanceLock.acquire(databaseUrl, 'billing in-process reservation store').catch(async (err) => {
+      await orm.close();
+      await sql.close();
+      await storeLock?.release();
+      await embedded?.stop();
+      throw err;
+    });
     store = new MemoryReservationStore();
     bus = new MemoryLiveBus(onBusError);
     logger.warn('no REDIS_URL: using the in-process reservation store; run a single instance only');
@@ -304,8 +315,10 @@ export async function createApp(options: AppOptions): Promise<App> {
             (err: Error) => `unavailable: ${err.message}`,
           );
         const [postgres, reservationStore] = await Promise.all([check(sql.query('select 1'), 'postgres'), check(store.ping(), store.kind)]);
-        const ready = postgres === 'ok' && reservationStore === 'ok' && !server?.isDraining;
-        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: { postgres, reservationStore }, draining: !!server?.isDraining });
+        // Refused rule files are reported; pricing is down only when no version serves.
+        const rules = services.rules.health();
+        const ready = postgres === 'ok' && reservationStore === 'ok' && rules.ready && !server?.isDraining;
+        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: { postgres, reservationStore, rules }, draining: !!server?.isDraining });
       },
     },
     {

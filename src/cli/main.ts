@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/config.js';
+import { readFileSync } from 'node:fs';
+import { configVariables, ConfigError } from '../config/config.js';
 import { AppError } from '../shared/errors.js';
 import { registerInvoiceCommands } from './commands/invoices.js';
 import { registerKeyCommands } from './commands/keys.js';
@@ -11,11 +12,21 @@ import { serve } from './commands/serve.js';
 import { migrate } from '../db/orm.js';
 import { withDatabase } from './runtime.js';
 
-const program = new Command('billing').description('Real-time billing for usage-priced AI products');
+const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const program = new Command('billing').description('Real-time billing for usage-priced AI products').version(packageJson.version, '-V, --version');
 // Usage errors exit 2, as other Unix tools do; commander has printed the reason by then.
 program.exitOverride();
 
-program.command('serve').description('run the API server').action(serve);
+program
+  .command('serve')
+  .description('run the API server')
+  .addHelpText('after', () => {
+    const vars = configVariables();
+    const width = Math.max(...vars.map((v) => v.name.length));
+    const lines = vars.map((v) => `  ${v.name.padEnd(width)}  ${v.default === null ? '(unset)' : v.default}`);
+    return `\nEnvironment variables (name and default; the README's "Configuration" says what each does):\n${lines.join('\n')}\n`;
+  })
+  .action(serve);
 
 program
   .command('migrate')

@@ -53,6 +53,15 @@ const schema = z.object({
   INVOICE_ROUNDING: z.enum(['HALF_UP', 'HALF_EVEN']).default('HALF_UP'),
 });
 
+/** Every environment variable the service reads, with its default (null when it has none). */
+export function configVariables(): Array<{ name: string; default: string | null }> {
+  return Object.entries(schema.shape).map(([name, field]) => {
+    const parsed = (field as z.ZodType).safeParse(undefined);
+    const value = parsed.success ? parsed.data : undefined;
+    return { name, default: value === undefined ? null : String(value) };
+  });
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;

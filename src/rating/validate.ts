@@ -78,6 +78,48 @@ const pointerOf = (path: Array<string | number>): string => path.map((s) => `/${
  * finally builds it. Every problem comes with its JSON pointer, line and column.
  */
 export function validateRuleSetText(text: string, expected: { key?: string; version?: number } = {}): RuleSetValidation {
+  const limit = beyondLimits(text);
+  if (limit) return { ok: false, problems: [limit] };
+  try {
+    return validateWithinLimits(text, expected);
+  } catch (err) {
+    // Whatever a file holds, it is refused with a reason; it never takes the loader down.
+    return { ok: false, problems: [{ pointer: '', line: 1, column: 1, message: `the file could not be validated: ${(err as Error).message}` }] };
+  }
+}
+
+/** Largest rule file accepted, in characters. */
+export const MAX_RULE_FILE_CHARS = 1024 * 1024;
+/** Deepest nesting of JSON objects and arrays accepted (a rule set needs about a dozen). */
+export const MAX_JSON_DEPTH = 48;
+/** Deepest nesting of all / any / not in one rule's conditions. */
+export const MAX_CONDITION_DEPTH = 16;
+
+/**
+ * Refuses, before parsing, what would make parsing or validation itself fail: a file too large,
+ * one nested too deep (parsers and validators recurse), or one with NUL bytes (not text).
+ */
+function beyondLimits(text: string): RuleFileProblem | undefined {
+  const at = (offset: number, message: string): RuleFileProblem => ({ pointer: '', ...new Locator(text.slice(0, offset + 1)).at(offset), message });
+  if (text.length > MAX_RULE_FILE_CHARS) return { pointer: '', line: 1, column: 1, message: `the file is larger than ${MAX_RULE_FILE_CHARS} characters` };
+  const nul = text.indexOf('\0');
+  if (nul >= 0) return at(nul, 'the file is not text (it holds a NUL byte)');
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === '{' || ch === '[') {
+      if (++depth > MAX_JSON_DEPTH) return at(i, `objects and lists are nested more than ${MAX_JSON_DEPTH} deep`);
+    } else if (ch === '}' || ch === ']') depth--;
+  }
+  return undefined;
+}
+
+function validateWithinLimits(text: string, expected: { key?: string; version?: number }): RuleSetValidation {
   const locator = new Locator(text);
   const syntax: ParseError[] = [];
   const tree = parseTree(text, syntax, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
@@ -100,7 +142,16 @@ export function validateRuleSetText(text: string, expected: { key?: string; vers
   const ident = { key: typeof value?.key === 'string' ? value.key : undefined, version: typeof value?.version === 'number' ? value.version : undefined };
 
   if (!validateSchema(value)) {
-    return { ok: false, ...ident, problems: schemaProblems(validateSchema.errors ?? []).map((p) => at(p.pointer, p.message)) };
+    // Report everything in one pass: the schema's faults, and those the semantic checks can still
+    // find in a document whose shape is partly wrong (they may stumble on it; then the schema's stand).
+    const problems = schemaProblems(validateSchema.errors ?? []);
+    const pointers = new Set(problems.map((p) => p.pointer));
+    try {
+      for (const p of semanticProblems(value, expected)) if (!pointers.has(p.pointer)) problems.push(p);
+    } catch {
+      // The shape is too far off for the semantic checks.
+    }
+    return { ok: false, ...ident, problems: problems.map((p) => at(p.pointer, p.message)) };
   }
   const problems = semanticProblems(value, expected).map((p) => at(p.pointer, p.message));
   if (problems.length > 0) return { ok: false, ...ident, problems };
@@ -224,10 +275,11 @@ function checkTiers(tiers: Array<{ upTo: string | null }>, path: Array<string | 
   });
 }
 
-function checkConditions(c: ConditionDefinition, path: Array<string | number>, fail: (p: Array<string | number>, m: string) => void): void {
-  if ('all' in c) return c.all.forEach((x, i) => checkConditions(x, [...path, 'all', i], fail));
-  if ('any' in c) return c.any.forEach((x, i) => checkConditions(x, [...path, 'any', i], fail));
-  if ('not' in c) return checkConditions(c.not, [...path, 'not'], fail);
+function checkConditions(c: ConditionDefinition, path: Array<string | number>, fail: (p: Array<string | number>, m: string) => void, depth = 1): void {
+  if (depth > MAX_CONDITION_DEPTH) return fail(path, `conditions are nested more than ${MAX_CONDITION_DEPTH} deep (all / any / not)`);
+  if ('all' in c) return c.all.forEach((x, i) => checkConditions(x, [...path, 'all', i], fail, depth + 1));
+  if ('any' in c) return c.any.forEach((x, i) => checkConditions(x, [...path, 'any', i], fail, depth + 1));
+  if ('not' in c) return checkConditions(c.not, [...path, 'not'], fail, depth + 1);
   const parsed = parseFactPath(c.path ?? '');
   if ('error' in parsed) fail([...path, 'path'], `unsafe fact path: ${parsed.error}`);
   const v = c.value;

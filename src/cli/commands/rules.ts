@@ -1,11 +1,19 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
-import { formatProblem, readRuleFiles } from '../../modules/rules/rule-files.js';
+import { formatProblem, readRuleFiles, RulePathMissing } from '../../modules/rules/rule-files.js';
 import { bookFromFiles, evaluate, runExamples, type ExampleEvent } from '../../modules/rules/rule-examples.js';
 import { formatDecimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
 
 const defaultDir = () => loadConfig().rules.dir;
+
+/** A rule folder or file that does not exist: said on stderr, exit 2 (the command could not run). */
+function missing(err: unknown): undefined {
+  if (!(err instanceof RulePathMissing)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exitCode = 2;
+  return undefined;
+}
 
 /** `billing rules validate|test|eval`: the pricing team's tools. They read files only. */
 export function registerRuleCommands(program: Command): void {
@@ -15,7 +23,8 @@ export function registerRuleCommands(program: Command): void {
     .command('validate [dir]')
     .description('check every rule file; exit 1 with file:line:column and the reason on any fault')
     .action(async (dir?: string) => {
-      const files = await readRuleFiles(dir ?? defaultDir());
+      const files = await readRuleFiles(dir ?? defaultDir(), { mustExist: true }).catch(missing);
+      if (!files) return;
       let faults = 0;
       for (const { file, result } of files) {
         if (result.ok) {
@@ -33,7 +42,9 @@ export function registerRuleCommands(program: Command): void {
     .command('test [dir]')
     .description('run the examples.json beside each rule set and show a diff for each mismatch')
     .action(async (dir?: string) => {
-      const results = await runExamples(dir ?? defaultDir());
+      const folder = dir ?? defaultDir();
+      if (!(await readRuleFiles(folder, { mustExist: true }).catch(missing))) return;
+      const results = await runExamples(folder);
       for (const r of results) {
         process.stdout.write(`${r.diffs.length ? 'FAIL' : 'ok  '}  ${r.file}: ${r.name}\n`);
         for (const d of r.diffs) process.stdout.write(`        ${d}\n`);

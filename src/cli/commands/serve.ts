@@ -14,7 +14,8 @@ export async function serve(): Promise<void> {
   if ((await app.services.apiKeys.count()) === 0) {
     const { secret } = await app.services.apiKeys.create({ name: 'bootstrap admin', role: Role.ADMIN });
     const body = JSON.stringify({ query: '{ apiKeys(first: 5) { nodes { name role createdAt } } }' });
-    process.stdout.write(
+    // On stderr: stdout carries the JSON log lines only.
+    process.stderr.write(
       [
         '',
         'First start: created an ADMIN API key. Keep it; it is not shown again.',

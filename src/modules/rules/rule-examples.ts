@@ -55,7 +55,7 @@ export interface Evaluation {
 
 /** Builds a rule book from the valid files of a folder (or one file), without a database. */
 export async function bookFromFiles(dirOrFile: string): Promise<{ book: RuleBook; files: RuleFile[] }> {
-  const files = await readRuleFiles(dirOrFile);
+  const files = await readRuleFiles(dirOrFile, { mustExist: true });
   return { book: new RuleBook(files.flatMap((f) => (f.result.ok ? [f.result.compiled] : []))), files };
 }
 

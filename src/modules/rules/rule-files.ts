@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { validateRuleSetText, type RuleFileProblem, type RuleSetValidation } from '../../rating/validate.js';
+import { MAX_RULE_FILE_CHARS, validateRuleSetText, type RuleFileProblem, type RuleSetValidation } from '../../rating/validate.js';
 
 /** A rule-set file as read from disk and validated. */
 export interface RuleFile {
@@ -38,17 +38,33 @@ export async function listRuleFiles(dir: string): Promise<string[]> {
 
 /** Reads and validates one file; its folder and name must agree with its key and version. */
 export async function readRuleFile(dir: string, relative: string): Promise<RuleFile> {
-  const text = await readFile(path.join(dir, relative), 'utf8');
-  return { file: relative, result: validateRuleSetText(text, ruleFileIdentity(relative) ?? {}) };
+  return { file: relative, result: await validateFile(path.join(dir, relative), ruleFileIdentity(relative) ?? {}) };
 }
 
+/** Validates a file from disk; one that cannot be read is refused with the reason, never thrown. */
+async function validateFile(file: string, expected: { key?: string; version?: number }): Promise<RuleSetValidation> {
+  let text: string;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new Error('not a regular file');
+    if (info.size > MAX_RULE_FILE_CHARS * 4) throw new Error(`larger than ${MAX_RULE_FILE_CHARS} characters`);
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { ok: false, problems: [{ pointer: '', line: 1, column: 1, message: `the file cannot be read: ${(err as Error).message}` }] };
+  }
+  return validateRuleSetText(text, expected);
+}
+
+/** There is no such rule folder or file. */
+export class RulePathMissing extends Error {}
+
 /** Reads every rule-set file under `dir`, or the one file `dirOrFile` names. */
-export async function readRuleFiles(dirOrFile: string): Promise<RuleFile[]> {
+export async function readRuleFiles(dirOrFile: string, options: { mustExist?: boolean } = {}): Promise<RuleFile[]> {
   const info = await stat(dirOrFile).catch(() => undefined);
+  if (!info && options.mustExist) throw new RulePathMissing(`no such rule folder or file: ${dirOrFile}`);
   if (info?.isFile()) {
-    const text = await readFile(dirOrFile, 'utf8');
     const relative = path.relative(path.dirname(path.dirname(dirOrFile)), dirOrFile);
-    return [{ file: dirOrFile, result: validateRuleSetText(text, ruleFileIdentity(relative) ?? {}) }];
+    return [{ file: dirOrFile, result: await validateFile(dirOrFile, ruleFileIdentity(relative) ?? {}) }];
   }
   const files = await listRuleFiles(dirOrFile);
   return Promise.all(files.map((f) => readRuleFile(dirOrFile, f)));

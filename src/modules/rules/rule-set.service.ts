@@ -31,6 +31,8 @@ export class RuleService {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<() => void> = [];
+  private loadError: string | null = null;
+  private loadedOnce = false;
 
   constructor(
     sql: SqlPool,
@@ -63,8 +65,27 @@ export class RuleService {
 
   /** Re-reads the files and the published versions; one reload at a time. */
   reload(): Promise<void> {
-    this.loading = this.loading.then(() => this.load()).catch((err) => this.logger.error({ err }, 'loading rules failed'));
+    this.loading = this.loading
+      .then(() => this.load())
+      .then(() => {
+        this.loadError = null;
+      })
+      .catch((err) => {
+        this.loadError = (err as Error).message;
+        this.logger.error({ err }, 'loading rules failed; the versions loaded before keep serving');
+      });
     return this.loading;
+  }
+
+  /**
+   * For /readyz: how many versions serve, which files were refused and why, and whether the last
+   * load failed. Pricing is down when a load never succeeded, or rule files exist and none serves.
+   */
+  health(): { ready: boolean; serving: number; refused: Array<{ file: string | null; status: string; reason: string }>; error: string | null } {
+    const serving = this.entries.filter((e) => e.status === RuleSetStatus.SERVING).length;
+    const refused = this.entries.filter((e) => e.status !== RuleSetStatus.SERVING).map((e) => ({ file: e.file, status: e.status, reason: e.errors[0]?.message ?? '' }));
+    const ready = this.loadedOnce && (serving > 0 || refused.length === 0);
+    return { ready, serving, refused, error: this.loadError };
   }
 
   /** The version of `key` in force at `at`. */
@@ -81,7 +102,14 @@ export class RuleService {
   }
 
   private async load(): Promise<void> {
-    const files = this.options.dir ? await readRuleFiles(this.options.dir) : [];
+    // The folder is read file by file, each refused with its reason; only a folder that cannot
+    // be listed at all leaves the files out (the published versions still serve).
+    const files = this.options.dir
+      ? await readRuleFiles(this.options.dir).catch((err: Error) => {
+          this.logger.error({ dir: this.options.dir, err: err.message }, 'cannot read the rule folder; serving what is published');
+          return [];
+        })
+      : [];
     const published = new Map((await this.repo.all()).map((p) => [`${p.key}@${p.version}`, p]));
     const problems: RuleSetEntry[] = [];
     for (const { file, result } of files) {
@@ -118,13 +146,19 @@ export class RuleService {
       ...[...published.values()].map((p) => servingEntry(p, fileOf.get(`${p.key}@${p.version}`) ?? p.sourceFile)),
       ...problems,
     ];
+    this.loadedOnce = true;
     for (const fn of this.listeners) fn();
   }
 
   private compile(p: PublishedRuleSet): CompiledRuleSet | undefined {
     const cached = this.compiled.get(p.hash);
     if (cached) return cached;
-    const result = validateRuleSetText(JSON.stringify(p.content));
+    let result;
+    try {
+      result = validateRuleSetText(JSON.stringify(p.content));
+    } catch (err) {
+      result = { ok: false as const, problems: [{ pointer: '', line: 1, column: 1, message: (err as Error).message }] };
+    }
     if (!result.ok) {
       this.logger.error({ key: p.key, version: p.version, problems: result.problems }, 'a published rule set no longer validates; it is not served');
       return undefined;
