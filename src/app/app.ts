@@ -139,7 +139,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, logger);
     databaseUrl = embedded.url;
   }
-  const orm = await openOrm(databaseUrl, Math.max(2, Math.floor(config.databasePoolSize / 2)));
+  const orm = await openOrm(databaseUrl, Math.max(2, Math.floor(config.databasePoolSize / 2)), logger);
   if (config.migrateOnStart) {
     const applied = await migrate(orm);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');

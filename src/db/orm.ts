@@ -1,14 +1,21 @@
 import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { migrations } from '../../migrations/index.js';
+import type { Logger } from '../shared/logger.js';
 import { entities } from './entities.js';
 
 export type { EntityManager };
 export type Orm = MikroORM;
 
-/** Opens the ORM over the entity schemas of every module; it does not touch the schema. */
-export async function openOrm(url: string, poolSize: number): Promise<Orm> {
+/**
+ * Opens the ORM over the entity schemas of every module; it does not touch the schema. The query
+ * builder's own messages (a dropped connection, say) go to the logger at debug level rather than
+ * to the console: callers see the failure itself as SERVICE_UNAVAILABLE.
+ */
+export async function openOrm(url: string, poolSize: number, logger?: Logger): Promise<Orm> {
+  const quiet = (level: 'debug') => (message: unknown) => logger?.[level]({ orm: String(message) });
   return MikroORM.init({
+    driverOptions: { log: { warn: quiet('debug'), error: quiet('debug'), deprecate: quiet('debug'), debug: quiet('debug') } },
     clientUrl: url,
     entities,
     extensions: [Migrator],

@@ -98,7 +98,8 @@ export function isConnectionError(err: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(err.message);
 }
 
-function asUnavailable(err: unknown): unknown {
+/** A lost or refused database connection (from pg or the ORM) as SERVICE_UNAVAILABLE; anything else as it is. */
+export function asUnavailable(err: unknown): unknown {
   if (err instanceof AppError) return err;
   if (isConnectionError(err)) return serviceUnavailable('the database');
   return err;

@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
+import { asUnavailable, isConnectionError } from '../db/sql.js';
 import { AppError, ErrorCode } from '../shared/errors.js';
 
 /** Codes of errors about the request itself, which GraphQL or Apollo raise before any resolver. */
@@ -32,7 +33,9 @@ export function toGraphQLError(err: AppError): GraphQLError {
  */
 export function createErrorFormatter(logger: Logger, includeStackTraces: boolean) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const unwrapped = unwrapResolverError(error);
+    // A database that cannot be reached is a retryable outage, wherever the query came from.
+    const original = isConnectionError(unwrapped) ? asUnavailable(unwrapped) : unwrapped;
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
     if (original instanceof AppError) {
       return { ...base, message: original.message, extensions: appErrorExtensions(original) };

@@ -7,6 +7,7 @@ import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
+import { asUnavailable } from '../../db/sql.js';
 import { Checker } from '../../shared/validation.js';
 import { requestHash } from '../idempotency/request-hash.js';
 import type { AccountStateService } from '../reservations/account-state.service.js';
@@ -211,7 +212,8 @@ export class UsageService {
     return { index, key: key!, hash, ctx, at, quantity: quantity!, dimensions, values, eventId: newId(at.getTime()), holdId: newId(), settles: null };
   }
 
-  private failedJob(index: number, err: Error): UsageJob {
+  private failedJob(index: number, cause: Error): UsageJob {
+    const err = asUnavailable(cause);
     const error = err instanceof AppError ? err : new AppError(ErrorCode.INTERNAL_SERVER_ERROR, 'the event could not be prepared');
     if (!(err instanceof AppError)) this.logger.error({ err }, 'preparing a usage event failed');
     return { index, outcome: { kind: 'error', error } } as UsageJob;
