@@ -119,7 +119,7 @@ async function postgresUser(): Promise<{ uid: number; gid: number }> {
 /** Runs a PostgreSQL program to completion (initdb), failing with what it printed. */
 function run(file: string, args: string[], as: { uid?: number; gid?: number }): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { ...as, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(file, args, { ...as, stdio: ['ignore', 'pipe', 'pipe'], env: { LC_ALL: 'C' } });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -134,7 +134,7 @@ function startServer(binDir: string, pgDir: string, port: number, as: { uid?: nu
     const child = spawn(path.join(binDir, 'postgres'), ['-D', pgDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${tmpdir()}`], {
       ...as,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LC_ALL: 'C' },
+      env: { LC_ALL: 'C' },
     });
     let output = '';
     const onOutput = (c: Buffer) => {

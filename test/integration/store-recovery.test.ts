@@ -74,7 +74,7 @@ describe('a store flushed at a random moment of a burst', () => {
 describe('spending caps when the store forgets', () => {
   it('a flush during a burst at the cap lets no postpaid spend past it, round after round', { timeout: 120_000 }, async () => {
     const failures: string[] = [];
-    for (let round = 0; round < 20; round++) {
+    for (let round = 0; round < 10; round++) {
       const c = await fundedCustomer(t, null, { spendingCap: String(FUNDED * 0.25) });
       const inputs = Array.from({ length: SENT }, (_, i) => gpt4oInput(c.customerId, `cap${round}-${i}`));
       const replies = await burst(inputs, 6, Math.floor(Math.random() * SENT));
