@@ -3,7 +3,7 @@
  * request changed nothing and may succeed later. Mirrors `AppError.retryable` on the server; a
  * unit test fails if the two drift.
  */
-export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['SERVICE_UNAVAILABLE', 'CONFLICT']);
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['SERVICE_UNAVAILABLE', 'CONFLICT', 'RATE_LIMITED']);
 
 /** Codes the client itself gives to failures that never reached a GraphQL answer. */
 export const ClientErrorCode = {

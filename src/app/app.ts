@@ -13,6 +13,10 @@ import { createErrorFormatter, toGraphQLError } from '../graphql/errors.js';
 import { buildAppSchema } from '../graphql/schema.js';
 import { CredentialSockets } from '../graphql/credential-sockets.js';
 import { serveGraphQLOverWebSocket } from '../graphql/ws.js';
+import { limitRules } from '../graphql/operation-limits.js';
+import { OperationGuard, operationGuardPlugin } from '../graphql/operation-guard.js';
+import { RateLimits } from '../graphql/rate-limits.js';
+import { ReadGate } from '../graphql/read-gate.js';
 import { dashboardRoutes } from '../dashboard/dashboard.routes.js';
 import { createGraphQLHandler } from '../http/graphql-handler.js';
 import { sendJson, type Route } from '../http/router.js';
@@ -67,9 +71,9 @@ import { InvoiceResolver } from '../modules/invoices/invoice.resolver.js';
 import { InvoiceService } from '../modules/invoices/invoice.service.js';
 import { TaxRateResolver } from '../modules/taxes/tax-rate.resolver.js';
 import { TaxRateService } from '../modules/taxes/tax-rate.service.js';
-import { assertCustomerAccess } from '../modules/api-keys/principal.js';
+import { visibleTo } from '../modules/api-keys/principal.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { AppError } from '../shared/errors.js';
+import { AppError, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { Metrics } from '../shared/metrics.js';
@@ -145,10 +149,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
   }
   const sql = new SqlPool(databaseUrl, config.databasePoolSize);
+  // Reads (usage queries, invoices, previews) run on a pool of their own with a short statement
+  // timeout: however many a caller sends, they cannot take the connections money moves on.
+  const readSql = new SqlPool(databaseUrl, config.databaseReadPoolSize, { statementTimeoutMs: config.readStatementTimeoutMs });
 
   let store: ReservationStore;
   let bus: LiveBus;
   let storeLock: SingleInstanceLock | undefined;
+  let rateLimits: RateLimits;
   const liveLogger = logger.child({ module: 'live' });
   const onBusError = (err: unknown) => liveLogger.warn({ err: (err as Error).message }, 'live update channel problem');
   if (config.redisUrl) {
@@ -157,6 +165,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     await redis.connect().catch((err) => logger.error({ err: err.message }, 'redis is not reachable yet; retrying'));
     store = new RedisReservationStore(redis, config.redisPrefix);
     bus = new RedisLiveBus(redis, config.redisPrefix, onBusError);
+    rateLimits = new RateLimits(config.limits, { client: redis, prefix: config.redisPrefix }, logger.child({ module: 'rate-limits' }));
   } else {
     // The in-process store is one server's memory: a second server on the same database would
     // hold the same money again. A session lock on the database lets only one use it.
@@ -169,6 +178,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     });
     store = new MemoryReservationStore();
     bus = new MemoryLiveBus(onBusError);
+    rateLimits = new RateLimits(config.limits, null, logger.child({ module: 'rate-limits' }));
     logger.warn('no REDIS_URL: using the in-process reservation store; run a single instance only');
   }
 
@@ -214,7 +224,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     contexts.forgetCustomer(customer);
     await accounts.spendingCapChanged(customer);
   });
-  const webhooks = new WebhookService(sql, clock);
+  const webhooks = new WebhookService(sql, clock, config.webhooks);
   const webhookWorker = new WebhookWorker(sql, clock, logger.child({ module: 'webhooks' }), config.webhooks);
   const publisher = new LivePublisher(bus, sql, store, accounts, clock, liveLogger, () => webhookWorker.poke());
   const live = new LiveFeeds(bus, publisher, async (id) => (await wallets.find(id))?.customerId ?? null, (id) => customers.exists(id));
@@ -231,10 +241,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   driftMonitor.start();
   webhookWorker.start();
   const taxes = new TaxRateService(sql, clock);
-  const invoices = new InvoiceService(new InvoiceRepository(sql), customers, plans, rules, currencies, taxes, clock, config.invoices, logger.child({ module: 'invoices' }));
+  const invoices = new InvoiceService(new InvoiceRepository(sql), customers, plans, rules, currencies, taxes, clock, config.invoices, logger.child({ module: 'invoices' }), new InvoiceRepository(readSql));
   invoices.start();
   const held = (customerId: string) => accounts.heldByWallet(customerId);
-  const usageReports = new UsageReportService(sql, customers, subscriptions, wallets, held, clock);
+  const usageReports = new UsageReportService(readSql, customers, subscriptions, wallets, held, clock);
   const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, driftMonitor, alerts, webhooks, webhookWorker, publisher, invoices, taxes, usageReports };
 
   const schema = await buildAppSchema(
@@ -260,10 +270,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     ]),
   );
 
-  const formatError = createErrorFormatter(logger, config.graphql.stackTraces);
+  const formatError = createErrorFormatter(logger, config.graphql.stackTraces, { hideSchemaDetails: config.graphql.hideSchemaDetails, limits: config.limits });
+  // One guard for HTTP and WebSocket: limits on the document, cost per credential, rate limits.
+  const guard = new OperationGuard(schema, config.limits, rateLimits);
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: config.graphql.introspection,
+    hideSchemaDetailsFromClientErrors: config.graphql.hideSchemaDetails,
+    parseOptions: { maxTokens: config.limits.maxTokens },
+    validationRules: limitRules(config.limits),
+    plugins: [operationGuardPlugin(guard, new ReadGate(config.readConcurrency))],
     includeStacktraceInErrorResponses: config.graphql.stackTraces,
     formatError,
     // Keys travel in the Authorization header, never in cookies, so a cross-site request
@@ -292,8 +308,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       handle: async ({ req, res, params }) => {
         try {
           const principal = await credentials.authenticate(req.headers.authorization);
-          const invoice = await invoices.get(params.id!);
-          assertCustomerAccess(principal, invoice.customerId);
+          // Another customer's invoice answers as an unknown id does: 404.
+          const invoice = visibleTo(principal, await invoices.get(params.id!));
+          if (!invoice) throw notFound('invoice', params.id!);
           const customer = await customers.get({ id: invoice.customerId });
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", 'cache-control': 'no-store' });
           res.end(renderInvoiceHtml(invoice, customer));
@@ -333,7 +350,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...dashboardRoutes(),
   ];
   server = new AppServer({ routes, wsPath: '/graphql', maxMessageBytes: config.bodyLimitBytes, logger, metrics });
-  const wsDisposable = serveGraphQLOverWebSocket(server.ws, schema, credentials, sockets, formatError, live, config.live.wsInitTimeoutMs);
+  const wsDisposable = serveGraphQLOverWebSocket(server.ws, schema, credentials, sockets, formatError, live, {
+    initTimeoutMs: config.live.wsInitTimeoutMs,
+    limits: config.limits,
+    guard,
+    introspection: config.graphql.introspection,
+  });
 
   let stopped = false;
   return {
@@ -368,6 +390,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       rules.stop();
       await store.close();
       await sql.close();
+      await readSql.close();
       await orm.close();
       await embedded?.stop();
     },

@@ -30,6 +30,22 @@ const schema = z.object({
   USAGE_HOLD_SECONDS: z.coerce.number().int().min(5).max(3_600).default(60),
   GROUP_COMMIT_MAX_BATCH: z.coerce.number().int().min(1).max(20_000).default(2_000),
   GROUP_COMMIT_LANES: z.coerce.number().int().min(1).max(16).default(2),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(1).max(10_000).default(30),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1_000).default(20),
+  QUERY_COST_LIMIT_CUSTOMER_TOKEN: z.coerce.number().int().min(1).default(2_000),
+  QUERY_COST_LIMIT_CUSTOMER: z.coerce.number().int().min(1).default(5_000),
+  QUERY_COST_LIMIT_INGEST: z.coerce.number().int().min(1).default(10_000),
+  QUERY_COST_LIMIT_ADMIN: z.coerce.number().int().min(1).default(100_000),
+  RATE_LIMIT_READ_MULTIPLE: z.coerce.number().int().min(1).max(100_000).default(10),
+  RATE_LIMIT_INGEST_PER_SECOND: z.coerce.number().int().min(1).default(100_000),
+  RATE_LIMIT_WRITE_PER_SECOND: z.coerce.number().int().min(1).default(200),
+  WS_MAX_SOCKETS_PER_CREDENTIAL: z.coerce.number().int().min(1).max(100_000).default(20),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(10_000).default(50),
+  DATABASE_READ_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(6),
+  READ_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(4),
+  READ_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
   STORE_CHECK_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   STORE_CHECK_SAMPLE: z.coerce.number().int().min(1).max(10_000).default(20),
@@ -43,6 +59,7 @@ const schema = z.object({
   WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
   WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(10_000).default(50),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   // Shorter than the shortest billing period (a week), so a period is final before the next closes.
   INVOICE_GRACE_MS: z.coerce.number().int().min(0).max(6 * 86_400_000).default(86_400_000),
   INVOICE_CLOSE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
@@ -76,7 +93,14 @@ export interface Config {
   embeddedPgPort: number;
   migrateOnStart: boolean;
   logLevel: string;
-  graphql: { introspection: boolean; stackTraces: boolean };
+  graphql: { introspection: boolean; stackTraces: boolean; hideSchemaDetails: boolean };
+  limits: Limits;
+  /** Connections of the pool that serves reads (usage queries, invoices), apart from money paths. */
+  databaseReadPoolSize: number;
+  /** Longest a read statement may run before PostgreSQL cancels it. */
+  readStatementTimeoutMs: number;
+  /** Queries executing at once per instance (the rest wait their turn). */
+  readConcurrency: number;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   publicUrl: string | undefined;
@@ -119,8 +143,31 @@ export interface Config {
     maxAttempts: number;
     /** Failed attempts in a row after which an endpoint is disabled. */
     disableAfter: number;
+    /**
+     * Lets endpoints point at loopback, private (RFC 1918), unique-local and carrier-grade-NAT
+     * addresses, for receivers on premises. Off, webhooks cannot reach the internal network.
+     */
+    allowPrivateNetworks: boolean;
   };
   invoices: InvoiceConfig;
+}
+
+/** What one caller may ask of the API; see the README's "Security model". */
+export interface Limits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  /** The most one operation may cost, by kind of credential. */
+  cost: { customerToken: number; customer: number; ingest: number; admin: number };
+  /** Per credential and minute, reads may cost this many times the credential's per-operation limit. */
+  readMultiple: number;
+  /** Usage events per credential and second. */
+  ingestPerSecond: number;
+  /** Other mutations per credential and second. */
+  writePerSecond: number;
+  socketsPerCredential: number;
+  subscriptionsPerSocket: number;
 }
 
 export interface InvoiceConfig {
@@ -175,7 +222,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION ?? !production,
       stackTraces: e.GRAPHQL_STACKTRACES ?? false,
+      // "Did you mean …" suggestions name fields a caller did not know: masked in production.
+      hideSchemaDetails: production,
     },
+    limits: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      cost: { customerToken: e.QUERY_COST_LIMIT_CUSTOMER_TOKEN, customer: e.QUERY_COST_LIMIT_CUSTOMER, ingest: e.QUERY_COST_LIMIT_INGEST, admin: e.QUERY_COST_LIMIT_ADMIN },
+      readMultiple: e.RATE_LIMIT_READ_MULTIPLE,
+      ingestPerSecond: e.RATE_LIMIT_INGEST_PER_SECOND,
+      writePerSecond: e.RATE_LIMIT_WRITE_PER_SECOND,
+      socketsPerCredential: e.WS_MAX_SOCKETS_PER_CREDENTIAL,
+      subscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    },
+    databaseReadPoolSize: e.DATABASE_READ_POOL_SIZE,
+    readStatementTimeoutMs: e.READ_STATEMENT_TIMEOUT_MS,
+    readConcurrency: e.READ_CONCURRENCY,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicUrl: e.PUBLIC_URL,
@@ -197,6 +261,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
       maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
       disableAfter: e.WEBHOOK_DISABLE_AFTER,
+      allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     },
     invoices: {
       graceMs: e.INVOICE_GRACE_MS,

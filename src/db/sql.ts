@@ -13,15 +13,16 @@ export type SqlClient = Pick<pg.PoolClient, 'query'>;
 export class SqlPool {
   readonly pool: pg.Pool;
 
-  constructor(url: string, size: number) {
+  constructor(url: string, size: number, options: { statementTimeoutMs?: number } = {}) {
+    const statementTimeout = options.statementTimeoutMs ?? 30_000;
     this.pool = new pg.Pool({
       connectionString: url,
       max: size,
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
       // Bound every statement so an unreachable or stuck database fails a request, not hangs it.
-      statement_timeout: 30_000,
-      query_timeout: 35_000,
+      statement_timeout: statementTimeout,
+      query_timeout: statementTimeout + 5_000,
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);

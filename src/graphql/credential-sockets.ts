@@ -67,6 +67,11 @@ export class CredentialSockets {
     this.byCredential.clear();
   }
 
+  /** Open sockets of one credential. */
+  count(credentialId: string): number {
+    return this.byCredential.get(credentialId)?.size ?? 0;
+  }
+
   /** Open sockets tracked (for tests and metrics). */
   get size(): number {
     let n = 0;

@@ -3,6 +3,8 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { asUnavailable, isConnectionError } from '../db/sql.js';
 import { AppError, ErrorCode } from '../shared/errors.js';
+import type { Limits } from '../config/config.js';
+import { LIMIT_MARK, tokenLimitError } from './operation-limits.js';
 
 /** Codes of errors about the request itself, which GraphQL or Apollo raise before any resolver. */
 const REQUEST_ERROR_CODES = new Set([
@@ -31,7 +33,16 @@ export function toGraphQLError(err: AppError): GraphQLError {
  * Maps every error to the catalogue: AppErrors keep their code and message, request errors
  * keep theirs (bad variables become VALIDATION_FAILED), and anything else is logged and masked.
  */
-export function createErrorFormatter(logger: Logger, includeStackTraces: boolean) {
+export function createErrorFormatter(logger: Logger, includeStackTraces: boolean, options: { hideSchemaDetails?: boolean; limits?: Limits } = {}) {
+  const format = formatWith(logger, includeStackTraces, options.limits);
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const out = format(formatted, error);
+    // "Did you mean …?" names fields and types a caller did not know of: not in production.
+    return options.hideSchemaDetails ? { ...out, message: out.message.replace(/ ?Did you mean .*\?$/, '') } : out;
+  };
+}
+
+function formatWith(logger: Logger, includeStackTraces: boolean, limits: Limits | undefined) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const unwrapped = unwrapResolverError(error);
     // A database that cannot be reached is a retryable outage, wherever the query came from.
@@ -41,8 +52,15 @@ export function createErrorFormatter(logger: Logger, includeStackTraces: boolean
       return { ...base, message: original.message, extensions: appErrorExtensions(original) };
     }
     const code = formatted.extensions?.code;
+    // Limits on depth, aliases and directives report through validation, tokens through parsing.
+    if (formatted.extensions?.[LIMIT_MARK]) {
+      const { [LIMIT_MARK]: _mark, ...extensions } = formatted.extensions;
+      return { ...base, extensions: { ...extensions, code: ErrorCode.QUERY_TOO_COMPLEX, retryable: false } };
+    }
+    const tokens = code === 'GRAPHQL_PARSE_FAILED' && limits ? tokenLimitError(formatted, limits) : undefined;
+    if (tokens) return { ...base, message: tokens.message, extensions: { ...tokens.extensions, [LIMIT_MARK]: undefined } };
     if (code === 'BAD_USER_INPUT') {
-      return { ...base, extensions: { code: ErrorCode.VALIDATION_FAILED, retryable: false } };
+      return { ...base, extensions: { code: ErrorCode.VALIDATION_FAILED, retryable: false, fields: [variableProblem(formatted.message)] } };
     }
     if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
       return { ...base, extensions: { ...formatted.extensions, retryable: false } };
@@ -66,4 +84,15 @@ export function createErrorFormatter(logger: Logger, includeStackTraces: boolean
       },
     };
   };
+}
+
+/**
+ * Where a variable that does not coerce went wrong, from graphql-js's message: `Variable
+ * "$input" got invalid value … at "input.timestamp"; <reason>` becomes that path and reason.
+ */
+function variableProblem(message: string): { path: string; message: string } {
+  const variable = /^Variable "\$([^"]+)"/.exec(message)?.[1] ?? '';
+  const at = / at "([^"]+)";/.exec(message)?.[1];
+  const reason = message.includes('; ') ? message.slice(message.indexOf('; ') + 2) : message;
+  return { path: at ?? variable, message: reason };
 }

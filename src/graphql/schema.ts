@@ -18,6 +18,7 @@ import { UsageReportResolver } from '../modules/usage-reports/usage-report.resol
 import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/wallet.resolver.js';
 import { WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
 import { authChecker } from './auth-checker.js';
+import { DateTimeScalar } from './scalars/date-time.scalar.js';
 
 /** Every resolver class; the composition root provides an instance of each. */
 export const resolverClasses = [
@@ -64,6 +65,8 @@ export async function buildAppSchema(instances: ResolverInstances): Promise<Grap
         throw new Error('subscriptions are fed by LiveFeeds, not by topics');
       },
     },
+    // Every Date input and output: type-graphql's DateTimeISO, with inputs limited to sane instants.
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     authChecker,
     authMode: 'error',
     validate: false,

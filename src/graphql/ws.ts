@@ -1,5 +1,18 @@
-import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
-import { GraphQLError } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
+import type { Limits } from '../config/config.js';
+import { ErrorCode } from '../shared/errors.js';
+import type { OperationGuard } from './operation-guard.js';
+import { limitRules, tokenLimitError } from './operation-limits.js';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { WebSocketServer } from 'ws';
 import { newId } from '../shared/ids.js';
@@ -7,6 +20,9 @@ import type { Principal } from '../modules/api-keys/principal.js';
 import type { LiveFeeds } from '../modules/live/live-feeds.js';
 import type { RequestContext } from './context.js';
 import { CREDENTIAL_CLOSED, type CredentialSockets } from './credential-sockets.js';
+
+/** Close code for a socket beyond its credential's cap (graphql-ws uses 4429 for too many requests). */
+export const TOO_MANY_SOCKETS = 4429;
 
 type Formatter = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 
@@ -29,11 +45,23 @@ function authorizationOf(params: Record<string, unknown> | undefined): string | 
   return undefined;
 }
 
+export interface WebSocketOptions {
+  initTimeoutMs: number;
+  limits: Limits;
+  /** The same guard as HTTP's: unsafe strings, cost per credential, rate limits. */
+  guard: OperationGuard;
+  /** Off in production: introspection is then refused here as over HTTP. */
+  introspection: boolean;
+}
+
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the same path as HTTP. The key is checked in
  * connection_init; a bad key closes the socket with 4403, and so does the key's (or token's)
- * expiry or revocation while the socket is open. Operations run with the socket's principal and
- * their errors are formatted exactly as over HTTP.
+ * expiry or revocation while the socket is open. A credential may hold a limited number of
+ * sockets (more close with 4429), a socket a limited number of subscriptions. Every operation is
+ * parsed, validated and guarded exactly as over HTTP (token, depth, alias and directive limits,
+ * introspection when off, cost and rate limits), runs with the socket's principal, and its errors
+ * are formatted as over HTTP.
  */
 export function serveGraphQLOverWebSocket(
   ws: WebSocketServer,
@@ -42,12 +70,14 @@ export function serveGraphQLOverWebSocket(
   sockets: CredentialSockets,
   formatError: Formatter,
   live: LiveFeeds,
-  initTimeoutMs: number,
+  options: WebSocketOptions,
 ) {
+  const rules = [...specifiedRules, ...limitRules(options.limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+  const formatted = (errors: readonly GraphQLError[]) => errors.map((err) => formatError(err.toJSON(), err));
   return useServer<Record<string, unknown> | undefined, { principal: Principal }>(
     {
       schema,
-      connectionInitWaitTimeout: initTimeoutMs,
+      connectionInitWaitTimeout: options.initTimeoutMs,
       onConnect: async (ctx) => {
         const extra = ctx.extra as SocketExtra;
         try {
@@ -57,11 +87,44 @@ export function serveGraphQLOverWebSocket(
         }
         // Closed while the key was being checked: onClose has run already, so track nothing.
         if (extra.socket.readyState !== extra.socket.OPEN) return false;
+        if (sockets.count(extra.principal.keyId) >= options.limits.socketsPerCredential) {
+          extra.socket.close(TOO_MANY_SOCKETS, `this credential already has ${options.limits.socketsPerCredential} open sockets`);
+          return false;
+        }
         extra.untrack = sockets.add(extra.principal, (reason) => extra.socket.close(CREDENTIAL_CLOSED, reason));
         return true;
       },
       onClose: (ctx) => (ctx.extra as SocketExtra).untrack?.(),
-      context: (ctx): RequestContext => ({ principal: (ctx.extra as SocketExtra).principal!, requestId: newId(), live }),
+      onSubscribe: async (ctx, _id, payload) => {
+        const principal = (ctx.extra as SocketExtra).principal!;
+        // The subscription being started is counted already.
+        if (Object.keys(ctx.subscriptions).length > options.limits.subscriptionsPerSocket) {
+          return formatted([new GraphQLError(`a socket may run at most ${options.limits.subscriptionsPerSocket} operations at once`, { extensions: { code: ErrorCode.LIMIT_EXCEEDED, retryable: false, max: options.limits.subscriptionsPerSocket } })]).map(asError);
+        }
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxTokens: options.limits.maxTokens });
+        } catch (err) {
+          const error = err instanceof GraphQLError ? (tokenLimitError(err, options.limits) ?? err) : new GraphQLError(String(err));
+          return formatted([error]).map(asError);
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length > 0) return formatted(errors).map(asError);
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return formatted([new GraphQLError('unable to identify the operation')]).map(asError);
+        try {
+          await options.guard.check({ document, operation, operationName: payload.operationName ?? undefined, variables: payload.variables ?? undefined, principal });
+        } catch (err) {
+          return formatted([err instanceof GraphQLError ? err : new GraphQLError(String(err))]).map(asError);
+        }
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: { principal, requestId: newId(), live } satisfies RequestContext,
+        };
+      },
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!result.errors) return;
         return {
@@ -72,4 +135,9 @@ export function serveGraphQLOverWebSocket(
     },
     ws,
   );
+}
+
+/** A formatted error as the GraphQLError graphql-ws sends. */
+function asError(e: GraphQLFormattedError): GraphQLError {
+  return new GraphQLError(e.message, { extensions: e.extensions });
 }

@@ -7,13 +7,21 @@ const SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_DEPTH = 6;
 
-/** The segments of a path, or a reason it is refused. */
+/** The names a path is made of, split wherever a plain name cannot continue ("$", ".", brackets, quotes…). */
+const NAMES = /[A-Za-z0-9_-]+/g;
+
+/**
+ * The segments of a path, or a reason it is refused. A prototype name anywhere (even in a path
+ * that is malformed otherwise, such as `__proto__` or `$.a["constructor"]`) is named as the
+ * reason: it is what makes the path dangerous, and what its author has to change.
+ */
 export function parseFactPath(path: string): { segments: string[] } | { error: string } {
+  const unsafe = path.match(NAMES)?.find((name) => FORBIDDEN.has(name));
+  if (unsafe) return { error: `"${unsafe}" is an unsafe name (__proto__, constructor and prototype are refused: they reach an object's prototype)` };
   if (!path.startsWith('$.')) return { error: 'fact paths start with "$." (for example "$.dimensions.model")' };
   const segments = path.slice(2).split('.');
   if (segments.length > MAX_DEPTH) return { error: `fact paths have at most ${MAX_DEPTH} segments` };
   for (const segment of segments) {
-    if (FORBIDDEN.has(segment)) return { error: `"${segment}" may not appear in a fact path` };
     if (!SEGMENT.test(segment)) return { error: `"${segment}" is not a plain name; fact paths are names joined by "."` };
   }
   return { segments };

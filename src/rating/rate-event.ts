@@ -1,5 +1,5 @@
 import { Decimal } from '../shared/money/decimal.js';
-import { roundToLedgerUnits, toLedgerUnits } from '../shared/money/units.js';
+import { exactLedgerUnits, roundToLedgerUnits } from '../shared/money/units.js';
 import { COUNTER_EPSILON, type CumulativeCharge, type PerEventCharge } from './charge-models/index.js';
 import type { CompiledComponent, CompiledRuleSet } from './compile.js';
 import { toSelectionFacts, type FiredRule, type Selection } from './selection.js';
@@ -238,7 +238,7 @@ export function inPiece(charge: CumulativeCharge, factor: Decimal, free: Decimal
   let units: bigint;
   if (!charge.exact) units = roundToLedgerUnits(amount, 'HALF_UP');
   else if (plainFactor && piece.slopeUnits !== null && q.isInteger()) units = piece.slopeUnits * BigInt(q.toFixed());
-  else if (onLattice(amount)) units = toLedgerUnits(amount);
+  else if (onLattice(amount)) units = exactLedgerUnits(amount);
   else return undefined;
   const tiers = piece.tier === null ? [] : [{ tier: piece.tier, quantity: q, unitPrice: piece.slope, flatFee: ZERO, amount: piece.slope.times(q) }];
   const validFrom = noFree ? piece.from : piece.from.plus(free);
@@ -287,7 +287,7 @@ export function general(charge: CumulativeCharge, factor: Decimal, free: Decimal
     if (piece && exactInPiece) {
       validFrom = piece.from.plus(free);
       validTo = piece.to && piece.to.plus(free);
-      units = charge.exact ? toLedgerUnits(piece.slope.times(factor).times(q)) : roundToLedgerUnits(amount, 'HALF_UP');
+      units = charge.exact ? exactLedgerUnits(piece.slope.times(factor).times(q)) : roundToLedgerUnits(amount, 'HALF_UP');
     } else {
       units = charge.exact ? telescoped(charge, factor, a, b) : roundToLedgerUnits(amount, 'HALF_UP');
     }

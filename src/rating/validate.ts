@@ -144,7 +144,7 @@ function validateWithinLimits(text: string, expected: { key?: string; version?: 
   if (!validateSchema(value)) {
     // Report everything in one pass: the schema's faults, and those the semantic checks can still
     // find in a document whose shape is partly wrong (they may stumble on it; then the schema's stand).
-    const problems = schemaProblems(validateSchema.errors ?? []);
+    const problems = schemaProblems(validateSchema.errors ?? [], value);
     const pointers = new Set(problems.map((p) => p.pointer));
     try {
       for (const p of semanticProblems(value, expected)) if (!pointers.has(p.pointer)) problems.push(p);
@@ -171,8 +171,18 @@ function nearest(tree: Node, path: Array<string | number>): Node {
   return tree;
 }
 
+/** The value at a JSON pointer, by own properties only; undefined where there is none. */
+function valueAt(doc: unknown, pointer: string): unknown {
+  let current = doc;
+  for (const key of toPath(pointer)) {
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return undefined;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current;
+}
+
 /** Reduces ajv's errors to one readable message per place, preferring the most specific. */
-function schemaProblems(errors: ErrorObject[]): Array<{ pointer: string; message: string }> {
+function schemaProblems(errors: ErrorObject[], doc: unknown): Array<{ pointer: string; message: string }> {
   const out = new Map<string, string>();
   for (const e of errors) {
     if (e.keyword === 'if' || (e.keyword === 'oneOf' && errors.some((o) => o !== e && o.instancePath.startsWith(e.instancePath)))) continue;
@@ -185,7 +195,8 @@ function schemaProblems(errors: ErrorObject[]): Array<{ pointer: string; message
       message = `"${prop}" is not allowed here`;
     } else if (e.keyword === 'pattern' && String(e.schemaPath).includes('amount')) message = 'must be a non-negative decimal written as a string, e.g. "0.0025"';
     else if (e.keyword === 'pattern' && String(e.schemaPath).includes('leaf/properties/path')) {
-      const parsed = parseFactPath(String(e.data));
+      // ajv fills e.data only in verbose mode: the path is read from the document itself.
+      const parsed = parseFactPath(String(valueAt(doc, e.instancePath)));
       message = `unsafe fact path: ${'error' in parsed ? parsed.error : 'not allowed'}`;
     }
     else if (e.keyword === 'enum') message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;

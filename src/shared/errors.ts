@@ -16,6 +16,9 @@ export const ErrorCode = {
   RULE_REFUSED: 'RULE_REFUSED',
   RESERVATION_CLOSED: 'RESERVATION_CLOSED',
   CONFLICT: 'CONFLICT',
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  RATE_LIMITED: 'RATE_LIMITED',
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -32,6 +35,7 @@ const httpStatusOf: Partial<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   SERVICE_UNAVAILABLE: 503,
+  RATE_LIMITED: 429,
 };
 
 /**
@@ -48,7 +52,7 @@ export class AppError extends Error {
     this.name = 'AppError';
     this.code = code;
     this.details = details;
-    this.retryable = code === ErrorCode.SERVICE_UNAVAILABLE || code === ErrorCode.CONFLICT;
+    this.retryable = code === ErrorCode.SERVICE_UNAVAILABLE || code === ErrorCode.CONFLICT || code === ErrorCode.RATE_LIMITED;
   }
 
   get httpStatus(): number | undefined {

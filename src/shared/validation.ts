@@ -3,6 +3,20 @@ import { Decimal } from './money/decimal.js';
 import { LEDGER_SCALE } from './money/units.js';
 
 /**
+ * Text PostgreSQL cannot store: NUL (U+0000), which `text` and `jsonb` refuse, and a lone UTF-16
+ * surrogate (a high one not followed by a low one, or a low one without a high one before it),
+ * which has no UTF-8 encoding. Matched on code units, hence no `u` flag.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why a string cannot be stored as text, or undefined when it can. The one definition of "unsafe text". */
+export function unsafeTextProblem(value: string): string | undefined {
+  if (value.includes('\u0000')) return 'must not contain NUL characters (U+0000)';
+  if (LONE_SURROGATE.test(value)) return 'must not contain unpaired UTF-16 surrogates (malformed Unicode)';
+  return undefined;
+}
+
+/**
  * Collects every problem with an input before failing, so a caller learns all that is wrong
  * in one round trip. Checks return the value they accept, typed, or undefined.
  */
@@ -19,6 +33,9 @@ export class Checker {
     if (value === null || value === undefined) {
       return opts.required ? this.fail(path, 'is required') : undefined;
     }
+    // The operation guard refuses such text first; services check again for callers that bypass it.
+    const unsafe = unsafeTextProblem(value);
+    if (unsafe) return this.fail(path, unsafe);
     const trimmed = value.trim();
     if (trimmed.length === 0) return opts.required ? this.fail(path, 'must not be empty') : undefined;
     if (trimmed.length > opts.max) return this.fail(path, `must be at most ${opts.max} characters (got ${trimmed.length})`);
@@ -59,6 +76,11 @@ export class Checker {
         this.fail(`${path}.${k}`, 'must be at most 500 characters');
         continue;
       }
+      const unsafe = unsafeTextProblem(v);
+      if (unsafe) {
+        this.fail(`${path}.${k}`, unsafe);
+        continue;
+      }
       out[k] = v;
     }
     return out;
@@ -83,8 +105,12 @@ export class Checker {
 }
 
 
-/** Largest amount accepted in one money input: a trillion currency units. */
-export const MAX_INPUT_AMOUNT = new Decimal('1e12');
+/**
+ * Largest amount accepted in one money input: a billion currency (or credit) units. The ledger
+ * holds about 9.2 billion per balance (PostgreSQL bigint of 1e-9 units, MAX_LEDGER_UNITS), so one
+ * input can never overflow a column by itself, and a few at the bound still leave room to sum.
+ */
+export const MAX_INPUT_AMOUNT = new Decimal('1e9');
 
 export interface AmountRule {
   /** Allow zero. Default false: amounts must be positive. */

@@ -84,12 +84,17 @@ describe('authorisation', () => {
     expect((await client.ok(CustomerWalletsDocument, { customerId: mine.id })).wallets).toHaveLength(1);
     expect((await client.ok(WalletDocument, { id: mine.walletId })).wallet?.id).toBe(mine.walletId);
 
+    // Another customer's objects answer as unknown ids do: nothing to see, nothing disclosed.
+    for (const unseen of await Promise.all([
+      client.ok(CustomerByIdDocument, { id: theirs.id }),
+      client.ok(CustomerByExternalIdDocument, { externalId: 'theirs' }),
+      client.ok(CustomerByExternalIdDocument, { externalId: 'nobody-at-all' }),
+      client.ok(WalletDocument, { id: theirs.walletId }),
+    ])) {
+      expect(Object.values(unseen)).toEqual([null]);
+    }
     const denied = await Promise.all([
-      client.request(CustomerByIdDocument, { id: theirs.id }),
-      client.request(CustomerByExternalIdDocument, { externalId: 'theirs' }),
-      client.request(CustomerByExternalIdDocument, { externalId: 'nobody-at-all' }),
       client.request(CustomerWalletsDocument, { customerId: theirs.id }),
-      client.request(WalletDocument, { id: theirs.walletId }),
       client.request(CustomersDocument, {}),
       client.request(CreateCustomerDocument, { input: { externalId: 'x', name: 'x', currency: 'USD' } }),
       client.request(ApiKeysDocument, {}),

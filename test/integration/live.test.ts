@@ -75,7 +75,8 @@ function wsClient(url: string, key: string): Client {
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ env: { WS_INIT_TIMEOUT_MS: '300', WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_BASE_MS: '50' } });
+  // The webhook receivers listen on 127.0.0.1: a private network, allowed only when asked.
+  t = await startTestApp({ env: { WS_INIT_TIMEOUT_MS: '300', WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' } });
   await setupCatalogue(t);
 });
 afterAll(async () => {

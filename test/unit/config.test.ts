@@ -7,7 +7,7 @@ describe('configuration', () => {
     expect(config.port).toBe(4000);
     expect(config.databaseUrl).toBeUndefined();
     expect(config.redisUrl).toBeUndefined();
-    expect(config.graphql).toEqual({ introspection: true, stackTraces: false });
+    expect(config.graphql).toEqual({ introspection: true, stackTraces: false, hideSchemaDetails: false });
   });
 
   it('reports every problem at once', () => {
@@ -24,7 +24,7 @@ describe('configuration', () => {
   });
 
   it('turns introspection off in production unless asked, and never sends stack traces there', () => {
-    expect(loadConfig({ NODE_ENV: 'production' }).graphql).toEqual({ introspection: false, stackTraces: false });
+    expect(loadConfig({ NODE_ENV: 'production' }).graphql).toEqual({ introspection: false, stackTraces: false, hideSchemaDetails: true });
     expect(loadConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
     expect(() => loadConfig({ NODE_ENV: 'production', GRAPHQL_STACKTRACES: 'true' })).toThrow(/production/);
   });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Decimal, formatDecimal, parseDecimal } from '../../src/shared/money/decimal.js';
 import { isoCurrencyExponent } from '../../src/shared/money/currencies.js';
+import { AppError, ErrorCode } from '../../src/shared/errors.js';
 import {
   formatLedgerUnits,
   fromLedgerUnits,
+  MAX_LEDGER_UNITS,
   roundToLedgerUnits,
   toLedgerUnits,
   toQuantityUnits,
@@ -42,6 +44,22 @@ describe('ledger units', () => {
 
   it('refuses amounts finer than the ledger scale instead of rounding them silently', () => {
     expect(() => toLedgerUnits(new Decimal('0.0000000001'))).toThrow(RangeError);
+  });
+
+  it('refuses, as AMOUNT_OUT_OF_RANGE, an amount the PostgreSQL bigint of the ledger cannot hold', () => {
+    expect(toLedgerUnits(new Decimal('9223372036.854775807'))).toBe(MAX_LEDGER_UNITS);
+    expect(toLedgerUnits(new Decimal('-9223372036.854775807'))).toBe(-MAX_LEDGER_UNITS);
+    for (const text of ['9223372036.854775808', '-9223372036.854775808', '99999999999', '1e40']) {
+      const refused = (() => {
+        try {
+          return toLedgerUnits(new Decimal(text));
+        } catch (err) {
+          return err;
+        }
+      })();
+      expect(refused, text).toBeInstanceOf(AppError);
+      expect((refused as AppError).code).toBe(ErrorCode.AMOUNT_OUT_OF_RANGE);
+    }
   });
 
   it('rounds with the mode asked for', () => {

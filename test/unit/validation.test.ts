@@ -34,6 +34,39 @@ describe('input checks', () => {
     expect(checkAmount(check, 'd', new Decimal('0'))).toBeUndefined();
     expect(checkAmount(check, 'e', new Decimal('0'), { zero: true })?.toFixed()).toBe('0');
   });
+
+  it('bounds every amount at a billion, far inside what the ledger holds', () => {
+    const check = new Checker();
+    expect(checkAmount(check, 'a', new Decimal('1000000000'))?.toFixed()).toBe('1000000000');
+    expect(checkAmount(check, 'b', new Decimal('-1000000000'), { negative: true })?.toFixed()).toBe('-1000000000');
+    expect(checkAmount(check, 'c', new Decimal('1000000000.000000001'))).toBeUndefined();
+    expect(checkAmount(check, 'd', new Decimal('99999999999'))).toBeUndefined();
+    expect(checkAmount(check, 'e', new Decimal('-1000000001'), { negative: true })).toBeUndefined();
+    expect(() => check.done()).toThrow(ValidationError);
+    try {
+      check.done();
+    } catch (err) {
+      expect((err as ValidationError).problems).toEqual([
+        { path: 'c', message: 'must be at most 1000000000 in magnitude' },
+        { path: 'd', message: 'must be at most 1000000000 in magnitude' },
+        { path: 'e', message: 'must be at most 1000000000 in magnitude' },
+      ]);
+    }
+  });
+
+  it('refuses text PostgreSQL cannot store, naming the field', () => {
+    const check = new Checker();
+    expect(check.text('name', 'a\u0000b', { max: 10 })).toBeUndefined();
+    expect(check.text('email', '\uD800@x.io', { max: 10 })).toBeUndefined();
+    expect(check.metadata('metadata', { plan: 'ok', note: 'x\uDFFF' })).toEqual({ plan: 'ok' });
+    expect(check.text('fine', ' \uD83D\uDE00 ', { max: 10 })).toBe('\uD83D\uDE00');
+    try {
+      check.done();
+    } catch (err) {
+      expect((err as ValidationError).problems.map((p) => p.path)).toEqual(['name', 'email', 'metadata.note']);
+    }
+    expect(check.ok).toBe(false);
+  });
 });
 
 describe('request fingerprints', () => {

@@ -171,7 +171,8 @@ async function open(credentials) {
     const forbidden = err instanceof ApiError && (err.code === 'FORBIDDEN' || err.code === 'VALIDATION_FAILED');
     return showSignIn(forbidden ? 'This token cannot read that customer.' : err.message);
   }
-  if (!customer) return showSignIn('No such customer.');
+  // The API answers another customer's id exactly as an unknown one (it discloses nothing).
+  if (!customer) return showSignIn('This token cannot read that customer.');
   session.customer = customer;
   session.wallets = new Map(customer.wallets.map((w) => [w.id, { ...w }]));
   $('title').textContent = customer.name;

@@ -5,7 +5,7 @@ import { notFound, ValidationError } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import { LEDGER_SCALE, QUANTITY_SCALE } from '../../shared/money/units.js';
-import { Checker } from '../../shared/validation.js';
+import { Checker, checkAmount } from '../../shared/validation.js';
 import type { CustomerService } from '../customers/customer.service.js';
 import type { MeterService } from '../meters/meter.service.js';
 import type { WalletService } from '../wallets/wallet.service.js';
@@ -204,16 +204,26 @@ export class AlertService {
     v: { threshold: Decimal; every?: Decimal | null; allowance?: Decimal | null; topUpAmount?: Decimal | null; topUpTarget?: Decimal | null },
   ) {
     const percent = PERCENT_METRICS.includes(metric);
-    const scale = METER_METRICS.includes(metric) && !percent ? QUANTITY_SCALE : LEDGER_SCALE;
-    if (percent && (!v.threshold.greaterThan(0) || v.threshold.greaterThan(1000))) check.fail('threshold', 'a percent threshold must be above 0 and at most 1000');
-    else if (v.threshold.abs().greaterThan(MAX_VALUE) || v.threshold.decimalPlaces() > scale) check.fail('threshold', `must be at most 1e15 in magnitude, with at most ${scale} decimals`);
-    if (v.every) this.positive(check, 'every', v.every, scale);
+    const quantity = METER_METRICS.includes(metric) && !percent;
+    // Money thresholds and steps are amounts like any other (checkAmount's bound): a balance or
+    // a period's spend never goes beyond what the ledger holds, and a top-up asks for an amount
+    // topUpWallet must accept.
+    if (percent) {
+      if (!v.threshold.greaterThan(0) || v.threshold.greaterThan(1000)) check.fail('threshold', 'a percent threshold must be above 0 and at most 1000');
+      if (v.every) this.positive(check, 'every', v.every, LEDGER_SCALE);
+    } else if (quantity) {
+      if (v.threshold.abs().greaterThan(MAX_VALUE) || v.threshold.decimalPlaces() > QUANTITY_SCALE) check.fail('threshold', `must be at most 1e15 in magnitude, with at most ${QUANTITY_SCALE} decimals`);
+      if (v.every) this.positive(check, 'every', v.every, QUANTITY_SCALE);
+    } else {
+      checkAmount(check, 'threshold', v.threshold, { zero: true, negative: true });
+      if (v.every) checkAmount(check, 'every', v.every);
+    }
     const topUp = !!v.topUpAmount || !!v.topUpTarget;
     if (topUp && !(metric === AlertMetric.WALLET_AVAILABLE && direction === AlertDirection.BELOW)) check.fail('topUpAmount', 'auto top-up watches WALLET_AVAILABLE falling BELOW a threshold');
     if (v.topUpAmount && v.topUpTarget) check.fail('topUpAmount', 'give a fixed topUpAmount or a topUpTarget, not both');
-    if (v.topUpAmount) this.positive(check, 'topUpAmount', v.topUpAmount, LEDGER_SCALE);
+    if (v.topUpAmount) checkAmount(check, 'topUpAmount', v.topUpAmount);
     if (v.topUpTarget) {
-      this.positive(check, 'topUpTarget', v.topUpTarget, LEDGER_SCALE);
+      checkAmount(check, 'topUpTarget', v.topUpTarget);
       if (!v.topUpTarget.greaterThan(v.threshold)) check.fail('topUpTarget', 'must be above the threshold');
     }
     const str = (d: Decimal | null | undefined) => (d ? formatDecimal(d) : null);

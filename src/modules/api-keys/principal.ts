@@ -28,6 +28,16 @@ export function assertCustomerAccess(principal: Principal, customerId: string): 
   throw forbidden(principal.role === Role.CUSTOMER ? 'a CUSTOMER key may only read its own customer' : 'this key may not read customer data');
 }
 
+/**
+ * An object found by id, as this principal may see it: null when it belongs to another customer,
+ * exactly as when no such id exists, so that ids of other customers' objects disclose nothing.
+ * ADMIN sees everything; INGEST (which settles reservations by id) sees what its role allows.
+ */
+export function visibleTo<T extends { customerId: string }>(principal: Principal, found: T | null): T | null {
+  if (!found || principal.role !== Role.CUSTOMER) return found;
+  return principal.customerId === found.customerId ? found : null;
+}
+
 /** The secret of an `Authorization: Bearer <secret>` header value, or UNAUTHENTICATED. */
 export function bearerSecret(authorization: string | undefined): string {
   if (!authorization) throw unauthenticated('send an API key as "Authorization: Bearer <key>"');

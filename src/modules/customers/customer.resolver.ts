@@ -1,7 +1,7 @@
 import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
-import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { assertCustomerAccess, Role, visibleTo } from '../api-keys/principal.js';
 import { CustomerConnection, CustomerObject, toCustomerObject } from './customer.object.js';
 import { CreateCustomerInput, CreateCustomerPayload, UpdateCustomerInput, UpdateCustomerPayload } from './customer.inputs.js';
 import type { CustomerService } from './customer.service.js';
@@ -17,11 +17,11 @@ export class CustomerResolver {
     @Arg('id', () => ID, { nullable: true }) id?: string | null,
     @Arg('externalId', () => String, { nullable: true }) externalId?: string | null,
   ): Promise<CustomerObject | null> {
-    if (ctx.principal.role === Role.CUSTOMER && id) assertCustomerAccess(ctx.principal, id);
-    const customer = await this.service.find({ id, externalId });
-    if (customer) assertCustomerAccess(ctx.principal, customer.id);
-    else if (ctx.principal.role === Role.CUSTOMER) assertCustomerAccess(ctx.principal, '');
-    return customer && toCustomerObject(customer);
+    if (ctx.principal.role === Role.INGEST) assertCustomerAccess(ctx.principal, '');
+    // Another customer answers as an unknown one does (null), not FORBIDDEN.
+    const found = await this.service.find({ id, externalId });
+    const customer = found && visibleTo(ctx.principal, { ...found, customerId: found.id });
+    return customer && toCustomerObject(found);
   }
 
   @Authorized(Role.ADMIN)

@@ -1,5 +1,5 @@
 import { Decimal, RoundingMode } from '../../shared/money/decimal.js';
-import { toLocal } from '../../shared/time-zones.js';
+import { toLocal, utcMillis } from '../../shared/time-zones.js';
 import type { Period } from '../subscriptions/billing-period.js';
 import { LineKind, type BillingItem } from './invoice.record.js';
 
@@ -25,7 +25,7 @@ export interface FeeSegment {
 /** Local calendar day number of an instant (days since 1970-01-01 on the zone's wall clock). */
 function localDay(at: Date, timeZone: string): number {
   const l = toLocal(at, timeZone);
-  return Date.UTC(l.year, l.month - 1, l.day) / 86_400_000;
+  return utcMillis(l.year, l.month, l.day) / 86_400_000;
 }
 
 /**

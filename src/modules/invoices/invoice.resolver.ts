@@ -2,7 +2,8 @@ import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-
 import type { RequestContext } from '../../graphql/context.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { ValidationError } from '../../shared/errors.js';
-import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { notFound } from '../../shared/errors.js';
+import { assertCustomerAccess, Role, visibleTo } from '../api-keys/principal.js';
 import { CloseInvoicesInput, CloseInvoicesPayload, MarkInvoicePaidInput, MarkInvoicePaidPayload, VoidInvoiceInput, VoidInvoicePayload } from './invoice.inputs.js';
 import { InvoiceConnection, InvoiceObject, toInvoiceObject, toProjection, UpcomingInvoice } from './invoice.object.js';
 import type { InvoiceService } from './invoice.service.js';
@@ -29,8 +30,9 @@ export class InvoiceResolver {
   @Authorized(Role.ADMIN, Role.CUSTOMER)
   @Query(() => InvoiceObject)
   async invoice(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string): Promise<InvoiceObject> {
-    const invoice = await this.service.get(id);
-    assertCustomerAccess(ctx.principal, invoice.customerId);
+    // Another customer's invoice answers as an unknown id does (NOT_FOUND), not FORBIDDEN.
+    const invoice = visibleTo(ctx.principal, await this.service.get(id));
+    if (!invoice) throw notFound('invoice', id);
     return toInvoiceObject(invoice);
   }
 

@@ -22,6 +22,9 @@ import { PeriodUsageRepository, type PeriodUsage } from './period-usage.reposito
 import { prepaidItems } from './prepaid-items.js';
 import { usageItems, type RuleSetLookup } from './usage-items.js';
 
+/** How far ahead of our clock a payment's date may be: clock skew with the payment system. */
+const PAID_AT_SKEW_MS = 5 * 60_000;
+
 export interface CloseReport {
   customers: number;
   drafted: number;
@@ -69,6 +72,8 @@ export class InvoiceService {
     private readonly clock: Clock,
     private readonly config: InvoiceConfig,
     private readonly logger: Logger,
+    /** Reads for callers (invoices, upcomingInvoice) go through a pool apart from the close's. */
+    private readonly reads: InvoiceRepository = repo,
   ) {
     this.repo = repo;
   }
@@ -166,12 +171,12 @@ export class InvoiceService {
   /** The invoice of the current period as if it closed now, with a projection to the period's end. */
   async upcoming(customerId: string): Promise<{ invoice: InvoiceRecord; projected: ReturnType<typeof invoiceTotals>; elapsed: Decimal } | null> {
     const now = this.clock.now();
-    return this.repo.transaction(async (client) => {
+    return this.reads.transaction(async (client) => {
       const scope = await this.scope(client, customerId);
       const current = scope.timeline.at(now);
       if (!current) return null;
       const p = scope.timeline.periodOf(current, now);
-      const existing = await this.repo.headers(client, customerId);
+      const existing = await this.reads.headers(client, customerId);
       const counts = await this.usage.usageCounts(client, customerId, scope.customer.currency);
       const computed = await this.computePeriod(client, scope, p, null, existing, counts);
       // The same projection as currentPeriod's spend, applied to each usage-driven line of the
@@ -189,23 +194,29 @@ export class InvoiceService {
   }
 
   async get(id: string): Promise<InvoiceRecord> {
-    const invoice = isUuid(id) ? await this.repo.get(id) : null;
+    const invoice = isUuid(id) ? await this.reads.get(id) : null;
     if (!invoice) throw notFound('invoice', id);
     return invoice;
   }
 
   page(customerId: string, first: number, after: { periodStart: Date; id: string } | null) {
-    return this.repo.page(customerId, first, after);
+    return this.reads.page(customerId, first, after);
   }
 
   /** Records a payment made outside the system. Repeating it with the same reference is a no-op. */
   async markPaid(cmd: { invoiceId: string; paidAt?: Date | null; paymentReference?: string | null }): Promise<InvoiceRecord> {
     const check = new Checker();
     const reference = check.text('paymentReference', cmd.paymentReference, { max: 200 }) ?? null;
+    const now = this.clock.now();
+    // A payment is recorded once it happened: paidAt may be ahead of our clock only by the skew
+    // between it and the payment system's. It may be earlier than the finalization, though: a
+    // customer can pay the draft they see during the grace period, or pay in advance, and the
+    // books need the true date. How far back is bounded by the DateTimeISO scalar.
+    if (cmd.paidAt && cmd.paidAt.getTime() > now.getTime() + PAID_AT_SKEW_MS) check.fail('paidAt', 'must not be in the future (more than 5 minutes ahead of the server clock)');
     check.done();
     const invoice = await this.get(cmd.invoiceId);
     if (invoice.status === InvoiceStatus.PAID && invoice.paymentReference === reference) return invoice;
-    const at = cmd.paidAt ?? this.clock.now();
+    const at = cmd.paidAt ?? now;
     const done = await this.repo.transition(null, invoice.id, [InvoiceStatus.FINALIZED], { status: InvoiceStatus.PAID, paid_at: at, payment_reference: reference, updated_at: this.clock.now() });
     if (!done) throw new AppError(ErrorCode.CONFLICT, `a ${invoice.status} invoice cannot be marked paid${invoice.status === 'PAID' ? ' again with another reference' : ''}`);
     return this.get(invoice.id);

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { Role, visibleTo } from '../api-keys/principal.js';
 import { toRefusal, toUsageEventObject } from '../usage/usage.object.js';
 import {
   AuthorizeUsageInput,
@@ -50,8 +50,7 @@ export class ReservationResolver {
   @Authorized(Role.ADMIN, Role.INGEST, Role.CUSTOMER)
   @Query(() => ReservationObject, { nullable: true })
   async reservation(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string): Promise<ReservationObject | null> {
-    const r = await this.service.get(id);
-    if (ctx.principal.role === Role.CUSTOMER) assertCustomerAccess(ctx.principal, r?.customerId ?? '');
+    const r = visibleTo(ctx.principal, await this.service.get(id));
     return r && toReservationObject(r);
   }
 }

@@ -1,4 +1,4 @@
-import { addMonths, fromLocal, toLocal } from '../../shared/time-zones.js';
+import { addMonths, fromLocal, toLocal, utcMillis } from '../../shared/time-zones.js';
 import type { BillingInterval } from '../plans/plan.entity.js';
 
 export type Alignment = 'CALENDAR' | 'ANNIVERSARY';
@@ -43,7 +43,7 @@ function weekly(alignment: Alignment, anchor: Date, timeZone: string, at: Date):
   const startWeekday = alignment === 'CALENDAR' ? 1 : a.weekday;
   const back = (l.weekday - startWeekday + 7) % 7;
   const day = (offset: number) => {
-    const t = new Date(Date.UTC(l.year, l.month - 1, l.day + offset));
+    const t = new Date(utcMillis(l.year, l.month, l.day + offset));
     return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate() };
   };
   const h = alignment === 'CALENDAR' ? [0, 0, 0] : [a.hour, a.minute, a.second];
@@ -54,7 +54,7 @@ function weekly(alignment: Alignment, anchor: Date, timeZone: string, at: Date):
     start = fromLocal(s.y, s.m, s.d, timeZone, h[0], h[1], h[2]);
   }
   const e = toLocal(start, timeZone);
-  const next = new Date(Date.UTC(e.year, e.month - 1, e.day + 7));
+  const next = new Date(utcMillis(e.year, e.month, e.day + 7));
   return { start, end: fromLocal(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone, h[0], h[1], h[2]) };
 }
 

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../shared/errors.js';
-import { fromLocal, toLocal } from '../../shared/time-zones.js';
+import { fromLocal, toLocal, utcMillis } from '../../shared/time-zones.js';
 
 /** How long one bucket of a usage report is, in the customer's time zone. */
 export const Granularity = { HOUR: 'HOUR', DAY: 'DAY', MONTH: 'MONTH' } as const;
@@ -19,13 +19,26 @@ function startOfHour(at: Date, timeZone: string): Date {
   return new Date(at.getTime() - (l.minute * 60 + l.second) * 1000 - (at.getTime() % 1000 + 1000) % 1000);
 }
 
+/**
+ * Steps of an hour bucketStart takes back at most. One or two always do (a midnight the clocks
+ * skipped); the bound keeps a wrong calendar answer from walking back through the centuries, as
+ * a recursion here once did for the year 50 until the stack overflowed.
+ */
+const MAX_STEPS_BACK = 48;
+
 /** The start of the bucket holding `at`. */
 export function bucketStart(at: Date, granularity: Granularity, timeZone: string): Date {
   if (granularity === Granularity.HOUR) return startOfHour(at, timeZone);
-  const l = toLocal(at, timeZone);
-  const start = fromLocal(l.year, l.month, granularity === Granularity.DAY ? l.day : 1, timeZone);
-  // A day whose midnight the clocks skipped starts later than midnight; `at` may precede it.
-  return start.getTime() <= at.getTime() ? start : bucketStart(new Date(at.getTime() - HOUR_MS), granularity, timeZone);
+  let probe = at;
+  for (let step = 0; step < MAX_STEPS_BACK; step++) {
+    const l = toLocal(probe, timeZone);
+    const start = fromLocal(l.year, l.month, granularity === Granularity.DAY ? l.day : 1, timeZone);
+    // A day whose midnight the clocks skipped starts later than midnight; `at` may precede it.
+    if (start.getTime() <= probe.getTime()) return start;
+    probe = new Date(probe.getTime() - HOUR_MS);
+  }
+  // Unreachable with a sound zone database; the hour holding `at` still starts a bucket <= at.
+  return startOfHour(at, timeZone);
 }
 
 /** The start of the bucket after the one starting at `start`. */
@@ -38,7 +51,7 @@ export function nextBucketStart(start: Date, granularity: Granularity, timeZone:
   }
   const l = toLocal(start, timeZone);
   if (granularity === Granularity.DAY) {
-    const d = new Date(Date.UTC(l.year, l.month - 1, l.day + 1));
+    const d = new Date(utcMillis(l.year, l.month, l.day + 1));
     return fromLocal(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), timeZone);
   }
   return fromLocal(l.month === 12 ? l.year + 1 : l.year, l.month === 12 ? 1 : l.month + 1, 1, timeZone);

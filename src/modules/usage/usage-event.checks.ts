@@ -1,6 +1,6 @@
 import { Decimal } from '../../shared/money/decimal.js';
 import { QUANTITY_SCALE } from '../../shared/money/units.js';
-import type { Checker } from '../../shared/validation.js';
+import { unsafeTextProblem, type Checker } from '../../shared/validation.js';
 import type { Meter } from '../meters/meter.entity.js';
 
 export const MAX_QUANTITY = new Decimal('1e12');
@@ -54,6 +54,8 @@ export function checkDimensions(check: Checker, path: string, value: unknown, me
     if (FORBIDDEN_KEYS.has(k) || !KEY.test(k)) check.fail(`${path}.${k}`, 'is not an allowed dimension name');
     else if (meter && !meter.dimensions.includes(k)) check.fail(`${path}.${k}`, `is not a dimension of meter ${meter.code} (${meter.dimensions.join(', ') || 'none'})`);
     else if (typeof v !== 'string' || v.length === 0 || v.length > 200) check.fail(`${path}.${k}`, 'must be a string of 1-200 characters');
+    // Else PostgreSQL refuses the event at commit, which used to answer a retryable SERVICE_UNAVAILABLE.
+    else if (unsafeTextProblem(v)) check.fail(`${path}.${k}`, unsafeTextProblem(v)!);
     else out[k] = v;
   }
   return out;

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { Role, visibleTo } from '../api-keys/principal.js';
 import { RecordUsageBatchInput, RecordUsageBatchPayload, RecordUsageInput, RecordUsagePayload } from './usage.inputs.js';
 import { toRefusal, toUsageEventObject, toUsageResult, toUsageWallet, UsageEventObject } from './usage.object.js';
 import type { UsageService } from './usage.service.js';
@@ -43,8 +43,7 @@ export class UsageResolver {
   @Authorized(Role.ADMIN, Role.CUSTOMER)
   @Query(() => UsageEventObject, { nullable: true })
   async usageEvent(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string): Promise<UsageEventObject | null> {
-    const event = /^[0-9a-f-]{36}$/i.test(id) ? await this.service.repository.findById(id) : null;
-    if (ctx.principal.role !== Role.ADMIN) assertCustomerAccess(ctx.principal, event?.customerId ?? '');
+    const event = visibleTo(ctx.principal, /^[0-9a-f-]{36}$/i.test(id) ? await this.service.repository.findById(id) : null);
     return event && toUsageEventObject(event);
   }
 }

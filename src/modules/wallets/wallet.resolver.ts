@@ -1,7 +1,7 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
-import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { assertCustomerAccess, Role, visibleTo } from '../api-keys/principal.js';
 import { CustomerObject } from '../customers/customer.object.js';
 import type { LedgerMoveResult, WalletService } from './wallet.service.js';
 import {
@@ -38,8 +38,7 @@ export class WalletResolver {
   @Authorized(Role.ADMIN, Role.CUSTOMER)
   @Query(() => WalletObject, { nullable: true })
   async wallet(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string): Promise<WalletObject | null> {
-    const wallet = await this.service.find(id);
-    if (ctx.principal.role !== Role.ADMIN) assertCustomerAccess(ctx.principal, wallet?.customerId ?? '');
+    const wallet = visibleTo(ctx.principal, await this.service.find(id));
     return wallet && toWalletObject(wallet, (await this.held(wallet.customerId)).get(wallet.id));
   }
 

@@ -3,6 +3,8 @@ import type { Config } from '../../config/config.js';
 import type { SqlPool } from '../../db/sql.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
+import { ADDRESS_REFUSED } from './webhook-address.js';
+import { postWebhook } from './webhook-request.js';
 import { signPayload } from './webhook-signature.js';
 import { WebhookRepository, type AttemptOutcome, type ClaimedDelivery } from './webhook.repository.js';
 
@@ -21,7 +23,9 @@ const deliveryBody = (d: Pick<ClaimedDelivery, 'eventId' | 'topic' | 'createdAt'
  * instances can run it and no attempt is sent twice at once. A 2xx answer delivers; anything
  * else is a failed attempt, retried after retryBaseMs * 2^(attempts-1) (at most retryMaxMs)
  * until maxAttempts, when the delivery is FAILED. disableAfter failed attempts in a row
- * disable the endpoint; re-enabling it resumes its pending deliveries.
+ * disable the endpoint; re-enabling it resumes its pending deliveries. Requests connect only to
+ * public addresses unless allowPrivateNetworks (checked at connect time: see webhook-address.ts);
+ * a refused address is a failed attempt like any other.
  */
 export class WebhookWorker {
   private readonly repo: WebhookRepository;
@@ -111,10 +115,16 @@ export class WebhookWorker {
 
   private async attempt(d: ClaimedDelivery): Promise<void> {
     try {
-      const outcome = await this.send(d);
+      const { outcome, failure } = await this.send(d);
       if (outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300) {
         if (!(await this.repo.recordSuccess(d, outcome))) this.logger.warn({ deliveryId: d.id }, 'webhook attempt recorded elsewhere first');
         return;
+      }
+      if (failure === ADDRESS_REFUSED) {
+        this.logger.warn(
+          { deliveryId: d.id, endpointId: d.endpointId },
+          'webhook endpoint is not at a public address: attempt refused (WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows private networks)',
+        );
       }
       const n = d.attempts + 1;
       const retryAt = new Date(outcome.finishedAt.getTime() + Math.min(this.config.retryBaseMs * 2 ** (n - 1), this.config.retryMaxMs));
@@ -123,11 +133,11 @@ export class WebhookWorker {
         this.logger.warn({ deliveryId: d.id }, 'webhook attempt recorded elsewhere first');
       } else if (result.disabledNow) {
         this.logger.error(
-          { endpointId: d.endpointId, url: d.url, failures: result.failuresInARow, lastError: outcome.error },
+          { endpointId: d.endpointId, url: d.url, failures: result.failuresInARow, lastStatus: outcome.statusCode, lastFailure: failure },
           `webhook endpoint disabled after ${result.failuresInARow} failed attempts in a row`,
         );
       } else if (result.status === 'FAILED') {
-        this.logger.warn({ deliveryId: d.id, endpointId: d.endpointId, attempts: n, lastError: outcome.error }, 'webhook delivery failed for good');
+        this.logger.warn({ deliveryId: d.id, endpointId: d.endpointId, attempts: n, lastStatus: outcome.statusCode, lastFailure: failure }, 'webhook delivery failed for good');
       }
     } catch (err) {
       // The claim lapses and a later pass tries again.
@@ -135,8 +145,11 @@ export class WebhookWorker {
     }
   }
 
-  /** One POST; never throws: a timeout or connection error is an outcome without a status. */
-  private async send(d: ClaimedDelivery): Promise<AttemptOutcome> {
+  /**
+   * One POST; never throws: a timeout, a refused address or a connection error is an outcome
+   * without a status. `failure` (why there was no status) goes to the server log only.
+   */
+  private async send(d: ClaimedDelivery): Promise<{ outcome: AttemptOutcome; failure: string | null }> {
     const at = this.clock.now();
     const body = deliveryBody(d);
     const headers = {
@@ -148,22 +161,8 @@ export class WebhookWorker {
       'billing-delivery-attempt': String(d.attempts + 1),
     };
     const started = performance.now();
-    const duration = () => Math.round(performance.now() - started);
-    try {
-      const res = await fetch(d.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.config.timeoutMs) });
-      await res.body?.cancel().catch(() => undefined);
-      const ok = res.status >= 200 && res.status < 300;
-      return { at, finishedAt: this.clock.now(), statusCode: res.status, error: ok ? null : `the endpoint answered HTTP ${res.status}`, durationMs: duration() };
-    } catch (err) {
-      return { at, finishedAt: this.clock.now(), statusCode: null, error: describeFailure(err, this.config.timeoutMs), durationMs: duration() };
-    }
+    const result = await postWebhook(d.url, headers, body, { timeoutMs: this.config.timeoutMs, allowPrivateNetworks: this.config.allowPrivateNetworks });
+    const outcome = { at, finishedAt: this.clock.now(), statusCode: result.statusCode, durationMs: Math.round(performance.now() - started) };
+    return { outcome, failure: result.failure };
   }
-}
-
-/** A short reason for a request that got no answer, without stack or internals. */
-function describeFailure(err: unknown, timeoutMs: number): string {
-  const e = err as Error & { cause?: { code?: string } };
-  if (e?.name === 'TimeoutError') return `timeout: no answer within ${timeoutMs} ms`;
-  const code = e?.cause?.code;
-  return code ? `connection failed (${code})` : 'connection failed';
 }

@@ -30,7 +30,12 @@ export interface WebhookEndpoint {
   updatedAt: Date;
 }
 
-/** One try at delivering: the HTTP status when there was an answer, a short error otherwise. */
+/**
+ * One try at delivering: the HTTP status (null when there was no answer) and the duration, and
+ * nothing else. The error text is made from the status alone (see attemptError): how a request
+ * failed (refused, timed out, no such host) or what a receiver answered would let whoever
+ * registers endpoints map the network behind the service.
+ */
 export interface WebhookAttempt {
   attempt: number;
   attemptedAt: Date;
@@ -55,4 +60,10 @@ export interface WebhookDelivery {
 
 export interface WebhookDeliveryWithAttempts extends WebhookDelivery {
   attemptLog: WebhookAttempt[];
+}
+
+/** The only error texts an attempt shows: null on 2xx, the status otherwise, or "no response". */
+export function attemptError(statusCode: number | null): string | null {
+  if (statusCode === null || statusCode === 0) return 'no response';
+  return statusCode >= 200 && statusCode < 300 ? null : `the endpoint answered HTTP ${statusCode}`;
 }

@@ -1,6 +1,6 @@
 import type { SqlClient, SqlPool } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
-import type { WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookDeliveryWithAttempts, WebhookEndpoint, WebhookTopic } from './webhook.record.js';
+import { attemptError, type WebhookAttempt, type WebhookDelivery, type WebhookDeliveryStatus, type WebhookDeliveryWithAttempts, type WebhookEndpoint, type WebhookTopic } from './webhook.record.js';
 
 interface EndpointRow {
   id: string;
@@ -33,7 +33,6 @@ interface AttemptRow {
   attempt: number;
   attempted_at: Date;
   status_code: number | null;
-  error: string | null;
   duration_ms: number;
 }
 
@@ -52,13 +51,12 @@ export interface EndpointPatch {
   enabled?: boolean;
 }
 
-/** What one attempt came to. */
+/** What one attempt came to: only the status and the duration are stored. */
 export interface AttemptOutcome {
   /** When the request started, and when its answer (or the failure) came. */
   at: Date;
   finishedAt: Date;
   statusCode: number | null;
-  error: string | null;
   durationMs: number;
 }
 
@@ -91,11 +89,13 @@ const toDelivery = (r: DeliveryRow): WebhookDelivery => ({
   createdAt: r.created_at,
 });
 
+// The error is made from the status, never read back: rows written before the delivery log
+// stopped recording failure details may still hold some.
 const toAttempt = (r: AttemptRow): WebhookAttempt => ({
   attempt: r.attempt,
   attemptedAt: r.attempted_at,
   statusCode: r.status_code,
-  error: r.error,
+  error: attemptError(r.status_code),
   durationMs: r.duration_ms,
 });
 
@@ -174,7 +174,7 @@ export class WebhookRepository {
   private async withAttempts(deliveries: WebhookDelivery[]): Promise<WebhookDeliveryWithAttempts[]> {
     if (deliveries.length === 0) return [];
     const rows = await this.sql.query<AttemptRow>(
-      `select delivery_id, attempt, attempted_at, status_code, error, duration_ms
+      `select delivery_id, attempt, attempted_at, status_code, duration_ms
          from webhook_attempt where delivery_id = any ($1::uuid[]) order by delivery_id, attempt, id`,
       [deliveries.map((d) => d.id)],
     );
@@ -251,7 +251,7 @@ export class WebhookRepository {
       await insertAttempt(client, d.id, d.attempts + 1, outcome);
       const failuresInARow = endpoint.consecutive_failures + 1;
       const disabledNow = endpoint.enabled && failuresInARow >= plan.disableAfter;
-      const reason = `${failuresInARow} delivery attempts failed in a row; the last: ${outcome.error}`.slice(0, 500);
+      const reason = `${failuresInARow} delivery attempts failed in a row; the last: ${attemptError(outcome.statusCode)}`;
       await client.query(
         `update webhook_endpoint set consecutive_failures = $2,
                 enabled = enabled and not $3::boolean,
@@ -277,6 +277,6 @@ async function lockEndpoint(client: SqlClient, id: string): Promise<{ enabled: b
 async function insertAttempt(client: SqlClient, deliveryId: string, attempt: number, o: AttemptOutcome): Promise<void> {
   await client.query(
     `insert into webhook_attempt (delivery_id, attempt, attempted_at, status_code, error, duration_ms) values ($1, $2, $3, $4, $5, $6)`,
-    [deliveryId, attempt, o.at, o.statusCode, o.error?.slice(0, 500) ?? null, o.durationMs],
+    [deliveryId, attempt, o.at, o.statusCode, attemptError(o.statusCode), o.durationMs],
   );
 }

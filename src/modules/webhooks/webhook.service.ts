@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { Config } from '../../config/config.js';
 import type { SqlPool } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
 import { notFound } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
+import { hostOf, isAllowedAddress, systemResolver } from './webhook-address.js';
 import { WEBHOOK_TOPICS, type WebhookDeliveryStatus, type WebhookDeliveryWithAttempts, type WebhookEndpoint, type WebhookTopic } from './webhook.record.js';
 import { WebhookRepository, type EndpointPatch } from './webhook.repository.js';
 
@@ -34,6 +37,7 @@ export class WebhookService {
   constructor(
     readonly sql: SqlPool,
     readonly clock: Clock,
+    readonly config: Pick<Config['webhooks'], 'allowPrivateNetworks'>,
   ) {
     this.repo = new WebhookRepository(sql);
   }
@@ -44,6 +48,7 @@ export class WebhookService {
     const url = checkUrl(check, 'url', cmd.url);
     const topics = checkTopics(check, 'topics', cmd.topics);
     const description = check.text('description', cmd.description, { max: 200 }) ?? null;
+    if (url !== undefined) await this.checkAddress(check, 'url', url);
     check.done();
 
     const now = this.clock.now();
@@ -76,6 +81,7 @@ export class WebhookService {
     if (cmd.topics !== undefined) patch.topics = checkTopics(check, 'topics', cmd.topics);
     if (cmd.description !== undefined) patch.description = check.text('description', cmd.description, { max: 200 }) ?? null;
     if (cmd.enabled !== undefined && cmd.enabled !== null) patch.enabled = cmd.enabled;
+    if (patch.url !== undefined) await this.checkAddress(check, 'url', patch.url);
     check.done();
 
     const endpoint = isUuid(cmd.id) ? await this.repo.updateEndpoint(cmd.id, patch, this.clock.now()) : null;
@@ -95,9 +101,32 @@ export class WebhookService {
   async delivery(id: string): Promise<WebhookDeliveryWithAttempts | null> {
     return isUuid(id) ? this.repo.delivery(id) : null;
   }
+
+  /**
+   * Refuses a URL whose host is, or resolves to, an address webhooks may not reach (see
+   * webhook-address.ts). This is for the API user's sake; the worker checks again at every
+   * connection, since the name may point elsewhere by then. A name that does not resolve gets the
+   * same answer as one that resolves inward, so the check cannot probe the internal DNS. With
+   * private networks allowed, a name that does not resolve (yet) is accepted: the only addresses
+   * still refused are link-local and metadata ones, and the connection-time check stops those.
+   */
+  private async checkAddress(check: Checker, path: string, url: string): Promise<void> {
+    const allowPrivate = this.config.allowPrivateNetworks;
+    const host = hostOf(new URL(url));
+    const hint = allowPrivate ? '' : ' (WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows private networks for receivers on premises)';
+    if (isIP(host)) {
+      if (!isAllowedAddress(host, allowPrivate)) check.fail(path, `must not point at a loopback, private, link-local, metadata or other non-public address${hint}`);
+      return;
+    }
+    const addresses = await systemResolver(host).catch(() => []);
+    if (addresses.length === 0 && allowPrivate) return;
+    if (addresses.length === 0 || addresses.some((a) => !isAllowedAddress(a.address, allowPrivate))) {
+      check.fail(path, `host ${host} must resolve to public addresses only: it does not resolve, or resolves to a loopback, private, link-local or other non-public address${hint}`);
+    }
+  }
 }
 
-/** An absolute http(s) URL without credentials (fetch refuses them; the signature authenticates). */
+/** An absolute http(s) URL without credentials (the signature authenticates the sender). */
 function checkUrl(check: Checker, path: string, value: string | null | undefined): string | undefined {
   const text = check.text(path, value, { max: 2048, required: true });
   if (text === undefined) return undefined;

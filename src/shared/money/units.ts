@@ -1,3 +1,4 @@
+import { AppError, ErrorCode } from '../errors.js';
 import { Decimal, formatDecimal, RoundingMode, type RoundingModeName } from './decimal.js';
 
 /**
@@ -22,11 +23,29 @@ export function decimalPlaces(value: Decimal): number {
   return value.decimalPlaces();
 }
 
-/** Converts an amount that must already be exact at ledger scale. */
-export function toLedgerUnits(amount: Decimal): bigint {
+/**
+ * Ledger units of an amount that must already be exact at ledger scale, however large. For
+ * computations (rating) whose results may pass the ledger's range on the way; what is charged
+ * is bounded where it is stored (the database's bigint, mapped to AMOUNT_OUT_OF_RANGE).
+ */
+export function exactLedgerUnits(amount: Decimal): bigint {
   const scaled = amount.times(LEDGER_FACTOR);
   if (!scaled.isInteger()) throw new RangeError(`amount ${formatDecimal(amount)} has more than ${LEDGER_SCALE} decimal places`);
   return BigInt(scaled.toFixed(0));
+}
+
+/**
+ * Converts an amount to store, which must be exact at ledger scale. An amount the ledger cannot
+ * hold (beyond ±MAX_LEDGER_UNITS) is AMOUNT_OUT_OF_RANGE here, not a bigint PostgreSQL refuses
+ * later with an internal error. Money inputs are bounded far below by checkAmount; this is the
+ * backstop for any other way an amount gets here.
+ */
+export function toLedgerUnits(amount: Decimal): bigint {
+  const units = exactLedgerUnits(amount);
+  if (units > MAX_LEDGER_UNITS || units < -MAX_LEDGER_UNITS) {
+    throw new AppError(ErrorCode.AMOUNT_OUT_OF_RANGE, `the amount ${formatDecimal(amount)} is outside the range the ledger can hold`, { amount: formatDecimal(amount) });
+  }
+  return units;
 }
 
 /** Rounds an amount to ledger scale with the given mode, then converts it. */
