@@ -14,7 +14,8 @@ import pg from 'pg';
 
 export const BASE_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const BIN = fileURLToPath(new URL('../../bin/billing.js', import.meta.url));
+// BENCH_BILLING_BIN runs another build of the service (a baseline from an earlier commit).
+const BIN = process.env.BENCH_BILLING_BIN ?? fileURLToPath(new URL('../../bin/billing.js', import.meta.url));
 /** The flags `npm start` runs the server with (package.json), and any in BENCH_NODE_FLAGS (e.g. --cpu-prof). */
 const SERVER_FLAGS = ['--max-semi-space-size=64', ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
 
