@@ -55,6 +55,39 @@ function batchBody(hot: string | null): string {
   end)()`;
 }
 
+const FLOOR = `'{"query":"mutation { __typename }"}'`;
+
+/** An authorization of 1,000 tokens for a customer picked at random (each holds money until it expires). */
+function authorizeBody(): string {
+  return `'{"query":"mutation($i: AuthorizeUsageInput!) { authorizeUsage(input: $i) { authorized } }","variables":{"i":{"customerId":"' .. pick() .. '","meterCode":"llm_tokens","estimatedQuantity":"1000","dimensions":{"model":"gpt-4o","tokenType":"input"},"idempotencyKey":"' .. prefix .. '-a-' .. n .. '"}}}'`;
+}
+
+const STAGES = ['request', 'prepare', 'rate', 'reserve', 'commit_wait', 'commit', 'post'] as const;
+
+/** Reads the server's per-stage histograms; mark() returns the mean per stage since the last mark. */
+class StageMeter {
+  private last = new Map<string, { sum: number; count: number }>();
+  constructor(private readonly url: string) {}
+
+  async mark(): Promise<Map<string, number>> {
+    const text = await (await fetch(this.url)).text();
+    const now = new Map<string, { sum: number; count: number }>();
+    for (const m of text.matchAll(/^billing_usage_stage_seconds_(sum|count)\{stage="([a-z_]+)"\} ([0-9.e+-]+)$/gm)) {
+      const e = now.get(m[2]!) ?? { sum: 0, count: 0 };
+      e[m[1] as 'sum' | 'count'] = Number(m[3]);
+      now.set(m[2]!, e);
+    }
+    const means = new Map<string, number>();
+    for (const [stage, e] of now) {
+      const p = this.last.get(stage) ?? { sum: 0, count: 0 };
+      const count = e.count - p.count;
+      means.set(stage, count > 0 ? ((e.sum - p.sum) / count) * 1000 : 0);
+    }
+    this.last = now;
+    return means;
+  }
+}
+
 async function countEvents(sql: pg.Pool): Promise<number> {
   return Number((await sql.query('select count(*) from usage_event')).rows[0].count);
 }
@@ -110,11 +143,19 @@ async function main() {
     await wrk(graphqlUrl, wrkScript(key, singleBody(), list), { connections: 50, threads: 2, seconds: 3 });
     await sql.query('analyze');
 
-    const floor = await wrk(graphqlUrl, wrkScript(key, `'{"query":"mutation { __typename }"}'`), { connections: 50, threads: 2, seconds: SECONDS });
+    const stages = new StageMeter(server.url.replace('/graphql', '/metrics'));
+    const floor = await wrk(graphqlUrl, wrkScript(key, FLOOR), { connections: 50, threads: 2, seconds: SECONDS });
+    await stages.mark();
     const single = await wrk(graphqlUrl, wrkScript(key, singleBody(), list), { connections: 50, threads: 2, seconds: SECONDS });
+    const singleStages = await stages.mark();
+    const floor1 = await wrk(graphqlUrl, wrkScript(key, FLOOR), { connections: 1, threads: 1, seconds: SECONDS });
+    const single1 = await wrk(graphqlUrl, wrkScript(key, singleBody(), list), { connections: 1, threads: 1, seconds: SECONDS });
+    const authorize1 = await wrk(graphqlUrl, wrkScript(key, authorizeBody(), list), { connections: 1, threads: 1, seconds: SECONDS });
 
     const before = await countEvents(sql);
+    await stages.mark();
     const batch = await wrk(graphqlUrl, wrkScript(key, batchBody(null), list), { connections: 10, threads: 2, seconds: SECONDS });
+    const batchStages = await stages.mark();
     const afterMany = await countEvents(sql);
     const batchHot = await wrk(graphqlUrl, wrkScript(key, batchBody(hot), list), { connections: 10, threads: 2, seconds: SECONDS });
     const afterHot = await countEvents(sql);
@@ -126,19 +167,24 @@ async function main() {
     const naiveMany = await naive(url, WALLETS, SECONDS);
     const naiveHot = await naive(url, 1, SECONDS);
 
-    const line = (label: string, value: string) => console.log(`${label.padEnd(58)}${value}`);
+    const line = (label: string, value: string, target = '') => console.log(`${label.padEnd(50)}${value.padEnd(62)}${target}`);
+    const lat = (r: typeof floor) => `p50 ${r.p50ms.toFixed(2)} ms  p99 ${r.p99ms.toFixed(2)} ms${r.errors ? ` ${r.errors}` : ''}`;
     console.log('');
-    line('floor: trivial mutation, 50 connections', `${fmt(floor.requestsPerSecond)} req/s  p50 ${floor.p50ms.toFixed(2)} ms  p99 ${floor.p99ms.toFixed(2)} ms ${floor.errors}`);
-    line('recordUsage, 1 event per request, 50 connections', `${fmt(single.requestsPerSecond)} req/s  p50 ${single.p50ms.toFixed(2)} ms  p99 ${single.p99ms.toFixed(2)} ms ${single.errors}`);
-    line('  ratio to the floor', `${(single.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}`);
-    line('recordUsageBatch 500/request, 10 conns, many wallets', `${fmt(batchEvents)} durable events/s (${fmt(batch.requestsPerSecond * 500)} requested) ${batch.errors}`);
-    line('recordUsageBatch 500/request, 10 conns, one hot wallet', `${fmt(hotEvents)} durable events/s (${fmt(batchHot.requestsPerSecond * 500)} requested) ${batchHot.errors}`);
-    line('naive baseline: 1 tx per event, 16 conns, many wallets', `${fmt(naiveMany)} events/s`);
-    line('naive baseline: 1 tx per event, 16 conns, one hot wallet', `${fmt(naiveHot)} events/s`);
-    line('  ratio batch / naive, many wallets', `${(batchEvents / naiveMany).toFixed(1)}`);
-    line('  ratio batch / naive, one hot wallet', `${(hotEvents / naiveHot).toFixed(1)}`);
-    line('  ratio single-event recordUsage / naive, many wallets', `${(single.requestsPerSecond / naiveMany).toFixed(1)}`);
-    line('  ratio single-event recordUsage / naive, one hot wallet', `${(single.requestsPerSecond / naiveHot).toFixed(1)}`);
+    line('', 'measured', 'target');
+    line('floor: trivial mutation, 50 connections', `${fmt(floor.requestsPerSecond)} req/s  ${lat(floor)}`);
+    line('recordUsage, 50 connections', `${fmt(single.requestsPerSecond)} req/s (${(single.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× floor)  ${lat(single)}`, '>= 0.5× floor, p99 < 25 ms');
+    line('floor, 1 connection', `${lat(floor1)}`);
+    line('recordUsage, 1 connection', `${lat(single1)} (p50 ${(single1.p50ms / floor1.p50ms).toFixed(1)}× floor)`, 'p50 <= 2× floor');
+    line('authorizeUsage, 1 connection', `${lat(authorize1)} (p50 ${(authorize1.p50ms / floor1.p50ms).toFixed(1)}× floor)`, 'p50 <= 2× floor');
+    line('recordUsageBatch 500/request, many wallets', `${fmt(batchEvents)} durable events/s (${(batchEvents / naiveMany).toFixed(1)}× naive)`, '>= 50,000/s and >= 10× naive');
+    line('recordUsageBatch 500/request, one hot wallet', `${fmt(hotEvents)} durable events/s (${(hotEvents / naiveHot).toFixed(1)}× naive)`, '>= 50,000/s and >= 35× naive');
+    line('naive: 1 tx per event, 16 conns, many wallets', `${fmt(naiveMany)} events/s`);
+    line('naive: 1 tx per event, 16 conns, one hot wallet', `${fmt(naiveHot)} events/s`);
+    console.log('\nper-stage budget, mean per request (ms): single events at 50 connections | batches of 500');
+    for (const stage of STAGES) console.log(`  ${stage.padEnd(12)}${(singleStages.get(stage) ?? 0).toFixed(3).padStart(10)}${(batchStages.get(stage) ?? 0).toFixed(3).padStart(12)}`);
+    console.log(
+      `\nsummary: recordUsage ${(single.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× floor p99 ${single.p99ms.toFixed(1)} ms; 1-conn p50 ${(single1.p50ms / floor1.p50ms).toFixed(1)}× (authorize ${(authorize1.p50ms / floor1.p50ms).toFixed(1)}×); batches ${fmt(batchEvents)}/s (${(batchEvents / naiveMany).toFixed(1)}× naive), hot ${fmt(hotEvents)}/s (${(hotEvents / naiveHot).toFixed(1)}× naive)`,
+    );
   } finally {
     await sql.end();
     await deployment.dispose();

@@ -203,7 +203,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   const subscriptions = new SubscriptionService(orm, customers, plans, clock);
   const accounts = new AccountStateService(store, sql, clock, logger.child({ module: 'accounts' }));
   const contexts = new UsageContextResolver(customers, meters, subscriptions, rules);
-  const usage = new UsageService(contexts, store, accounts, sql, config.usage, clock, logger.child({ module: 'usage' }));
+  const usage = new UsageService(contexts, store, accounts, sql, config.usage, clock, logger.child({ module: 'usage' }), (stage, started) =>
+    metrics.usageStages.observe({ stage }, (performance.now() - started) / 1000),
+  );
   const reservations = new ReservationService(contexts, store, accounts, usage, sql, config.usage, clock);
   const sweeper = new HoldSweeper(store, accounts.accounts, usage.repository, reservations.repo, clock, logger.child({ module: 'sweeper' }));
   const reconciler = new Reconciler(store, accounts.accounts, sweeper, clock);

@@ -50,6 +50,8 @@ function draws(op: GuardedOperation, cost: number): Array<[Budget, number]> {
       write++;
       continue;
     }
+    // `__typename` changes nothing.
+    if (s.name.value.startsWith('__')) continue;
     if (!INGEST_FIELDS.has(s.name.value)) write++;
     else ingest += s.name.value === 'recordUsageBatch' ? eventsOf(s, op.variables) : 1;
   }

@@ -19,6 +19,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Where a usage request's time goes, stage by stage (the per-stage budget of the hot path). */
+  readonly usageStages = new Histogram({
+    name: 'billing_usage_stage_seconds',
+    help: 'Time usage requests spend per stage: prepare (validate, resolve), rate, reserve (store), commit_wait (queued for a group commit), commit (the SQL), post (store), and the whole request',
+    labelNames: ['stage'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
   readonly storeDrift = new Counter({
     name: 'billing_store_drift_total',
     help: 'Differences found between the reservation store and PostgreSQL by the periodic check',

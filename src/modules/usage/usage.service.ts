@@ -99,11 +99,14 @@ export class UsageService {
     private readonly config: Config['usage'],
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly stages: StageTimer = noStages,
   ) {
     this.repo = new UsageRepository(sql);
     this.committer = new GroupCommitter(
       async (bundles) => {
+        const started = performance.now();
         const { outcomes, notices } = await this.repo.commitBundles(bundles, this.clock.now());
+        this.stages('commit', started);
         // The lane is free for the next commit while the holds are posted.
         const posted = this.afterCommit(bundles, outcomes, notices);
         return outcomes.map((o) => ({ outcomes: o, posted }));
@@ -138,6 +141,7 @@ export class UsageService {
     );
     const wallets = new Map<string, WalletFigures>();
     const now = this.clock.now().getTime();
+    const posting = performance.now();
     await Promise.all(
       [...posts].map(async ([customerId, p]) => {
         try {
@@ -147,6 +151,7 @@ export class UsageService {
         }
       }),
     );
+    this.stages('post', posting);
     if (events.length === 0 && notices.length === 0) return;
     for (const listener of this.listeners) {
       try {
@@ -164,11 +169,15 @@ export class UsageService {
   /** Records events. With atomic, either all are charged or none is and the first failure says why. */
   async record(commands: RecordUsageCommand[], atomic: boolean): Promise<UsageOutcome[]> {
     if (commands.length > MAX_BATCH) throw new ValidationError([{ path: 'events', message: `at most ${MAX_BATCH} events per batch` }]);
+    const started = performance.now();
     const now = this.clock.now();
     const prepared = await Promise.all(commands.map((c, i) => this.prepare(c, i, now).catch((err: unknown) => err)));
     const jobs: UsageJob[] = prepared.map((p, i) => (p instanceof Error ? this.failedJob(i, p) : (p as UsageJob)));
+    this.stages('prepare', started);
     this.markRepeatedKeys(jobs);
-    return this.run(jobs, atomic);
+    const outcomes = await this.run(jobs, atomic);
+    this.stages('request', started);
+    return outcomes;
   }
 
   /** Runs prepared jobs through reservation and commit (also used to settle reservations). */
@@ -327,7 +336,9 @@ export class UsageService {
         if (Date.now() - started > WAIT_FOR_DUPLICATE_MS) break;
         await sleep(20);
       }
+      const rating = performance.now();
       await this.rateInOrder(pending);
+      this.stages('rate', rating);
       for (const j of pending) if (j.rating!.refusal) j.outcome = ratingRefusal(j.rating!.refusal);
       if (atomic && jobs.some((j) => j.outcome)) return;
       const groups = new Map<string, UsageJob[]>();
@@ -343,8 +354,10 @@ export class UsageService {
   private async reserveGroup(customerId: string, group: UsageJob[], atomic: boolean): Promise<void> {
     const now = Date.now();
     let reply;
+    const reserving = performance.now();
     try {
       reply = await this.store.reserve(customerId, now, group.map((j) => this.toReserveEvent(j, now)), atomic);
+      this.stages('reserve', reserving);
     } catch (err) {
       for (const j of group) j.outcome = { kind: 'error', error: asAppError(err) };
       return;
@@ -460,8 +473,10 @@ export class UsageService {
       })),
     };
     let committed: Committed;
+    const submitted = performance.now();
     try {
       committed = await this.committer.submit(bundle);
+      this.stages('commit_wait', submitted);
     } catch (err) {
       await this.releaseHolds(reserved);
       for (const j of reserved) j.outcome = { kind: 'error', error: notCommitted(err) };
@@ -541,6 +556,10 @@ export class UsageService {
     return this.committer.drain();
   }
 }
+
+/** Records how long a stage took since `started` (performance.now()); see Metrics.usageStages. */
+export type StageTimer = (stage: 'prepare' | 'rate' | 'reserve' | 'commit_wait' | 'commit' | 'post' | 'request', started: number) => void;
+const noStages: StageTimer = () => undefined;
 
 export const keyReused = (key: string): AppError =>
   new AppError(ErrorCode.IDEMPOTENCY_KEY_REUSED, `idempotency key ${JSON.stringify(key)} was already used for a different event`, { key });
