@@ -85,11 +85,13 @@ export interface Deployment {
 }
 
 /** A fresh database, migrated, with an ADMIN key, and `billing serve` on it (env adds settings). */
-export async function startDeployment(name: string, extraEnv: Record<string, string> = {}): Promise<Deployment> {
+export async function startDeployment(name: string, extraEnv: Record<string, string> = {}, opts: { trackFunctions?: boolean } = {}): Promise<Deployment> {
   const stamp = Date.now();
   const db = `billing_bench_${name}_${stamp}`;
   const prefix = `bench:${stamp}:`;
   await admin(`create database ${db}`);
+  // Time spent in each SQL function (pg_stat_user_functions), for per-stage budgets.
+  if (opts.trackFunctions) await admin(`alter database ${db} set track_functions = 'pl'`);
   const url = databaseUrl(db);
   const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix, RULES_DIR: path.resolve('rules'), ...extraEnv };
   await run(['migrate'], env);
@@ -202,6 +204,49 @@ request = function()
   return wrk.format(nil, nil, nil, ${bodyLua})
 end
 `;
+}
+
+/** Time PostgreSQL spent in SQL functions (needs track_functions); mark() gives ms per call since the last mark. */
+export class FunctionMeter {
+  private last = new Map<string, { calls: number; total: number; self: number }>();
+  constructor(private readonly sql: pg.Pool) {}
+
+  async mark(): Promise<Map<string, { calls: number; total: number; self: number }>> {
+    const { rows } = await this.sql.query<{ funcname: string; calls: string; total_time: number; self_time: number }>(
+      'select funcname, calls, total_time, self_time from pg_stat_user_functions',
+    );
+    const out = new Map<string, { calls: number; total: number; self: number }>();
+    for (const r of rows) {
+      const p = this.last.get(r.funcname) ?? { calls: 0, total: 0, self: 0 };
+      const calls = Number(r.calls) - p.calls;
+      if (calls > 0) out.set(r.funcname, { calls, total: (r.total_time - p.total) / calls, self: (r.self_time - p.self) / calls });
+      this.last.set(r.funcname, { calls: Number(r.calls), total: r.total_time, self: r.self_time });
+    }
+    return out;
+  }
+}
+
+/** Time Redis spent in scripts (INFO commandstats); mark() gives µs per call since the last mark. */
+export class ScriptMeter {
+  private last = { calls: 0, usec: 0 };
+  private readonly redis = new Redis(REDIS_URL);
+
+  async mark(): Promise<{ calls: number; usecPerCall: number }> {
+    const info = await this.redis.info('commandstats');
+    let calls = 0;
+    let usec = 0;
+    for (const m of info.matchAll(/^cmdstat_(evalsha|eval|fcall):calls=(\d+),usec=(\d+)/gm)) {
+      calls += Number(m[2]);
+      usec += Number(m[3]);
+    }
+    const d = { calls: calls - this.last.calls, usecPerCall: calls > this.last.calls ? (usec - this.last.usec) / (calls - this.last.calls) : 0 };
+    this.last = { calls, usec };
+    return d;
+  }
+
+  close(): void {
+    this.redis.disconnect();
+  }
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { fmt, Gql, pool, sleep, startDeployment, wrk, wrkScript } from './lib.js';
+import { fmt, FunctionMeter, Gql, pool, ScriptMeter, sleep, startDeployment, wrk, wrkScript } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const WALLETS = Number(process.env.BENCH_WALLETS ?? 1000);
@@ -82,10 +82,63 @@ class StageMeter {
       const p = this.last.get(stage) ?? { sum: 0, count: 0 };
       const count = e.count - p.count;
       means.set(stage, count > 0 ? ((e.sum - p.sum) / count) * 1000 : 0);
+      if (stage === 'request') means.set('__requests', count);
     }
     this.last = now;
     return means;
   }
+}
+
+/** SQL functions on the usage path whose time the budget shows. */
+const FUNCTIONS = ['usage_commit', 'alert_evaluate', 'usage_rollup_add', 'spending_cap_guard'] as const;
+
+interface Budget {
+  stages: Map<string, number>;
+  functions: Map<string, { calls: number; total: number; self: number }>;
+  script: { calls: number; usecPerCall: number };
+}
+
+/** Everything the per-stage budget reads: Node stages, PostgreSQL functions, Lua scripts. */
+class Probe {
+  private readonly functions: FunctionMeter;
+  private readonly script = new ScriptMeter();
+  constructor(
+    private readonly stageMeter: StageMeter,
+    sql: pg.Pool,
+  ) {
+    this.functions = new FunctionMeter(sql);
+  }
+
+  async mark(): Promise<Budget> {
+    return { stages: await this.stageMeter.mark(), functions: await this.functions.mark(), script: await this.script.mark() };
+  }
+
+  close(): void {
+    this.script.close();
+  }
+}
+
+function printBudgets(columns: Array<[string, Budget]>): void {
+  const row = (label: string, cells: string[]) => console.log(`  ${label.padEnd(28)}${cells.map((c) => c.padStart(14)).join('')}`);
+  console.log('\nper-stage budget, mean ms per request (Node stages) and per call (PostgreSQL functions, Lua):');
+  row('', columns.map(([name]) => name));
+  for (const stage of STAGES) row(stage, columns.map(([, b]) => (b.stages.get(stage) ?? 0).toFixed(3)));
+  for (const f of FUNCTIONS) {
+    row(`pg ${f} (total/self)`, columns.map(([, b]) => {
+      const t = b.functions.get(f);
+      return t ? `${t.total.toFixed(2)}/${t.self.toFixed(2)}` : '-';
+    }));
+  }
+  row('pg usage_commit calls/request', columns.map(([, b]) => {
+    const calls = b.functions.get('usage_commit')?.calls ?? 0;
+    const requests = b.stages.get('__requests') ?? 0;
+    return requests ? (calls / requests).toFixed(3) : '-';
+  }));
+  row('lua script (µs/call)', columns.map(([, b]) => b.script.usecPerCall.toFixed(1)));
+  row('lua calls/request', columns.map(([, b]) => {
+    const requests = b.stages.get('__requests') ?? 0;
+    return requests ? (b.script.calls / requests).toFixed(2) : '-';
+  }));
 }
 
 async function countEvents(sql: pg.Pool): Promise<number> {
@@ -125,7 +178,7 @@ async function naive(url: string, walletCount: number, seconds: number): Promise
 }
 
 async function main() {
-  const deployment = await startDeployment('usage');
+  const deployment = await startDeployment('usage', {}, { trackFunctions: true });
   const { url, env, key, server } = deployment;
   const sql = new pg.Pool({ connectionString: url, max: 2 });
   sql.on('error', () => {}); // an idle client cut off when the database is dropped
@@ -143,22 +196,26 @@ async function main() {
     await wrk(graphqlUrl, wrkScript(key, singleBody(), list), { connections: 50, threads: 2, seconds: 3 });
     await sql.query('analyze');
 
-    const stages = new StageMeter(server.url.replace('/graphql', '/metrics'));
+    const probe = new Probe(new StageMeter(server.url.replace('/graphql', '/metrics')), sql);
     const floor = await wrk(graphqlUrl, wrkScript(key, FLOOR), { connections: 50, threads: 2, seconds: SECONDS });
-    await stages.mark();
+    await probe.mark();
     const single = await wrk(graphqlUrl, wrkScript(key, singleBody(), list), { connections: 50, threads: 2, seconds: SECONDS });
-    const singleStages = await stages.mark();
+    const singleBudget = await probe.mark();
     const floor1 = await wrk(graphqlUrl, wrkScript(key, FLOOR), { connections: 1, threads: 1, seconds: SECONDS });
+    await probe.mark();
     const single1 = await wrk(graphqlUrl, wrkScript(key, singleBody(), list), { connections: 1, threads: 1, seconds: SECONDS });
+    const single1Budget = await probe.mark();
     const authorize1 = await wrk(graphqlUrl, wrkScript(key, authorizeBody(), list), { connections: 1, threads: 1, seconds: SECONDS });
+    const authorize1Budget = await probe.mark();
 
     const before = await countEvents(sql);
-    await stages.mark();
     const batch = await wrk(graphqlUrl, wrkScript(key, batchBody(null), list), { connections: 10, threads: 2, seconds: SECONDS });
-    const batchStages = await stages.mark();
+    const batchBudget = await probe.mark();
     const afterMany = await countEvents(sql);
     const batchHot = await wrk(graphqlUrl, wrkScript(key, batchBody(hot), list), { connections: 10, threads: 2, seconds: SECONDS });
+    const hotBudget = await probe.mark();
     const afterHot = await countEvents(sql);
+    probe.close();
     const batchEvents = (afterMany - before) / SECONDS;
     const hotEvents = (afterHot - afterMany) / SECONDS;
 
@@ -176,12 +233,17 @@ async function main() {
     line('floor, 1 connection', `${lat(floor1)}`);
     line('recordUsage, 1 connection', `${lat(single1)} (p50 ${(single1.p50ms / floor1.p50ms).toFixed(1)}× floor)`, 'p50 <= 2× floor');
     line('authorizeUsage, 1 connection', `${lat(authorize1)} (p50 ${(authorize1.p50ms / floor1.p50ms).toFixed(1)}× floor)`, 'p50 <= 2× floor');
-    line('recordUsageBatch 500/request, many wallets', `${fmt(batchEvents)} durable events/s (${(batchEvents / naiveMany).toFixed(1)}× naive)`, '>= 50,000/s and >= 10× naive');
-    line('recordUsageBatch 500/request, one hot wallet', `${fmt(hotEvents)} durable events/s (${(hotEvents / naiveHot).toFixed(1)}× naive)`, '>= 50,000/s and >= 35× naive');
+    line('recordUsageBatch 500/request, many wallets', `${fmt(batchEvents)} durable events/s (${(batchEvents / naiveMany).toFixed(1)}× naive)  ${lat(batch)}`, '>= 50,000/s and >= 10× naive');
+    line('recordUsageBatch 500/request, one hot wallet', `${fmt(hotEvents)} durable events/s (${(hotEvents / naiveHot).toFixed(1)}× naive)  ${lat(batchHot)}`, '>= 50,000/s and >= 35× naive');
     line('naive: 1 tx per event, 16 conns, many wallets', `${fmt(naiveMany)} events/s`);
     line('naive: 1 tx per event, 16 conns, one hot wallet', `${fmt(naiveHot)} events/s`);
-    console.log('\nper-stage budget, mean per request (ms): single events at 50 connections | batches of 500');
-    for (const stage of STAGES) console.log(`  ${stage.padEnd(12)}${(singleStages.get(stage) ?? 0).toFixed(3).padStart(10)}${(batchStages.get(stage) ?? 0).toFixed(3).padStart(12)}`);
+    printBudgets([
+      ['single@50', singleBudget],
+      ['single@1', single1Budget],
+      ['authorize@1', authorize1Budget],
+      ['batch500', batchBudget],
+      ['batch500 hot', hotBudget],
+    ]);
     console.log(
       `\nsummary: recordUsage ${(single.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× floor p99 ${single.p99ms.toFixed(1)} ms; 1-conn p50 ${(single1.p50ms / floor1.p50ms).toFixed(1)}× (authorize ${(authorize1.p50ms / floor1.p50ms).toFixed(1)}×); batches ${fmt(batchEvents)}/s (${(batchEvents / naiveMany).toFixed(1)}× naive), hot ${fmt(hotEvents)}/s (${(hotEvents / naiveHot).toFixed(1)}× naive)`,
     );

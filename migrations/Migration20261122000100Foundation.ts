@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { sqlFunction } from '../src/db/sql-files.js';
 
 /**
  * Customers, meters, plans, wallets with their append-only ledger, API keys, idempotency
@@ -67,10 +68,7 @@ create table plan_charge (
   constraint plan_charge_meter_key unique (plan_id, meter_id)
 );
 
-create function refuse_change() returns trigger language plpgsql as $$
-begin
-  raise exception '% rows are immutable', tg_table_name using errcode = 'restrict_violation';
-end $$;
+${sqlFunction('refuse_change')}
 
 create trigger plan_immutable before update or delete on plan for each row execute function refuse_change();
 create trigger plan_charge_immutable before update or delete on plan_charge for each row execute function refuse_change();
@@ -122,40 +120,7 @@ create table ledger_entry (
 );
 create index ledger_entry_wallet on ledger_entry (wallet_id, id);
 
--- Applies a statement's entries to their blocks and wallets, once per wallet and block,
--- locking wallets in id order so concurrent writers cannot deadlock.
-create function ledger_entry_apply() returns trigger language plpgsql as $$
-declare
-  short record;
-begin
-  perform 1 from wallet where id in (select distinct wallet_id from inserted) order by id for no key update;
-
-  if exists (
-    select 1 from inserted i join credit_block b on b.id = i.credit_block_id where b.wallet_id <> i.wallet_id
-  ) then
-    raise exception 'ledger entry booked to a credit block of another wallet' using errcode = 'integrity_constraint_violation';
-  end if;
-
-  update credit_block b set remaining = b.remaining + d.total
-    from (select credit_block_id, sum(amount) as total from inserted group by credit_block_id) d
-   where b.id = d.credit_block_id;
-
-  update wallet w set balance = w.balance + d.total, version = w.version + d.n, updated_at = now()
-    from (select wallet_id, sum(amount) as total, count(*) as n from inserted group by wallet_id) d
-   where w.id = d.wallet_id;
-
-  -- A debit may not take a HARD or OVERDRAFT wallet below its floor; credits always pass.
-  select w.id into short
-    from wallet w
-    join (select wallet_id, sum(amount) as total from inserted group by wallet_id) d on d.wallet_id = w.id
-   where d.total < 0 and w.limit_mode <> 'SOFT' and w.balance < -w.overdraft_limit
-   limit 1;
-  if found then
-    raise exception 'wallet % would fall below its floor', short.id
-      using errcode = 'check_violation', constraint = 'wallet_floor';
-  end if;
-  return null;
-end $$;
+${sqlFunction('ledger_entry_apply')}
 
 create trigger ledger_entry_apply after insert on ledger_entry
   referencing new table as inserted for each statement execute function ledger_entry_apply();
@@ -164,30 +129,10 @@ create trigger ledger_entry_append_only before update or delete on ledger_entry
 create trigger ledger_entry_no_truncate before truncate on ledger_entry
   for each statement execute function refuse_change();
 
--- Balances move only through ledger_entry_apply (trigger depth 2 when it runs), and rows
--- start empty so that every unit of a balance has a ledger entry behind it.
-create function guard_wallet_totals() returns trigger language plpgsql as $$
-begin
-  if tg_op = 'INSERT' and (new.balance <> 0 or new.version <> 0) then
-    raise exception 'a new wallet starts empty; money arrives as ledger entries' using errcode = 'restrict_violation';
-  end if;
-  if tg_op = 'UPDATE' and (new.balance <> old.balance or new.version <> old.version) and pg_trigger_depth() < 2 then
-    raise exception 'a wallet balance changes only through ledger entries' using errcode = 'restrict_violation';
-  end if;
-  return new;
-end $$;
+${sqlFunction('guard_wallet_totals')}
 create trigger wallet_guard_totals before insert or update on wallet for each row execute function guard_wallet_totals();
 
-create function guard_credit_block_totals() returns trigger language plpgsql as $$
-begin
-  if tg_op = 'INSERT' and new.remaining <> 0 then
-    raise exception 'a new credit block starts empty; money arrives as ledger entries' using errcode = 'restrict_violation';
-  end if;
-  if tg_op = 'UPDATE' and new.remaining <> old.remaining and pg_trigger_depth() < 2 then
-    raise exception 'a credit block amount changes only through ledger entries' using errcode = 'restrict_violation';
-  end if;
-  return new;
-end $$;
+${sqlFunction('guard_credit_block_totals')}
 create trigger credit_block_guard_totals before insert or update on credit_block for each row execute function guard_credit_block_totals();
 
 create table api_key (

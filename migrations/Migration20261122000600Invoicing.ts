@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { sqlFunction } from '../src/db/sql-files.js';
 
 /**
  * Invoicing: plan changes and cancellations on subscriptions, tax rates, and invoices.
@@ -104,37 +105,11 @@ create table invoice_counter (
   last bigint not null
 );
 
--- Lines change only while their invoice is a draft.
-create function invoice_line_guard() returns trigger language plpgsql as $$
-declare
-  st varchar(16);
-begin
-  select status into st from invoice where id = coalesce(new.invoice_id, old.invoice_id);
-  if st is distinct from 'DRAFT' then
-    raise exception 'lines of a % invoice are immutable', st using errcode = 'restrict_violation';
-  end if;
-  return coalesce(new, old);
-end $$;
+${sqlFunction('invoice_line_guard')}
 create trigger invoice_line_guard before insert or update or delete on invoice_line
   for each row execute function invoice_line_guard();
 
--- A finalized invoice keeps its figures; only payment and voiding are recorded on it.
-create function invoice_guard() returns trigger language plpgsql as $$
-begin
-  if tg_op = 'DELETE' then
-    if old.status <> 'DRAFT' then raise exception 'a % invoice cannot be deleted', old.status using errcode = 'restrict_violation'; end if;
-    return old;
-  end if;
-  if old.status = 'DRAFT' then return new; end if;
-  if old.status = 'VOID'
-     or (old.status = 'FINALIZED' and new.status not in ('FINALIZED', 'PAID', 'VOID'))
-     or (old.status = 'PAID' and new.status not in ('PAID', 'VOID'))
-     or (to_jsonb(new) - array['status', 'paid_at', 'payment_reference', 'voided_at', 'void_reason', 'updated_at'])
-        is distinct from (to_jsonb(old) - array['status', 'paid_at', 'payment_reference', 'voided_at', 'void_reason', 'updated_at']) then
-    raise exception 'a % invoice is immutable', old.status using errcode = 'restrict_violation';
-  end if;
-  return new;
-end $$;
+${sqlFunction('invoice_guard')}
 create trigger invoice_guard before update or delete on invoice for each row execute function invoice_guard();
 `);
   }

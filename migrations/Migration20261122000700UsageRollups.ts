@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { sqlFunction } from '../src/db/sql-files.js';
 
 /**
  * Usage rollups: committed usage pre-aggregated per customer, 15-minute bin, meter, currency
@@ -57,20 +58,7 @@ create table usage_rollup (
   primary key (customer_id, bin_start, meter_code, currency, dimensions_key)
 );
 
-create function usage_rollup_add() returns trigger language plpgsql as $fn$
-begin
-  insert into usage_rollup as r (${COLUMNS})
-  ${rollupOf('new_events')}
-  on conflict (customer_id, bin_start, meter_code, currency, dimensions_key) do update
-     set events = r.events + excluded.events, quantity = r.quantity + excluded.quantity,
-         max_quantity = greatest(r.max_quantity, excluded.max_quantity),
-         amount = r.amount + excluded.amount, charged = r.charged + excluded.charged,
-         latest_at = case when (excluded.latest_at, excluded.latest_event_id) > (r.latest_at, r.latest_event_id) then excluded.latest_at else r.latest_at end,
-         latest_event_id = case when (excluded.latest_at, excluded.latest_event_id) > (r.latest_at, r.latest_event_id) then excluded.latest_event_id else r.latest_event_id end,
-         latest_quantity = case when (excluded.latest_at, excluded.latest_event_id) > (r.latest_at, r.latest_event_id) then excluded.latest_quantity else r.latest_quantity end;
-  return null;
-end
-$fn$;
+${sqlFunction('usage_rollup_add')}
 
 create trigger usage_event_rollup after insert on usage_event
   referencing new table as new_events for each statement execute function usage_rollup_add();

@@ -11,6 +11,7 @@ import { Migration20261201000100ReservationFacts } from './Migration202612010001
 import { Migration20261201000200InvoiceLineAdjustments } from './Migration20261201000200InvoiceLineAdjustments.js';
 import { Migration20261201000300MeterProperty } from './Migration20261201000300MeterProperty.js';
 import { Migration20261201000400SpendingCapGuard } from './Migration20261201000400SpendingCapGuard.js';
+import { Migration20261201000600CommitPath } from './Migration20261201000600CommitPath.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -29,4 +30,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201000200InvoiceLineAdjustments', class: Migration20261201000200InvoiceLineAdjustments },
   { name: 'Migration20261201000300MeterProperty', class: Migration20261201000300MeterProperty },
   { name: 'Migration20261201000400SpendingCapGuard', class: Migration20261201000400SpendingCapGuard },
+  { name: 'Migration20261201000600CommitPath', class: Migration20261201000600CommitPath },
 ];

@@ -51,6 +51,7 @@ import { SubscriptionService } from '../modules/subscriptions/subscription.servi
 import { UsageContextResolver } from '../modules/usage/usage-context.js';
 import { UsageResolver } from '../modules/usage/usage.resolver.js';
 import { UsageService } from '../modules/usage/usage.service.js';
+import { COMMIT_SESSION } from '../modules/usage/usage.repository.js';
 import { UsageReportResolver } from '../modules/usage-reports/usage-report.resolver.js';
 import { UsageReportService } from '../modules/usage-reports/usage-report.service.js';
 import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/wallet.resolver.js';
@@ -152,6 +153,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Reads (usage queries, invoices, previews) run on a pool of their own with a short statement
   // timeout: however many a caller sends, they cannot take the connections money moves on.
   const readSql = new SqlPool(databaseUrl, config.databaseReadPoolSize, { statementTimeoutMs: config.readStatementTimeoutMs });
+  // Group commits (usage_commit) run on connections of their own, one per lane: each statement
+  // of the commit finds its rows by key, so these plan for index lookups only and keep one plan
+  // per statement. Planned against the statistics of a young, fast-growing table, a statement
+  // would otherwise scan it whole until autovacuum catches up; replanned per call (as PostgreSQL
+  // does when a plan's cost looks uncertain), the planning alone would cost more than the work.
+  const commitSql = new SqlPool(databaseUrl, config.usage.groupCommitLanes, { settings: COMMIT_SESSION });
 
   let store: ReservationStore;
   let bus: LiveBus;
@@ -172,6 +179,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     storeLock = await SingleInstanceLock.acquire(databaseUrl, 'billing in-process reservation store').catch(async (err) => {
       await orm.close();
       await sql.close();
+      await readSql.close();
+      await commitSql.close();
       await storeLock?.release();
       await embedded?.stop();
       throw err;
@@ -203,10 +212,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   const subscriptions = new SubscriptionService(orm, customers, plans, clock);
   const accounts = new AccountStateService(store, sql, clock, logger.child({ module: 'accounts' }));
   const contexts = new UsageContextResolver(customers, meters, subscriptions, rules);
-  const usage = new UsageService(contexts, store, accounts, sql, config.usage, clock, logger.child({ module: 'usage' }), (stage, started) =>
+  const usage = new UsageService(contexts, store, accounts, { main: sql, commit: commitSql }, config.usage, clock, logger.child({ module: 'usage' }), (stage, started) =>
     metrics.usageStages.observe({ stage }, (performance.now() - started) / 1000),
   );
-  const reservations = new ReservationService(contexts, store, accounts, usage, sql, config.usage, clock);
+  const reservations = new ReservationService(store, usage, sql, clock);
+  usage.onHeld((customerId, walletId, change) => reservations.holdsChanged(customerId, walletId, change));
   const sweeper = new HoldSweeper(store, accounts.accounts, usage.repository, reservations.repo, clock, logger.child({ module: 'sweeper' }));
   const reconciler = new Reconciler(store, accounts.accounts, sweeper, clock);
   const driftMonitor = new DriftMonitor(reconciler, accounts.accounts, metrics, logger.child({ module: 'store-check' }), config.storeCheck);
@@ -393,6 +403,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await store.close();
       await sql.close();
       await readSql.close();
+      await commitSql.close();
       await orm.close();
       await embedded?.stop();
     },

@@ -35,7 +35,7 @@ program
     await withDatabase(async (orm) => {
       const applied = await migrate(orm);
       process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database is up to date\n');
-    });
+    }, { migrated: false });
   });
 
 registerKeyCommands(program);

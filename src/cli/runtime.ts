@@ -12,16 +12,20 @@ export function cliLogger(config: Config): Logger {
 
 /**
  * Runs fn with the ORM open on the configured database (the embedded one when DATABASE_URL is
- * unset), migrated, and closes everything afterwards.
+ * unset), migrated (unless `migrated: false`: the migrate command reports what it applies), and
+ * closes everything afterwards.
  */
-export async function withDatabase<T>(fn: (orm: Orm, config: Config, logger: Logger, databaseUrl: string) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  fn: (orm: Orm, config: Config, logger: Logger, databaseUrl: string) => Promise<T>,
+  options: { migrated?: boolean } = {},
+): Promise<T> {
   const config = loadConfig();
   const logger = cliLogger(config);
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, logger);
   const databaseUrl = config.databaseUrl ?? embedded!.url;
   const orm = await openOrm(databaseUrl, 2);
   try {
-    await migrate(orm);
+    if (options.migrated !== false) await migrate(orm);
     return await fn(orm, config, logger, databaseUrl);
   } finally {
     await orm.close();

@@ -3,6 +3,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { migrations } from '../../migrations/index.js';
 import type { Logger } from '../shared/logger.js';
 import { entities } from './entities.js';
+import { installSqlFunctions } from './sql-files.js';
 
 export type { EntityManager };
 export type Orm = MikroORM;
@@ -38,12 +39,16 @@ export async function openOrm(url: string, poolSize: number, logger?: Logger): P
 /** A lock number shared by every process that migrates the same database. */
 const MIGRATION_LOCK = 7_231_004_117;
 
-/** Applies pending migrations, one process at a time. Returns the names applied. */
+/**
+ * Applies pending migrations, one process at a time, then installs the SQL function files the
+ * database has not seen (src/db/sql-files.ts). Returns the names applied and installed.
+ */
 export async function migrate(orm: Orm): Promise<string[]> {
   const conn = orm.em.getConnection();
   return conn.transactional(async (trx) => {
     await conn.execute('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK], 'run', trx);
     const applied = await orm.getMigrator().up();
-    return applied.map((m) => m.name);
+    const installed = await installSqlFunctions((text) => conn.execute(text, [], 'all', trx));
+    return [...applied.map((m) => m.name), ...installed.map((name) => `src/db/functions/${name}.sql`)];
   });
 }

@@ -13,10 +13,15 @@ export type SqlClient = Pick<pg.PoolClient, 'query'>;
 export class SqlPool {
   readonly pool: pg.Pool;
 
-  constructor(url: string, size: number, options: { statementTimeoutMs?: number } = {}) {
+  /**
+   * `settings`: session settings every connection starts with (PostgreSQL's `-c name=value`
+   * options), for a pool that serves one kind of statement.
+   */
+  constructor(url: string, size: number, options: { statementTimeoutMs?: number; settings?: Record<string, string> } = {}) {
     const statementTimeout = options.statementTimeoutMs ?? 30_000;
     this.pool = new pg.Pool({
       connectionString: url,
+      ...(options.settings ? { options: Object.entries(options.settings).map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
       max: size,
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,

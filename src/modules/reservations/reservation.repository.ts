@@ -58,22 +58,28 @@ export class ReservationRepository {
     return rows[0] ? toReservation(rows[0]) : null;
   }
 
-  /** Stores a new reservation; returns the version it committed at, or null when the key was taken. */
+  /**
+   * Stores a new reservation; returns the version it committed at, or null when the key was
+   * taken. One statement (one round trip): the customer's version is raised first (lock order
+   * everywhere: customer_account, then the rows it covers), then the row is inserted.
+   */
   async insert(r: Reservation): Promise<bigint | null> {
     try {
-      return await this.sql.transaction(async (client) => {
-        const versions = await AccountRepository.bump(client, [r.customerId]);
-        await client.query(
-          `insert into reservation (id, customer_id, idempotency_key, request_hash, meter_code, currency, wallet_id, amount, hold, period_start,
-             status, expires_at, created_at, updated_at, dimensions, "values", estimated_quantity)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)`,
-          [
-            r.id, r.customerId, r.idempotencyKey, r.requestHash, r.meterCode, r.currency, r.walletId, r.amount.toString(), JSON.stringify(r.hold),
-            r.periodStart, r.status, r.expiresAt, r.createdAt, JSON.stringify(r.dimensions), JSON.stringify(r.values), r.estimatedQuantity,
-          ],
-        );
-        return versions.get(r.customerId)!;
-      });
+      const rows = await this.sql.query<{ version: string }>(
+        `with bumped as (
+           insert into customer_account as a (customer_id, version) values ($2, 1)
+           on conflict (customer_id) do update set version = a.version + 1
+           returning version)
+         insert into reservation (id, customer_id, idempotency_key, request_hash, meter_code, currency, wallet_id, amount, hold, period_start,
+           status, expires_at, created_at, updated_at, dimensions, "values", estimated_quantity)
+         select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16 from bumped
+         returning (select version from bumped)::text as version`,
+        [
+          r.id, r.customerId, r.idempotencyKey, r.requestHash, r.meterCode, r.currency, r.walletId, r.amount.toString(), JSON.stringify(r.hold),
+          r.periodStart, r.status, r.expiresAt, r.createdAt, JSON.stringify(r.dimensions), JSON.stringify(r.values), r.estimatedQuantity,
+        ],
+      );
+      return BigInt(rows[0]!.version);
     } catch (err) {
       if (isUniqueViolation(err, 'reservation_idempotency_key')) return null;
       throw err;

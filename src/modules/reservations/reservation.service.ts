@@ -1,34 +1,15 @@
-import type { Config } from '../../config/config.js';
-import { rateEvent, rateEventIfWarm } from '../../rating/rate-event.js';
 import type { Clock } from '../../shared/clock.js';
-import { AppError, ErrorCode, notFound } from '../../shared/errors.js';
-import { isUuid, newId } from '../../shared/ids.js';
-import { Decimal } from '../../shared/money/decimal.js';
-import { formatLedgerUnits, toLedgerUnits } from '../../shared/money/units.js';
-import { Checker, checkAmount } from '../../shared/validation.js';
-import { formatDecimal } from '../../shared/money/decimal.js';
-import { requestHash } from '../idempotency/request-hash.js';
-import type { UsageContextResolver } from '../usage/usage-context.js';
-import { checkDimensions, checkDistinctValue, checkMeterQuantity, checkValues } from '../usage/usage-event.checks.js';
-import { meterFacts, ratingRefusal } from '../usage/usage-rating.js';
-import { keyReused, reservationClosed, type RecordUsageCommand, type UsageOutcome, type UsageService } from '../usage/usage.service.js';
-import type { AccountStateService } from './account-state.service.js';
-import type { HoldRecord, ReservationStore, ReserveResult } from './reservation-store.js';
+import { notFound } from '../../shared/errors.js';
+import { isUuid } from '../../shared/ids.js';
+import { Checker } from '../../shared/validation.js';
+import { checkDimensions } from '../usage/usage-event.checks.js';
+import { keyReused, reservationClosed, type RefusalCode, type UsageOutcome } from '../usage/usage-outcomes.js';
+import type { AuthorizeUsageCommand, HoldListener, RecordUsageCommand, UsageService } from '../usage/usage.service.js';
+import type { ReservationStore } from './reservation-store.js';
 import { ReservationStatus, type Reservation } from './reservation.entity.js';
 import { ReservationRepository } from './reservation.repository.js';
 
-export interface AuthorizeUsageCommand {
-  customerId?: string | null;
-  externalCustomerId?: string | null;
-  meterCode: string;
-  /** Hold this quantity, priced by the rules; or give estimatedAmount. */
-  estimatedQuantity?: Decimal | null;
-  estimatedAmount?: Decimal | null;
-  dimensions?: unknown;
-  values?: unknown;
-  ttlSeconds?: number | null;
-  idempotencyKey: string;
-}
+export type { AuthorizeUsageCommand } from '../usage/usage.service.js';
 
 export interface SettleReservationCommand extends Omit<RecordUsageCommand, 'customerId' | 'externalCustomerId' | 'meterCode'> {
   reservationId: string;
@@ -36,30 +17,23 @@ export interface SettleReservationCommand extends Omit<RecordUsageCommand, 'cust
 
 export type AuthorizeOutcome =
   | { kind: 'authorized'; reservation: Reservation; replay: boolean }
-  | { kind: 'refused'; code: 'WALLET_INSUFFICIENT_FUNDS' | 'SPENDING_LIMIT_REACHED' | 'RULE_REFUSED' | 'UNPRICED_EVENT'; message: string; details: Record<string, unknown> };
-
-const MIN_TTL = 1;
-const MAX_TTL = 7 * 86_400;
+  | { kind: 'refused'; code: RefusalCode; message: string; details: Record<string, unknown> };
 
 /**
  * Two-phase usage for long work: authorize holds an estimate (with a time to live), settle
  * records the actual usage against the hold and gives back the rest, release cancels. Expired
  * reservations are released by the sweep and can no longer be settled. All three are idempotent.
+ * Authorize and settle run the usage pipeline (UsageService); this service adds what is
+ * particular to reservations.
  */
-/** Told when an authorization holds money or a hold is given back (live updates, alerts on available balance). */
-export type HoldListener = (customerId: string, walletId: string | null, change: 'HOLD' | 'RELEASE') => void;
-
 export class ReservationService {
   readonly repo: ReservationRepository;
   private readonly holdListeners: HoldListener[] = [];
 
   constructor(
-    private readonly contexts: UsageContextResolver,
     private readonly store: ReservationStore,
-    private readonly accounts: AccountStateService,
     private readonly usage: UsageService,
     sql: ConstructorParameters<typeof ReservationRepository>[0],
-    private readonly config: Config['usage'],
     private readonly clock: Clock,
   ) {
     this.repo = new ReservationRepository(sql);
@@ -75,139 +49,16 @@ export class ReservationService {
   }
 
   async authorize(cmd: AuthorizeUsageCommand): Promise<AuthorizeOutcome> {
-    const now = this.clock.now();
-    const check = new Checker();
-    const key = check.idempotencyKey('idempotencyKey', cmd.idempotencyKey);
-    if (!!cmd.customerId === !!cmd.externalCustomerId) check.fail('customerId', 'give exactly one of customerId and externalCustomerId');
-    if (!!cmd.estimatedQuantity === !!cmd.estimatedAmount) check.fail('estimatedQuantity', 'give exactly one of estimatedQuantity and estimatedAmount');
-    const ttl = check.integer('ttlSeconds', cmd.ttlSeconds ?? 900, { min: MIN_TTL, max: MAX_TTL }) ?? 900;
-    const amount = cmd.estimatedAmount ? checkAmount(check, 'estimatedAmount', cmd.estimatedAmount) : undefined;
-    check.done();
-    const [customer, meter] = await Promise.all([this.contexts.customer({ id: cmd.customerId, externalId: cmd.externalCustomerId }), this.contexts.meter(cmd.meterCode)]);
-    const quantity = cmd.estimatedQuantity ? checkMeterQuantity(check, 'estimatedQuantity', cmd.estimatedQuantity, meter) : undefined;
-    const dimensions = checkDimensions(check, 'dimensions', cmd.dimensions, meter);
-    checkDistinctValue(check, 'dimensions', dimensions, meter);
-    const values = checkValues(check, 'values', cmd.values);
-    check.done();
-    const ctx = await this.contexts.resolve(customer, meter, now);
-    const hash = requestHash({ customer: customer.id, meter: meter.code, quantity, amount, dimensions: { ...dimensions }, values: { ...values }, ttl });
-
-    // The authorised event is rated even when an amount is held: what the rules refuse, or no
-    // charge prices, cannot be authorised (a settle would be refused for the same reason).
-    const input = {
-      event: { meter: meter.code, quantity: quantity ?? new Decimal(1), timestamp: now, dimensions, values },
-      customer: { id: customer.id, externalId: customer.externalId, metadata: customer.metadata },
-      plan: ctx.active ? { code: ctx.active.plan.plan.code, version: ctx.active.plan.plan.version } : null,
-      period: { quantity: new Decimal(0), counters: { get: () => undefined } },
-      meter: meterFacts(meter, dimensions),
-    };
-    const rating = rateEventIfWarm(ctx.ruleSet, input) ?? (await rateEvent(ctx.ruleSet, input));
-    if (rating.refusal) {
-      const refusal = ratingRefusal(rating.refusal);
-      return { kind: 'refused', code: refusal.code as 'RULE_REFUSED' | 'UNPRICED_EVENT', message: refusal.message, details: refusal.details };
-    }
-    const units = amount ? toLedgerUnits(amount) : rating.units;
-
-    const id = newId(now.getTime());
-    const expiresAt = new Date(now.getTime() + ttl * 1000);
-    const event = {
-      idempotencyKey: key!,
-      requestHash: hash,
-      holdId: id,
-      expiresAt: expiresAt.getTime(),
-      kind: 'authorization' as const,
-      currency: ctx.ruleSet.currency,
-      amount: units,
-      periodKey: ctx.periodKey,
-      counters: [],
-      meterQuantity: null,
-      settles: null,
-    };
-    let result: ReserveResult | undefined;
-    for (let attempt = 0; attempt < 5 && !result; attempt++) {
-      const reply = await this.store.reserve(customer.id, now.getTime(), [event], false);
-      if (reply.kind === 'LOAD') await this.accounts.ensureLoaded(customer.id);
-      else if (reply.kind === 'PERIOD') await this.accounts.ensurePeriods(customer.id, reply.periods);
-      else result = reply.results[0];
-    }
-    if (!result) throw new AppError(ErrorCode.CONFLICT, 'the authorization could not be reserved; retry');
-    switch (result.status) {
-      case 'FUNDS':
-        return { kind: 'refused', code: 'WALLET_INSUFFICIENT_FUNDS', message: 'the wallet does not hold enough funds for this estimate', details: { available: formatLedgerUnits(result.available) } };
-      case 'CAP':
-        return { kind: 'refused', code: 'SPENDING_LIMIT_REACHED', message: "the customer's spending cap for this period is reached", details: {} };
-      case 'DUP':
-        return this.replayAuthorization(customer.id, key!, hash);
-      case 'PENDING':
-        throw new AppError(ErrorCode.CONFLICT, 'an authorization with this key is in progress; retry shortly');
-      case 'REUSED':
-        throw keyReused(key!);
-      case 'OK':
-        break;
+    const outcome = await this.usage.authorize(cmd);
+    switch (outcome.kind) {
+      case 'authorized':
+      case 'refused':
+        return outcome;
+      case 'error':
+        throw outcome.error;
       default:
-        throw new AppError(ErrorCode.CONFLICT, 'the authorization could not be reserved; retry');
+        throw new Error(`unexpected outcome ${outcome.kind} of an authorization`);
     }
-
-    const hold: HoldRecord = {
-      t: 'r',
-      k: key!,
-      hs: hash,
-      cur: event.currency,
-      amt: units.toString(),
-      w: result.walletId ?? '',
-      a: result.allocations.map((a) => [a.blockId, a.amount.toString()]),
-      exp: String(event.expiresAt),
-      cr: String(now.getTime()),
-      per: ctx.periodKey,
-      c: [],
-      mq: null,
-      postpaid: result.walletId === null,
-    };
-    const reservation: Reservation = {
-      id,
-      customerId: customer.id,
-      idempotencyKey: key!,
-      requestHash: hash,
-      meterCode: meter.code,
-      dimensions: { ...dimensions },
-      values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, formatDecimal(v)])),
-      estimatedQuantity: quantity ? formatDecimal(quantity) : null,
-      currency: event.currency,
-      walletId: result.walletId,
-      amount: units,
-      hold,
-      periodStart: ctx.period.start,
-      status: ReservationStatus.OPEN,
-      expiresAt,
-      settledEventId: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    let version: bigint | null;
-    try {
-      version = await this.repo.insert(reservation);
-    } catch (err) {
-      await this.store.release(customer.id, [id], true).catch(() => undefined);
-      throw err;
-    }
-    if (version === null) {
-      await this.store.release(customer.id, [id], true).catch(() => undefined);
-      return this.replayAuthorization(customer.id, key!, hash);
-    }
-    await this.store
-      .post(customer.id, version, [
-        { holdId: id, idempotencyKey: key!, requestHash: hash, ref: id, keep: true, hold, allocations: result.allocations, periodKey: '', counters: [], meterQuantity: null, currency: event.currency, amount: units, postpaid: hold.postpaid, walletId: result.walletId },
-      ], now.getTime())
-      .catch(() => undefined);
-    this.holdsChanged(customer.id, reservation.walletId, 'HOLD');
-    return { kind: 'authorized', reservation, replay: false };
-  }
-
-  private async replayAuthorization(customerId: string, key: string, hash: string): Promise<AuthorizeOutcome> {
-    const existing = await this.repo.findByKey(customerId, key);
-    if (!existing) throw new AppError(ErrorCode.CONFLICT, 'an authorization with this key is in progress; retry shortly');
-    if (existing.requestHash !== hash) throw keyReused(key);
-    return { kind: 'authorized', reservation: existing, replay: true };
   }
 
   /**

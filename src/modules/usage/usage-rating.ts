@@ -1,6 +1,6 @@
 import type { MeterFacts, Refusal } from '../../rating/types.js';
 import type { Meter } from '../meters/meter.entity.js';
-import type { UsageOutcome } from './usage.service.js';
+import type { UsageOutcome } from './usage-outcomes.js';
 
 /*
  * What the usage path hands the rating core about an event's meter, and how it answers a

@@ -98,12 +98,21 @@ const toRecord = (r: Row): UsageEventRecord => ({
 });
 
 /**
+ * Session settings of the connections usage_commit runs on: every statement in it finds its rows
+ * by key, so they plan for index lookups only, once per connection (see app.ts).
+ */
+export const COMMIT_SESSION = { enable_seqscan: 'off', plan_cache_mode: 'force_generic_plan' };
+
+/**
  * Makes usage durable: events, their USAGE ledger entries and outbox rows, for a whole group of
  * requests in one call of the usage_commit function (one statement, one round trip; see
- * migrations/Migration20261122000400UsageCommit.ts).
+ * src/db/functions/usage_commit.sql). Commits run on `commitSql` (COMMIT_SESSION), lookups on `sql`.
  */
 export class UsageRepository {
-  constructor(private readonly sql: SqlPool) {}
+  constructor(
+    private readonly commitSql: SqlPool,
+    private readonly sql: SqlPool = commitSql,
+  ) {}
 
   async findByKey(customerId: string, idempotencyKey: string): Promise<UsageEventRecord | null> {
     const rows = await this.sql.query<Row>('select * from usage_event where customer_id = $1 and idempotency_key = $2', [customerId, idempotencyKey]);
@@ -159,7 +168,7 @@ export class UsageRepository {
     let rows: Array<{ event_id: string; inserted: boolean; balance_after: string | null; version: string; notice: Omit<CustomerNotice, 'customerId'> | null }> = [];
     for (let attempt = 1; ; attempt++) {
       try {
-        rows = await this.sql.query('select * from usage_commit($1::jsonb, $2, $3)', [payload, batchId, now]);
+        rows = await this.commitSql.query('select * from usage_commit($1::jsonb, $2, $3)', [payload, batchId, now]);
         break;
       } catch (err) {
         if (!isSerializationFailure(err) || attempt >= 4) throw err;

@@ -1,24 +1,32 @@
 import type { Config } from '../../config/config.js';
 import { rateEvent, rateEventIfWarm } from '../../rating/rate-event.js';
-import type { EventRating, RatingInput } from '../../rating/types.js';
+import type { RatingInput } from '../../rating/types.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, ValidationError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
-import { formatLedgerUnits } from '../../shared/money/units.js';
-import { asUnavailable } from '../../db/sql.js';
-import { Checker } from '../../shared/validation.js';
+import { toLedgerUnits } from '../../shared/money/units.js';
+import { asUnavailable, type SqlPool } from '../../db/sql.js';
+import { Checker, checkAmount } from '../../shared/validation.js';
 import { requestHash } from '../idempotency/request-hash.js';
 import type { AccountStateService } from '../reservations/account-state.service.js';
-import type { CounterCheck, PostItem, ReservationStore, ReserveEvent, ReserveResult, WalletFigures } from '../reservations/reservation-store.js';
-import { CounterCache, toCounterUnits } from './counter-cache.js';
+import type { ReservationStore, ReserveResult, WalletFigures } from '../reservations/reservation-store.js';
+import { ReservationStatus, type Reservation } from '../reservations/reservation.entity.js';
+import { ReservationRepository } from '../reservations/reservation.repository.js';
+import { CounterCache } from './counter-cache.js';
 import { meterFacts, ratingRefusal } from './usage-rating.js';
 import { GroupCommitter } from './group-committer.js';
 import { storedLines, type UsageEventRecord } from './usage-event.entity.js';
 import { checkDimensions, checkDistinctValue, checkMeterQuantity, checkValues } from './usage-event.checks.js';
-import type { UsageContext, UsageContextResolver } from './usage-context.js';
+import type { UsageContextResolver } from './usage-context.js';
+import type { UsageJob } from './usage-job.js';
+import { capRefused, fundsRefused, keyInProgress, keyReused, reservationClosed, storeUnavailable, type UsageOutcome } from './usage-outcomes.js';
+import { keptHold, postItem, toReserveEvent } from './reserve-events.js';
 import { notCommitted, UsageRepository, type CommitBundle, type CommitOutcome, type CustomerNotice } from './usage.repository.js';
+
+export type { UsageJob } from './usage-job.js';
+export { keyReused, reservationClosed, type RefusalCode, type UsageOutcome } from './usage-outcomes.js';
 
 export interface RecordUsageCommand {
   customerId?: string | null;
@@ -30,6 +38,26 @@ export interface RecordUsageCommand {
   values?: unknown;
   idempotencyKey: string;
 }
+
+export interface AuthorizeUsageCommand {
+  customerId?: string | null;
+  externalCustomerId?: string | null;
+  meterCode: string;
+  /** Hold this quantity, priced by the rules; or give estimatedAmount. */
+  estimatedQuantity?: Decimal | null;
+  estimatedAmount?: Decimal | null;
+  dimensions?: unknown;
+  values?: unknown;
+  ttlSeconds?: number | null;
+  idempotencyKey: string;
+}
+
+/** Told when an authorization holds money or a hold is given back (live updates, alerts on available balance). */
+export type HoldListener = (customerId: string, walletId: string | null, change: 'HOLD' | 'RELEASE') => void;
+
+const MIN_TTL_SECONDS = 1;
+const MAX_TTL_SECONDS = 7 * 86_400;
+const DEFAULT_TTL_SECONDS = 900;
 
 /** Told after each group commit, once its holds are posted: what changed, for live updates. */
 export interface UsageCommitted {
@@ -45,34 +73,6 @@ interface Committed {
   posted: Promise<void>;
 }
 
-export type RefusalCode = 'WALLET_INSUFFICIENT_FUNDS' | 'SPENDING_LIMIT_REACHED' | 'RULE_REFUSED' | 'UNPRICED_EVENT';
-
-export type UsageOutcome =
-  | { kind: 'accepted'; event: UsageEventRecord; replay: boolean }
-  | { kind: 'refused'; code: RefusalCode; message: string; details: Record<string, unknown> }
-  | { kind: 'error'; error: AppError }
-  | { kind: 'skipped'; because: number };
-
-/** A usage event on its way through rating, reservation and commit. */
-export interface UsageJob {
-  index: number;
-  key: string;
-  hash: string;
-  ctx: UsageContext;
-  at: Date;
-  quantity: Decimal;
-  dimensions: Record<string, string>;
-  values: Record<string, Decimal>;
-  eventId: string;
-  holdId: string;
-  /** The authorization hold and reservation this event settles. */
-  settles: { holdId: string; reservationId: string } | null;
-  rating?: EventRating;
-  reserved?: Extract<ReserveResult, { status: 'OK' }>;
-  outcome?: UsageOutcome;
-  waiting?: boolean;
-}
-
 const MAX_ROUNDS = 50;
 const WAIT_FOR_DUPLICATE_MS = 5_000;
 export const MAX_BATCH = 1_000;
@@ -80,28 +80,34 @@ export const MAX_BATCH = 1_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * recordUsage and recordUsageBatch: validate, rate, reserve atomically in the store, make
- * durable in PostgreSQL (group commit), then post the holds. Nothing is charged twice: the store
- * remembers idempotency keys, and PostgreSQL's unique (customer, key) settles any race the store
- * cannot see (after losing its state).
+ * The usage pipeline, one for every entry point (recordUsage, recordUsageBatch, authorizeUsage,
+ * settleReservation, POST /v1/events): validate → resolve → rate → reserve → commit → post →
+ * publish. Each event is rated by the pure core, reserved atomically in the store (one call per
+ * customer and round), made durable in PostgreSQL (usage events by group commit; an
+ * authorization as its reservation row), then its hold is posted and the change published.
+ * Nothing is charged twice: the store remembers idempotency keys, and PostgreSQL's unique
+ * (customer, key) settles any race the store cannot see (after losing its state).
  */
 export class UsageService {
   private readonly repo: UsageRepository;
+  private readonly reservations: ReservationRepository;
   private readonly committer: GroupCommitter<CommitBundle, Committed>;
   private readonly listeners: Array<(committed: UsageCommitted) => void> = [];
+  private readonly holdListeners: HoldListener[] = [];
   private readonly counters = new CounterCache();
 
   constructor(
     private readonly contexts: UsageContextResolver,
     private readonly store: ReservationStore,
     private readonly accounts: AccountStateService,
-    sql: ConstructorParameters<typeof UsageRepository>[0],
+    sql: { main: SqlPool; commit: SqlPool },
     private readonly config: Config['usage'],
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly stages: StageTimer = noStages,
   ) {
-    this.repo = new UsageRepository(sql);
+    this.repo = new UsageRepository(sql.commit, sql.main);
+    this.reservations = new ReservationRepository(sql.main);
     this.committer = new GroupCommitter(
       async (bundles) => {
         const started = performance.now();
@@ -112,9 +118,9 @@ export class UsageService {
         return outcomes.map((o) => ({ outcomes: o, posted }));
       },
       {
-      maxBatch: config.groupCommitMaxBatch,
-      lanes: config.groupCommitLanes,
-      // A bundle is one request's events, nearly always of one customer.
+        maxBatch: config.groupCommitMaxBatch,
+        lanes: config.groupCommitLanes,
+        // A bundle is one request's events, nearly always of one customer.
         keyOf: (bundle) => bundle.events[0]?.event.customerId ?? '',
       },
     );
@@ -125,46 +131,16 @@ export class UsageService {
     this.listeners.push(listener);
   }
 
-  /** Posts the holds of a group commit's events, one store call per customer, then tells the listeners. */
-  private async afterCommit(bundles: CommitBundle[], outcomes: CommitOutcome[][], notices: CustomerNotice[]): Promise<void> {
-    const posts = new Map<string, { version: bigint; items: PostItem[] }>();
-    const events: UsageEventRecord[] = [];
-    bundles.forEach((b, i) =>
-      b.events.forEach((e, k) => {
-        const o = outcomes[i]![k]!;
-        if (o.kind !== 'committed') return;
-        events.push(o.event);
-        const p = posts.get(o.event.customerId) ?? { version: o.version, items: [] };
-        p.items.push(e.post);
-        posts.set(o.event.customerId, p);
-      }),
-    );
-    const wallets = new Map<string, WalletFigures>();
-    const now = this.clock.now().getTime();
-    const posting = performance.now();
-    await Promise.all(
-      [...posts].map(async ([customerId, p]) => {
-        try {
-          for (const w of (await this.store.post(customerId, p.version, p.items, now)).wallets) wallets.set(w.walletId, w);
-        } catch (err) {
-          this.logger.warn({ customerId, err: (err as Error).message }, 'posting holds failed; the sweep will post them');
-        }
-      }),
-    );
-    this.stages('post', posting);
-    if (events.length === 0 && notices.length === 0) return;
-    for (const listener of this.listeners) {
-      try {
-        listener({ notices, events, wallets });
-      } catch (err) {
-        this.logger.error({ err }, 'a usage commit listener failed');
-      }
-    }
+  /** Registers a listener for authorizations that now hold money. */
+  onHeld(listener: HoldListener): void {
+    this.holdListeners.push(listener);
   }
 
   get repository(): UsageRepository {
     return this.repo;
   }
+
+  // ── entry points ──────────────────────────────────────────────────────────────────────────
 
   /** Records events. With atomic, either all are charged or none is and the first failure says why. */
   async record(commands: RecordUsageCommand[], atomic: boolean): Promise<UsageOutcome[]> {
@@ -180,6 +156,20 @@ export class UsageService {
     return outcomes;
   }
 
+  /**
+   * Holds an estimate for long work: the event is rated as recordUsage would (what the rules
+   * refuse, or no charge prices, cannot be authorised), its estimate or the given amount is held,
+   * and the reservation is stored. Bad input throws; refusals are outcomes.
+   */
+  async authorize(cmd: AuthorizeUsageCommand): Promise<UsageOutcome> {
+    const started = performance.now();
+    const job = await this.prepareAuthorization(cmd, this.clock.now());
+    this.stages('prepare', started);
+    const [outcome] = await this.run([job], false);
+    this.stages('request', started);
+    return outcome!;
+  }
+
   /** Runs prepared jobs through reservation and commit (also used to settle reservations). */
   async run(jobs: UsageJob[], atomic: boolean): Promise<UsageOutcome[]> {
     if (atomic && this.failAtomic(jobs)) return jobs.map((j) => j.outcome!);
@@ -189,36 +179,83 @@ export class UsageService {
       await this.releaseHolds(jobs.filter((j) => j.reserved));
       return jobs.map((j) => j.outcome!);
     }
-    await this.commitAll(jobs, atomic);
+    await Promise.all([this.commitAll(jobs.filter((j) => j.kind === 'usage'), atomic), ...jobs.filter((j) => j.kind === 'authorization').map((j) => this.commitAuthorization(j))]);
     return jobs.map((j) => j.outcome ?? { kind: 'error', error: new AppError(ErrorCode.INTERNAL_SERVER_ERROR, 'the event was not processed') });
   }
 
-  /** Validates a command and resolves its context; throws AppError for a bad event. */
+  // ── validate and resolve ─────────────────────────────────────────────────────────────────
+
+  /** Validates a usage command and resolves its context; throws AppError for a bad event. */
   async prepare(cmd: RecordUsageCommand, index: number, now: Date): Promise<UsageJob> {
     const check = new Checker();
     const key = check.idempotencyKey('idempotencyKey', cmd.idempotencyKey);
-    if (!!cmd.customerId === !!cmd.externalCustomerId) check.fail('customerId', 'give exactly one of customerId and externalCustomerId');
-    const meterCode = check.text('meterCode', cmd.meterCode, { max: 64, required: true });
     const at = cmd.timestamp ?? now;
     if (at.getTime() < now.getTime() - this.config.maxAgeMs) check.fail('timestamp', `is more than ${this.config.maxAgeMs / 86_400_000} days in the past`);
     if (at.getTime() > now.getTime() + this.config.maxFutureMs) check.fail('timestamp', `is more than ${this.config.maxFutureMs / 1000} seconds in the future`);
+    const event = await this.resolveEvent(check, cmd, 'quantity', cmd.quantity, at);
+    const hash = requestHash({
+      customer: event.ctx.customer.id,
+      meter: event.ctx.meter.code,
+      quantity: event.quantity,
+      timestamp: cmd.timestamp ?? null,
+      dimensions: { ...event.dimensions },
+      values: { ...event.values },
+    });
+    return { kind: 'usage', index, key: key!, hash, at, ...event, quantity: event.quantity!, eventId: newId(at.getTime()), holdId: newId(), settles: null };
+  }
+
+  /** Validates an authorization and resolves its context; its reservation id is its hold's. */
+  private async prepareAuthorization(cmd: AuthorizeUsageCommand, now: Date): Promise<UsageJob> {
+    const check = new Checker();
+    const key = check.idempotencyKey('idempotencyKey', cmd.idempotencyKey);
+    if (!!cmd.estimatedQuantity === !!cmd.estimatedAmount) check.fail('estimatedQuantity', 'give exactly one of estimatedQuantity and estimatedAmount');
+    const ttl = check.integer('ttlSeconds', cmd.ttlSeconds ?? DEFAULT_TTL_SECONDS, { min: MIN_TTL_SECONDS, max: MAX_TTL_SECONDS }) ?? DEFAULT_TTL_SECONDS;
+    const amount = cmd.estimatedAmount ? checkAmount(check, 'estimatedAmount', cmd.estimatedAmount) : undefined;
+    const event = await this.resolveEvent(check, cmd, 'estimatedQuantity', cmd.estimatedQuantity, now, !cmd.estimatedQuantity);
+    const hash = requestHash({
+      customer: event.ctx.customer.id,
+      meter: event.ctx.meter.code,
+      quantity: event.quantity,
+      amount,
+      dimensions: { ...event.dimensions },
+      values: { ...event.values },
+      ttl,
+    });
+    const id = newId(now.getTime());
+    return {
+      kind: 'authorization',
+      index: 0,
+      key: key!,
+      hash,
+      at: now,
+      ...event,
+      quantity: event.quantity ?? new Decimal(1),
+      eventId: id,
+      holdId: id,
+      authorization: { estimatedQuantity: event.quantity ?? null, amount: amount ? toLedgerUnits(amount) : null, expiresAt: new Date(now.getTime() + ttl * 1000) },
+      settles: null,
+    };
+  }
+
+  /** The checks every entry shares (customer, meter, quantity, dimensions, values), then the event's context. */
+  private async resolveEvent(
+    check: Checker,
+    cmd: { customerId?: string | null; externalCustomerId?: string | null; meterCode: string; dimensions?: unknown; values?: unknown },
+    quantityPath: string,
+    quantity: Decimal | null | undefined,
+    at: Date,
+    noQuantity = false,
+  ) {
+    if (!!cmd.customerId === !!cmd.externalCustomerId) check.fail('customerId', 'give exactly one of customerId and externalCustomerId');
+    const meterCode = check.text('meterCode', cmd.meterCode, { max: 64, required: true });
     check.done();
     const [customer, meter] = await Promise.all([this.contexts.customer({ id: cmd.customerId, externalId: cmd.externalCustomerId }), this.contexts.meter(meterCode!)]);
-    const quantity = checkMeterQuantity(check, 'quantity', cmd.quantity, meter);
+    const checked = noQuantity ? undefined : checkMeterQuantity(check, quantityPath, quantity, meter);
     const dimensions = checkDimensions(check, 'dimensions', cmd.dimensions, meter);
     checkDistinctValue(check, 'dimensions', dimensions, meter);
     const values = checkValues(check, 'values', cmd.values);
     check.done();
-    const ctx = await this.contexts.resolve(customer, meter, at);
-    const hash = requestHash({
-      customer: customer.id,
-      meter: meter.code,
-      quantity,
-      timestamp: cmd.timestamp ?? null,
-      dimensions: { ...dimensions },
-      values: { ...values },
-    });
-    return { index, key: key!, hash, ctx, at, quantity: quantity!, dimensions, values, eventId: newId(at.getTime()), holdId: newId(), settles: null };
+    return { ctx: await this.contexts.resolve(customer, meter, at), quantity: checked, dimensions, values };
   }
 
   private failedJob(index: number, cause: Error): UsageJob {
@@ -248,6 +285,8 @@ export class UsageService {
     return true;
   }
 
+  // ── rate ──────────────────────────────────────────────────────────────────────────────────
+
   /**
    * Rates jobs in the order the store will apply them: each one sees the period counters as the
    * jobs before it for the same customer and period leave them. Rated against the bare cache
@@ -260,7 +299,7 @@ export class UsageService {
     for (const job of jobs) {
       const scope = `${job.ctx.customer.id}|${job.ctx.periodKey}|`;
       await this.rate(job, (name) => ahead.get(scope + name));
-      if (job.rating!.refusal) continue;
+      if (job.rating!.refusal || job.kind === 'authorization') continue;
       const add = (name: string, delta: Decimal) => ahead.set(scope + name, (ahead.get(scope + name) ?? new Decimal(0)).plus(delta));
       for (const line of job.rating!.lines) if (line.counter) add(line.counter.key, line.counter.delta);
       for (const mark of job.rating!.marks) add(mark.key, mark.delta);
@@ -268,9 +307,14 @@ export class UsageService {
     }
   }
 
+  /**
+   * Rates one job. An authorization is an estimate priced from the start of the period's
+   * counters: it moves none, and the settle prices the actual usage where the counters then are.
+   */
   private async rate(job: UsageJob, ahead: (name: string) => Decimal | undefined = () => undefined): Promise<void> {
     const { customer, meter, active, ruleSet, periodKey } = job.ctx;
     const lookup = (name: string) => {
+      if (job.kind === 'authorization') return undefined;
       const cached = this.counters.get(customer.id, periodKey, name);
       const more = ahead(name);
       return more === undefined ? cached : (cached ?? new Decimal(0)).plus(more);
@@ -285,46 +329,7 @@ export class UsageService {
     job.rating = rateEventIfWarm(ruleSet, input) ?? (await rateEvent(ruleSet, input));
   }
 
-  private toReserveEvent(job: UsageJob, now: number): ReserveEvent {
-    const rating = job.rating!;
-    const byKey = new Map<string, { delta: bigint; from: bigint; to: bigint | null; shared: boolean }>();
-    for (const line of rating.lines) {
-      const c = line.counter;
-      if (!c) continue;
-      const prior = byKey.get(c.key);
-      if (prior) {
-        // Lines sharing a counter in one event: hold only for the exact counter value.
-        prior.delta += toCounterUnits(c.delta);
-        prior.shared = true;
-      } else {
-        byKey.set(c.key, { delta: toCounterUnits(c.delta), from: toCounterUnits(c.validFrom), to: c.validTo && toCounterUnits(c.validTo), shared: false });
-      }
-    }
-    const counters: CounterCheck[] = [...byKey].map(([key, c]) => {
-      const before = rating.lines.find((l) => l.counter?.key === key)!.counter!.before;
-      return c.shared ? { key, delta: c.delta, from: toCounterUnits(before), to: toCounterUnits(before) } : { key, ...c };
-    });
-    for (const m of rating.marks) counters.push({ key: m.key, delta: toCounterUnits(m.delta), from: toCounterUnits(m.validFrom), to: m.validTo && toCounterUnits(m.validTo) });
-    const mq = rating.meterAdvance;
-    return {
-      idempotencyKey: job.key,
-      requestHash: job.hash,
-      holdId: job.holdId,
-      expiresAt: now + this.config.holdMs,
-      kind: 'usage',
-      currency: job.ctx.ruleSet.currency,
-      amount: rating.units,
-      periodKey: job.ctx.periodKey,
-      counters,
-      meterQuantity: {
-        meter: job.ctx.meter.code,
-        delta: toCounterUnits(mq.delta),
-        from: mq.validFrom && toCounterUnits(mq.validFrom),
-        to: mq.validTo && toCounterUnits(mq.validTo),
-      },
-      settles: job.settles?.holdId ?? null,
-    };
-  }
+  // ── reserve ───────────────────────────────────────────────────────────────────────────────
 
   /** Rates and reserves until every job is reserved or has an outcome. */
   private async reserveAll(jobs: UsageJob[], atomic: boolean): Promise<void> {
@@ -342,24 +347,33 @@ export class UsageService {
       for (const j of pending) if (j.rating!.refusal) j.outcome = ratingRefusal(j.rating!.refusal);
       if (atomic && jobs.some((j) => j.outcome)) return;
       const groups = new Map<string, UsageJob[]>();
-      for (const j of pending) if (!j.outcome) groups.set(j.ctx.customer.id, [...(groups.get(j.ctx.customer.id) ?? []), j]);
+      for (const j of pending) {
+        if (j.outcome) continue;
+        const group = groups.get(j.ctx.customer.id);
+        if (group) group.push(j);
+        else groups.set(j.ctx.customer.id, [j]);
+      }
       await Promise.all([...groups].map(([customerId, group]) => this.reserveGroup(customerId, group, atomic)));
       if (atomic && jobs.some((j) => j.outcome)) return;
     }
     for (const j of jobs) {
-      if (!j.outcome && !j.reserved) j.outcome = { kind: 'error', error: new AppError(ErrorCode.CONFLICT, 'the event could not be reserved against concurrent changes; retry it') };
+      if (!j.outcome && !j.reserved) {
+        j.outcome = { kind: 'error', error: j.waiting ? keyInProgress() : new AppError(ErrorCode.CONFLICT, 'the event could not be reserved against concurrent changes; retry it') };
+      }
     }
   }
 
   private async reserveGroup(customerId: string, group: UsageJob[], atomic: boolean): Promise<void> {
-    const now = Date.now();
+    // A usage hold lives for seconds of real time; an authorization's lifetime is billing time
+    // (its expiry, which the sweep and settle read on the service's clock).
+    const now = group.some((j) => j.kind === 'authorization') ? this.clock.now().getTime() : Date.now();
     let reply;
     const reserving = performance.now();
     try {
-      reply = await this.store.reserve(customerId, now, group.map((j) => this.toReserveEvent(j, now)), atomic);
+      reply = await this.store.reserve(customerId, now, group.map((j) => toReserveEvent(j, now, this.config.holdMs)), atomic);
       this.stages('reserve', reserving);
     } catch (err) {
-      for (const j of group) j.outcome = { kind: 'error', error: asAppError(err) };
+      for (const j of group) j.outcome = { kind: 'error', error: storeUnavailable(err) };
       return;
     }
     if (reply.kind === 'LOAD') return this.accounts.ensureLoaded(customerId);
@@ -378,10 +392,10 @@ export class UsageService {
         if (r.status === 'OK') job.reserved = r;
         return;
       case 'FUNDS':
-        job.outcome = { kind: 'refused', code: 'WALLET_INSUFFICIENT_FUNDS', message: 'the wallet does not hold enough funds for this event', details: { available: formatLedgerUnits(r.available) } };
+        job.outcome = fundsRefused(r.available, job.kind === 'authorization' ? 'this estimate' : 'this event');
         return;
       case 'CAP':
-        job.outcome = { kind: 'refused', code: 'SPENDING_LIMIT_REACHED', message: "the customer's spending cap for this period is reached", details: { spent: formatLedgerUnits(r.spent), cap: formatLedgerUnits(r.cap) } };
+        job.outcome = capRefused(r);
         return;
       case 'DUP':
         job.outcome = await this.replay(job);
@@ -408,21 +422,34 @@ export class UsageService {
   private async replayRefusedDuplicates(jobs: UsageJob[]): Promise<void> {
     const refused = jobs.filter((j) => j.outcome?.kind === 'refused');
     if (refused.length === 0) return;
-    const found = await this.repo.findByKeys(refused.map((j) => ({ customerId: j.ctx.customer.id, key: j.key })));
-    for (const j of refused) {
+    const usage = refused.filter((j) => j.kind === 'usage');
+    const found = usage.length ? await this.repo.findByKeys(usage.map((j) => ({ customerId: j.ctx.customer.id, key: j.key }))) : new Map<string, UsageEventRecord>();
+    for (const j of usage) {
       const event = found.get(`${j.ctx.customer.id}|${j.key}`);
       if (!event) continue;
       j.outcome = event.requestHash === j.hash ? { kind: 'accepted', event, replay: true } : { kind: 'error', error: keyReused(j.key) };
     }
+    for (const j of refused.filter((r) => r.kind === 'authorization')) {
+      const reservation = await this.reservations.findByKey(j.ctx.customer.id, j.key);
+      if (reservation) j.outcome = reservation.requestHash === j.hash ? { kind: 'authorized', reservation, replay: true } : { kind: 'error', error: keyReused(j.key) };
+    }
   }
 
-  /** The stored result of an event already committed under this key: every retry gets the same reply. */
+  /** The stored result of what was already committed under this key: every retry gets the same reply. */
   private async replay(job: UsageJob): Promise<UsageOutcome> {
+    if (job.kind === 'authorization') {
+      const reservation = await this.reservations.findByKey(job.ctx.customer.id, job.key);
+      if (!reservation) return { kind: 'error', error: keyInProgress() };
+      if (reservation.requestHash !== job.hash) return { kind: 'error', error: keyReused(job.key) };
+      return { kind: 'authorized', reservation, replay: true };
+    }
     const event = await this.repo.findByKey(job.ctx.customer.id, job.key);
-    if (!event) return { kind: 'error', error: new AppError(ErrorCode.CONFLICT, 'this idempotency key is being processed; retry shortly') };
+    if (!event) return { kind: 'error', error: keyInProgress() };
     if (event.requestHash !== job.hash) return { kind: 'error', error: keyReused(job.key) };
     return { kind: 'accepted', event, replay: true };
   }
+
+  // ── commit, post, publish ─────────────────────────────────────────────────────────────────
 
   private toRecord(job: UsageJob, now: Date): UsageEventRecord {
     const rating = job.rating!;
@@ -458,7 +485,7 @@ export class UsageService {
     };
   }
 
-  /** Makes reserved events durable (one bundle per request), then posts their holds. */
+  /** Makes reserved usage events durable (one bundle per request), then posts their holds. */
   private async commitAll(jobs: UsageJob[], atomic: boolean): Promise<void> {
     const reserved = jobs.filter((j) => j.reserved && !j.outcome);
     if (reserved.length === 0) return;
@@ -469,7 +496,7 @@ export class UsageService {
         event: this.toRecord(j, now),
         allocations: j.reserved!.allocations,
         settles: j.settles?.reservationId ?? null,
-        post: this.postItem(j, j.eventId),
+        post: postItem(j),
       })),
     };
     let committed: Committed;
@@ -502,6 +529,92 @@ export class UsageService {
     await Promise.all([this.releaseHolds(toRelease), committed.posted]);
   }
 
+  /** Stores a reserved authorization, keeps its hold, and tells the hold listeners. */
+  private async commitAuthorization(job: UsageJob): Promise<void> {
+    if (!job.reserved || job.outcome) return;
+    const r = job.reserved;
+    const hold = keptHold(job);
+    const reservation: Reservation = {
+      id: job.eventId,
+      customerId: job.ctx.customer.id,
+      idempotencyKey: job.key,
+      requestHash: job.hash,
+      meterCode: job.ctx.meter.code,
+      dimensions: { ...job.dimensions },
+      values: Object.fromEntries(Object.entries(job.values).map(([k, v]) => [k, formatDecimal(v)])),
+      estimatedQuantity: job.authorization!.estimatedQuantity && formatDecimal(job.authorization!.estimatedQuantity),
+      currency: job.ctx.ruleSet.currency,
+      walletId: r.walletId,
+      amount: BigInt(hold.amt),
+      hold,
+      periodStart: job.ctx.period.start,
+      status: ReservationStatus.OPEN,
+      expiresAt: job.authorization!.expiresAt,
+      settledEventId: null,
+      createdAt: job.at,
+      updatedAt: job.at,
+    };
+    let version: bigint | null;
+    const committing = performance.now();
+    try {
+      version = await this.reservations.insert(reservation);
+      this.stages('commit', committing);
+    } catch (err) {
+      await this.releaseHolds([job]);
+      job.outcome = { kind: 'error', error: notCommitted(asUnavailable(err)) };
+      return;
+    }
+    if (version === null) {
+      await this.releaseHolds([job]);
+      job.outcome = await this.replay(job);
+      return;
+    }
+    job.outcome = { kind: 'authorized', reservation, replay: false };
+    const posting = performance.now();
+    await this.store.post(reservation.customerId, version, [postItem(job)], this.clock.now().getTime()).catch((err: unknown) => {
+      this.logger.warn({ customerId: reservation.customerId, err: (err as Error).message }, 'keeping an authorization hold failed; the sweep will');
+    });
+    this.stages('post', posting);
+    for (const listener of this.holdListeners) listener(reservation.customerId, reservation.walletId, 'HOLD');
+  }
+
+  /** Posts the holds of a group commit's events, one store call per customer, then tells the listeners. */
+  private async afterCommit(bundles: CommitBundle[], outcomes: CommitOutcome[][], notices: CustomerNotice[]): Promise<void> {
+    const posts = new Map<string, { version: bigint; items: CommitBundle['events'][number]['post'][] }>();
+    const events: UsageEventRecord[] = [];
+    bundles.forEach((b, i) =>
+      b.events.forEach((e, k) => {
+        const o = outcomes[i]![k]!;
+        if (o.kind !== 'committed') return;
+        events.push(o.event);
+        const p = posts.get(o.event.customerId) ?? { version: o.version, items: [] };
+        p.items.push(e.post);
+        posts.set(o.event.customerId, p);
+      }),
+    );
+    const wallets = new Map<string, WalletFigures>();
+    const now = this.clock.now().getTime();
+    const posting = performance.now();
+    await Promise.all(
+      [...posts].map(async ([customerId, p]) => {
+        try {
+          for (const w of (await this.store.post(customerId, p.version, p.items, now)).wallets) wallets.set(w.walletId, w);
+        } catch (err) {
+          this.logger.warn({ customerId, err: (err as Error).message }, 'posting holds failed; the sweep will post them');
+        }
+      }),
+    );
+    this.stages('post', posting);
+    if (events.length === 0 && notices.length === 0) return;
+    for (const listener of this.listeners) {
+      try {
+        listener({ notices, events, wallets });
+      } catch (err) {
+        this.logger.error({ err }, 'a usage commit listener failed');
+      }
+    }
+  }
+
   /**
    * PostgreSQL refused what the store had let through (a wallet floor or a spending cap): the
    * store's state is behind the record. The refusal carries PostgreSQL's figures, and the
@@ -513,30 +626,10 @@ export class UsageService {
     await this.accounts.distrust(customerId);
     if (error.code === ErrorCode.WALLET_INSUFFICIENT_FUNDS) {
       const available = job.reserved?.walletId ? await this.accounts.accounts.availableOf(job.reserved.walletId, this.clock.now()) : null;
-      return { kind: 'refused', code: 'WALLET_INSUFFICIENT_FUNDS', message: error.message, details: available === null ? {} : { available: formatLedgerUnits(available) } };
+      return { ...fundsRefused(available), message: error.message };
     }
     const spend = await this.accounts.accounts.postpaidSpend(customerId, job.ctx.period.start, job.ctx.ruleSet.currency);
-    return { kind: 'refused', code: 'SPENDING_LIMIT_REACHED', message: error.message, details: spend ? { spent: formatLedgerUnits(spend.spent), cap: formatLedgerUnits(spend.cap) } : {} };
-  }
-
-  private postItem(j: UsageJob, ref: string): PostItem {
-    const e = this.toReserveEvent(j, 0);
-    return {
-      holdId: j.holdId,
-      idempotencyKey: j.key,
-      requestHash: j.hash,
-      ref,
-      keep: false,
-      hold: null,
-      allocations: j.reserved!.allocations,
-      periodKey: j.ctx.periodKey,
-      counters: e.counters.map((c) => [c.key, c.delta]),
-      meterQuantity: e.meterQuantity && [e.meterQuantity.meter, e.meterQuantity.delta],
-      currency: e.currency,
-      amount: e.amount,
-      postpaid: j.reserved!.walletId === null,
-      walletId: j.reserved!.walletId,
-    };
+    return { ...capRefused(spend), message: error.message };
   }
 
   /** Gives back the holds of events that will not be committed; the sweep retries what fails here. */
@@ -560,14 +653,3 @@ export class UsageService {
 /** Records how long a stage took since `started` (performance.now()); see Metrics.usageStages. */
 export type StageTimer = (stage: 'prepare' | 'rate' | 'reserve' | 'commit_wait' | 'commit' | 'post' | 'request', started: number) => void;
 const noStages: StageTimer = () => undefined;
-
-export const keyReused = (key: string): AppError =>
-  new AppError(ErrorCode.IDEMPOTENCY_KEY_REUSED, `idempotency key ${JSON.stringify(key)} was already used for a different event`, { key });
-
-export const reservationClosed = (): AppError =>
-  new AppError(ErrorCode.RESERVATION_CLOSED, 'the reservation has expired, or was settled or released');
-
-function asAppError(err: unknown): AppError {
-  return err instanceof AppError ? err : new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'the reservation store is unavailable; nothing was charged; retry');
-}
-
