@@ -55,7 +55,7 @@ describe('SQL functions as source', () => {
   it('each file defines one function, named as the file, and the migrated database runs exactly that definition', async () => {
     const files = await fileDefinitions(client);
     const database = await definitions(client, 'public');
-    expect(files.size).toBeGreaterThanOrEqual(13);
+    expect(files.size).toBeGreaterThanOrEqual(12);
     for (const [name, defined] of files) {
       expect([...defined.keys()], `src/db/functions/${name}.sql`).toEqual([name]);
       expect(database.get(name), `the database's ${name} differs from src/db/functions/${name}.sql`).toBe(defined.get(name));
