@@ -51,6 +51,7 @@ import { SubscriptionService } from '../modules/subscriptions/subscription.servi
 import { UsageContextResolver } from '../modules/usage/usage-context.js';
 import { UsageResolver } from '../modules/usage/usage.resolver.js';
 import { UsageService } from '../modules/usage/usage.service.js';
+import { usageRoutes } from '../modules/usage/usage.routes.js';
 import { COMMIT_SESSION } from '../modules/usage/usage.repository.js';
 import { UsageReportResolver } from '../modules/usage-reports/usage-report.resolver.js';
 import { UsageReportService } from '../modules/usage-reports/usage-report.service.js';
@@ -359,6 +360,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         res.end(await metrics.registry.metrics());
       },
     },
+    ...usageRoutes({ usage, credentials, rates: rateLimits, bodyLimit: config.bodyLimitBytes }),
     ...dashboardRoutes(),
   ];
   server = new AppServer({ routes, wsPath: '/graphql', maxMessageBytes: config.bodyLimitBytes, logger, metrics });

@@ -1,7 +1,7 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { GraphQLError, getNamedType, isListType, isNonNullType, type DocumentNode, type GraphQLOutputType, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { GraphQLError, getNamedType, isListType, isNonNullType, visit, type DocumentNode, type GraphQLOutputType, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { Limits } from '../config/config.js';
 import { Role, type Principal } from '../modules/api-keys/principal.js';
@@ -99,12 +99,54 @@ const modelEstimator: ComplexityEstimator = ({ type, field, args, childComplexit
  * refuses them with VALIDATION_FAILED, naming the variable).
  */
 export function operationCost(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown> | undefined): number | null {
+  const fixed = !sizedByVariables(document);
+  const known = fixed ? fixedCosts.get(document)?.get(operationName ?? '') : undefined;
+  if (known !== undefined) return known;
+  let cost: number;
   try {
-    return getComplexity({ schema, query: document, operationName, variables: variables ?? {}, estimators: [modelEstimator, simpleEstimator({ defaultComplexity: 1 })] });
+    cost = getComplexity({ schema, query: document, operationName, variables: variables ?? {}, estimators: [modelEstimator, simpleEstimator({ defaultComplexity: 1 })] });
   } catch (err) {
     if (err instanceof GraphQLError) return null;
     throw err;
   }
+  if (fixed) {
+    const costs = fixedCosts.get(document) ?? new Map<string, number>();
+    costs.set(operationName ?? '', cost);
+    fixedCosts.set(document, costs);
+  }
+  return cost;
+}
+
+/** The arguments the cost model reads. */
+const SIZING_ARGUMENTS = new Set(['first', 'granularity', 'from', 'to', 'groupBy']);
+
+/**
+ * Costs of documents whose cost no variable changes, per operation name: worked out once per
+ * parsed document (the server keeps parsed documents), not once per request. A batch's cost is
+ * the same for 1 event or 1,000, and working it out coerces every event.
+ */
+const fixedCosts = new WeakMap<DocumentNode, Map<string, number>>();
+const sized = new WeakMap<DocumentNode, boolean>();
+
+/** Whether a variable reaches an argument the cost model reads, or decides whether a field is included. */
+function sizedByVariables(document: DocumentNode): boolean {
+  let known = sized.get(document);
+  if (known === undefined) {
+    known = false;
+    visit(document, {
+      Directive(node) {
+        visit(node, { Variable() { known = true; } });
+        return false;
+      },
+      Argument(node) {
+        if (!SIZING_ARGUMENTS.has(node.name.value)) return false;
+        visit(node.value, { Variable() { known = true; } });
+        return false;
+      },
+    });
+    sized.set(document, known);
+  }
+  return known;
 }
 
 /** The most one operation of this credential may cost: customer tokens least, then CUSTOMER keys, INGEST, ADMIN. */

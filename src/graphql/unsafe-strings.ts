@@ -36,12 +36,29 @@ export function findUnsafeStrings(document: DocumentNode, variables: Readonly<Re
     if (message !== undefined) problems.push({ path, message });
   };
   const full = () => problems.length >= MAX_UNSAFE_PROBLEMS;
-  for (const [path, node] of literalRoots(document)) {
-    walkLiteral(path, node, report, full);
-    if (full()) return problems.slice(0, MAX_UNSAFE_PROBLEMS);
-  }
+  problems.push(...literalProblems(document));
+  if (full()) return problems.slice(0, MAX_UNSAFE_PROBLEMS);
   walkVariables(variables ?? {}, report, full);
   return problems.slice(0, MAX_UNSAFE_PROBLEMS);
+}
+
+/** A document's own problems, once per parsed document (the server keeps parsed documents and sends the same one again). */
+const byDocument = new WeakMap<DocumentNode, FieldProblem[]>();
+
+function literalProblems(document: DocumentNode): FieldProblem[] {
+  const known = byDocument.get(document);
+  if (known) return known;
+  const problems: FieldProblem[] = [];
+  const report = (path: string, message: string | undefined): void => {
+    if (message !== undefined) problems.push({ path, message });
+  };
+  const full = () => problems.length >= MAX_UNSAFE_PROBLEMS;
+  for (const [path, node] of literalRoots(document)) {
+    walkLiteral(path, node, report, full);
+    if (full()) break;
+  }
+  byDocument.set(document, problems);
+  return problems;
 }
 
 type Report = (path: string, message: string | undefined) => void;

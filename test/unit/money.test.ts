@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Decimal, formatDecimal, parseDecimal } from '../../src/shared/money/decimal.js';
 import { isoCurrencyExponent } from '../../src/shared/money/currencies.js';
@@ -86,5 +87,18 @@ describe('currencies', () => {
     expect(isoCurrencyExponent('JPY')).toBe(0);
     expect(isoCurrencyExponent('KWD')).toBe(3);
     expect(isoCurrencyExponent('XXX')).toBeUndefined();
+  });
+});
+
+describe('ledger units as text', () => {
+  it('is the text of the decimal value, for any amount and as a string of units too', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n }), (units) => {
+        const expected = formatDecimal(new Decimal(units.toString()).div(new Decimal(10).pow(9)));
+        return formatLedgerUnits(units) === expected && formatLedgerUnits(units.toString()) === expected;
+      }),
+      { numRuns: 5000 },
+    );
+    expect([formatLedgerUnits(0n), formatLedgerUnits(-1n), formatLedgerUnits(1_500_000_000n), formatLedgerUnits('-2000000000')]).toEqual(['0', '-0.000000001', '1.5', '-2']);
   });
 });

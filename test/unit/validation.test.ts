@@ -1,9 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/shared/errors.js';
 import { newId } from '../../src/shared/ids.js';
 import { Decimal } from '../../src/shared/money/decimal.js';
 import { Checker, checkAmount } from '../../src/shared/validation.js';
-import { requestHash } from '../../src/modules/idempotency/request-hash.js';
+import { canonicalJson, requestHash } from '../../src/modules/idempotency/request-hash.js';
 
 describe('input checks', () => {
   it('collects every problem before failing', () => {
@@ -89,5 +90,52 @@ describe('ids', () => {
     const ids = Array.from({ length: 5_000 }, () => newId(1_700_000_000_000));
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('request fingerprints across versions', () => {
+  it('are the hashes earlier versions stored for the same requests, so a retry after an upgrade still replays', () => {
+    // Hashes as the previous implementation (a canonical copy through JSON.stringify) computed them.
+    const usage = {
+      customer: '0190f3a2-0000-7000-8000-000000000001',
+      meter: 'llm_tokens',
+      quantity: new Decimal('1000.50'),
+      timestamp: new Date('2026-11-30T08:00:00.000Z'),
+      dimensions: { tokenType: 'input', model: 'gpt-4o' },
+      values: { cost: new Decimal('0.0100') },
+    };
+    expect(requestHash(usage)).toBe('ed447019ff398e61ba160720f9ed49800ab9c2d72077e30893c062c38fd52983');
+  });
+
+  it('write the text a canonical copy through JSON.stringify gives, for any value', () => {
+    const reference = (value: unknown): unknown => {
+      if (value instanceof Decimal) return value.isZero() ? '0' : value.toFixed();
+      if (value instanceof Date) return value.toISOString();
+      if (typeof value === 'bigint') return value.toString();
+      if (Array.isArray(value)) return value.map(reference);
+      if (value && typeof value === 'object') {
+        return Object.fromEntries(
+          Object.keys(value)
+            .sort()
+            .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+            .map((k) => [k, reference((value as Record<string, unknown>)[k])]),
+        );
+      }
+      return value;
+    };
+    const leaf = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.bigInt(),
+      fc.date({ min: new Date(0), max: new Date('2999-01-01'), noInvalidDate: true }),
+      fc.tuple(fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }), fc.integer({ min: 0, max: 12 })).map(([u, s]) => new Decimal(u.toString()).div(new Decimal(10).pow(s))),
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(fc.oneof(fc.string(), fc.nat().map(String), fc.constant('4294967295'), fc.constant('01')), tie('node'), { maxKeys: 5 })),
+    })).node;
+    fc.assert(fc.property(value, (v) => canonicalJson(v) === (JSON.stringify(reference(v)) ?? 'null')), { numRuns: 2000 });
   });
 });

@@ -3,13 +3,11 @@ import { Decimal } from '../../shared/money/decimal.js';
 const UNITS = new Decimal(1e9);
 const MAX_ENTRIES = 100_000;
 
-/** A counter value as the store keeps it (units) and as rating reads it (a decimal). */
+/** A counter value as the store keeps it (units), and as rating reads it (a decimal, made when first read). */
 interface Value {
   units: bigint;
-  decimal: Decimal;
+  decimal?: Decimal;
 }
-
-const value = (units: bigint): Value => ({ units, decimal: new Decimal(units.toString()).div(UNITS) });
 
 /**
  * What this instance last heard the store say about period counters. Only a guess used to rate
@@ -24,12 +22,17 @@ export class CounterCache {
   }
 
   get(customerId: string, periodKey: string, name: string): Decimal | undefined {
-    return this.entries.get(this.key(customerId, periodKey, name))?.decimal;
+    const v = this.entries.get(this.key(customerId, periodKey, name));
+    if (!v) return undefined;
+    return (v.decimal ??= new Decimal(v.units.toString()).div(UNITS));
   }
 
   set(customerId: string, periodKey: string, name: string, units: bigint): void {
+    const key = this.key(customerId, periodKey, name);
+    const v = this.entries.get(key);
+    if (v?.units === units) return;
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    this.entries.set(this.key(customerId, periodKey, name), value(units));
+    this.entries.set(key, { units });
   }
 
   /** Counter names are charge counters; the meter's quantity is kept as "meter:<code>". */

@@ -38,6 +38,7 @@ function counterChecks(job: UsageJob): { counters: CounterCheck[]; meterQuantity
 
 /** The reservation of a rated job; a usage hold lapses `holdMs` from now, an authorization's when it expires. */
 export function toReserveEvent(job: UsageJob, now: number, holdMs: number): ReserveEvent {
+  job.checks = counterChecks(job);
   return {
     idempotencyKey: job.key,
     requestHash: job.hash,
@@ -47,7 +48,7 @@ export function toReserveEvent(job: UsageJob, now: number, holdMs: number): Rese
     currency: job.ctx.ruleSet.currency,
     amount: heldUnits(job),
     periodKey: job.ctx.periodKey,
-    ...counterChecks(job),
+    ...job.checks,
     settles: job.settles?.holdId ?? null,
   };
 }
@@ -75,7 +76,7 @@ export function keptHold(job: UsageJob): HoldRecord {
 /** Makes a committed job's hold final: a usage event's is spent, an authorization's kept. */
 export function postItem(job: UsageJob): PostItem {
   const r = job.reserved!;
-  const { counters, meterQuantity } = counterChecks(job);
+  const { counters, meterQuantity } = job.checks ?? counterChecks(job);
   const keep = job.kind === 'authorization';
   return {
     holdId: job.holdId,

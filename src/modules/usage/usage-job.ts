@@ -1,6 +1,6 @@
 import type { EventRating } from '../../rating/types.js';
 import type { Decimal } from '../../shared/money/decimal.js';
-import type { ReserveResult } from '../reservations/reservation-store.js';
+import type { CounterCheck, ReserveEvent, ReserveResult } from '../reservations/reservation-store.js';
 import type { UsageContext } from './usage-context.js';
 import type { UsageOutcome } from './usage-outcomes.js';
 
@@ -28,6 +28,8 @@ export interface UsageJob {
   /** The authorization hold and reservation this event settles. */
   settles: { holdId: string; reservationId: string } | null;
   rating?: EventRating;
+  /** The counters and meter quantity the last reservation moved (set when it is built). */
+  checks?: { counters: CounterCheck[]; meterQuantity: ReserveEvent['meterQuantity'] };
   reserved?: Extract<ReserveResult, { status: 'OK' }>;
   outcome?: UsageOutcome;
   waiting?: boolean;

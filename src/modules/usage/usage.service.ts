@@ -23,6 +23,7 @@ import type { UsageContextResolver } from './usage-context.js';
 import type { UsageJob } from './usage-job.js';
 import { capRefused, fundsRefused, keyInProgress, keyReused, reservationClosed, storeUnavailable, type UsageOutcome } from './usage-outcomes.js';
 import { keptHold, postItem, toReserveEvent } from './reserve-events.js';
+import { cloudEventCommand, cloudEventProblems, cloudEventType } from './cloud-events.js';
 import { notCommitted, UsageRepository, type CommitBundle, type CommitOutcome, type CustomerNotice } from './usage.repository.js';
 
 export type { UsageJob } from './usage-job.js';
@@ -144,10 +145,25 @@ export class UsageService {
 
   /** Records events. With atomic, either all are charged or none is and the first failure says why. */
   async record(commands: RecordUsageCommand[], atomic: boolean): Promise<UsageOutcome[]> {
+    return this.recordPrepared(commands, atomic, (c, i, now) => this.prepare(c, i, now));
+  }
+
+  /** Records CloudEvents (POST /v1/events; see cloud-events.ts): the same pipeline, problems named by the CloudEvent's paths. */
+  async recordCloudEvents(events: unknown[], atomic: boolean): Promise<UsageOutcome[]> {
+    return this.recordPrepared(events, atomic, async (raw, i, now) => {
+      const meter = await this.contexts.meter(cloudEventType(raw));
+      const command = cloudEventCommand(raw as Record<string, unknown>, meter);
+      return this.prepare(command, i, now).catch((err: unknown) => {
+        throw err instanceof ValidationError ? cloudEventProblems(err, meter) : err;
+      });
+    });
+  }
+
+  private async recordPrepared<C>(commands: C[], atomic: boolean, prepare: (command: C, index: number, now: Date) => Promise<UsageJob>): Promise<UsageOutcome[]> {
     if (commands.length > MAX_BATCH) throw new ValidationError([{ path: 'events', message: `at most ${MAX_BATCH} events per batch` }]);
     const started = performance.now();
     const now = this.clock.now();
-    const prepared = await Promise.all(commands.map((c, i) => this.prepare(c, i, now).catch((err: unknown) => err)));
+    const prepared = await Promise.all(commands.map((c, i) => prepare(c, i, now).catch((err: unknown) => err)));
     const jobs: UsageJob[] = prepared.map((p, i) => (p instanceof Error ? this.failedJob(i, p) : (p as UsageJob)));
     this.stages('prepare', started);
     this.markRepeatedKeys(jobs);

@@ -59,7 +59,24 @@ export function fromLedgerUnits(units: bigint | string): Decimal {
 
 /** Ledger units as a decimal string of the currency unit, for the API. */
 export function formatLedgerUnits(units: bigint | string): string {
-  return formatDecimal(fromLedgerUnits(units));
+  if (typeof units === 'string' && !/^-?\d+$/.test(units)) return formatDecimal(fromLedgerUnits(units));
+  return formatScaled(typeof units === 'string' ? BigInt(units) : units, LEDGER_SCALE);
+}
+
+/**
+ * An integer of 10^-scale units as a decimal string without trailing zeros: the text
+ * formatDecimal gives for the same value, by string arithmetic alone (it is on every reply and
+ * live message).
+ */
+export function formatScaled(units: bigint, scale: number): string {
+  if (units === 0n) return '0';
+  const negative = units < 0n;
+  const digits = (negative ? -units : units).toString().padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  let end = digits.length;
+  while (end > whole.length && digits.charCodeAt(end - 1) === 48) end--;
+  const fraction = digits.slice(whole.length, end);
+  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
 
 export function toQuantityUnits(quantity: Decimal): bigint {
