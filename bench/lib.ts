@@ -185,7 +185,7 @@ export async function wrk(url: string, script: string, opts: { connections: numb
 let scriptRuns = 0;
 
 /** A wrk script that POSTs GraphQL bodies built by `bodyLua` (a Lua expression using `n` and `pick(list)`). */
-export function wrkScript(key: string, bodyLua: string, listFile?: string): string {
+export function wrkScript(key: string, bodyLua: string, listFile?: string, contentType = 'application/json'): string {
   return `
 local n = 0
 local run = '${Date.now().toString(36)}-${(scriptRuns++).toString(36)}'
@@ -194,7 +194,7 @@ local items = {}
 ${listFile ? `for line in io.lines("${listFile}") do table.insert(items, line) end` : ''}
 local function pick() return items[math.random(#items)] end
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = "${contentType}"
 wrk.headers["Authorization"] = "Bearer ${key}"
 function setup(thread) thread:set("seed", math.random(1, 1000000000)) end
 -- Keys are unique per run and thread: wrk's generator starts from the same seed every run.

@@ -57,6 +57,18 @@ function batchBody(hot: string | null): string {
 
 const FLOOR = `'{"query":"mutation { __typename }"}'`;
 
+/** The same 500 events as CloudEvents for POST /v1/events (subject: the customer's external id, picked at random per request). */
+function cloudEventsBody(): string {
+  return `(function()
+    local parts = {}
+    local subject = pick()
+    for j = 1, 500 do
+      parts[j] = '{"specversion":"1.0","type":"llm_tokens","source":"bench","id":"' .. prefix .. '-' .. n .. '-' .. j .. '","subject":"' .. subject .. '","data":{"tokens":"1000","model":"gpt-4o","tokenType":"input"}}'
+    end
+    return '[' .. table.concat(parts, ',') .. ']'
+  end)()`;
+}
+
 /** An authorization of 1,000 tokens for a customer picked at random (each holds money until it expires). */
 function authorizeBody(): string {
   return `'{"query":"mutation($i: AuthorizeUsageInput!) { authorizeUsage(input: $i) { authorized } }","variables":{"i":{"customerId":"' .. pick() .. '","meterCode":"llm_tokens","estimatedQuantity":"1000","dimensions":{"model":"gpt-4o","tokenType":"input"},"idempotencyKey":"' .. prefix .. '-a-' .. n .. '"}}}'`;
@@ -188,6 +200,9 @@ async function main() {
     const { many, hot } = await setup(gql);
     const list = path.join(tmpdir(), `bench-customers-${stamp}.txt`);
     await writeFile(list, many.join('\n'));
+    const externalList = path.join(tmpdir(), `bench-external-${stamp}.txt`);
+    await writeFile(externalList, many.map((_, i) => `bench-${i}`).join('\n'));
+    const eventsUrl = server.url.replace('/graphql', '/v1/events');
     const graphqlUrl = server.url;
 
     // Warm the server (JIT, caches, rule memo), then give the planner statistics of the tables
@@ -215,6 +230,10 @@ async function main() {
     const batchHot = await wrk(graphqlUrl, wrkScript(key, batchBody(hot), list), { connections: 10, threads: 2, seconds: SECONDS });
     const hotBudget = await probe.mark();
     const afterHot = await countEvents(sql);
+    const cloud = await wrk(eventsUrl, wrkScript(key, cloudEventsBody(), externalList, 'application/cloudevents-batch+json'), { connections: 10, threads: 2, seconds: SECONDS });
+    const cloudBudget = await probe.mark();
+    const afterCloud = await countEvents(sql);
+    const cloudEvents = (afterCloud - afterHot) / SECONDS;
     probe.close();
     const batchEvents = (afterMany - before) / SECONDS;
     const hotEvents = (afterHot - afterMany) / SECONDS;
@@ -235,6 +254,7 @@ async function main() {
     line('authorizeUsage, 1 connection', `${lat(authorize1)} (p50 ${(authorize1.p50ms / floor1.p50ms).toFixed(1)}× floor)`, 'p50 <= 2× floor');
     line('recordUsageBatch 500/request, many wallets', `${fmt(batchEvents)} durable events/s (${(batchEvents / naiveMany).toFixed(1)}× naive)  ${lat(batch)}`, '>= 50,000/s and >= 10× naive');
     line('recordUsageBatch 500/request, one hot wallet', `${fmt(hotEvents)} durable events/s (${(hotEvents / naiveHot).toFixed(1)}× naive)  ${lat(batchHot)}`, '>= 50,000/s and >= 35× naive');
+    line('POST /v1/events 500 CloudEvents/request, many', `${fmt(cloudEvents)} durable events/s (${(cloudEvents / naiveMany).toFixed(1)}× naive)  ${lat(cloud)}`, '(second door: no GraphQL)');
     line('naive: 1 tx per event, 16 conns, many wallets', `${fmt(naiveMany)} events/s`);
     line('naive: 1 tx per event, 16 conns, one hot wallet', `${fmt(naiveHot)} events/s`);
     printBudgets([
@@ -243,9 +263,10 @@ async function main() {
       ['authorize@1', authorize1Budget],
       ['batch500', batchBudget],
       ['batch500 hot', hotBudget],
+      ['events500', cloudBudget],
     ]);
     console.log(
-      `\nsummary: recordUsage ${(single.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× floor p99 ${single.p99ms.toFixed(1)} ms; 1-conn p50 ${(single1.p50ms / floor1.p50ms).toFixed(1)}× (authorize ${(authorize1.p50ms / floor1.p50ms).toFixed(1)}×); batches ${fmt(batchEvents)}/s (${(batchEvents / naiveMany).toFixed(1)}× naive), hot ${fmt(hotEvents)}/s (${(hotEvents / naiveHot).toFixed(1)}× naive)`,
+      `\nsummary: recordUsage ${(single.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× floor p99 ${single.p99ms.toFixed(1)} ms; 1-conn p50 ${(single1.p50ms / floor1.p50ms).toFixed(1)}× (authorize ${(authorize1.p50ms / floor1.p50ms).toFixed(1)}×); batches ${fmt(batchEvents)}/s (${(batchEvents / naiveMany).toFixed(1)}× naive), hot ${fmt(hotEvents)}/s (${(hotEvents / naiveHot).toFixed(1)}× naive); /v1/events ${fmt(cloudEvents)}/s`,
     );
   } finally {
     await sql.end();

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Orm } from '../../db/orm.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, notFound, ValidationError } from '../../shared/errors.js';
@@ -44,7 +45,17 @@ const CACHE_MS = 5_000;
 
 /** Which plan a customer is on at an instant, and the billing period that instant falls in. */
 export class SubscriptionService {
-  private readonly cache = new Map<string, { at: number; subscriptions: Promise<ActivePlan[]> }>();
+  /**
+   * Each customer's subscriptions, read for every event: fresh for CACHE_MS, then still answering
+   * while one background load replaces them (lru-cache's stale-while-revalidate), so no event
+   * waits on a reload and a burst of misses makes one query. Changes made here drop the entry.
+   */
+  private readonly cache = new LRUCache<string, ActivePlan[]>({
+    max: 50_000,
+    ttl: CACHE_MS,
+    allowStale: true,
+    fetchMethod: (customerId) => this.load(customerId),
+  });
 
   constructor(
     private readonly orm: Orm,
@@ -94,17 +105,13 @@ export class SubscriptionService {
 
   /** Every subscription of a customer with its plan version, oldest first (cached briefly). */
   async forCustomer(customerId: string, fresh = false): Promise<ActivePlan[]> {
-    const hit = this.cache.get(customerId);
-    const now = Date.now();
-    if (!fresh && hit && now - hit.at < CACHE_MS) return hit.subscriptions;
-    // The pending promise is cached, so a burst of events for one customer makes one query.
-    const loading = (async () => {
-      const subscriptions = await new SubscriptionRepository(this.orm.em.fork()).forCustomer(customerId);
-      return Promise.all(subscriptions.map(async (subscription) => ({ subscription, plan: (await this.plans.findById(subscription.planId))! })));
-    })();
-    this.cache.set(customerId, { at: now, subscriptions: loading });
-    loading.catch(() => this.cache.delete(customerId));
-    return loading;
+    if (fresh) return this.load(customerId);
+    return (await this.cache.fetch(customerId))!;
+  }
+
+  private async load(customerId: string): Promise<ActivePlan[]> {
+    const subscriptions = await new SubscriptionRepository(this.orm.em.fork()).forCustomer(customerId);
+    return Promise.all(subscriptions.map(async (subscription) => ({ subscription, plan: (await this.plans.findById(subscription.planId))! })));
   }
 
   /** The subscription in force at `at`, or undefined. */

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { CompiledRuleSet } from '../../rating/compile.js';
 import { AppError, ErrorCode, notFound } from '../../shared/errors.js';
 import type { Customer } from '../customers/customer.entity.js';
@@ -20,27 +21,14 @@ export interface UsageContext {
   periodKey: string;
 }
 
-/** A short cache of lookups that keeps the pending promise, so a burst of misses makes one query. */
-class TtlCache<V> {
-  private readonly entries = new Map<string, { at: number; value: Promise<V> }>();
-
-  load(key: string, loader: () => Promise<V>): Promise<V> {
-    const e = this.entries.get(key);
-    if (e && Date.now() - e.at < CACHE_MS) return e.value;
-    if (this.entries.size > 50_000) this.entries.clear();
-    const value = loader();
-    this.entries.set(key, { at: Date.now(), value });
-    value.catch(() => this.entries.delete(key));
-    return value;
-  }
-
-  put(key: string, value: V): void {
-    this.entries.set(key, { at: Date.now(), value: Promise.resolve(value) });
-  }
-
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
+/**
+ * Lookups read for every event and changed rarely: fresh for CACHE_MS; after that the cached value
+ * still answers while one background load replaces it (lru-cache's stale-while-revalidate), so
+ * no event waits on a reload, and a burst of misses makes one query. A load that fails drops the
+ * entry; the next event loads again and waits.
+ */
+function lookupCache<V extends object>(load: (key: string) => Promise<V>): LRUCache<string, V> {
+  return new LRUCache<string, V>({ max: 50_000, ttl: CACHE_MS, allowStale: true, fetchMethod: (key) => load(key) });
 }
 
 /**
@@ -48,9 +36,13 @@ class TtlCache<V> {
  * short caches: these change rarely and are read for every event.
  */
 export class UsageContextResolver {
-  private readonly customersById = new TtlCache<Customer>();
-  private readonly customersByExternal = new TtlCache<Customer>();
-  private readonly meters = new TtlCache<Meter>();
+  private readonly customersById = lookupCache<Customer>((id) => this.customers.get({ id }));
+  private readonly customersByExternal = lookupCache<Customer>((externalId) => this.customers.get({ externalId }));
+  private readonly meters = lookupCache<Meter>(async (code) => {
+    const found = await this.meterService.findByCode(code);
+    if (!found) throw notFound('meter', code);
+    return found;
+  });
   /** The last billing period computed per customer and subscription: most events fall in it. */
   private readonly periods = new Map<string, Period>();
 
@@ -62,9 +54,10 @@ export class UsageContextResolver {
   ) {}
 
   async customer(ref: { id?: string | null; externalId?: string | null }): Promise<Customer> {
-    const cache = ref.id ? this.customersById : this.customersByExternal;
-    const customer = await cache.load((ref.id ?? ref.externalId)!, () => this.customers.get(ref));
-    (ref.id ? this.customersByExternal : this.customersById).put(ref.id ? customer.externalId : customer.id, customer);
+    const [cache, other] = ref.id ? [this.customersById, this.customersByExternal] : [this.customersByExternal, this.customersById];
+    const customer = (await cache.fetch((ref.id ?? ref.externalId)!))!;
+    const otherKey = ref.id ? customer.externalId : customer.id;
+    if (other.peek(otherKey, { allowStale: true }) !== customer) other.set(otherKey, customer);
     return customer;
   }
 
@@ -75,11 +68,7 @@ export class UsageContextResolver {
   }
 
   async meter(code: string): Promise<Meter> {
-    return this.meters.load(code, async () => {
-      const found = await this.meterService.findByCode(code);
-      if (!found) throw notFound('meter', code);
-      return found;
-    });
+    return (await this.meters.fetch(code))!;
   }
 
   async resolve(customer: Customer, meter: Meter, at: Date): Promise<UsageContext> {
