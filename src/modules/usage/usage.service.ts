@@ -3,62 +3,30 @@ import { rateEvent, rateEventIfWarm } from '../../rating/rate-event.js';
 import type { RatingInput } from '../../rating/types.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, ValidationError } from '../../shared/errors.js';
-import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
-import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
-import { toLedgerUnits } from '../../shared/money/units.js';
+import { Decimal } from '../../shared/money/decimal.js';
 import { asUnavailable, type SqlPool } from '../../db/sql.js';
-import { Checker, checkAmount } from '../../shared/validation.js';
-import { requestHash } from '../idempotency/request-hash.js';
 import type { AccountStateService } from '../reservations/account-state.service.js';
 import type { ReservationStore, ReserveResult, WalletFigures } from '../reservations/reservation-store.js';
-import { ReservationStatus, type Reservation } from '../reservations/reservation.entity.js';
 import { ReservationRepository } from '../reservations/reservation.repository.js';
 import { CounterCache } from './counter-cache.js';
 import { meterFacts, ratingRefusal } from './usage-rating.js';
 import { GroupCommitter } from './group-committer.js';
-import { storedLines, type UsageEventRecord } from './usage-event.entity.js';
-import { checkDimensions, checkDistinctValue, checkMeterQuantity, checkValues } from './usage-event.checks.js';
+import type { UsageEventRecord } from './usage-event.entity.js';
 import type { UsageContextResolver } from './usage-context.js';
 import type { UsageJob } from './usage-job.js';
+import { UsagePreparer, type AuthorizeUsageCommand, type RecordUsageCommand } from './usage-prepare.js';
+import { toEventRecord, toReservation } from './usage-records.js';
 import { capRefused, fundsRefused, keyInProgress, keyReused, reservationClosed, storeUnavailable, type UsageOutcome } from './usage-outcomes.js';
-import { keptHold, postItem, toReserveEvent } from './reserve-events.js';
-import { cloudEventCommand, cloudEventProblems, cloudEventType } from './cloud-events.js';
+import { postItem, toReserveEvent } from './reserve-events.js';
 import { notCommitted, UsageRepository, type CommitBundle, type CommitOutcome, type CustomerNotice } from './usage.repository.js';
 
 export type { UsageJob } from './usage-job.js';
+export type { AuthorizeUsageCommand, RecordUsageCommand } from './usage-prepare.js';
 export { keyReused, reservationClosed, type RefusalCode, type UsageOutcome } from './usage-outcomes.js';
-
-export interface RecordUsageCommand {
-  customerId?: string | null;
-  externalCustomerId?: string | null;
-  meterCode: string;
-  quantity?: Decimal | null;
-  timestamp?: Date | null;
-  dimensions?: unknown;
-  values?: unknown;
-  idempotencyKey: string;
-}
-
-export interface AuthorizeUsageCommand {
-  customerId?: string | null;
-  externalCustomerId?: string | null;
-  meterCode: string;
-  /** Hold this quantity, priced by the rules; or give estimatedAmount. */
-  estimatedQuantity?: Decimal | null;
-  estimatedAmount?: Decimal | null;
-  dimensions?: unknown;
-  values?: unknown;
-  ttlSeconds?: number | null;
-  idempotencyKey: string;
-}
 
 /** Told when an authorization holds money or a hold is given back (live updates, alerts on available balance). */
 export type HoldListener = (customerId: string, walletId: string | null, change: 'HOLD' | 'RELEASE') => void;
-
-const MIN_TTL_SECONDS = 1;
-const MAX_TTL_SECONDS = 7 * 86_400;
-const DEFAULT_TTL_SECONDS = 900;
 
 /** Told after each group commit, once its holds are posted: what changed, for live updates. */
 export interface UsageCommitted {
@@ -96,6 +64,7 @@ export class UsageService {
   private readonly listeners: Array<(committed: UsageCommitted) => void> = [];
   private readonly holdListeners: HoldListener[] = [];
   private readonly counters = new CounterCache();
+  private readonly preparer: UsagePreparer;
 
   constructor(
     private readonly contexts: UsageContextResolver,
@@ -107,6 +76,7 @@ export class UsageService {
     private readonly logger: Logger,
     private readonly stages: StageTimer = noStages,
   ) {
+    this.preparer = new UsagePreparer(contexts, config);
     this.repo = new UsageRepository(sql.commit, sql.main);
     this.reservations = new ReservationRepository(sql.main);
     this.committer = new GroupCommitter(
@@ -145,18 +115,12 @@ export class UsageService {
 
   /** Records events. With atomic, either all are charged or none is and the first failure says why. */
   async record(commands: RecordUsageCommand[], atomic: boolean): Promise<UsageOutcome[]> {
-    return this.recordPrepared(commands, atomic, (c, i, now) => this.prepare(c, i, now));
+    return this.recordPrepared(commands, atomic, (c, i, now) => this.preparer.prepare(c, i, now));
   }
 
   /** Records CloudEvents (POST /v1/events; see cloud-events.ts): the same pipeline, problems named by the CloudEvent's paths. */
   async recordCloudEvents(events: unknown[], atomic: boolean): Promise<UsageOutcome[]> {
-    return this.recordPrepared(events, atomic, async (raw, i, now) => {
-      const meter = await this.contexts.meter(cloudEventType(raw));
-      const command = cloudEventCommand(raw as Record<string, unknown>, meter);
-      return this.prepare(command, i, now).catch((err: unknown) => {
-        throw err instanceof ValidationError ? cloudEventProblems(err, meter) : err;
-      });
-    });
+    return this.recordPrepared(events, atomic, (raw, i, now) => this.preparer.prepareCloudEvent(raw, i, now));
   }
 
   private async recordPrepared<C>(commands: C[], atomic: boolean, prepare: (command: C, index: number, now: Date) => Promise<UsageJob>): Promise<UsageOutcome[]> {
@@ -179,11 +143,16 @@ export class UsageService {
    */
   async authorize(cmd: AuthorizeUsageCommand): Promise<UsageOutcome> {
     const started = performance.now();
-    const job = await this.prepareAuthorization(cmd, this.clock.now());
+    const job = await this.preparer.prepareAuthorization(cmd, this.clock.now());
     this.stages('prepare', started);
     const [outcome] = await this.run([job], false);
     this.stages('request', started);
     return outcome!;
+  }
+
+  /** Validates a usage command and resolves its context (settleReservation prepares its event here). */
+  prepare(cmd: RecordUsageCommand, index: number, now: Date): Promise<UsageJob> {
+    return this.preparer.prepare(cmd, index, now);
   }
 
   /** Runs prepared jobs through reservation and commit (also used to settle reservations). */
@@ -197,81 +166,6 @@ export class UsageService {
     }
     await Promise.all([this.commitAll(jobs.filter((j) => j.kind === 'usage'), atomic), ...jobs.filter((j) => j.kind === 'authorization').map((j) => this.commitAuthorization(j))]);
     return jobs.map((j) => j.outcome ?? { kind: 'error', error: new AppError(ErrorCode.INTERNAL_SERVER_ERROR, 'the event was not processed') });
-  }
-
-  // ── validate and resolve ─────────────────────────────────────────────────────────────────
-
-  /** Validates a usage command and resolves its context; throws AppError for a bad event. */
-  async prepare(cmd: RecordUsageCommand, index: number, now: Date): Promise<UsageJob> {
-    const check = new Checker();
-    const key = check.idempotencyKey('idempotencyKey', cmd.idempotencyKey);
-    const at = cmd.timestamp ?? now;
-    if (at.getTime() < now.getTime() - this.config.maxAgeMs) check.fail('timestamp', `is more than ${this.config.maxAgeMs / 86_400_000} days in the past`);
-    if (at.getTime() > now.getTime() + this.config.maxFutureMs) check.fail('timestamp', `is more than ${this.config.maxFutureMs / 1000} seconds in the future`);
-    const event = await this.resolveEvent(check, cmd, 'quantity', cmd.quantity, at);
-    const hash = requestHash({
-      customer: event.ctx.customer.id,
-      meter: event.ctx.meter.code,
-      quantity: event.quantity,
-      timestamp: cmd.timestamp ?? null,
-      dimensions: { ...event.dimensions },
-      values: { ...event.values },
-    });
-    return { kind: 'usage', index, key: key!, hash, at, ...event, quantity: event.quantity!, eventId: newId(at.getTime()), holdId: newId(), settles: null };
-  }
-
-  /** Validates an authorization and resolves its context; its reservation id is its hold's. */
-  private async prepareAuthorization(cmd: AuthorizeUsageCommand, now: Date): Promise<UsageJob> {
-    const check = new Checker();
-    const key = check.idempotencyKey('idempotencyKey', cmd.idempotencyKey);
-    if (!!cmd.estimatedQuantity === !!cmd.estimatedAmount) check.fail('estimatedQuantity', 'give exactly one of estimatedQuantity and estimatedAmount');
-    const ttl = check.integer('ttlSeconds', cmd.ttlSeconds ?? DEFAULT_TTL_SECONDS, { min: MIN_TTL_SECONDS, max: MAX_TTL_SECONDS }) ?? DEFAULT_TTL_SECONDS;
-    const amount = cmd.estimatedAmount ? checkAmount(check, 'estimatedAmount', cmd.estimatedAmount) : undefined;
-    const event = await this.resolveEvent(check, cmd, 'estimatedQuantity', cmd.estimatedQuantity, now, !cmd.estimatedQuantity);
-    const hash = requestHash({
-      customer: event.ctx.customer.id,
-      meter: event.ctx.meter.code,
-      quantity: event.quantity,
-      amount,
-      dimensions: { ...event.dimensions },
-      values: { ...event.values },
-      ttl,
-    });
-    const id = newId(now.getTime());
-    return {
-      kind: 'authorization',
-      index: 0,
-      key: key!,
-      hash,
-      at: now,
-      ...event,
-      quantity: event.quantity ?? new Decimal(1),
-      eventId: id,
-      holdId: id,
-      authorization: { estimatedQuantity: event.quantity ?? null, amount: amount ? toLedgerUnits(amount) : null, expiresAt: new Date(now.getTime() + ttl * 1000) },
-      settles: null,
-    };
-  }
-
-  /** The checks every entry shares (customer, meter, quantity, dimensions, values), then the event's context. */
-  private async resolveEvent(
-    check: Checker,
-    cmd: { customerId?: string | null; externalCustomerId?: string | null; meterCode: string; dimensions?: unknown; values?: unknown },
-    quantityPath: string,
-    quantity: Decimal | null | undefined,
-    at: Date,
-    noQuantity = false,
-  ) {
-    if (!!cmd.customerId === !!cmd.externalCustomerId) check.fail('customerId', 'give exactly one of customerId and externalCustomerId');
-    const meterCode = check.text('meterCode', cmd.meterCode, { max: 64, required: true });
-    check.done();
-    const [customer, meter] = await Promise.all([this.contexts.customer({ id: cmd.customerId, externalId: cmd.externalCustomerId }), this.contexts.meter(meterCode!)]);
-    const checked = noQuantity ? undefined : checkMeterQuantity(check, quantityPath, quantity, meter);
-    const dimensions = checkDimensions(check, 'dimensions', cmd.dimensions, meter);
-    checkDistinctValue(check, 'dimensions', dimensions, meter);
-    const values = checkValues(check, 'values', cmd.values);
-    check.done();
-    return { ctx: await this.contexts.resolve(customer, meter, at), quantity: checked, dimensions, values };
   }
 
   private failedJob(index: number, cause: Error): UsageJob {
@@ -467,40 +361,6 @@ export class UsageService {
 
   // ── commit, post, publish ─────────────────────────────────────────────────────────────────
 
-  private toRecord(job: UsageJob, now: Date): UsageEventRecord {
-    const rating = job.rating!;
-    const r = job.reserved!;
-    return {
-      id: job.eventId,
-      customerId: job.ctx.customer.id,
-      idempotencyKey: job.key,
-      requestHash: job.hash,
-      meterId: job.ctx.meter.id,
-      meterCode: job.ctx.meter.code,
-      quantity: formatDecimal(job.quantity),
-      occurredAt: job.at,
-      dimensions: { ...job.dimensions },
-      values: Object.fromEntries(Object.entries(job.values).map(([k, v]) => [k, formatDecimal(v)])),
-      periodStart: job.ctx.period.start,
-      currency: job.ctx.ruleSet.currency,
-      walletId: r.walletId,
-      amount: formatDecimal(rating.amount),
-      charged: rating.units,
-      ruleSetKey: rating.ruleSet.key,
-      ruleSetVersion: rating.ruleSet.version,
-      ruleSetHash: rating.ruleSet.hash,
-      firedRules: rating.firedRules,
-      lines: storedLines(rating),
-      allocations: [],
-      usageBatchId: '',
-      softLimitExceeded: r.softLimitExceeded,
-      balanceAfter: null,
-      availableAfter: r.available,
-      reservationId: job.settles?.reservationId ?? null,
-      createdAt: now,
-    };
-  }
-
   /** Makes reserved usage events durable (one bundle per request), then posts their holds. */
   private async commitAll(jobs: UsageJob[], atomic: boolean): Promise<void> {
     const reserved = jobs.filter((j) => j.reserved && !j.outcome);
@@ -509,7 +369,7 @@ export class UsageService {
     const bundle: CommitBundle = {
       atomic,
       events: reserved.map((j) => ({
-        event: this.toRecord(j, now),
+        event: toEventRecord(j, now),
         allocations: j.reserved!.allocations,
         settles: j.settles?.reservationId ?? null,
         post: postItem(j),
@@ -548,28 +408,7 @@ export class UsageService {
   /** Stores a reserved authorization, keeps its hold, and tells the hold listeners. */
   private async commitAuthorization(job: UsageJob): Promise<void> {
     if (!job.reserved || job.outcome) return;
-    const r = job.reserved;
-    const hold = keptHold(job);
-    const reservation: Reservation = {
-      id: job.eventId,
-      customerId: job.ctx.customer.id,
-      idempotencyKey: job.key,
-      requestHash: job.hash,
-      meterCode: job.ctx.meter.code,
-      dimensions: { ...job.dimensions },
-      values: Object.fromEntries(Object.entries(job.values).map(([k, v]) => [k, formatDecimal(v)])),
-      estimatedQuantity: job.authorization!.estimatedQuantity && formatDecimal(job.authorization!.estimatedQuantity),
-      currency: job.ctx.ruleSet.currency,
-      walletId: r.walletId,
-      amount: BigInt(hold.amt),
-      hold,
-      periodStart: job.ctx.period.start,
-      status: ReservationStatus.OPEN,
-      expiresAt: job.authorization!.expiresAt,
-      settledEventId: null,
-      createdAt: job.at,
-      updatedAt: job.at,
-    };
+    const reservation = toReservation(job);
     let version: bigint | null;
     const committing = performance.now();
     try {
