@@ -12,6 +12,7 @@ import { Migration20261201000200InvoiceLineAdjustments } from './Migration202612
 import { Migration20261201000300MeterProperty } from './Migration20261201000300MeterProperty.js';
 import { Migration20261201000400SpendingCapGuard } from './Migration20261201000400SpendingCapGuard.js';
 import { Migration20261201000600CommitPath } from './Migration20261201000600CommitPath.js';
+import { Migration20261201000700PeriodLineTotals } from './Migration20261201000700PeriodLineTotals.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -31,4 +32,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201000300MeterProperty', class: Migration20261201000300MeterProperty },
   { name: 'Migration20261201000400SpendingCapGuard', class: Migration20261201000400SpendingCapGuard },
   { name: 'Migration20261201000600CommitPath', class: Migration20261201000600CommitPath },
+  { name: 'Migration20261201000700PeriodLineTotals', class: Migration20261201000700PeriodLineTotals },
 ];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SqlClient } from '../../db/sql.js';
 import { Decimal } from '../../shared/money/decimal.js';
 import type { PeriodPayments } from './prepaid-items.js';
@@ -12,57 +13,61 @@ export interface PeriodUsage extends PeriodPayments {
 }
 
 /**
- * One statement, so one snapshot, and one pass over the period's events: every priced line (with
- * each of its tier parts) and every wallet allocation becomes a row, and one hash aggregation
- * sums them by meter, rule-set version, presented dimensions, line, tier, or credit block. A
- * line's own figures count on its first tier row only. The committed event count
- * (usage_period_total, written in the same commit as the events) comes with it.
+ * One statement, so one snapshot, over the period's totals (usage_period_line, _paid, _latest),
+ * which the usage_period_line_add trigger keeps in the commit of the events: a few rows per
+ * customer and period however many events it holds. The rows hold each full dimension set; the
+ * dimensions the invoice presents are chosen here and the rows re-summed by them (numeric sums,
+ * exact). A UNIQUE_COUNT meter's rows leave out its property (`folded`): when an invoice
+ * presents that dimension, the meter's lines are read from its events instead (`raw_meter`).
+ * The committed event count (usage_period_total, written in the same commit as the events)
+ * comes with it. Rows come in a fixed order (meter, rule set, presented dimensions, line), which
+ * is the order of the invoice's usage lines.
  */
 const periodUsageSql = (dims: string) => `
-with part as (
-  select u.kind, e.meter_code, e.rule_set_key, e.rule_set_version, e.rule_set_hash, ${dims} as dims, u.item, tp.value as tp,
-         coalesce(tp.ord, 1) = 1 as head
-    from usage_event e
-   cross join lateral (select 'line' as kind, l as item from jsonb_array_elements(e.lines) l
-                       union all select 'paid', x from jsonb_array_elements(e.allocations) x) u
-    left join lateral jsonb_array_elements(case when u.kind = 'line' then u.item->'t' end) with ordinality tp(value, ord) on true
-   where e.customer_id = $1 and e.period_start = $2 and e.currency = $3
+with own as (
+  select * from usage_period_line where customer_id = $1 and period_start = $2 and currency = $3
+), raw_meter as (
+  select distinct meter_code from own where folded is not null and coalesce($5::jsonb -> meter_code, '[]'::jsonb) ? folded
+), part as (
+  select o.meter_code, o.rule_set_key, o.rule_set_version, o.rule_set_hash, o.dimensions, o.c, o.p, o.ck, o.adj, o.tier, o.unit_price,
+         o.n, o.q, o.a, o.b, o.cd, o.tq, o.tf, o.ta
+    from own o
+   where o.meter_code not in (select meter_code from raw_meter)
+  union all
+  select e.meter_code, e.rule_set_key, e.rule_set_version, e.rule_set_hash, e.dimensions, l->>'c', coalesce(l ? 'p', false), l->>'ck',
+         coalesce(l->'adj', '[]'::jsonb), (t.tp->>0)::int, t.tp->>2,
+         h.head::int, case when h.head then (l->>'q')::numeric end, case when h.head then (l->>'a')::numeric end,
+         case when h.head then coalesce(l->>'b', l->>'a')::numeric end, case when h.head then (l->>'cd')::numeric end,
+         (t.tp->>1)::numeric, (t.tp->>3)::numeric, (t.tp->>4)::numeric
+    from raw_meter r
+   cross join lateral (select * from usage_event e
+                        where e.customer_id = $1 and e.period_start = $2 and e.currency = $3 and e.meter_code = r.meter_code) e
+   cross join lateral jsonb_array_elements(e.lines) l
+    left join lateral jsonb_array_elements(l->'t') with ordinality t(tp, ord) on true
+   cross join lateral (select coalesce(t.ord, 1) = 1 as head) h
 ), agg as (
-  select kind, meter_code, rule_set_key, rule_set_version, rule_set_hash,
-         case when kind = 'line' then dims end as dims,
-         case when kind = 'line' then item->>'c' else item->>0 end as c,
-         coalesce(item ? 'p', false) as p, item->>'ck' as ck, coalesce(item->'adj', '[]'::jsonb) as adj,
-         (tp->>0)::int as tier, tp->>2 as unit_price,
-         count(*) filter (where head) as n,
-         coalesce(sum((item->>'q')::numeric) filter (where head), 0)::text as q,
-         coalesce(sum(case when kind = 'line' then (item->>'a')::numeric else (item->>1)::numeric end) filter (where head), 0)::text as a,
-         coalesce(sum(coalesce(item->>'b', item->>'a')::numeric) filter (where head and kind = 'line'), 0)::text as b,
-         coalesce(sum((item->>'cd')::numeric) filter (where head), 0)::text as cd,
-         sum((tp->>1)::numeric)::text as tq, sum((tp->>3)::numeric)::text as tf, sum((tp->>4)::numeric)::text as ta
-    from part
-   group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+  select x.meter_code, x.rule_set_key, x.rule_set_version, x.rule_set_hash, ${dims} as dims, x.c, x.p, x.ck, x.adj, x.tier, x.unit_price,
+         sum(x.n) as n, coalesce(sum(x.q), 0)::text as q, coalesce(sum(x.a), 0)::text as a, coalesce(sum(x.b), 0)::text as b,
+         coalesce(sum(x.cd), 0)::text as cd, sum(x.tq)::text as tq, sum(x.tf)::text as tf, sum(x.ta)::text as ta
+    from part x
+   group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
 )
-select (select coalesce(jsonb_agg(agg), '[]'::jsonb) from agg where kind = 'line') as rows,
-       (select coalesce(jsonb_agg(jsonb_build_object('kind', y.kind, 'units', y.units)), '[]'::jsonb)
-          from (select b.kind, sum(x.a::numeric)::text as units from agg x join credit_block b on b.id = x.c::uuid
-                 where x.kind = 'paid' group by b.kind) y) as paid,
+select (select coalesce(jsonb_agg(g order by g.meter_code, g.rule_set_key, g.dims, g.c, g.rule_set_version, g.rule_set_hash, g.p, g.ck, g.adj, g.tier, g.unit_price), '[]'::jsonb)
+          from agg g) as rows,
+       (select coalesce(jsonb_agg(jsonb_build_object('kind', y.kind, 'units', y.units) order by y.kind), '[]'::jsonb)
+          from (select b.kind, sum(p.units)::text as units from usage_period_paid p join credit_block b on b.id = p.block_id
+                 where p.customer_id = $1 and p.period_start = $2 and p.currency = $3 group by b.kind) y) as paid,
+       (select coalesce(jsonb_agg(z order by z.rule_set_key, z.c, z.ck), '[]'::jsonb)
+          from (select distinct on (t.rule_set_key, t.c, t.ck) t.rule_set_key, t.rule_set_version, t.c, t.ck, t.quantity::text as q, t.adj
+                  from usage_period_latest t
+                 where t.customer_id = $1 and t.period_start = $2 and t.currency = $3 and t.meter_code = any($4::text[])
+                 order by t.rule_set_key, t.c, t.ck, t.latest_at desc, t.latest_event_id desc) z) as latest,
        (select coalesce(sum(events), 0)::text from usage_period_total where customer_id = $1 and period_start = $2 and currency = $3) as seen,
        (select coalesce(sum(charged), 0)::text from usage_period_total where customer_id = $1 and period_start = $2 and currency = $3) as charged`;
 
 /**
- * LATEST meters: per rule set, charge and counter, the quantity of the period's last event (by
- * time, then id), with the version and adjustments that priced it.
- */
-const latestSql = `
-select distinct on (e.rule_set_key, l->>'c', l->>'ck')
-       e.rule_set_key, e.rule_set_version, l->>'c' as c, l->>'ck' as ck, e.quantity::text as q, coalesce(l->'adj', '[]'::jsonb) as adj
-  from usage_event e cross join lateral jsonb_array_elements(e.lines) l
- where e.customer_id = $1 and e.period_start = $2 and e.currency = $3 and e.meter_code = any($4::text[]) and l ? 'ck'
- order by e.rule_set_key, l->>'c', l->>'ck', e.occurred_at desc, e.id desc`;
-
-/**
- * The SQL expression of an event's presented dimensions: per meter, only the keys its plan
- * charges group by (keys and meter codes travel as parameters, appended to `params`).
+ * The SQL expression of a period row's presented dimensions (row alias x): per meter, only the
+ * keys its plan charges group by (keys and meter codes travel as parameters, appended to `params`).
  */
 function presentedDimensions(groupBy: Record<string, string[]>, params: unknown[]): string {
   const arg = (v: string) => {
@@ -71,8 +76,17 @@ function presentedDimensions(groupBy: Record<string, string[]>, params: unknown[
   };
   const cases = Object.entries(groupBy)
     .filter(([, keys]) => keys.length > 0)
-    .map(([meter, keys]) => `when ${arg(meter)} then jsonb_strip_nulls(jsonb_build_object(${keys.map((k) => { const p = arg(k); return `${p}, e.dimensions -> ${p}`; }).join(', ')}))`);
-  return cases.length === 0 ? `'{}'::jsonb` : `case e.meter_code ${cases.join(' ')} else '{}'::jsonb end`;
+    .map(([meter, keys]) => `when ${arg(meter)} then jsonb_strip_nulls(jsonb_build_object(${keys.map((k) => { const p = arg(k); return `${p}, x.dimensions -> ${p}`; }).join(', ')}))`);
+  return cases.length === 0 ? `'{}'::jsonb` : `case x.meter_code ${cases.join(' ')} else '{}'::jsonb end`;
+}
+
+interface LatestJson {
+  rule_set_key: string;
+  rule_set_version: number;
+  c: string;
+  ck: string;
+  q: string;
+  adj: string[];
 }
 
 interface RowJson {
@@ -104,20 +118,16 @@ const groupKey = (g: RowJson) =>
 export class PeriodUsageRepository {
   /** Callers pass a transaction's client: `set local` keeps the setting to it. */
   async periodUsage(client: SqlClient, customerId: string, periodStart: Date, currency: string, groupBy: Record<string, string[]>, latestMeters: string[] = []): Promise<PeriodUsage> {
-    // The planner cannot see how many lines a jsonb array holds (it assumes 100 per event), so
-    // its estimates run to millions of rows and it would spend a second JIT-compiling a query
-    // that runs in milliseconds.
-    // For the same reason it would sort the lines to group them (spilling to disk for a large
-    // customer) where hashing the few groups a period has is much cheaper.
-    await client.query(`set local jit = off; set local enable_sort = off; set local work_mem = '64MB'`);
-    const params: unknown[] = [customerId, periodStart, currency];
+    // The fallback over events (a UNIQUE_COUNT meter presented by its property) is in every plan,
+    // and the planner, which cannot see how many lines a jsonb array holds (it assumes 100 per
+    // event), costs it at millions of rows: it would spend a second JIT-compiling a statement
+    // that reads a few rows.
+    await client.query('set local jit = off');
+    const params: unknown[] = [customerId, periodStart, currency, latestMeters, JSON.stringify(groupBy)];
     const text = periodUsageSql(presentedDimensions(groupBy, params));
-    const { rows } = await client.query<{ rows: RowJson[]; paid: Array<{ kind: 'MAIN' | 'GRANT'; units: string }>; seen: string; charged: string }>(text, params as never[]);
-    await client.query('reset enable_sort; reset work_mem');
-    const latest =
-      latestMeters.length === 0
-        ? []
-        : (await client.query<{ rule_set_key: string; rule_set_version: number; c: string; ck: string; q: string; adj: string[] }>(latestSql, [customerId, periodStart, currency, latestMeters])).rows;
+    // A named statement: each connection plans it once per presentation, not on every read.
+    const name = `period_usage_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    const { rows } = await client.query<{ rows: RowJson[]; paid: Array<{ kind: 'MAIN' | 'GRANT'; units: string }>; latest: LatestJson[]; seen: string; charged: string }>({ name, text, values: params });
     const r = rows[0]!;
     const groups = new Map<string, UsageGroup>();
     for (const row of r.rows) {
@@ -154,7 +164,7 @@ export class PeriodUsageRepository {
     }
     return {
       groups: [...groups.values()],
-      latest: latest.map((l) => ({ ruleSetKey: l.rule_set_key, ruleSetVersion: l.rule_set_version, component: l.c, counterKey: l.ck, value: new Decimal(l.q), adjustments: l.adj })),
+      latest: r.latest.map((l) => ({ ruleSetKey: l.rule_set_key, ruleSetVersion: l.rule_set_version, component: l.c, counterKey: l.ck, value: new Decimal(l.q), adjustments: l.adj })),
       paid: r.paid.map((p) => ({ kind: p.kind, units: BigInt(p.units) })),
       charged: BigInt(r.charged),
       seen: Number(r.seen),
