@@ -24,6 +24,10 @@ interface Account {
   holds: Map<string, HoldRecord>;
   periods: Map<string, { fields: Map<string, string>; expireAt: number }>;
   idempotency: Map<string, { value: string; expireAt: number }>;
+  /** Versions whose sync deltas were applied, with their expiry (Redis: sv:<version>, apart from the idempotency keys). */
+  synced: Map<string, number>;
+  /** Periods loaded since the last drop (Redis: ps), which a drop forgets. */
+  loadedPeriods: Set<string>;
 }
 
 const n = (v: string | undefined): bigint => (v === undefined ? 0n : BigInt(v));
@@ -46,7 +50,7 @@ export class MemoryReservationStore implements ReservationStore {
   private account(customerId: string): Account {
     let a = this.accounts.get(customerId);
     if (!a) {
-      a = { state: new Map(), holds: new Map(), periods: new Map(), idempotency: new Map() };
+      a = { state: new Map(), holds: new Map(), periods: new Map(), idempotency: new Map(), synced: new Map(), loadedPeriods: new Set() };
       this.accounts.set(customerId, a);
     }
     return a;
@@ -122,8 +126,9 @@ export class MemoryReservationStore implements ReservationStore {
       }
       if (rerate) return { status: 'RERATE', counters, meterQuantity: mq };
 
-      const settling = e.settles ? holdOf(e.settles) : undefined;
-      if (e.settles && (!settling || Number(settling.exp) <= now)) return { status: 'HOLD_GONE' };
+      // Any string names a hold, '' included (null settles nothing), as in the script.
+      const settling = e.settles !== null ? holdOf(e.settles) : undefined;
+      if (e.settles !== null && (!settling || Number(settling.exp) <= now)) return { status: 'HOLD_GONE' };
       const released = new Map<string, bigint>();
       for (const [b, amt] of settling?.a ?? []) released.set(b, (released.get(b) ?? 0n) + BigInt(amt));
       const unspent = settling && settling.postpaid && settling.per === e.periodKey ? BigInt(settling.amt) : 0n;
@@ -178,7 +183,7 @@ export class MemoryReservationStore implements ReservationStore {
         }
         if (!walletId) P.set(`sp:${e.currency}`, (n(P.get(`sp:${e.currency}`)) - unspent + e.amount).toString());
       }
-      if (e.settles) {
+      if (e.settles !== null) {
         gone.add(e.settles);
         newHolds.delete(e.settles);
       }
@@ -228,8 +233,9 @@ export class MemoryReservationStore implements ReservationStore {
     const loaded = a.state.get('loaded') === '1';
     const rv = n(a.state.get('rv'));
     const gen = loaded ? a.state.get('gen') : undefined;
+    // Absent is no fence (not a fence at 0): the script writes version 0 too.
     const fence = (fields: Map<string, string>, field: string) => {
-      if (n(fields.get(field)) < version) fields.set(field, version.toString());
+      if (!fields.has(field) || n(fields.get(field)) < version) fields.set(field, version.toString());
     };
     if (!loaded && items.length > 0) fence(a.state, 'fence');
     const add = (field: string, delta: bigint) => a.state.set(field, (n(a.state.get(field)) + delta).toString());
@@ -301,7 +307,7 @@ export class MemoryReservationStore implements ReservationStore {
     const a = this.account(customerId);
     if (a.state.get('loaded') !== '1') {
       if (change.version === null) a.state.delete('ld');
-      else if (n(a.state.get('fence')) < change.version) a.state.set('fence', change.version.toString());
+      else if (!a.state.has('fence') || n(a.state.get('fence')) < change.version) a.state.set('fence', change.version.toString());
       return false;
     }
     for (const w of change.wallets) setWallet(a.state, w);
@@ -315,9 +321,9 @@ export class MemoryReservationStore implements ReservationStore {
       if (cap === null) a.state.delete(`cap:${cur}`);
       else a.state.set(`cap:${cur}`, cap.toString());
     }
-    const marker = `sv:${change.version}`;
-    if (change.version !== null && change.version > n(a.state.get('rv')) && change.deltas.length > 0 && !this.idem(a, marker)) {
-      a.idempotency.set(marker, { value: '1', expireAt: this.now() + 86_400_000 });
+    const marker = String(change.version);
+    if (change.version !== null && change.version > n(a.state.get('rv')) && change.deltas.length > 0 && !((a.synced.get(marker) ?? 0) > this.now())) {
+      a.synced.set(marker, this.now() + 86_400_000);
       for (const d of change.deltas) a.state.set(`br:${d.blockId}`, (n(a.state.get(`br:${d.blockId}`)) + d.amount).toString());
     }
     return true;
@@ -380,6 +386,7 @@ export class MemoryReservationStore implements ReservationStore {
     fields.set('gen', gen);
     fields.set('loaded', '1');
     a.periods.set(p.periodKey, { fields, expireAt: p.expireAt });
+    a.loadedPeriods.add(p.periodKey);
     return 'LOADED';
   }
 
@@ -405,7 +412,14 @@ export class MemoryReservationStore implements ReservationStore {
   }
 
   async drop(customerId: string): Promise<void> {
-    this.accounts.delete(customerId);
+    const a = this.accounts.get(customerId);
+    if (!a) return;
+    // As drop.lua: the state, its holds and the periods it loaded go. Idempotency keys and sync
+    // markers stay (PostgreSQL backs them), and so do periods only begun or fenced.
+    a.state = new Map();
+    a.holds = new Map();
+    for (const key of a.loadedPeriods) a.periods.delete(key);
+    a.loadedPeriods.clear();
   }
 
   async holders(): Promise<string[]> {
