@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createRedisClient } from '../../src/modules/reservations/redis-store.js';
+import { createRedisClient } from '../../src/modules/reservations/redis.store.js';
 import { TEST_REDIS_URL } from '../support/env.js';
 import {
   ALL_BLOCKS,
@@ -46,7 +46,7 @@ import { deleteRedisKeys } from '../support/test-app.js';
  *   RESERVATION_DIFF_SEED=<seed> RESERVATION_DIFF_PATH=<path> npx vitest run <this file>
  */
 
-const RUNS = Number(process.env.RESERVATION_DIFF_RUNS ?? 400);
+const RUNS = Number(process.env.RESERVATION_DIFF_RUNS ?? 1000);
 const MAX_STEPS = Number(process.env.RESERVATION_DIFF_STEPS ?? 20);
 const SEED = process.env.RESERVATION_DIFF_SEED === undefined ? undefined : Number(process.env.RESERVATION_DIFF_SEED);
 const PATH = process.env.RESERVATION_DIFF_PATH;
