@@ -1,4 +1,5 @@
 import { Decimal } from '../shared/money/decimal.js';
+import { chargeModelFigures } from './charge-models/index.js';
 import type { AdjustmentParams, ChargeParams, ConditionDefinition } from './types.js';
 
 const HUNDRED = new Decimal(100);
@@ -28,43 +29,7 @@ function chargeFigures(p: ChargeParams): Decimal[] {
   const price = (text: string) => figures.push(new Decimal(text), new Decimal(text).div(per));
   figures.push(per);
   if (p.freeUnits !== undefined) figures.push(new Decimal(p.freeUnits));
-  switch (p.model) {
-    case 'per_unit':
-      price(p.unitPrice);
-      break;
-    case 'graduated':
-    case 'volume': {
-      for (const t of p.tiers) {
-        price(t.unitPrice);
-        if (t.upTo !== null) figures.push(new Decimal(t.upTo));
-        if (t.flatFee !== undefined) figures.push(new Decimal(t.flatFee));
-      }
-      // "10% off from 10M": a tier's discount on the first tier's price, and on the one before it.
-      const prices = p.tiers.map((t) => new Decimal(t.unitPrice));
-      prices.forEach((q, i) => {
-        for (const ref of [prices[0]!, prices[i - 1]]) if (ref && !ref.isZero()) figures.push(HUNDRED.minus(q.div(ref).times(HUNDRED)).abs());
-      });
-      break;
-    }
-    case 'package':
-      figures.push(new Decimal(p.size), new Decimal(p.price));
-      break;
-    case 'percentage':
-      figures.push(new Decimal(p.rate));
-      for (const x of [p.fixedFee, p.minPerEvent, p.maxPerEvent]) if (x !== undefined) figures.push(new Decimal(x));
-      if (p.freeEvents !== undefined) figures.push(new Decimal(p.freeEvents));
-      break;
-    case 'graduated_percentage':
-      for (const t of p.tiers) {
-        figures.push(new Decimal(t.rate));
-        if (t.upTo !== null) figures.push(new Decimal(t.upTo));
-        if (t.flatFee !== undefined) figures.push(new Decimal(t.flatFee));
-      }
-      break;
-    case 'cost_plus':
-      figures.push(new Decimal(p.markupPercent));
-      break;
-  }
+  chargeModelFigures(p, { figure: (x) => figures.push(new Decimal(x)), price });
   return figures;
 }
 

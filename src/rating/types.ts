@@ -13,7 +13,7 @@ export interface PercentTierDefinition {
   flatFee?: string;
 }
 
-interface ChargeCommon {
+export interface ChargeCommon {
   /** Unique within the rule set; carries the component's period counter across versions. */
   id: string;
   description?: string;
@@ -27,22 +27,9 @@ interface ChargeCommon {
   counterBy?: string[];
 }
 
-export type ChargeParams =
-  | (ChargeCommon & { model: 'per_unit'; unitPrice: string })
-  | (ChargeCommon & { model: 'graduated'; tiers: TierDefinition[] })
-  | (ChargeCommon & { model: 'volume'; tiers: TierDefinition[] })
-  | (ChargeCommon & { model: 'package'; size: string; price: string; rounding?: 'up' | 'down' })
-  | (ChargeCommon & {
-      model: 'percentage';
-      of: string;
-      rate: string;
-      fixedFee?: string;
-      freeEvents?: number;
-      minPerEvent?: string;
-      maxPerEvent?: string;
-    })
-  | (ChargeCommon & { model: 'graduated_percentage'; of: string; tiers: PercentTierDefinition[] })
-  | (ChargeCommon & { model: 'cost_plus'; of: string; markupPercent: string });
+/** The parameters of every charge model (each model's file declares its own). */
+export type { ChargeParams } from './charge-models/index.js';
+import type { ChargeParams } from './charge-models/index.js';
 
 export type ChargeModelName = ChargeParams['model'];
 

@@ -3,6 +3,7 @@ import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type 
 import schema from '../../rules/rule-set.schema.json' with { type: 'json' };
 import { Decimal, parseDecimal } from '../shared/money/decimal.js';
 import { contentHash } from './canonical-json.js';
+import { CHARGE_MODELS, chargeModelProblems } from './charge-models/index.js';
 import { compileRuleSet, type CompiledRuleSet } from './compile.js';
 import { staleFigures } from './description-figures.js';
 import { parseFactPath } from './fact-path.js';
@@ -208,11 +209,13 @@ function schemaProblems(errors: ErrorObject[], doc: unknown): Array<{ pointer: s
   return [...out].map(([pointer, message]) => ({ pointer, message }));
 }
 
+const listed = (names: string[]): string => names.map((n) => JSON.stringify(n)).join(', ').replace(/, ([^,]*)$/, ' or $1');
+
 function describeDiscriminator(e: ErrorObject): string {
   const { tag, tagValue } = e.params as { tag: string; tagValue: unknown };
   const known: Record<string, string> = {
     type: '"charge", "adjustment" or "refuse"',
-    model: '"per_unit", "graduated", "volume", "package", "percentage", "graduated_percentage" or "cost_plus"',
+    model: listed(Object.keys(CHARGE_MODELS)),
     kind: '"markup", "discount" or "multiplier"',
   };
   return tagValue === undefined ? `needs "${tag}"` : `unknown ${tag} ${JSON.stringify(tagValue)}: use ${known[tag] ?? 'a known value'}`;
@@ -248,10 +251,7 @@ function semanticProblems(def: RuleSetDefinition, expected: { key?: string; vers
       chargeIds.add(p.id);
       if ('per' in p && p.per !== undefined && !isPowerOfTen(p.per)) fail(at('per'), 'must be a power of ten ("1", "1000", "1000000"…)');
       if ('tiers' in p) checkTiers(p.tiers as TierDefinition[], at('tiers'), fail);
-      if (p.model === 'package' && new Decimal(p.size).isZero()) fail(at('size'), 'must be greater than zero');
-      if (p.model === 'percentage' && p.minPerEvent && p.maxPerEvent && new Decimal(p.minPerEvent).greaterThan(p.maxPerEvent)) {
-        fail(at('maxPerEvent'), 'must not be less than minPerEvent');
-      }
+      for (const [param, message] of chargeModelProblems(p)) fail(at(param), message);
     } else if (ev.type === 'adjustment') {
       const p = ev.params;
       if (adjustmentIds.has(p.id) || chargeIds.has(p.id)) fail(at('id'), `repeats the id "${p.id}"`);

@@ -1,5 +1,17 @@
 import { Decimal } from '../../shared/money/decimal.js';
+import type { ChargeCommon } from '../types.js';
+import { dec, type ChargeModel } from './charge-model.js';
 import type { Priced } from './tiers.js';
+
+export type PercentageParams = ChargeCommon & {
+  model: 'percentage';
+  of: string;
+  rate: string;
+  fixedFee?: string;
+  freeEvents?: number;
+  minPerEvent?: string;
+  maxPerEvent?: string;
+};
 
 export interface PercentagePricing {
   /** Percent, e.g. 2.9 for 2.9 %. */
@@ -37,3 +49,32 @@ export function percentageTotal(p: PercentagePricing, value: Decimal, events: nu
   const payingValue = estimated ? value.times(paying).div(events) : value;
   return { amount: payingValue.times(p.rate).div(HUNDRED).plus(p.fixedFee.times(paying)), parts: [], estimated };
 }
+
+export const percentageModel: ChargeModel<PercentageParams> = {
+  compile(params) {
+    const pricing: PercentagePricing = {
+      rate: new Decimal(params.rate),
+      fixedFee: dec(params.fixedFee),
+      freeEvents: params.freeEvents ?? 0,
+      minPerEvent: params.minPerEvent === undefined ? null : new Decimal(params.minPerEvent),
+      maxPerEvent: params.maxPerEvent === undefined ? null : new Decimal(params.maxPerEvent),
+    };
+    const clamped = pricing.minPerEvent !== null || pricing.maxPerEvent !== null;
+    return {
+      kind: 'per-event',
+      model: params.model,
+      of: params.of,
+      countsEvents: pricing.freeEvents > 0,
+      price: (value, eventsBefore) => percentageOfEvent(pricing, value, eventsBefore),
+      eventsPiece: (n) => (pricing.freeEvents === 0 ? null : n < pricing.freeEvents ? { from: 0, to: pricing.freeEvents - 1 } : { from: pricing.freeEvents, to: null }),
+      total: (value, events) => (clamped ? null : percentageTotal(pricing, value, events)),
+    };
+  },
+  figures(params, out) {
+    out.figure(params.rate);
+    for (const x of [params.fixedFee, params.minPerEvent, params.maxPerEvent]) if (x !== undefined) out.figure(x);
+    if (params.freeEvents !== undefined) out.figure(params.freeEvents);
+  },
+  check: (params) =>
+    params.minPerEvent && params.maxPerEvent && new Decimal(params.minPerEvent).greaterThan(params.maxPerEvent) ? [['maxPerEvent', 'must not be less than minPerEvent']] : [],
+};

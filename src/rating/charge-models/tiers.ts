@@ -1,5 +1,6 @@
 import { Decimal } from '../../shared/money/decimal.js';
-import type { TierPart } from '../types.js';
+import type { PercentTierDefinition, TierDefinition, TierPart } from '../types.js';
+import { dec, perUnit, type FigureSink } from './charge-model.js';
 
 const ZERO = new Decimal(0);
 
@@ -84,4 +85,30 @@ export function graduatedTotal(tiers: Tier[], x: Decimal): Priced {
 export function tierHolding(tiers: Tier[], a: Decimal, b: Decimal): number {
   const i = tierIndexAt(tiers, b);
   return a.greaterThanOrEqualTo(tiers[i]!.from) ? i : -1;
+}
+
+const HUNDRED = new Decimal(100);
+
+/** Tiers of a rule file, prices divided by `per` (percent tiers: rates as fractions). */
+export function tiersOf(defs: Array<TierDefinition | PercentTierDefinition>, per: Decimal): Tier[] {
+  return buildTiers(
+    defs.map((d) => ({
+      upTo: d.upTo === null ? null : new Decimal(d.upTo),
+      unitPrice: 'rate' in d ? new Decimal(d.rate).div(HUNDRED) : perUnit(d.unitPrice, per),
+      flatFee: dec(d.flatFee),
+    })),
+  );
+}
+
+/** Figures of price tiers: prices, bounds, fees, and each tier's discount on the first tier's price and the previous one's ("10% off from 10M"). */
+export function tierFigures(tiers: TierDefinition[], out: FigureSink): void {
+  for (const t of tiers) {
+    out.price(t.unitPrice);
+    if (t.upTo !== null) out.figure(t.upTo);
+    if (t.flatFee !== undefined) out.figure(t.flatFee);
+  }
+  const prices = tiers.map((t) => new Decimal(t.unitPrice));
+  prices.forEach((q, i) => {
+    for (const ref of [prices[0]!, prices[i - 1]]) if (ref && !ref.isZero()) out.figure(HUNDRED.minus(q.div(ref).times(HUNDRED)).abs());
+  });
 }

@@ -1,5 +1,9 @@
 import { Decimal } from '../../shared/money/decimal.js';
-import { tierIndexAt, type Priced, type Tier } from './tiers.js';
+import type { ChargeCommon, TierDefinition } from '../types.js';
+import { COUNTER_EPSILON, ZERO, type ChargeModel, type Piece } from './charge-model.js';
+import { tierFigures, tierIndexAt, tiersOf, type Priced, type Tier } from './tiers.js';
+
+export type VolumeParams = ChargeCommon & { model: 'volume'; tiers: TierDefinition[] };
 
 /** Volume aggregate of a period that reached x: every unit at the price of x's tier, plus that tier's flat fee. */
 export function volumeTotal(tiers: Tier[], x: Decimal): Priced {
@@ -21,3 +25,32 @@ export function volumeProvisional(tiers: Tier[], a: Decimal, b: Decimal): Priced
   const amount = quantity.times(t.unitPrice);
   return { amount, parts: [{ tier: i + 1, quantity, unitPrice: t.unitPrice, flatFee: new Decimal(0), amount }] };
 }
+
+function volumePiece(tiers: Tier[], a: Decimal, b: Decimal): Piece {
+  const q = b.minus(a);
+  const i = tierIndexAt(tiers, b);
+  const t = tiers[i]!;
+  const from = i === 0 ? ZERO : Decimal.max(ZERO, t.from.minus(q).plus(COUNTER_EPSILON));
+  return { from, to: t.upTo && t.upTo.minus(q), slope: t.unitPrice, slopeUnits: t.unitPriceUnits, tier: i + 1 };
+}
+
+export const volumeModel: ChargeModel<VolumeParams> = {
+  compile(params, per) {
+    const tiers = tiersOf(params.tiers, per);
+    return {
+      kind: 'cumulative',
+      model: params.model,
+      measure: 'quantity',
+      of: null,
+      exact: false,
+      range: (a, b) => volumeProvisional(tiers, a, b),
+      total: (x) => volumeTotal(tiers, x),
+      piece: (a, b) => volumePiece(tiers, a, b),
+      tierAt: (x) => {
+        const i = tierIndexAt(tiers, x);
+        return { tier: i + 1, unitPrice: tiers[i]!.unitPrice, flatFee: tiers[i]!.flatFee };
+      },
+    };
+  },
+  figures: (params, out) => tierFigures(params.tiers, out),
+};

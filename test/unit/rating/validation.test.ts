@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CHARGE_MODELS } from '../../../src/rating/charge-models/index.js';
 import { resolveFactPath } from '../../../src/rating/fact-path.js';
 import { validateRuleSetText } from '../../../src/rating/validate.js';
 import { rateEvent } from '../../../src/rating/rate-event.js';
@@ -42,6 +43,12 @@ describe('rule file validation', () => {
   it('names an unknown charge model and lists the known ones', () => {
     const [p] = problems(edit((d) => (d.rules[0].event.params.model = 'tiered')));
     expect(p).toMatchObject({ pointer: '/rules/0/event/params', message: expect.stringMatching(/unknown model "tiered": use "per_unit"/) });
+  });
+
+  it('knows the charge models the JSON Schema knows, and no other', () => {
+    const schema = JSON.parse(readFileSync(new URL('../../../rules/rule-set.schema.json', import.meta.url), 'utf8'));
+    const inSchema = schema.definitions.charge.oneOf.map((branch: { properties: { model: { const: string } } }) => branch.properties.model.const);
+    expect([...inSchema].sort()).toEqual(Object.keys(CHARGE_MODELS).sort());
   });
 
   it('refuses unordered or overlapping tiers and a closed last tier', () => {
