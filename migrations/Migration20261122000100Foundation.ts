@@ -1,5 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import { sqlFunction } from '../src/db/sql-files.js';
+import { sqlFunction, sqlTrigger } from '../src/db/sql-files.js';
 
 /**
  * Customers, meters, plans, wallets with their append-only ledger, API keys, idempotency
@@ -70,8 +70,8 @@ create table plan_charge (
 
 ${sqlFunction('refuse_change')}
 
-create trigger plan_immutable before update or delete on plan for each row execute function refuse_change();
-create trigger plan_charge_immutable before update or delete on plan_charge for each row execute function refuse_change();
+${sqlTrigger('plan_immutable')}
+${sqlTrigger('plan_charge_immutable')}
 
 create table wallet (
   id uuid primary key,
@@ -122,18 +122,15 @@ create index ledger_entry_wallet on ledger_entry (wallet_id, id);
 
 ${sqlFunction('ledger_entry_apply')}
 
-create trigger ledger_entry_apply after insert on ledger_entry
-  referencing new table as inserted for each statement execute function ledger_entry_apply();
-create trigger ledger_entry_append_only before update or delete on ledger_entry
-  for each row execute function refuse_change();
-create trigger ledger_entry_no_truncate before truncate on ledger_entry
-  for each statement execute function refuse_change();
+${sqlTrigger('ledger_entry_apply')}
+${sqlTrigger('ledger_entry_append_only')}
+${sqlTrigger('ledger_entry_no_truncate')}
 
 ${sqlFunction('guard_wallet_totals')}
-create trigger wallet_guard_totals before insert or update on wallet for each row execute function guard_wallet_totals();
+${sqlTrigger('wallet_guard_totals')}
 
 ${sqlFunction('guard_credit_block_totals')}
-create trigger credit_block_guard_totals before insert or update on credit_block for each row execute function guard_credit_block_totals();
+${sqlTrigger('credit_block_guard_totals')}
 
 create table api_key (
   id uuid primary key,

@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { sqlTrigger } from '../src/db/sql-files.js';
 
 /**
  * Published rule-set versions. A version is published the first time a valid file for it is
@@ -19,8 +20,7 @@ create table rule_set_version (
   published_at timestamptz not null,
   primary key (key, version)
 );
-create trigger rule_set_version_immutable before update or delete on rule_set_version
-  for each row execute function refuse_change();
+${sqlTrigger('rule_set_version_immutable')}
 `);
   }
 

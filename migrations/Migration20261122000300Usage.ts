@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { sqlTrigger } from '../src/db/sql-files.js';
 
 /**
  * Real-time usage: customer account versions, plan subscriptions, usage events, authorisation
@@ -71,7 +72,7 @@ create table usage_event (
 );
 create index usage_event_customer_time on usage_event (customer_id, occurred_at);
 create index usage_event_customer_period on usage_event (customer_id, period_start);
-create trigger usage_event_append_only before update or delete on usage_event for each row execute function refuse_change();
+${sqlTrigger('usage_event_append_only')}
 
 -- Usage is posted to the ledger once per group commit, wallet and credit block: one USAGE entry
 -- carries the batch id its events carry, and equals the sum of their allocations to that block.

@@ -1,5 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import { sqlFunction } from '../src/db/sql-files.js';
+import { sqlFunction, sqlTrigger } from '../src/db/sql-files.js';
 
 /**
  * Invoicing: plan changes and cancellations on subscriptions, tax rates, and invoices.
@@ -106,11 +106,10 @@ create table invoice_counter (
 );
 
 ${sqlFunction('invoice_line_guard')}
-create trigger invoice_line_guard before insert or update or delete on invoice_line
-  for each row execute function invoice_line_guard();
+${sqlTrigger('invoice_line_guard')}
 
 ${sqlFunction('invoice_guard')}
-create trigger invoice_guard before update or delete on invoice for each row execute function invoice_guard();
+${sqlTrigger('invoice_guard')}
 `);
   }
 

@@ -1,5 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import { sqlFunction } from '../src/db/sql-files.js';
+import { sqlFunction, sqlTrigger } from '../src/db/sql-files.js';
 
 /**
  * Usage rollups: committed usage pre-aggregated per customer, 15-minute bin, meter, currency
@@ -60,8 +60,7 @@ create table usage_rollup (
 
 ${sqlFunction('usage_rollup_add')}
 
-create trigger usage_event_rollup after insert on usage_event
-  referencing new table as new_events for each statement execute function usage_rollup_add();
+${sqlTrigger('usage_event_rollup')}
 
 insert into usage_rollup (${COLUMNS})
 ${rollupOf('usage_event')};

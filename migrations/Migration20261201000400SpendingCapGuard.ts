@@ -1,5 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import { sqlFunction } from '../src/db/sql-files.js';
+import { sqlFunction, sqlTrigger } from '../src/db/sql-files.js';
 
 /**
  * Spending caps held by PostgreSQL as well as by the reservation store: postpaid spend per
@@ -20,10 +20,7 @@ insert into postpaid_spend (customer_id, period_start, currency, charged)
 select customer_id, period_start, currency, sum(charged) from usage_event where wallet_id is null group by 1, 2, 3;
 `);
     this.addSql(sqlFunction('spending_cap_guard'));
-    this.addSql(`
-create trigger usage_event_spending_cap after insert on usage_event
-  referencing new table as new_events for each statement execute function spending_cap_guard();
-`);
+    this.addSql(sqlTrigger('usage_event_spending_cap'));
   }
 
   override async down(): Promise<void> {

@@ -1,5 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import { sqlFunction } from '../src/db/sql-files.js';
+import { sqlFunction, sqlTrigger } from '../src/db/sql-files.js';
 
 /**
  * Period line totals: what each customer's billing period adds up to, per priced line, credit
@@ -82,10 +82,7 @@ create table usage_period_latest (
 );
 `);
     this.addSql(sqlFunction('usage_period_line_add'));
-    this.addSql(`
-create trigger usage_event_period_line after insert on usage_event
-  referencing new table as new_events for each statement execute function usage_period_line_add();
-`);
+    this.addSql(sqlTrigger('usage_event_period_line'));
     this.addSql(periodLineBackfill());
   }
 

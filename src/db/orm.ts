@@ -3,7 +3,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { migrations } from '../../migrations/index.js';
 import type { Logger } from '../shared/logger.js';
 import { entities } from './entities.js';
-import { installSqlFunctions } from './sql-files.js';
+import { installSqlSources } from './sql-files.js';
 
 export type { EntityManager };
 export type Orm = MikroORM;
@@ -40,15 +40,15 @@ export async function openOrm(url: string, poolSize: number, logger?: Logger): P
 const MIGRATION_LOCK = 7_231_004_117;
 
 /**
- * Applies pending migrations, one process at a time, then installs the SQL function files the
- * database has not seen (src/db/sql-files.ts). Returns the names applied and installed.
+ * Applies pending migrations, one process at a time, then installs the SQL function and trigger
+ * files the database has not seen (src/db/sql-files.ts). Returns the names applied and installed.
  */
 export async function migrate(orm: Orm): Promise<string[]> {
   const conn = orm.em.getConnection();
   return conn.transactional(async (trx) => {
     await conn.execute('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK], 'run', trx);
     const applied = await orm.getMigrator().up();
-    const installed = await installSqlFunctions((text) => conn.execute(text, [], 'all', trx));
-    return [...applied.map((m) => m.name), ...installed.map((name) => `src/db/functions/${name}.sql`)];
+    const installed = await installSqlSources((text) => conn.execute(text, [], 'all', trx));
+    return [...applied.map((m) => m.name), ...installed];
   });
 }

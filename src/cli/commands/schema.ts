@@ -1,14 +1,19 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../../config/config.js';
+import { freshSchemaDump, lineDiff } from '../../db/schema-dump.js';
 import { buildAppSchema, printAppSchema } from '../../graphql/schema.js';
 
 export async function currentSchemaText(): Promise<string> {
   return printAppSchema(await buildAppSchema(new Map()));
 }
 
-/** `billing schema emit|check`: schema.graphql is emitted from the code and must not drift. */
+/**
+ * `billing schema emit|check`: schema.graphql is emitted from the code and must not drift.
+ * `billing schema sql [--check]`: schema.sql is dumped from a fresh migrate and must not drift.
+ */
 export function registerSchemaCommands(program: Command): void {
-  const schema = program.command('schema').description('the GraphQL schema file');
+  const schema = program.command('schema').description('the GraphQL schema file and the SQL schema file');
   schema
     .command('emit [file]')
     .description('write the schema emitted from the code')
@@ -27,5 +32,27 @@ export function registerSchemaCommands(program: Command): void {
         return;
       }
       process.stdout.write(`${file} matches the code\n`);
+    });
+  schema
+    .command('sql [file]')
+    .description('write schema.sql: the database schema after a fresh migrate, dumped by pg_dump (DATABASE_URL: a server where a scratch database may be created and dropped)')
+    .option('--check', 'write nothing; exit 1 when the file differs from a fresh migrate')
+    .action(async (file = 'schema.sql', options: { check?: boolean }) => {
+      const { databaseUrl } = loadConfig();
+      // The embedded PostgreSQL has another major version than the one schema.sql is dumped from.
+      if (!databaseUrl) throw new ConfigError(['billing schema sql needs DATABASE_URL: a PostgreSQL server where it may create and drop a scratch database']);
+      const dump = await freshSchemaDump(databaseUrl);
+      if (!options.check) {
+        await writeFile(file, dump);
+        process.stdout.write(`wrote ${file}\n`);
+        return;
+      }
+      const committed = await readFile(file, 'utf8').catch(() => '');
+      if (committed !== dump) {
+        process.stderr.write(`${file} differs from the schema of a fresh migrate (- ${file}, + the migrated database); run npm run schema:sql and commit it\n${lineDiff(committed, dump)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`${file} matches a fresh migrate\n`);
     });
 }
