@@ -34,6 +34,11 @@ declare
   d record;
   st alert_state;
   v numeric;
+  m_id uuid;
+  m_aggregation text;
+  m_property text;
+  seen boolean;
+  last_at timestamptz;
   per timestamptz;
   old_level int;
   new_level int;
@@ -73,9 +78,31 @@ begin
           v := v * 100 / (d.spending_cap::numeric / 1000000000);
         end if;
       else
-        select coalesce(sum(t.quantity), 0) into v
+        -- No meter row: nulls, and the sum. Without a total for the meter in the period its
+        -- quantity is 0 whatever the aggregation, and its events are not read.
+        select m.id, m.aggregation, m.property into m_id, m_aggregation, m_property from meter m where m.code = d.meter_code;
+        select case when m_aggregation = 'MAX' then coalesce(max(t.max_quantity), 0) else coalesce(sum(t.quantity), 0) end,
+               count(*) > 0
+          into v, seen
           from usage_period_total t
          where t.customer_id = d.customer_id and t.period_start = per and t.meter_code = d.meter_code;
+        if seen and m_aggregation = 'LATEST' then
+          -- The time of the last event, then the last event at that time (the one with the
+          -- highest id).
+          select max(e.occurred_at) into last_at
+            from usage_event e
+           where e.customer_id = d.customer_id and e.period_start = per and e.meter_id = m_id;
+          select e.quantity into v
+            from usage_event e
+           where e.customer_id = d.customer_id and e.occurred_at = last_at and e.period_start = per and e.meter_id = m_id
+           order by e.id desc
+           limit 1;
+          v := coalesce(v, 0);
+        elsif seen and m_aggregation = 'UNIQUE_COUNT' then
+          select count(distinct e.dimensions ->> m_property) into v
+            from usage_event e
+           where e.customer_id = d.customer_id and e.period_start = per and e.meter_id = m_id;
+        end if;
         if d.metric = 'ALLOWANCE_USED' then v := v * 100 / d.allowance; end if;
       end if;
     end if;

@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { book, insertCustomer, insertWallet, units, waitUntilBlocked, type TestWallet } from '../support/sql-rows.js';
+import {
+  book, commitUsage, insertAggregatedMeter, insertCustomer, insertWallet, units, usageEventRow, waitUntilBlocked, type TestMeter, type TestWallet,
+} from '../support/sql-rows.js';
 
 /**
  * alert_evaluate (src/db/functions/alert_evaluate.sql, with alert_level and alert_json) called
  * directly: definitions and the values they watch are rows inserted here, and each call's alerts,
- * alert_state and webhook deliveries are read back.
+ * alert_state and webhook deliveries are read back. The meters of each aggregation are watched
+ * through events committed with usage_commit, which evaluates them in its transaction.
  */
 
 const P1 = '2026-12-01T00:00:00Z';
@@ -318,5 +321,105 @@ describe('alert_evaluate: what a crossing writes', () => {
     }
     expect(await alertCount(d)).toBe(1);
     expect(await state(d)).toMatchObject({ level: 0, value: '11' });
+  });
+});
+
+describe('alert_evaluate: a meter is watched by its aggregation', () => {
+  let minute = 0;
+  /** A meter of its own for each test: codes are unique. */
+  const meterOf = (aggregation: string, property: string | null = null) =>
+    insertAggregatedMeter(client, `${aggregation.toLowerCase()}-${randomUUID().slice(0, 8)}`, aggregation, property);
+  /** An event's time in the period P1, each later than the one before unless given. */
+  const nextTime = () => new Date(Date.parse('2026-12-05T10:00:00Z') + ++minute * 60_000).toISOString();
+
+  /**
+   * Commits one event of the meter with usage_commit at AT1, which evaluates the customer's alerts
+   * in its transaction: the alerts that commit recorded, from its notice.
+   */
+  async function use(customerId: string, meter: TestMeter, quantity: string, options: { dimensions?: Record<string, string>; occurredAt?: string } = {}): Promise<Fired[]> {
+    const rows = await commitUsage(client, [usageEventRow(customerId, meter, { quantity, occurredAt: options.occurredAt ?? nextTime(), dimensions: options.dimensions })], AT1);
+    return (rows[0]!.notice!.alerts as Array<Record<string, string | number | null>>).map((a) =>
+      fired(a.level as number, a.threshold as string, a.value as string, (a.topUpAmount as string | null) ?? null));
+  }
+
+  it('SUM and COUNT meters: the sum of the quantities', async () => {
+    for (const aggregation of ['SUM', 'COUNT']) {
+      const c = await insertCustomer(client);
+      const meter = await meterOf(aggregation);
+      await define(c, { metric: 'METER_USAGE', meterCode: meter.code, direction: 'ABOVE', threshold: 10 });
+      expect(await use(c, meter, '3')).toEqual([]);
+      expect(await use(c, meter, '7')).toEqual([fired(0, '10', '10')]);
+    }
+  });
+
+  it('MAX: the highest quantity of the period, not the sum', async () => {
+    const c = await insertCustomer(client);
+    const meter = await meterOf('MAX');
+    const d = await define(c, { metric: 'METER_USAGE', meterCode: meter.code, direction: 'ABOVE', threshold: 10 });
+    expect(await use(c, meter, '3')).toEqual([]);
+    expect(await use(c, meter, '7')).toEqual([]);
+    expect(await use(c, meter, '5')).toEqual([]);
+    expect(await state(d)).toMatchObject({ level: -1 });
+    expect(await use(c, meter, '12')).toEqual([fired(0, '10', '12')]);
+    expect(await use(c, meter, '11')).toEqual([]);
+    expect(await evaluate([c])).toEqual([]);
+    expect(await state(d)).toMatchObject({ level: 0, value: '12' });
+    expect(await alertCount(d)).toBe(1);
+  });
+
+  it('LATEST: the last value by time, so a value falling back re-arms the alert; an event that occurred earlier is not the last', async () => {
+    const c = await insertCustomer(client);
+    const meter = await meterOf('LATEST');
+    const d = await define(c, { metric: 'METER_USAGE', meterCode: meter.code, direction: 'ABOVE', threshold: 10 });
+    const early = nextTime();
+    expect(await use(c, meter, '12')).toEqual([fired(0, '10', '12')]);
+    expect(await use(c, meter, '4')).toEqual([]);
+    expect(await state(d)).toEqual({ level: -1, value: '4', period: new Date(P1).toISOString() });
+    // Committed last, but it occurred before both: the last value is still 4.
+    expect(await use(c, meter, '20', { occurredAt: early })).toEqual([]);
+    expect(await state(d)).toMatchObject({ level: -1 });
+    expect(await use(c, meter, '11')).toEqual([fired(0, '10', '11')]);
+    expect(await evaluate([c])).toEqual([]);
+    expect(await alertCount(d)).toBe(2);
+
+    // Of two events at one time, the last is the one with the higher id.
+    const at = nextTime();
+    const rows = await commitUsage(client, [
+      { ...usageEventRow(c, meter, { quantity: '3', occurredAt: at }), id: `f${randomUUID().slice(1)}` },
+      { ...usageEventRow(c, meter, { quantity: '30', occurredAt: at }), id: `0${randomUUID().slice(1)}` },
+    ], AT1);
+    expect(rows[0]!.notice!.alerts).toEqual([]);
+    expect(await state(d)).toMatchObject({ level: -1, value: '3' });
+  });
+
+  it("UNIQUE_COUNT: the distinct values of the meter's property, not the events", async () => {
+    const c = await insertCustomer(client);
+    const meter = await meterOf('UNIQUE_COUNT', 'user');
+    const other = await meterOf('SUM', 'user');
+    const d = await define(c, { metric: 'METER_USAGE', meterCode: meter.code, direction: 'ABOVE', threshold: 3 });
+    expect(await use(c, meter, '1', { dimensions: { user: 'u1' } })).toEqual([]);
+    expect(await use(c, meter, '1', { dimensions: { user: 'u2' } })).toEqual([]);
+    expect(await use(c, meter, '1', { dimensions: { user: 'u1' } })).toEqual([]);
+    expect(await use(c, meter, '1', { dimensions: { user: 'u2' } })).toEqual([]);
+    // Values of the property seen by another meter, or events without it, are not counted.
+    expect(await use(c, other, '1', { dimensions: { user: 'u3' } })).toEqual([]);
+    expect(await use(c, meter, '1', { dimensions: { team: 't1' } })).toEqual([]);
+    expect(await state(d)).toMatchObject({ level: -1 });
+    expect(await use(c, meter, '1', { dimensions: { user: 'u3' } })).toEqual([fired(0, '3', '3')]);
+    expect(await use(c, meter, '1', { dimensions: { user: 'u3' } })).toEqual([]);
+    expect(await state(d)).toMatchObject({ level: 0, value: '3' });
+  });
+
+  it('ALLOWANCE_USED of a MAX meter: the highest quantity as a percentage of the allowance', async () => {
+    const c = await insertCustomer(client);
+    const meter = await meterOf('MAX');
+    const d = await define(c, { metric: 'ALLOWANCE_USED', meterCode: meter.code, allowance: 20, direction: 'ABOVE', threshold: 50, every: 25 });
+    expect(await use(c, meter, '6')).toEqual([]);
+    expect(await use(c, meter, '8')).toEqual([]);
+    expect(await state(d)).toMatchObject({ level: -1 });
+    expect(await use(c, meter, '10')).toEqual([fired(0, '50', '50')]);
+    expect(await use(c, meter, '4')).toEqual([]);
+    expect(await use(c, meter, '15')).toEqual([fired(1, '75', '75')]);
+    expect(await state(d)).toMatchObject({ level: 1, value: '75' });
   });
 });

@@ -82,3 +82,58 @@ export async function waitUntilBlocked(client: pg.ClientBase, pid: number, runni
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+export interface TestMeter {
+  id: string;
+  code: string;
+}
+
+/** A meter of any aggregation, with the property it reads (a UNIQUE_COUNT meter needs one). */
+export async function insertAggregatedMeter(client: pg.ClientBase, code: string, aggregation: string, property: string | null = null): Promise<TestMeter> {
+  const id = randomUUID();
+  await client.query(`insert into meter (id, code, name, aggregation, property, created_at) values ($1, $2, $2, $3, $4, now())`, [id, code, aggregation, property]);
+  return { id, code };
+}
+
+/** A usage event as the usage service hands it to usage_commit. */
+export type UsageEventRow = Record<string, unknown> & { id: string };
+
+/**
+ * A priced event of `meter` as the usage service hands it to usage_commit (postpaid unless a
+ * wallet and allocations are given); charged and allocations in ledger units.
+ */
+export function usageEventRow(
+  customerId: string,
+  meter: TestMeter,
+  options: {
+    key?: string;
+    quantity?: string;
+    occurredAt?: string;
+    periodStart?: string;
+    dimensions?: Record<string, string>;
+    charged?: number;
+    wallet?: TestWallet;
+    allocations?: Array<[string, number]>;
+    createdAt?: string;
+  } = {},
+): UsageEventRow {
+  const charged = options.charged ?? 0;
+  return {
+    id: randomUUID(), customer_id: customerId, idempotency_key: options.key ?? randomUUID(), request_hash: 'a'.repeat(64), meter_id: meter.id,
+    meter_code: meter.code, quantity: options.quantity ?? '1', occurred_at: options.occurredAt ?? '2026-12-05T10:03:00Z',
+    dimensions: options.dimensions ?? {}, values: {}, period_start: options.periodStart ?? '2026-12-01T00:00:00Z', currency: 'USD',
+    wallet_id: options.wallet?.id ?? null, amount: String(charged), charged: units(charged), rule_set_key: meter.code, rule_set_version: 1,
+    rule_set_hash: 'b'.repeat(64), fired_rules: [], lines: [], allocations: (options.allocations ?? []).map(([block, n]) => [block, units(n)]),
+    soft_limit_exceeded: false, available_after: null, reservation_id: null, created_at: options.createdAt ?? '2026-12-05T10:30:00Z',
+  };
+}
+
+/** Commits events with usage_commit at `at`: its rows, one per event, with the notice on each customer's first. */
+export async function commitUsage(
+  client: pg.ClientBase,
+  events: UsageEventRow[],
+  at: string,
+  batch = randomUUID(),
+): Promise<Array<{ event_id: string; inserted: boolean; balance_after: string | null; version: string; notice: Record<string, any> | null }>> {
+  return (await client.query(`select * from usage_commit($1::jsonb, $2, $3)`, [JSON.stringify(events), batch, at])).rows;
+}

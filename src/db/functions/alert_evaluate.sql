@@ -2,7 +2,30 @@
 -- the current values and records the crossings (alert, webhook_delivery). Callers run it in the
 -- transaction that changed the values; it locks each definition's state row, so concurrent
 -- transactions that cross the same threshold record one alert between them, and a crossing
--- survives any restart with its commit. Every read is by key.
+-- survives any restart with its commit.
+--
+-- METER_USAGE and ALLOWANCE_USED watch the meter's period quantity as its aggregation defines
+-- it (the quantity the invoice bills), over every currency of the period:
+--   SUM, COUNT    the sum of the events' quantities (usage_period_total.quantity);
+--   MAX           the highest event quantity (usage_period_total.max_quantity);
+--   LATEST        the quantity of the period's last event by (occurred_at, id). The reservation
+--                 store holds the highest value so far, a safe bound for admitting usage, but the
+--                 invoice bills the last value, and that is the usage the customer sees: an alert
+--                 on it fires when the last value crosses and re-arms when a later value falls back;
+--   UNIQUE_COUNT  the number of distinct values of the meter's property among the events.
+-- A meter code with no meter row is watched as a sum.
+--
+-- Every read is by key or index, but two read events, which no total keeps (a period with no
+-- total for the meter reads none):
+--   UNIQUE_COUNT  reads every event of the customer's period, of every meter (index usage_event
+--                 (customer_id, period_start)), each fetched from the table to see its meter and
+--                 property. That costs in proportion to the customer's events in the period, per
+--                 such definition and on every commit of the customer: over a period, quadratic
+--                 in its events.
+--   LATEST        reads the customer's events backwards in time (index usage_event (customer_id,
+--                 occurred_at)) down to the meter's last one in the period, usually a few; the
+--                 planner may read the period's events instead (index (customer_id,
+--                 period_start)), at the cost of UNIQUE_COUNT.
 create or replace function alert_evaluate(p_customers uuid[], p_at timestamptz)
 returns setof alert
 language plpgsql as $fn$
@@ -10,6 +33,11 @@ declare
   d record;
   st alert_state;
   v numeric;
+  m_id uuid;
+  m_aggregation text;
+  m_property text;
+  seen boolean;
+  last_at timestamptz;
   per timestamptz;
   old_level int;
   new_level int;
@@ -49,9 +77,31 @@ begin
           v := v * 100 / (d.spending_cap::numeric / 1000000000);
         end if;
       else
-        select coalesce(sum(t.quantity), 0) into v
+        -- No meter row: nulls, and the sum. Without a total for the meter in the period its
+        -- quantity is 0 whatever the aggregation, and its events are not read.
+        select m.id, m.aggregation, m.property into m_id, m_aggregation, m_property from meter m where m.code = d.meter_code;
+        select case when m_aggregation = 'MAX' then coalesce(max(t.max_quantity), 0) else coalesce(sum(t.quantity), 0) end,
+               count(*) > 0
+          into v, seen
           from usage_period_total t
          where t.customer_id = d.customer_id and t.period_start = per and t.meter_code = d.meter_code;
+        if seen and m_aggregation = 'LATEST' then
+          -- The time of the last event, then the last event at that time (the one with the
+          -- highest id).
+          select max(e.occurred_at) into last_at
+            from usage_event e
+           where e.customer_id = d.customer_id and e.period_start = per and e.meter_id = m_id;
+          select e.quantity into v
+            from usage_event e
+           where e.customer_id = d.customer_id and e.occurred_at = last_at and e.period_start = per and e.meter_id = m_id
+           order by e.id desc
+           limit 1;
+          v := coalesce(v, 0);
+        elsif seen and m_aggregation = 'UNIQUE_COUNT' then
+          select count(distinct e.dimensions ->> m_property) into v
+            from usage_event e
+           where e.customer_id = d.customer_id and e.period_start = per and e.meter_id = m_id;
+        end if;
         if d.metric = 'ALLOWANCE_USED' then v := v * 100 / d.allowance; end if;
       end if;
     end if;
