@@ -7,7 +7,7 @@ import type { Config } from '../config/config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-postgres.js';
 import { SingleInstanceLock } from '../db/single-instance-lock.js';
 import { migrate, openOrm, type Orm } from '../db/orm.js';
-import { SqlPool } from '../db/sql.js';
+import { asUnavailable, closeSqlPools, openSqlPools, type SqlPool } from '../db/sql.js';
 import type { RequestContext } from '../graphql/context.js';
 import { createErrorFormatter, toGraphQLError } from '../graphql/errors.js';
 import { buildAppSchema } from '../graphql/schema.js';
@@ -20,60 +20,35 @@ import { ReadGate } from '../graphql/read-gate.js';
 import { dashboardRoutes } from '../dashboard/dashboard.routes.js';
 import { createGraphQLHandler } from '../http/graphql-handler.js';
 import { sendJson, type Route } from '../http/router.js';
-import { ApiKeyResolver } from '../modules/api-keys/api-key.resolver.js';
-import { ApiKeyService } from '../modules/api-keys/api-key.service.js';
-import { Credentials } from '../modules/customer-tokens/credentials.js';
-import { CustomerTokenResolver } from '../modules/customer-tokens/customer-token.resolver.js';
-import { CustomerTokenService } from '../modules/customer-tokens/customer-token.service.js';
-import { RevocationNotices } from '../modules/customer-tokens/revocation-notices.js';
-import { CurrencyResolver } from '../modules/currencies/currency.resolver.js';
-import { CurrencyService } from '../modules/currencies/currency.service.js';
-import { CustomerResolver } from '../modules/customers/customer.resolver.js';
-import { CustomerService } from '../modules/customers/customer.service.js';
-import { MeterResolver } from '../modules/meters/meter.resolver.js';
-import { MeterService } from '../modules/meters/meter.service.js';
-import { PlanResolver } from '../modules/plans/plan.resolver.js';
-import { PlanService } from '../modules/plans/plan.service.js';
-import { ChargePreviewService } from '../modules/rules/charge-preview.service.js';
-import { RuleSetResolver } from '../modules/rules/rule-set.resolver.js';
-import { RuleService } from '../modules/rules/rule-set.service.js';
-import { AccountStateService } from '../modules/reservations/account-state.service.js';
-import { HoldSweeper } from '../modules/reservations/hold-sweeper.js';
-import { DriftMonitor } from '../modules/reservations/drift-monitor.js';
-import { MemoryReservationStore } from '../modules/reservations/memory-store.js';
-import { Reconciler } from '../modules/reservations/reconcile.js';
-import { createRedisClient, RedisReservationStore } from '../modules/reservations/redis-store.js';
-import type { ReservationStore } from '../modules/reservations/reservation-store.js';
-import { ReservationResolver } from '../modules/reservations/reservation.resolver.js';
-import { ReservationService } from '../modules/reservations/reservation.service.js';
-import { SubscriptionResolver } from '../modules/subscriptions/subscription.resolver.js';
-import { SubscriptionService } from '../modules/subscriptions/subscription.service.js';
-import { UsageContextResolver } from '../modules/usage/usage-context.js';
-import { UsageResolver } from '../modules/usage/usage.resolver.js';
-import { UsageService } from '../modules/usage/usage.service.js';
-import { usageRoutes } from '../modules/usage/usage.routes.js';
-import { COMMIT_SESSION } from '../modules/usage/usage.repository.js';
-import { UsageReportResolver } from '../modules/usage-reports/usage-report.resolver.js';
-import { UsageReportService } from '../modules/usage-reports/usage-report.service.js';
-import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/wallet.resolver.js';
-import { MemoryLiveBus, type LiveBus } from '../modules/live/live-bus.js';
-import { LiveFeeds } from '../modules/live/live-feeds.js';
-import { LivePublisher } from '../modules/live/live-publisher.js';
-import { LiveResolver } from '../modules/live/live.resolver.js';
-import { RedisLiveBus } from '../modules/live/redis-live-bus.js';
-import { AlertResolver } from '../modules/alerts/alert.resolver.js';
-import { AlertService } from '../modules/alerts/alert.service.js';
-import { WebhookWorker } from '../modules/webhooks/webhook-worker.js';
-import { WebhookResolver } from '../modules/webhooks/webhook.resolver.js';
-import { WebhookService } from '../modules/webhooks/webhook.service.js';
-import { WalletService } from '../modules/wallets/wallet.service.js';
-import { renderInvoiceHtml } from '../modules/invoices/invoice-html.js';
-import { InvoiceRepository } from '../modules/invoices/invoice.repository.js';
-import { InvoiceResolver } from '../modules/invoices/invoice.resolver.js';
-import { InvoiceService } from '../modules/invoices/invoice.service.js';
-import { TaxRateResolver } from '../modules/taxes/tax-rate.resolver.js';
-import { TaxRateService } from '../modules/taxes/tax-rate.service.js';
-import { visibleTo } from '../modules/api-keys/principal.js';
+import { ApiKeyResolver, ApiKeyService, visibleTo } from '../modules/api-keys/index.js';
+import { Credentials, CustomerTokenResolver, CustomerTokenService, RevocationNotices } from '../modules/customer-tokens/index.js';
+import { CurrencyResolver, CurrencyService } from '../modules/currencies/index.js';
+import { CustomerResolver, CustomerService } from '../modules/customers/index.js';
+import { MeterResolver, MeterService } from '../modules/meters/index.js';
+import { PlanResolver, PlanService } from '../modules/plans/index.js';
+import { ChargePreviewService, RuleSetResolver, RuleService } from '../modules/rules/index.js';
+import {
+  AccountStateService,
+  createRedisClient,
+  DriftMonitor,
+  HoldSweeper,
+  MemoryReservationStore,
+  Reconciler,
+  RedisReservationStore,
+  ReservationRepository,
+  ReservationResolver,
+  ReservationService,
+  type ReservationStore,
+} from '../modules/reservations/index.js';
+import { SubscriptionResolver, SubscriptionService } from '../modules/subscriptions/index.js';
+import { UsageContextCache, UsageResolver, UsageService, usageRoutes, COMMIT_SESSION, UsageRepository } from '../modules/usage/index.js';
+import { UsageReportResolver, UsageReportService } from '../modules/usage-reports/index.js';
+import { CustomerWalletsResolver, WalletResolver, WalletService } from '../modules/wallets/index.js';
+import { MemoryLiveBus, type LiveBus, LiveFeeds, LivePublisher, LiveResolver, LiveRepository, RedisLiveBus } from '../modules/live/index.js';
+import { AlertResolver, AlertService } from '../modules/alerts/index.js';
+import { WebhookWorker, WebhookResolver, WebhookService } from '../modules/webhooks/index.js';
+import { renderInvoiceHtml, InvoiceRepository, InvoiceResolver, InvoiceService } from '../modules/invoices/index.js';
+import { TaxRateResolver, TaxRateService } from '../modules/taxes/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AppError, notFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -150,16 +125,22 @@ export async function createApp(options: AppOptions): Promise<App> {
     const applied = await migrate(orm);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
   }
-  const sql = new SqlPool(databaseUrl, config.databasePoolSize);
-  // Reads (usage queries, invoices, previews) run on a pool of their own with a short statement
-  // timeout: however many a caller sends, they cannot take the connections money moves on.
-  const readSql = new SqlPool(databaseUrl, config.databaseReadPoolSize, { statementTimeoutMs: config.readStatementTimeoutMs });
-  // Group commits (usage_commit) run on connections of their own, one per lane: each statement
-  // of the commit finds its rows by key, so these plan for index lookups only and keep one plan
-  // per statement. Planned against the statistics of a young, fast-growing table, a statement
-  // would otherwise scan it whole until autovacuum catches up; replanned per call (as PostgreSQL
-  // does when a plan's cost looks uncertain), the planning alone would cost more than the work.
-  const commitSql = new SqlPool(databaseUrl, config.usage.groupCommitLanes, { settings: COMMIT_SESSION });
+  // One pool per kind of work (CONTRIBUTING.md, "Reaching the database"). Reads an API caller can
+  // make expensive go to `read`, with a short statement timeout: however many a caller sends,
+  // they cannot take the connections money moves on. Group commits (usage_commit) run on `commit`,
+  // one connection per lane: each statement of the commit finds its rows by key, so these plan
+  // for index lookups only and keep one plan per statement. Planned against the statistics of a
+  // young, fast-growing table, a statement would otherwise scan it whole until autovacuum catches
+  // up; replanned per call (as PostgreSQL does when a plan's cost looks uncertain), the planning
+  // alone would cost more than the work.
+  const pools = openSqlPools(databaseUrl, {
+    write: config.databasePoolSize,
+    read: config.databaseReadPoolSize,
+    readStatementTimeoutMs: config.readStatementTimeoutMs,
+    commit: config.usage.groupCommitLanes,
+    commitSettings: COMMIT_SESSION,
+  });
+  const sql = pools.write;
 
   let store: ReservationStore;
   let bus: LiveBus;
@@ -179,9 +160,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     // hold the same money again. A session lock on the database lets only one use it.
     storeLock = await SingleInstanceLock.acquire(databaseUrl, 'billing in-process reservation store').catch(async (err) => {
       await orm.close();
-      await sql.close();
-      await readSql.close();
-      await commitSql.close();
+      await closeSqlPools(pools);
       await storeLock?.release();
       await embedded?.stop();
       throw err;
@@ -212,13 +191,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   const previews = new ChargePreviewService(rules, meters, plans, customers, clock);
   const subscriptions = new SubscriptionService(orm, customers, plans, clock);
   const accounts = new AccountStateService(store, sql, clock, logger.child({ module: 'accounts' }));
-  const contexts = new UsageContextResolver(customers, meters, subscriptions, rules);
-  const usage = new UsageService(contexts, store, accounts, { main: sql, commit: commitSql }, config.usage, clock, logger.child({ module: 'usage' }), (stage, started) =>
+  const contexts = new UsageContextCache(customers, meters, subscriptions, rules);
+  const reservationRepo = new ReservationRepository(sql);
+  const usageRepos = { usage: new UsageRepository(pools.commit, sql), reservations: reservationRepo };
+  const usage = new UsageService(contexts, store, accounts, usageRepos, config.usage, clock, logger.child({ module: 'usage' }), (stage, started) =>
     metrics.usageStages.observe({ stage }, (performance.now() - started) / 1000),
   );
-  const reservations = new ReservationService(store, usage, sql, clock);
+  const reservations = new ReservationService(store, usage, reservationRepo, clock);
   usage.onHeld((customerId, walletId, change) => reservations.holdsChanged(customerId, walletId, change));
-  const sweeper = new HoldSweeper(store, accounts.accounts, usage.repository, reservations.repo, clock, logger.child({ module: 'sweeper' }));
+  const sweeper = new HoldSweeper(store, accounts.accounts, usage.repository, reservationRepo, clock, logger.child({ module: 'sweeper' }));
   const reconciler = new Reconciler(store, accounts.accounts, sweeper, clock);
   const driftMonitor = new DriftMonitor(reconciler, accounts.accounts, metrics, logger.child({ module: 'store-check' }), config.storeCheck);
   usage.onCommitted((committed) => {
@@ -239,7 +220,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   const webhooks = new WebhookService(sql, clock, config.webhooks);
   const webhookWorker = new WebhookWorker(sql, clock, logger.child({ module: 'webhooks' }), config.webhooks);
-  const publisher = new LivePublisher(bus, sql, store, accounts, clock, liveLogger, () => webhookWorker.poke());
+  const publisher = new LivePublisher(bus, new LiveRepository(sql), store, accounts, clock, liveLogger, () => webhookWorker.poke());
   const live = new LiveFeeds(bus, publisher, async (id) => (await wallets.find(id))?.customerId ?? null, (id) => customers.exists(id));
   usage.onCommitted((committed) => publisher.usageCommitted(committed));
   const alerts = new AlertService(sql, customers, wallets, meters, clock);
@@ -254,10 +235,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   driftMonitor.start();
   webhookWorker.start();
   const taxes = new TaxRateService(sql, clock);
-  const invoices = new InvoiceService(new InvoiceRepository(sql), customers, plans, rules, currencies, taxes, clock, config.invoices, logger.child({ module: 'invoices' }), new InvoiceRepository(readSql));
+  const invoices = new InvoiceService(new InvoiceRepository(sql), customers, plans, rules, currencies, taxes, clock, config.invoices, logger.child({ module: 'invoices' }), new InvoiceRepository(pools.read));
   invoices.start();
   const held = (customerId: string) => accounts.heldByWallet(customerId);
-  const usageReports = new UsageReportService(readSql, customers, subscriptions, wallets, held, clock);
+  const usageReports = new UsageReportService(pools.read, customers, subscriptions, wallets, held, clock);
   const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, driftMonitor, alerts, webhooks, webhookWorker, publisher, invoices, taxes, usageReports };
 
   const schema = await buildAppSchema(
@@ -305,7 +286,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     try {
       return { principal: await credentials.authenticate(req.headers.authorization), requestId: newId() };
     } catch (err) {
-      throw err instanceof AppError ? toGraphQLError(err) : err;
+      // A credential not in the cache is read from the database: an outage then is retryable.
+      const known = asUnavailable(err);
+      throw known instanceof AppError ? toGraphQLError(known) : err;
     }
   };
   const graphql = createGraphQLHandler(apollo, context, config.bodyLimitBytes);
@@ -344,7 +327,7 @@ export async function createApp(options: AppOptions): Promise<App> {
             () => 'ok',
             (err: Error) => `unavailable: ${err.message}`,
           );
-        const [postgres, reservationStore] = await Promise.all([check(sql.query('select 1'), 'postgres'), check(store.ping(), store.kind)]);
+        const [postgres, reservationStore] = await Promise.all([check(sql.ping(), 'postgres'), check(store.ping(), store.kind)]);
         // Refused rule files are reported; pricing is down only when no version serves.
         const rules = services.rules.health();
         const ready = postgres === 'ok' && reservationStore === 'ok' && rules.ready && !server?.isDraining;
@@ -403,9 +386,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await bus.close();
       rules.stop();
       await store.close();
-      await sql.close();
-      await readSql.close();
-      await commitSql.close();
+      await closeSqlPools(pools);
       await orm.close();
       await embedded?.stop();
     },

@@ -84,9 +84,51 @@ export class SqlPool {
     }
   }
 
+  /** Resolves when the database answers a trivial statement (readiness checks). */
+  async ping(): Promise<void> {
+    await this.query('select 1');
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/**
+ * The SQL pools of a server, one per kind of work, so that no kind can take the connections of
+ * another. The ORM keeps a pool of its own for configuration entities (src/db/orm.ts).
+ */
+export interface SqlPools {
+  /** Money moves and every other write of the SQL repositories, with the reads they need. */
+  write: SqlPool;
+  /**
+   * Reads an API caller can make expensive (usage reports, invoice reads and previews): a short
+   * statement timeout, and few connections, so that however many a caller sends, they cannot
+   * take the connections money moves on.
+   */
+  read: SqlPool;
+  /** The usage group commit, one connection per lane, with session settings of its own. */
+  commit: SqlPool;
+}
+
+export interface SqlPoolSizes {
+  write: number;
+  read: number;
+  readStatementTimeoutMs: number;
+  commit: number;
+  commitSettings: Record<string, string>;
+}
+
+export function openSqlPools(url: string, sizes: SqlPoolSizes): SqlPools {
+  return {
+    write: new SqlPool(url, sizes.write),
+    read: new SqlPool(url, sizes.read, { statementTimeoutMs: sizes.readStatementTimeoutMs }),
+    commit: new SqlPool(url, sizes.commit, { settings: sizes.commitSettings }),
+  };
+}
+
+export async function closeSqlPools(pools: SqlPools): Promise<void> {
+  await Promise.all([pools.write.close(), pools.read.close(), pools.commit.close()]);
 }
 
 interface PgError {

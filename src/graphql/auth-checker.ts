@@ -1,6 +1,6 @@
 import type { AuthCheckerFn } from 'type-graphql';
 import { forbidden } from '../shared/errors.js';
-import type { Role } from '../modules/api-keys/principal.js';
+import type { Role } from '../modules/api-keys/index.js';
 import type { RequestContext } from './context.js';
 
 /**

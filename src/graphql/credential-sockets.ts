@@ -1,4 +1,4 @@
-import type { Principal } from '../modules/api-keys/principal.js';
+import type { Principal } from '../modules/api-keys/index.js';
 import type { Clock } from '../shared/clock.js';
 
 /**

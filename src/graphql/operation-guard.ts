@@ -1,7 +1,7 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, Kind, type DocumentNode, type FieldNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { Limits } from '../config/config.js';
-import type { Principal } from '../modules/api-keys/principal.js';
+import type { Principal } from '../modules/api-keys/index.js';
 import { AppError } from '../shared/errors.js';
 import type { RequestContext } from './context.js';
 import { appErrorExtensions } from './errors.js';

@@ -4,7 +4,7 @@ import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { GraphQLError, getNamedType, isListType, isNonNullType, visit, type DocumentNode, type GraphQLOutputType, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import type { Limits } from '../config/config.js';
-import { Role, type Principal } from '../modules/api-keys/principal.js';
+import { Role, type Principal } from '../modules/api-keys/index.js';
 import { ErrorCode } from '../shared/errors.js';
 
 /*

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Limits } from '../config/config.js';
-import type { Principal } from '../modules/api-keys/principal.js';
+import type { Principal } from '../modules/api-keys/index.js';
 import { AppError, ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { costLimitOf } from './operation-limits.js';

@@ -16,8 +16,8 @@ import { limitRules, tokenLimitError } from './operation-limits.js';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { WebSocketServer } from 'ws';
 import { newId } from '../shared/ids.js';
-import type { Principal } from '../modules/api-keys/principal.js';
-import type { LiveFeeds } from '../modules/live/live-feeds.js';
+import type { Principal } from '../modules/api-keys/index.js';
+import type { LiveFeeds } from '../modules/live/index.js';
 import type { RequestContext } from './context.js';
 import { CREDENTIAL_CLOSED, type CredentialSockets } from './credential-sockets.js';
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryLiveBus, type LiveBus, type LiveMessage } from '../../src/modules/live/live-bus.js';
-import { RedisLiveBus } from '../../src/modules/live/redis-live-bus.js';
-import { createRedisClient } from '../../src/modules/reservations/redis-store.js';
+import { MemoryLiveBus, type LiveBus, type LiveMessage } from '../../src/modules/live/live.bus.js';
+import { RedisLiveBus } from '../../src/modules/live/redis.bus.js';
+import { createRedisClient } from '../../src/modules/reservations/redis.store.js';
 import { TEST_REDIS_URL } from '../support/env.js';
 import { deleteRedisKeys } from '../support/test-app.js';
 

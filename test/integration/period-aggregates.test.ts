@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlClient } from '../../src/db/sql.js';
 import { periodLineBackfill } from '../../migrations/Migration20261201000700PeriodLineTotals.js';
 import { PeriodUsageRepository, type PeriodUsage } from '../../src/modules/invoices/period-usage.repository.js';
-import type { UsageGroup } from '../../src/modules/invoices/usage-items.js';
+import type { UsageGroup } from '../../src/modules/invoices/usage-items.pure.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { Decimal, formatDecimal } from '../../src/shared/money/decimal.js';
 import {

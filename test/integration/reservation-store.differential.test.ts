@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createRedisClient } from '../../src/modules/reservations/redis-store.js';
+import { createRedisClient } from '../../src/modules/reservations/redis.store.js';
 import { TEST_REDIS_URL } from '../support/env.js';
 import {
   ALL_BLOCKS,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryReservationStore } from '../../src/modules/reservations/memory-store.js';
-import { createRedisClient, RedisReservationStore } from '../../src/modules/reservations/redis-store.js';
-import { StateNotLoaded, type AccountSnapshot, type PeriodSnapshot, type PostItem, type ReservationStore, type ReserveEvent } from '../../src/modules/reservations/reservation-store.js';
+import { MemoryReservationStore } from '../../src/modules/reservations/memory.store.js';
+import { createRedisClient, RedisReservationStore } from '../../src/modules/reservations/redis.store.js';
+import { StateNotLoaded, type AccountSnapshot, type PeriodSnapshot, type PostItem, type ReservationStore, type ReserveEvent } from '../../src/modules/reservations/reservation.store.js';
 import { TEST_REDIS_URL } from '../support/env.js';
 import { deleteRedisKeys } from '../support/test-app.js';
 

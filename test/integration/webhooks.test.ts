@@ -5,9 +5,9 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SqlPool } from '../../src/db/sql.js';
-import { Role } from '../../src/modules/api-keys/principal.js';
-import { signPayload, verifySignature } from '../../src/modules/webhooks/webhook-signature.js';
-import { WebhookWorker } from '../../src/modules/webhooks/webhook-worker.js';
+import { Role } from '../../src/modules/api-keys/principal.pure.js';
+import { signPayload, verifySignature } from '../../src/modules/webhooks/webhook-signature.pure.js';
+import { WebhookWorker } from '../../src/modules/webhooks/webhook.worker.js';
 import { FixedClock, systemClock } from '../../src/shared/clock.js';
 import {
   CreateCustomerDocument,

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ADDRESS_REFUSED, guardedLookup, isAllowedAddress, type ResolvedAddress } from '../../src/modules/webhooks/webhook-address.js';
-import { postWebhook } from '../../src/modules/webhooks/webhook-request.js';
+import { ADDRESS_REFUSED, guardedLookup, isAllowedAddress, type ResolvedAddress } from '../../src/modules/webhooks/webhook-address.client.js';
+import { postWebhook } from '../../src/modules/webhooks/webhook-request.client.js';
 import {
   CreateWebhookEndpointDocument,
   UpdateWebhookEndpointDocument,

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { MemoryReservationStore } from '../../src/modules/reservations/memory-store.js';
-import { RedisReservationStore } from '../../src/modules/reservations/redis-store.js';
+import { MemoryReservationStore } from '../../src/modules/reservations/memory.store.js';
+import { RedisReservationStore } from '../../src/modules/reservations/redis.store.js';
 import {
   StateNotLoaded,
   type AccountSnapshot,
@@ -14,7 +14,7 @@ import {
   type ReserveEvent,
   type ReserveReply,
   type SyncChange,
-} from '../../src/modules/reservations/reservation-store.js';
+} from '../../src/modules/reservations/reservation.store.js';
 
 /*
  * The differential model of the reservation store: operations as plain data (so that fast-check
@@ -188,7 +188,7 @@ function normalReply(reply: ReserveReply): unknown {
 /** The view as compared: the list of expired holds is a set (Redis orders it by expiry, the twin by insertion). */
 const normalView = (v: AccountView) => ({ loaded: v.loaded, version: v.version, fields: sortedObject(Object.entries(v.fields)), holds: sortedObject(v.holds), expired: [...v.expired].sort() });
 
-/** What the sweep posts for an expired usage hold whose event was committed (as hold-sweeper.ts). */
+/** What the sweep posts for an expired usage hold whose event was committed (as hold-sweeper.worker.ts). */
 function postFromHold(id: string, hold: HoldRecord, ref: string, keep: boolean): PostItem {
   return {
     holdId: id,
@@ -264,7 +264,7 @@ export class StoreDifferential {
   private readonly redisStore: RedisReservationStore;
   /** The last observed view of each customer (equal in both stores), to resolve `nth` references. */
   private readonly views = new Map<Cust, AccountView>();
-  /** Customers reserved for with an event expiring after now (redis-store.ts adds only those to holders). */
+  /** Customers reserved for with an event expiring after now (redis.store.ts adds only those to holders). */
   private readonly futureReserve = new Set<string>();
   private tokens = 0;
   readonly log: string[] = [];
@@ -505,7 +505,7 @@ export class StoreDifferential {
       expect(ri, `${label}: ${c} idempotency and sync records, redis (received) vs memory (expected)`).toEqual(mi);
     }
     const [mh, rh] = await Promise.all([this.memory.holders(), this.redisStore.holders()]);
-    // Known difference (redis-store.ts): Redis adds a customer to the sweep's set only for a
+    // Known difference (redis.store.ts): Redis adds a customer to the sweep's set only for a
     // reserve with an event expiring after now; the twin for every reserve.
     expect(rh.sort(), `${label}: holders, redis (received) vs memory's that reserved a future hold`).toEqual(mh.filter((c) => this.futureReserve.has(c)).sort());
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createApp, type App } from '../../src/app/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import { Role } from '../../src/modules/api-keys/principal.js';
+import { Role } from '../../src/modules/api-keys/principal.pure.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { TEST_REDIS_URL } from './env.js';

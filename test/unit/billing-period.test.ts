@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { periodAt } from '../../src/modules/subscriptions/billing-period.js';
+import { periodAt } from '../../src/modules/subscriptions/billing-period.pure.js';
 import { fromLocal, toLocal } from '../../src/shared/time-zones.js';
 
 const iso = (p: { start: Date; end: Date }) => [p.start.toISOString(), p.end.toISOString()];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHold } from '../../src/modules/reservations/store-codec.js';
+import { decodeHold } from '../../src/modules/reservations/store-codec.pure.js';
 
 /** Hold records as Lua's cjson writes them back: empty lists as {}, missing values as null. */
 describe('decoding a stored hold', () => {

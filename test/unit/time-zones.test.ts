@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bucketBounds, bucketStart, nextBucketStart } from '../../src/modules/usage-reports/usage-buckets.js';
-import { periodAt } from '../../src/modules/subscriptions/billing-period.js';
+import { bucketBounds, bucketStart, nextBucketStart } from '../../src/modules/usage-reports/usage-buckets.pure.js';
+import { periodAt } from '../../src/modules/subscriptions/billing-period.pure.js';
 import { AppError, ErrorCode } from '../../src/shared/errors.js';
 import { addMonths, daysInMonth, fromLocal, toLocal, utcMillis } from '../../src/shared/time-zones.js';
 

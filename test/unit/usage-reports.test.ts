@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { binSpan, bucketBounds, bucketStart } from '../../src/modules/usage-reports/usage-buckets.js';
-import { elapsedShare, projectSpend } from '../../src/modules/usage-reports/usage-projection.js';
+import { binSpan, bucketBounds, bucketStart } from '../../src/modules/usage-reports/usage-buckets.pure.js';
+import { elapsedShare, projectSpend } from '../../src/modules/usage-reports/usage-projection.pure.js';
 import { AppError } from '../../src/shared/errors.js';
 import { Decimal } from '../../src/shared/money/decimal.js';
 

@@ -4,7 +4,7 @@ import { ValidationError } from '../../src/shared/errors.js';
 import { newId } from '../../src/shared/ids.js';
 import { Decimal } from '../../src/shared/money/decimal.js';
 import { Checker, checkAmount } from '../../src/shared/validation.js';
-import { canonicalJson, requestHash } from '../../src/modules/idempotency/request-hash.js';
+import { canonicalJson, requestHash } from '../../src/modules/idempotency/request-hash.pure.js';
 
 describe('input checks', () => {
   it('collects every problem before failing', () => {

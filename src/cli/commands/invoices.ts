@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import { SqlPool } from '../../db/sql.js';
-import { CurrencyService } from '../../modules/currencies/currency.service.js';
-import { CustomerService } from '../../modules/customers/customer.service.js';
-import { InvoiceRepository } from '../../modules/invoices/invoice.repository.js';
-import { InvoiceService } from '../../modules/invoices/invoice.service.js';
-import { MeterService } from '../../modules/meters/meter.service.js';
-import { PlanService } from '../../modules/plans/plan.service.js';
-import { RuleService } from '../../modules/rules/rule-set.service.js';
-import { TaxRateService } from '../../modules/taxes/tax-rate.service.js';
+import { CurrencyService } from '../../modules/currencies/index.js';
+import { CustomerService } from '../../modules/customers/index.js';
+import { InvoiceRepository, InvoiceService } from '../../modules/invoices/index.js';
+import { MeterService } from '../../modules/meters/index.js';
+import { PlanService } from '../../modules/plans/index.js';
+import { RuleService } from '../../modules/rules/index.js';
+import { TaxRateService } from '../../modules/taxes/index.js';
 import { systemClock } from '../../shared/clock.js';
 import { withDatabase } from '../runtime.js';
 

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { ApiKeyService } from '../../modules/api-keys/api-key.service.js';
-import { Role } from '../../modules/api-keys/principal.js';
-import { CurrencyService } from '../../modules/currencies/currency.service.js';
-import { CustomerService } from '../../modules/customers/customer.service.js';
+import { ApiKeyService, Role } from '../../modules/api-keys/index.js';
+import { CurrencyService } from '../../modules/currencies/index.js';
+import { CustomerService } from '../../modules/customers/index.js';
 import type { Orm } from '../../db/orm.js';
 import { systemClock } from '../../shared/clock.js';
 import { withDatabase } from '../runtime.js';

@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { SqlPool } from '../../db/sql.js';
-import { AccountRepository } from '../../modules/reservations/account.repository.js';
-import { HoldSweeper } from '../../modules/reservations/hold-sweeper.js';
-import { Reconciler } from '../../modules/reservations/reconcile.js';
-import { createRedisClient, RedisReservationStore } from '../../modules/reservations/redis-store.js';
-import { ReservationRepository } from '../../modules/reservations/reservation.repository.js';
-import { UsageRepository } from '../../modules/usage/usage.repository.js';
+import { AccountRepository, HoldSweeper, Reconciler, createRedisClient, RedisReservationStore, ReservationRepository } from '../../modules/reservations/index.js';
+import { UsageRepository } from '../../modules/usage/index.js';
 import { systemClock } from '../../shared/clock.js';
 import { cliLogger } from '../runtime.js';
 
@@ -47,7 +43,7 @@ async function reconcile(repair: boolean): Promise<number> {
     await redis.connect().catch((err: Error) => {
       throw new Error(`Redis at ${redactUrl(config.redisUrl!)} is unreachable (${(redisError ?? err).message})`);
     });
-    await sql.query('select 1').catch((err: Error) => {
+    await sql.ping().catch((err: Error) => {
       throw new Error(`PostgreSQL at ${redactUrl(config.databaseUrl!)} is unreachable (${err.message})`);
     });
     const store = new RedisReservationStore(redis, config.redisPrefix);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
-import { formatProblem, readRuleFiles, RulePathMissing } from '../../modules/rules/rule-files.js';
-import { bookFromFiles, evaluate, runExamples, type ExampleEvent } from '../../modules/rules/rule-examples.js';
+import { formatProblem, readRuleFiles, RulePathMissing, bookFromFiles, evaluate, runExamples, type ExampleEvent } from '../../modules/rules/index.js';
 import { formatDecimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
 

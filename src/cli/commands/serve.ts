@@ -1,6 +1,6 @@
 import { createApp } from '../../app/app.js';
 import { loadConfig } from '../../config/config.js';
-import { Role } from '../../modules/api-keys/principal.js';
+import { Role } from '../../modules/api-keys/index.js';
 
 /** `billing serve`: runs the service until SIGTERM or SIGINT, then drains and exits. */
 export async function serve(): Promise<void> {

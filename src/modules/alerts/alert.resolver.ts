@@ -2,7 +2,7 @@ import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-
 import type { RequestContext } from '../../graphql/context.js';
 import { connectionType, PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { forbidden } from '../../shared/errors.js';
-import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { assertCustomerAccess, Role } from '../api-keys/index.js';
 import {
   AlertDefinitionObject,
   CreateAlertDefinitionInput,

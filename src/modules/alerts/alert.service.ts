@@ -6,12 +6,11 @@ import { isUuid, newId } from '../../shared/ids.js';
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import { LEDGER_SCALE, QUANTITY_SCALE } from '../../shared/money/units.js';
 import { Checker, checkAmount } from '../../shared/validation.js';
-import type { CustomerService } from '../customers/customer.service.js';
-import type { MeterService } from '../meters/meter.service.js';
-import type { WalletService } from '../wallets/wallet.service.js';
-import { evaluateAlerts } from './alert-evaluation.js';
+import type { CustomerService } from '../customers/index.js';
+import type { MeterService } from '../meters/index.js';
+import type { WalletService } from '../wallets/index.js';
 import { AlertDirection, AlertMetric, type AlertRecord } from './alert.record.js';
-import { AlertRepository, type AlertDefinition } from './alert.repository.js';
+import { AlertRepository, evaluateAlerts, type AlertDefinition } from './alert.repository.js';
 
 export interface CreateAlertDefinitionCommand {
   name?: string | null;

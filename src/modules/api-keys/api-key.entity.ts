@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import type { Role } from './principal.js';
+import type { Role } from './principal.pure.js';
 
 export class ApiKey {
   id!: string;

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { ApiKeyObject } from './api-key.object.js';
-import { Role } from './principal.js';
+import { Role } from './principal.pure.js';
 
 @InputType()
 export class CreateApiKeyInput {

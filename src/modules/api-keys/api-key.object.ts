@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType } from '../../graphql/pagination.js';
 import type { ApiKey } from './api-key.entity.js';
-import { Role } from './principal.js';
+import { Role } from './principal.pure.js';
 
 registerEnumType(Role, {
   name: 'ApiKeyRole',

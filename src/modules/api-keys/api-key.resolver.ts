@@ -3,7 +3,7 @@ import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../
 import { ApiKeyConnection, ApiKeyObject, toApiKeyObject } from './api-key.object.js';
 import { CreateApiKeyInput, CreateApiKeyPayload, RevokeApiKeyInput, RevokeApiKeyPayload } from './api-key.inputs.js';
 import type { ApiKeyService } from './api-key.service.js';
-import { Role } from './principal.js';
+import { Role } from './principal.pure.js';
 
 @Resolver()
 export class ApiKeyResolver {

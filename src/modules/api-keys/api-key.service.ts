@@ -7,8 +7,8 @@ import { newId, isUuid } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
 import { ApiKey } from './api-key.entity.js';
 import { ApiKeyRepository } from './api-key.repository.js';
-import { digestSecret, PrincipalCache } from './principal-cache.js';
-import { bearerSecret, Role, type Principal } from './principal.js';
+import { digestSecret, PrincipalCache } from './principal.cache.js';
+import { bearerSecret, Role, type Principal } from './principal.pure.js';
 
 export interface CreateApiKeyCommand {
   name: string;
@@ -62,22 +62,22 @@ export class ApiKeyService {
       expiresAt: cmd.expiresAt ?? null,
       revokedAt: null,
     });
-    await new ApiKeyRepository(this.orm.em.fork()).insert(key);
+    await new ApiKeyRepository(this.orm).insert(key);
     return { apiKey: key, secret };
   }
 
   list(req: PageRequest): Promise<Page<ApiKey>> {
-    return new ApiKeyRepository(this.orm.em.fork()).page(req);
+    return new ApiKeyRepository(this.orm).page(req);
   }
 
   async count(): Promise<number> {
-    return new ApiKeyRepository(this.orm.em.fork()).count();
+    return new ApiKeyRepository(this.orm).count();
   }
 
   /** Revokes a key at once on this instance; other instances stop trusting it on notice (or within seconds, see PrincipalCache). */
   async revoke(id: string): Promise<ApiKey> {
     if (!isUuid(id)) throw notFound('API key', id);
-    const repo = new ApiKeyRepository(this.orm.em.fork());
+    const repo = new ApiKeyRepository(this.orm);
     const key = await repo.findById(id);
     if (!key) throw notFound('API key', id);
     if (!key.revokedAt) {
@@ -105,7 +105,7 @@ export class ApiKeyService {
 
   authenticateSecret(secret: string): Promise<Principal> {
     return this.cache.lookup(digestSecret(secret), async (hash) => {
-      const key = await new ApiKeyRepository(this.orm.em.fork()).findBySecretHash(hash);
+      const key = await new ApiKeyRepository(this.orm).findBySecretHash(hash);
       if (!key || key.revokedAt) return null;
       return { keyId: key.id, role: key.role, customerId: key.customerId, expiresAt: key.expiresAt };
     });
@@ -113,6 +113,6 @@ export class ApiKeyService {
 
   /** Of these ids, the keys that still authenticate (for long-lived sockets). */
   validAmong(ids: string[]): Promise<Set<string>> {
-    return new ApiKeyRepository(this.orm.em.fork()).validAmong(ids, this.clock.now());
+    return new ApiKeyRepository(this.orm).validAmong(ids, this.clock.now());
   }
 }

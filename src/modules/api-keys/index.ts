@@ -1,4 +1,4 @@
-export { ApiKey, ApiKeySchema } from './api-key.entity.js';
-export { ApiKeyService } from './api-key.service.js';
 export { ApiKeyResolver } from './api-key.resolver.js';
-export { Role, assertCustomerAccess, type Principal } from './principal.js';
+export { ApiKeyService } from './api-key.service.js';
+export { digestSecret, PrincipalCache } from './principal.cache.js';
+export { assertCustomerAccess, bearerSecret, type Principal, Role, visibleTo } from './principal.pure.js';

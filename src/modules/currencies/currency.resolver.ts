@@ -1,5 +1,5 @@
 import { Arg, Authorized, Mutation, Query, Resolver } from 'type-graphql';
-import { Role } from '../api-keys/principal.js';
+import { Role } from '../api-keys/index.js';
 import { CreateCreditUnitInput, CreateCreditUnitPayload } from './credit-unit.inputs.js';
 import { CreditUnitObject, toCreditUnitObject } from './credit-unit.object.js';
 import type { CurrencyService } from './currency.service.js';

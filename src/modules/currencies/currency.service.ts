@@ -5,6 +5,7 @@ import { alreadyExists } from '../../shared/errors.js';
 import { CREDIT_UNIT_PATTERN, isoCurrencyExponent } from '../../shared/money/currencies.js';
 import { Checker } from '../../shared/validation.js';
 import { CreditUnit } from './credit-unit.entity.js';
+import { CreditUnitRepository } from './credit-unit.repository.js';
 
 export interface CreateCreditUnitCommand {
   code: string;
@@ -28,7 +29,7 @@ export class CurrencyService {
     const cached = this.creditUnits.get(code);
     if (cached !== undefined) return cached;
     if (!CREDIT_UNIT_PATTERN.test(code)) return undefined;
-    const unit = await this.orm.em.fork().findOne(CreditUnit, { code });
+    const unit = await new CreditUnitRepository(this.orm).findByCode(code);
     if (unit) this.creditUnits.set(code, unit.exponent);
     return unit?.exponent;
   }
@@ -55,7 +56,7 @@ export class CurrencyService {
     check.done();
     const unit = Object.assign(new CreditUnit(), { code: code!, name: name!, exponent, createdAt: this.clock.now() });
     try {
-      await this.orm.em.fork().persistAndFlush(unit);
+      await new CreditUnitRepository(this.orm).insert(unit);
     } catch (err) {
       if (isUniqueViolation(err)) throw alreadyExists('credit unit', 'code', code!);
       throw err;
@@ -65,6 +66,6 @@ export class CurrencyService {
   }
 
   listCreditUnits(): Promise<CreditUnit[]> {
-    return this.orm.em.fork().find(CreditUnit, {}, { orderBy: { code: 'asc' } });
+    return new CreditUnitRepository(this.orm).list();
   }
 }

@@ -1,3 +1,2 @@
-export { CreditUnit, CreditUnitSchema } from './credit-unit.entity.js';
-export { CurrencyService } from './currency.service.js';
 export { CurrencyResolver } from './currency.resolver.js';
+export { CurrencyService } from './currency.service.js';

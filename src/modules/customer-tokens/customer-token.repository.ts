@@ -1,8 +1,13 @@
-import type { EntityManager } from '../../db/orm.js';
+import type { EntityManager, Orm } from '../../db/orm.js';
 import { CustomerToken } from './customer-token.entity.js';
 
 export class CustomerTokenRepository {
-  constructor(private readonly em: EntityManager) {}
+  private readonly em: EntityManager;
+
+  /** One unit of work: what this instance reads, its flush() writes back. */
+  constructor(orm: Orm) {
+    this.em = orm.em.fork();
+  }
 
   findById(id: string): Promise<CustomerToken | null> {
     return this.em.findOne(CustomerToken, { id });

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { Role } from '../api-keys/principal.js';
+import { Role } from '../api-keys/index.js';
 import { CreateCustomerTokenInput, CreateCustomerTokenPayload, RevokeCustomerTokenInput, RevokeCustomerTokenPayload } from './customer-token.inputs.js';
 import { toCustomerTokenObject } from './customer-token.object.js';
 import type { CustomerTokenService } from './customer-token.service.js';

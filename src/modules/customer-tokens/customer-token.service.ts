@@ -4,8 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import { notFound } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
-import { digestSecret, PrincipalCache } from '../api-keys/principal-cache.js';
-import { Role, type Principal } from '../api-keys/principal.js';
+import { digestSecret, PrincipalCache, Role, type Principal } from '../api-keys/index.js';
 import { CustomerToken } from './customer-token.entity.js';
 import { CustomerTokenRepository } from './customer-token.repository.js';
 
@@ -69,7 +68,7 @@ export class CustomerTokenService {
       expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
       revokedAt: null,
     });
-    const repo = new CustomerTokenRepository(this.orm.em.fork());
+    const repo = new CustomerTokenRepository(this.orm);
     await repo.insert(row);
     await repo.deleteExpired(cmd.customerId, new Date(now.getTime() - KEEP_EXPIRED_MS));
     return { customerToken: row, token };
@@ -78,7 +77,7 @@ export class CustomerTokenService {
   /** Revokes a token at once on this instance; the listeners tell other instances and open sockets. */
   async revoke(id: string): Promise<CustomerToken> {
     if (!isUuid(id)) throw notFound('customer token', id);
-    const repo = new CustomerTokenRepository(this.orm.em.fork());
+    const repo = new CustomerTokenRepository(this.orm);
     const row = await repo.findById(id);
     if (!row) throw notFound('customer token', id);
     if (!row.revokedAt) {
@@ -102,7 +101,7 @@ export class CustomerTokenService {
   /** Resolves a token to a read-only CUSTOMER principal, or throws UNAUTHENTICATED. */
   authenticateSecret(token: string): Promise<Principal> {
     return this.cache.lookup(digestSecret(token), async (hash) => {
-      const row = await new CustomerTokenRepository(this.orm.em.fork()).findBySecretHash(hash);
+      const row = await new CustomerTokenRepository(this.orm).findBySecretHash(hash);
       if (!row || row.revokedAt) return null;
       return { keyId: row.id, role: Role.CUSTOMER, customerId: row.customerId, readOnly: true, expiresAt: row.expiresAt };
     });
@@ -110,6 +109,6 @@ export class CustomerTokenService {
 
   /** Of these ids, the tokens that still authenticate (for long-lived sockets). */
   validAmong(ids: string[]): Promise<Set<string>> {
-    return new CustomerTokenRepository(this.orm.em.fork()).validAmong(ids, this.clock.now());
+    return new CustomerTokenRepository(this.orm).validAmong(ids, this.clock.now());
   }
 }

@@ -1,5 +1,4 @@
-export { CustomerToken, CustomerTokenSchema } from './customer-token.entity.js';
-export { CustomerTokenService, isCustomerToken } from './customer-token.service.js';
+export { Credentials } from './credentials.service.js';
 export { CustomerTokenResolver } from './customer-token.resolver.js';
-export { Credentials } from './credentials.js';
-export { RevocationNotices } from './revocation-notices.js';
+export { CustomerTokenService } from './customer-token.service.js';
+export { RevocationNotices } from './revocation-notices.service.js';

@@ -1,9 +1,14 @@
-import type { EntityManager } from '../../db/orm.js';
+import type { EntityManager, Orm } from '../../db/orm.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
 import { Customer } from './customer.entity.js';
 
 export class CustomerRepository {
-  constructor(private readonly em: EntityManager) {}
+  private readonly em: EntityManager;
+
+  /** One unit of work: what this instance reads, its flush() writes back. */
+  constructor(orm: Orm) {
+    this.em = orm.em.fork();
+  }
 
   findById(id: string): Promise<Customer | null> {
     return this.em.findOne(Customer, { id });

@@ -1,7 +1,7 @@
 import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
-import { assertCustomerAccess, Role, visibleTo } from '../api-keys/principal.js';
+import { assertCustomerAccess, Role, visibleTo } from '../api-keys/index.js';
 import { CustomerConnection, CustomerObject, toCustomerObject } from './customer.object.js';
 import { CreateCustomerInput, CreateCustomerPayload, UpdateCustomerInput, UpdateCustomerPayload } from './customer.inputs.js';
 import type { CustomerService } from './customer.service.js';

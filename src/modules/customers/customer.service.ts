@@ -7,7 +7,7 @@ import { isUuid, newId } from '../../shared/ids.js';
 import type { Decimal } from '../../shared/money/decimal.js';
 import { toLedgerUnits } from '../../shared/money/units.js';
 import { Checker, checkAmount } from '../../shared/validation.js';
-import type { CurrencyService } from '../currencies/currency.service.js';
+import type { CurrencyService } from '../currencies/index.js';
 import { Customer } from './customer.entity.js';
 import { CustomerRepository } from './customer.repository.js';
 
@@ -92,7 +92,7 @@ export class CustomerService {
       updatedAt: now,
     });
     try {
-      await new CustomerRepository(this.orm.em.fork()).insert(customer);
+      await new CustomerRepository(this.orm).insert(customer);
     } catch (err) {
       if (isUniqueViolation(err, 'customer_external_id_key')) throw alreadyExists('customer', 'externalId', externalId!);
       throw err;
@@ -111,7 +111,7 @@ export class CustomerService {
     await this.checkTaxRate(check, cmd.taxRateCode);
     check.done();
 
-    const repo = new CustomerRepository(this.orm.em.fork());
+    const repo = new CustomerRepository(this.orm);
     const customer = isUuid(cmd.id) ? await repo.findById(cmd.id) : null;
     if (!customer) throw notFound('customer', cmd.id);
     if (name !== undefined) customer.name = name;
@@ -129,7 +129,7 @@ export class CustomerService {
 
   private async checkTaxRate(check: Checker, code: string | null | undefined): Promise<void> {
     if (code === undefined || code === null) return;
-    if (!(await new CustomerRepository(this.orm.em.fork()).taxRateExists(code))) check.fail('taxRateCode', `unknown tax rate ${JSON.stringify(code)}: create it with createTaxRate`);
+    if (!(await new CustomerRepository(this.orm).taxRateExists(code))) check.fail('taxRateCode', `unknown tax rate ${JSON.stringify(code)}: create it with createTaxRate`);
   }
 
   /** Finds a customer by exactly one of id and external id; null when there is none. */
@@ -137,7 +137,7 @@ export class CustomerService {
     const check = new Checker();
     if (!!ref.id === !!ref.externalId) check.fail('id', 'give exactly one of id and externalId');
     check.done();
-    const repo = new CustomerRepository(this.orm.em.fork());
+    const repo = new CustomerRepository(this.orm);
     if (ref.id) return isUuid(ref.id) ? repo.findById(ref.id) : null;
     return repo.findByExternalId(ref.externalId!);
   }
@@ -150,11 +150,11 @@ export class CustomerService {
   }
 
   async exists(id: string): Promise<boolean> {
-    return isUuid(id) && (await new CustomerRepository(this.orm.em.fork()).findById(id)) !== null;
+    return isUuid(id) && (await new CustomerRepository(this.orm).findById(id)) !== null;
   }
 
   list(req: PageRequest): Promise<Page<Customer>> {
-    return new CustomerRepository(this.orm.em.fork()).page(req);
+    return new CustomerRepository(this.orm).page(req);
   }
 
   private checkTimeZone(check: Checker, zone: string | null): string | undefined {

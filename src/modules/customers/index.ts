@@ -1,4 +1,4 @@
-export { Customer, CustomerSchema } from './customer.entity.js';
-export { CustomerService, isTimeZone, type CustomerRef } from './customer.service.js';
+export type { Customer } from './customer.entity.js';
+export { CustomerObject } from './customer.object.js';
 export { CustomerResolver } from './customer.resolver.js';
-export { CustomerObject, toCustomerObject } from './customer.object.js';
+export { CustomerService } from './customer.service.js';

@@ -1,2 +1,2 @@
-export { IdempotencyRepository, type ClaimResult } from './idempotency.repository.js';
-export { requestHash } from './request-hash.js';
+export { IdempotencyRepository } from './idempotency.repository.js';
+export { requestHash } from './request-hash.pure.js';

@@ -1,5 +1,4 @@
-export { InvoiceService, type CloseReport } from './invoice.service.js';
+export { renderInvoiceHtml } from './invoice-html.pure.js';
 export { InvoiceRepository } from './invoice.repository.js';
 export { InvoiceResolver } from './invoice.resolver.js';
-export { renderInvoiceHtml } from './invoice-html.js';
-export { InvoiceKind, InvoiceStatus, LineKind, type InvoiceRecord, type InvoiceLineRecord } from './invoice.record.js';
+export { InvoiceService } from './invoice.service.js';

@@ -1,7 +1,7 @@
 import type { SqlClient, SqlPool } from '../../db/sql.js';
 import { Decimal } from '../../shared/money/decimal.js';
-import type { ComposedLine } from './invoice-compose.js';
-import { billedKey } from './invoice-compose.js';
+import type { ComposedLine } from './invoice-compose.pure.js';
+import { billedKey } from './invoice-compose.pure.js';
 import type { Billed, InvoiceKind, InvoiceLineRecord, InvoiceRecord, InvoiceStatus, LineKind } from './invoice.record.js';
 
 export type BilledMap = Map<string, Billed & { description: string; kind: LineKind; periodEnd: Date }>;

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../graphql/context.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { ValidationError } from '../../shared/errors.js';
 import { notFound } from '../../shared/errors.js';
-import { assertCustomerAccess, Role, visibleTo } from '../api-keys/principal.js';
+import { assertCustomerAccess, Role, visibleTo } from '../api-keys/index.js';
 import { CloseInvoicesInput, CloseInvoicesPayload, MarkInvoicePaidInput, MarkInvoicePaidPayload, VoidInvoiceInput, VoidInvoicePayload } from './invoice.inputs.js';
 import { InvoiceConnection, InvoiceObject, toInvoiceObject, toProjection, UpcomingInvoice } from './invoice.object.js';
 import type { InvoiceService } from './invoice.service.js';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { SqlClient } from '../../db/sql.js';
 import { Decimal } from '../../shared/money/decimal.js';
-import type { PeriodPayments } from './prepaid-items.js';
-import type { LatestValue, UsageGroup } from './usage-items.js';
+import type { PeriodPayments } from './prepaid-items.pure.js';
+import type { LatestValue, UsageGroup } from './usage-items.pure.js';
 
 export interface PeriodUsage extends PeriodPayments {
   groups: UsageGroup[];

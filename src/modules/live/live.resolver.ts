@@ -1,12 +1,11 @@
 import { Arg, Authorized, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
-import { AlertObject, toAlertObject } from '../alerts/alert.object.js';
-import type { AlertRecord } from '../alerts/alert.record.js';
-import { Role } from '../api-keys/principal.js';
-import type { BalanceMessage, UsageMessage } from './live-bus.js';
-import type { LiveFeeds } from './live-feeds.js';
-import { once, toBalanceUpdate, toUsageUpdate, UsageRecordedUpdate, WalletBalanceUpdate } from './live.objects.js';
+import { AlertObject, toAlertObject, type AlertRecord } from '../alerts/index.js';
+import { Role } from '../api-keys/index.js';
+import type { BalanceMessage, UsageMessage } from './live.bus.js';
+import type { LiveFeeds } from './live-feeds.service.js';
+import { once, toBalanceUpdate, toUsageUpdate, UsageRecordedUpdate, WalletBalanceUpdate } from './live.object.js';
 
 type SubscribeData = { args: Record<string, string | null | undefined>; context: RequestContext };
 

@@ -1,3 +1,3 @@
-export { Aggregation, Meter, MeterSchema } from './meter.entity.js';
-export { MeterService, CODE_PATTERN } from './meter.service.js';
+export { Aggregation, type Meter } from './meter.entity.js';
 export { MeterResolver } from './meter.resolver.js';
+export { CODE_PATTERN, MeterService } from './meter.service.js';

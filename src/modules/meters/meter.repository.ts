@@ -1,9 +1,14 @@
-import type { EntityManager } from '../../db/orm.js';
+import type { EntityManager, Orm } from '../../db/orm.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
 import { Meter } from './meter.entity.js';
 
 export class MeterRepository {
-  constructor(private readonly em: EntityManager) {}
+  private readonly em: EntityManager;
+
+  /** One unit of work: what this instance reads, its flush() writes back. */
+  constructor(orm: Orm) {
+    this.em = orm.em.fork();
+  }
 
   findByCode(code: string): Promise<Meter | null> {
     return this.em.findOne(Meter, { code });

@@ -1,6 +1,6 @@
 import { Arg, Args, Authorized, Mutation, Query, Resolver } from 'type-graphql';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
-import { Role } from '../api-keys/principal.js';
+import { Role } from '../api-keys/index.js';
 import { CreateMeterInput, CreateMeterPayload } from './meter.inputs.js';
 import { MeterConnection, MeterObject, toMeterObject } from './meter.object.js';
 import type { MeterService } from './meter.service.js';

@@ -54,7 +54,7 @@ export class MeterService {
       createdAt: now,
     });
     try {
-      await new MeterRepository(this.orm.em.fork()).insert(meter);
+      await new MeterRepository(this.orm).insert(meter);
     } catch (err) {
       if (isUniqueViolation(err, 'meter_code_key')) throw alreadyExists('meter', 'code', code!);
       throw err;
@@ -63,19 +63,19 @@ export class MeterService {
   }
 
   findByCode(code: string): Promise<Meter | null> {
-    return new MeterRepository(this.orm.em.fork()).findByCode(code);
+    return new MeterRepository(this.orm).findByCode(code);
   }
 
   findByCodes(codes: string[]): Promise<Meter[]> {
-    return new MeterRepository(this.orm.em.fork()).findByCodes(codes);
+    return new MeterRepository(this.orm).findByCodes(codes);
   }
 
   findByIds(ids: string[]): Promise<Meter[]> {
-    return new MeterRepository(this.orm.em.fork()).findByIds(ids);
+    return new MeterRepository(this.orm).findByIds(ids);
   }
 
   list(req: PageRequest): Promise<Page<Meter>> {
-    return new MeterRepository(this.orm.em.fork()).page(req);
+    return new MeterRepository(this.orm).page(req);
   }
 
   private checkDimensions(check: Checker, dimensions: string[]): string[] {

@@ -1,9 +1,14 @@
-import type { EntityManager } from '../../db/orm.js';
+import type { EntityManager, Orm } from '../../db/orm.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
 import { Plan, PlanCharge } from './plan.entity.js';
 
 export class PlanRepository {
-  constructor(private readonly em: EntityManager) {}
+  private readonly em: EntityManager;
+
+  /** One unit of work: what this instance reads, its flush() writes back. */
+  constructor(orm: Orm) {
+    this.em = orm.em.fork();
+  }
 
   findVersion(code: string, version: number): Promise<Plan | null> {
     return this.em.findOne(Plan, { code, version });

@@ -1,6 +1,6 @@
 import { Arg, Args, Authorized, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
-import { Role } from '../api-keys/principal.js';
+import { Role } from '../api-keys/index.js';
 import { CreatePlanInput, CreatePlanPayload, CreatePlanVersionInput, CreatePlanVersionPayload } from './plan.inputs.js';
 import { PlanConnection, PlanObject, toPlanObject } from './plan.object.js';
 import type { PlanService } from './plan.service.js';

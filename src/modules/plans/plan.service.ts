@@ -6,9 +6,8 @@ import { alreadyExists, AppError, ErrorCode, notFound } from '../../shared/error
 import { newId } from '../../shared/ids.js';
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import { Checker, checkAmount } from '../../shared/validation.js';
-import type { CurrencyService } from '../currencies/currency.service.js';
-import type { Meter } from '../meters/meter.entity.js';
-import { CODE_PATTERN, type MeterService } from '../meters/meter.service.js';
+import type { CurrencyService } from '../currencies/index.js';
+import { type Meter, CODE_PATTERN, type MeterService } from '../meters/index.js';
 import { BillingInterval, Plan, PlanCharge } from './plan.entity.js';
 import { PlanRepository } from './plan.repository.js';
 
@@ -66,7 +65,7 @@ export class PlanService {
     await this.currencies.checkKnown(check, 'currency', currency);
     const draft = await this.checkDefinition(check, cmd);
     check.done();
-    if (await new PlanRepository(this.orm.em.fork()).findLatest(code!)) throw alreadyExists('plan', 'code', code!);
+    if (await new PlanRepository(this.orm).findLatest(code!)) throw alreadyExists('plan', 'code', code!);
     return this.insertVersion(code!, 1, currency!, draft!);
   }
 
@@ -94,7 +93,7 @@ export class PlanService {
 
   /** A given version, or the latest when version is absent; null when there is none. */
   async find(code: string, version?: number | null): Promise<PlanView | null> {
-    const repo = new PlanRepository(this.orm.em.fork());
+    const repo = new PlanRepository(this.orm);
     const plan = version ? await repo.findVersion(code, version) : await repo.findLatest(code);
     return plan ? (await this.withCharges(repo, [plan]))[0]! : null;
   }
@@ -104,7 +103,7 @@ export class PlanService {
     const kept = this.byId.get(id);
     if (kept) return kept;
     const loading = (async () => {
-      const repo = new PlanRepository(this.orm.em.fork());
+      const repo = new PlanRepository(this.orm);
       const plan = await repo.findById(id);
       return plan ? (await this.withCharges(repo, [plan]))[0]! : null;
     })();
@@ -116,12 +115,12 @@ export class PlanService {
   }
 
   async versions(code: string): Promise<PlanView[]> {
-    const repo = new PlanRepository(this.orm.em.fork());
+    const repo = new PlanRepository(this.orm);
     return this.withCharges(repo, await repo.findVersions(code));
   }
 
   async listLatest(req: PageRequest): Promise<Page<PlanView>> {
-    const repo = new PlanRepository(this.orm.em.fork());
+    const repo = new PlanRepository(this.orm);
     const page = await repo.pageLatest(req);
     return { items: await this.withCharges(repo, page.items), hasNextPage: page.hasNextPage };
   }
@@ -158,7 +157,7 @@ export class PlanService {
     if (!Object.values(BillingInterval).includes(cmd.billingInterval)) check.fail('billingInterval', 'is not a known interval');
     const baseFee = checkAmount(check, 'baseFee', cmd.baseFee, { zero: true });
     const taxRateCode = cmd.taxRateCode ?? null;
-    if (taxRateCode !== null && !(await new PlanRepository(this.orm.em.fork()).taxRateExists(taxRateCode))) {
+    if (taxRateCode !== null && !(await new PlanRepository(this.orm).taxRateExists(taxRateCode))) {
       check.fail('taxRateCode', `unknown tax rate ${JSON.stringify(taxRateCode)}: create it with createTaxRate`);
     }
     const charges = cmd.charges ?? [];
@@ -213,7 +212,7 @@ export class PlanService {
       }),
     );
     try {
-      await new PlanRepository(this.orm.em.fork()).insert(plan, charges);
+      await new PlanRepository(this.orm).insert(plan, charges);
     } catch (err) {
       if (isUniqueViolation(err, 'plan_code_version_key')) {
         throw version === 1

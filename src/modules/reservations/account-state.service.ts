@@ -2,11 +2,11 @@ import type { SqlPool } from '../../db/sql.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import type { Customer } from '../customers/customer.entity.js';
-import type { AppendResult } from '../wallets/ledger.repository.js';
+import type { Customer } from '../customers/index.js';
+import type { AppendResult } from '../wallets/index.js';
 import { AccountRepository } from './account.repository.js';
 import { randomUUID } from 'node:crypto';
-import { StateNotLoaded, type Allocation, type ReservationStore, type SyncChange } from './reservation-store.js';
+import { StateNotLoaded, type Allocation, type ReservationStore, type SyncChange } from './reservation.store.js';
 
 /** Counters of a period stay in the store this long after the period starts (longer than any period). */
 const PERIOD_RETENTION_MS = 400 * 86_400_000;
@@ -25,7 +25,7 @@ export class AccountStateService {
 
   constructor(
     private readonly store: ReservationStore,
-    private readonly sql: SqlPool,
+    sql: SqlPool,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
@@ -95,7 +95,7 @@ export class AccountStateService {
 
   /** After wallets were created or their settings or blocks changed (deltas with their commit's version). */
   async walletsChanged(customerId: string, walletIds: string[], version: bigint | null, deltas: Allocation[] = []): Promise<void> {
-    const states = await this.sql.transaction((client) => AccountRepository.walletStates(client, { walletIds }, this.clock.now()), { snapshot: true });
+    const states = await this.accounts.walletStatesOf(walletIds, this.clock.now());
     await this.sync(customerId, { version, wallets: states.wallets, blocks: states.blocks, deltas, caps: {} });
   }
 
@@ -112,12 +112,7 @@ export class AccountStateService {
       }
       return held;
     }
-    const rows = await this.sql.query<{ wallet_id: string; total: string }>(
-      `select wallet_id, sum(amount)::text as total from reservation where customer_id = $1 and status = 'OPEN' and wallet_id is not null group by 1`,
-      [customerId],
-    );
-    for (const r of rows) held.set(r.wallet_id, BigInt(r.total));
-    return held;
+    return this.accounts.openHoldsByWallet(customerId);
   }
 
   async spendingCapChanged(customer: Customer): Promise<void> {

@@ -1,6 +1,6 @@
 import type { SqlClient, SqlPool } from '../../db/sql.js';
 import { Decimal } from '../../shared/money/decimal.js';
-import type { AccountSnapshot, BlockMeta, HoldRecord, PeriodSnapshot, WalletState } from './reservation-store.js';
+import type { AccountSnapshot, BlockMeta, HoldRecord, PeriodSnapshot, WalletState } from './reservation.store.js';
 
 const UNITS = new Decimal(1e9);
 /** A decimal sum from SQL as 1e-9 units. */
@@ -72,6 +72,20 @@ export class AccountRepository {
       remaining: BigInt(b.remaining),
     }));
     return { wallets: states, blocks: metas };
+  }
+
+  /** Wallets and blocks of the given wallets, as the store keeps them, from one snapshot. */
+  walletStatesOf(walletIds: string[], now: Date) {
+    return this.sql.transaction((client) => AccountRepository.walletStates(client, { walletIds }, now), { snapshot: true });
+  }
+
+  /** What open reservations hold, per wallet (reservations without a wallet left out). */
+  async openHoldsByWallet(customerId: string): Promise<Map<string, bigint>> {
+    const rows = await this.sql.query<{ wallet_id: string; total: string }>(
+      `select wallet_id, sum(amount)::text as total from reservation where customer_id = $1 and status = 'OPEN' and wallet_id is not null group by 1`,
+      [customerId],
+    );
+    return new Map(rows.map((r) => [r.wallet_id, BigInt(r.total)]));
   }
 
   /** A consistent snapshot of what the store keeps for a customer, with its version. */

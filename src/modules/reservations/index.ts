@@ -1,3 +1,13 @@
-export type { ReservationStore } from './reservation-store.js';
-export { MemoryReservationStore } from './memory-store.js';
-export { RedisReservationStore, createRedisClient } from './redis-store.js';
+export { AccountStateService } from './account-state.service.js';
+export { AccountRepository } from './account.repository.js';
+export { DriftMonitor } from './drift-monitor.worker.js';
+export { HoldSweeper } from './hold-sweeper.worker.js';
+export { MemoryReservationStore } from './memory.store.js';
+export { Reconciler } from './reconcile.service.js';
+export { createRedisClient, RedisReservationStore } from './redis.store.js';
+export type { Reservation } from './reservation.record.js';
+export { ReservationRepository } from './reservation.repository.js';
+export { ReservationResolver } from './reservation.resolver.js';
+export { ReservationService } from './reservation.service.js';
+export type { AccountView, Allocation, CounterCheck, HoldRecord, PostItem, ReservationStore, ReserveEvent, ReserveResult, WalletFigures } from './reservation.store.js';
+export { walletFigures } from './wallet-figures.pure.js';

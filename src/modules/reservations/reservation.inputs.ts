@@ -2,7 +2,7 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import type { Decimal } from '../../shared/money/decimal.js';
-import { UsageEventObject, UsageRefusalObject } from '../usage/usage.object.js';
+import { UsageEventObject, UsageRefusalObject } from '../usage/index.js';
 import { ReservationObject } from './reservation.object.js';
 
 @InputType({ description: 'Hold an estimate before long work. Give estimatedQuantity (priced by the rules) or estimatedAmount.' })

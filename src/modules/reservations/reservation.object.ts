@@ -2,7 +2,7 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
-import { ReservationStatus, type Reservation } from './reservation.entity.js';
+import { ReservationStatus, type Reservation } from './reservation.record.js';
 
 registerEnumType(ReservationStatus, {
   name: 'ReservationStatus',

@@ -1,7 +1,7 @@
 import { isUniqueViolation, type SqlPool } from '../../db/sql.js';
 import { AccountRepository } from './account.repository.js';
-import type { HoldRecord } from './reservation-store.js';
-import { ReservationStatus, type Reservation } from './reservation.entity.js';
+import type { HoldRecord } from './reservation.store.js';
+import { ReservationStatus, type Reservation } from './reservation.record.js';
 
 interface Row {
   id: string;

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { Role, visibleTo } from '../api-keys/principal.js';
-import { toRefusal, toUsageEventObject } from '../usage/usage.object.js';
+import { Role, visibleTo } from '../api-keys/index.js';
+import { toRefusal, toUsageEventObject } from '../usage/index.js';
 import {
   AuthorizeUsageInput,
   AuthorizeUsagePayload,

@@ -2,14 +2,20 @@ import type { Clock } from '../../shared/clock.js';
 import { notFound } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
-import { checkDimensions } from '../usage/usage-event.checks.js';
-import { keyReused, reservationClosed, type RefusalCode, type UsageOutcome } from '../usage/usage-outcomes.js';
-import type { AuthorizeUsageCommand, HoldListener, RecordUsageCommand, UsageService } from '../usage/usage.service.js';
-import type { ReservationStore } from './reservation-store.js';
-import { ReservationStatus, type Reservation } from './reservation.entity.js';
-import { ReservationRepository } from './reservation.repository.js';
-
-export type { AuthorizeUsageCommand } from '../usage/usage.service.js';
+import {
+  type AuthorizeUsageCommand,
+  checkDimensions,
+  type HoldListener,
+  keyReused,
+  type RecordUsageCommand,
+  type RefusalCode,
+  reservationClosed,
+  type UsageOutcome,
+  type UsageService,
+} from '../usage/index.js';
+import type { ReservationStore } from './reservation.store.js';
+import { ReservationStatus, type Reservation } from './reservation.record.js';
+import type { ReservationRepository } from './reservation.repository.js';
 
 export interface SettleReservationCommand extends Omit<RecordUsageCommand, 'customerId' | 'externalCustomerId' | 'meterCode'> {
   reservationId: string;
@@ -27,17 +33,14 @@ export type AuthorizeOutcome =
  * particular to reservations.
  */
 export class ReservationService {
-  readonly repo: ReservationRepository;
   private readonly holdListeners: HoldListener[] = [];
 
   constructor(
     private readonly store: ReservationStore,
     private readonly usage: UsageService,
-    sql: ConstructorParameters<typeof ReservationRepository>[0],
+    readonly repo: ReservationRepository,
     private readonly clock: Clock,
-  ) {
-    this.repo = new ReservationRepository(sql);
-  }
+  ) {}
 
   onHoldsChanged(listener: HoldListener): void {
     this.holdListeners.push(listener);

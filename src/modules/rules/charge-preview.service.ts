@@ -5,12 +5,10 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, notFound } from '../../shared/errors.js';
 import { Decimal } from '../../shared/money/decimal.js';
 import { Checker } from '../../shared/validation.js';
-import type { CustomerService } from '../customers/customer.service.js';
-import type { MeterService } from '../meters/meter.service.js';
-import type { PlanService } from '../plans/plan.service.js';
-import type { Meter } from '../meters/meter.entity.js';
-import { checkDimensions, checkDistinctValue, checkQuantity, checkValues } from '../usage/usage-event.checks.js';
-import { meterFacts } from '../usage/usage-rating.js';
+import type { CustomerService } from '../customers/index.js';
+import type { MeterService, Meter } from '../meters/index.js';
+import type { PlanService } from '../plans/index.js';
+import { checkDimensions, checkDistinctValue, checkQuantity, checkValues, meterFacts } from '../usage/index.js';
 import type { RuleService } from './rule-set.service.js';
 
 export interface PreviewChargeCommand {

@@ -1,5 +1,5 @@
-export { RuleService, type RuleServiceOptions } from './rule-set.service.js';
 export { ChargePreviewService } from './charge-preview.service.js';
+export { bookFromFiles, evaluate, type ExampleEvent, runExamples } from './rule-examples.files.js';
+export { formatProblem, readRuleFiles, RulePathMissing } from './rule-set.files.js';
 export { RuleSetResolver } from './rule-set.resolver.js';
-export { RuleSetStatus, type RuleSetEntry } from './rule-set.entity.js';
-export { readRuleFiles, formatProblem } from './rule-files.js';
+export { RuleService } from './rule-set.service.js';

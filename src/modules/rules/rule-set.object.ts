@@ -5,7 +5,8 @@ import type { EventRating, PricedLine, TierPart } from '../../rating/types.js';
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
 import type { ChargePreview } from './charge-preview.service.js';
-import { RuleSetStatus, type RuleSetEntry } from './rule-set.entity.js';
+import { RuleSetRefObject, TierPartObject } from '../usage/index.js';
+import { RuleSetStatus, type RuleSetEntry } from './rule-set.record.js';
 
 registerEnumType(RuleSetStatus, {
   name: 'RuleSetStatus',
@@ -64,18 +65,6 @@ export class RuleSetVersionObject {
   errors!: RuleFileErrorObject[];
 }
 
-@ObjectType('RuleSetRef')
-export class RuleSetRefObject {
-  @Field(() => String)
-  key!: string;
-
-  @Field(() => Int)
-  version!: number;
-
-  @Field(() => String)
-  hash!: string;
-}
-
 @ObjectType('RuleRefusal')
 export class RuleRefusalObject {
   @Field(() => String)
@@ -86,24 +75,6 @@ export class RuleRefusalObject {
 
   @Field(() => String)
   rule!: string;
-}
-
-@ObjectType('TierPart')
-export class TierPartObject {
-  @Field(() => Int)
-  tier!: number;
-
-  @Field(() => DecimalScalar)
-  quantity!: string;
-
-  @Field(() => DecimalScalar)
-  unitPrice!: string;
-
-  @Field(() => DecimalScalar)
-  flatFee!: string;
-
-  @Field(() => DecimalScalar)
-  amount!: string;
 }
 
 @ObjectType('PricedLine')

@@ -1,5 +1,5 @@
 import type { SqlPool } from '../../db/sql.js';
-import type { PublishedRuleSet } from './rule-set.entity.js';
+import type { PublishedRuleSet } from './rule-set.record.js';
 
 interface Row {
   key: string;

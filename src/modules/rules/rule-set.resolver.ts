@@ -1,5 +1,5 @@
 import { Arg, Authorized, Query, Resolver } from 'type-graphql';
-import { Role } from '../api-keys/principal.js';
+import { Role } from '../api-keys/index.js';
 import type { ChargePreviewService } from './charge-preview.service.js';
 import { PreviewChargeInput } from './rule-set.inputs.js';
 import { ChargePreviewObject, RuleSetVersionObject, toChargePreviewObject, toRuleSetVersionObject } from './rule-set.object.js';

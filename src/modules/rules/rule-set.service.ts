@@ -5,8 +5,8 @@ import { RuleBook } from '../../rating/rule-book.js';
 import { validateRuleSetText } from '../../rating/validate.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { formatProblem, readRuleFiles, ruleFileIdentity } from './rule-files.js';
-import { RuleSetStatus, type PublishedRuleSet, type RuleSetEntry } from './rule-set.entity.js';
+import { formatProblem, readRuleFiles, ruleFileIdentity } from './rule-set.files.js';
+import { RuleSetStatus, type PublishedRuleSet, type RuleSetEntry } from './rule-set.record.js';
 import { RuleSetRepository } from './rule-set.repository.js';
 
 export interface RuleServiceOptions {

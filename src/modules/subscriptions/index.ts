@@ -1,4 +1,3 @@
-export { Subscription, SubscriptionSchema } from './subscription.entity.js';
-export { SubscriptionService, type ActivePlan } from './subscription.service.js';
+export { type Period, periodKey } from './billing-period.pure.js';
 export { SubscriptionResolver } from './subscription.resolver.js';
-export { periodAt, periodKey, type Period, type Alignment } from './billing-period.js';
+export { type ActivePlan, SubscriptionService } from './subscription.service.js';

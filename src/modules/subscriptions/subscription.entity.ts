@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import type { Alignment } from './billing-period.js';
+import type { Alignment } from './billing-period.pure.js';
 
 export const SubscriptionStatus = { ACTIVE: 'ACTIVE', CANCELED: 'CANCELED', ENDED: 'ENDED' } as const;
 export type SubscriptionStatus = (typeof SubscriptionStatus)[keyof typeof SubscriptionStatus];

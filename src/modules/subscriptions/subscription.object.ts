@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { PlanObject, toPlanObject } from '../plans/plan.object.js';
+import { PlanObject, toPlanObject } from '../plans/index.js';
 import { BaseFeeTiming, SubscriptionStatus } from './subscription.entity.js';
 import type { ActivePlan } from './subscription.service.js';
 

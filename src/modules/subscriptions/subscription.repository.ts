@@ -1,10 +1,15 @@
 import { LockMode } from '@mikro-orm/core';
-import type { EntityManager } from '../../db/orm.js';
+import type { EntityManager, Orm } from '../../db/orm.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { Subscription } from './subscription.entity.js';
 
 export class SubscriptionRepository {
-  constructor(private readonly em: EntityManager) {}
+  private readonly em: EntityManager;
+
+  /** One unit of work: what this instance reads, its flush() writes back. */
+  constructor(orm: Orm) {
+    this.em = orm.em.fork();
+  }
 
   forCustomer(customerId: string): Promise<Subscription[]> {
     return this.em.find(Subscription, { customerId }, { orderBy: { startsAt: 'asc' } });

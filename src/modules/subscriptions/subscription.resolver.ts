@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { assertCustomerAccess, Role } from '../api-keys/principal.js';
+import { assertCustomerAccess, Role } from '../api-keys/index.js';
 import {
   CancelSubscriptionInput,
   CancelSubscriptionPayload,

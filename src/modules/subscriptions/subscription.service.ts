@@ -5,9 +5,9 @@ import { AppError, ErrorCode, notFound, ValidationError } from '../../shared/err
 import { Decimal } from '../../shared/money/decimal.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
-import type { CustomerService } from '../customers/customer.service.js';
-import type { PlanService, PlanView } from '../plans/plan.service.js';
-import { periodAt, type Alignment, type Period } from './billing-period.js';
+import type { CustomerService } from '../customers/index.js';
+import type { PlanService, PlanView } from '../plans/index.js';
+import { periodAt, type Alignment, type Period } from './billing-period.pure.js';
 import { BaseFeeTiming, Subscription, SubscriptionStatus } from './subscription.entity.js';
 import { SubscriptionRepository } from './subscription.repository.js';
 
@@ -98,7 +98,7 @@ export class SubscriptionService {
       createdAt: now,
       updatedAt: now,
     });
-    await new SubscriptionRepository(this.orm.em.fork()).insert(subscription);
+    await new SubscriptionRepository(this.orm).insert(subscription);
     this.cache.delete(customer.id);
     return { subscription, plan };
   }
@@ -110,7 +110,7 @@ export class SubscriptionService {
   }
 
   private async load(customerId: string): Promise<ActivePlan[]> {
-    const subscriptions = await new SubscriptionRepository(this.orm.em.fork()).forCustomer(customerId);
+    const subscriptions = await new SubscriptionRepository(this.orm).forCustomer(customerId);
     return Promise.all(subscriptions.map(async (subscription) => ({ subscription, plan: (await this.plans.findById(subscription.planId))! })));
   }
 
@@ -164,7 +164,7 @@ export class SubscriptionService {
       createdAt: now,
       updatedAt: now,
     });
-    await new SubscriptionRepository(this.orm.em.fork()).replace(old.id, { endsAt: at, status: timing === 'IMMEDIATE' ? SubscriptionStatus.ENDED : old.status, updatedAt: now }, next);
+    await new SubscriptionRepository(this.orm).replace(old.id, { endsAt: at, status: timing === 'IMMEDIATE' ? SubscriptionStatus.ENDED : old.status, updatedAt: now }, next);
     this.cache.delete(customer.id);
     return { subscription: next, plan };
   }
@@ -176,7 +176,7 @@ export class SubscriptionService {
     const immediate = cmd.timing === 'IMMEDIATE';
     const endsAt = immediate ? now : this.periodOf(current, customer.timezone, now).end;
     const changes = { endsAt, status: immediate ? SubscriptionStatus.CANCELED : current.subscription.status, cancelAtPeriodEnd: !immediate, canceledAt: now, updatedAt: now };
-    await new SubscriptionRepository(this.orm.em.fork()).replace(current.subscription.id, changes, null);
+    await new SubscriptionRepository(this.orm).replace(current.subscription.id, changes, null);
     this.cache.delete(customer.id);
     return { subscription: Object.assign(current.subscription, changes), plan: current.plan };
   }
@@ -184,7 +184,7 @@ export class SubscriptionService {
   /** A subscription in force now with nothing scheduled after it, and its customer. */
   private async current(subscriptionId: string) {
     if (!isUuid(subscriptionId)) throw new ValidationError([{ path: 'subscriptionId', message: 'must be a subscription id' }]);
-    const row = await new SubscriptionRepository(this.orm.em.fork()).get(subscriptionId);
+    const row = await new SubscriptionRepository(this.orm).get(subscriptionId);
     if (!row) throw notFound('subscription', subscriptionId);
     const customer = await this.customers.get({ id: row.customerId });
     const current = (await this.forCustomer(row.customerId, true)).find((s) => s.subscription.id === subscriptionId)!;

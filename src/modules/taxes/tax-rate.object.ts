@@ -1,6 +1,5 @@
-import { Field, InputType, ObjectType } from 'type-graphql';
+import { Field, ObjectType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
-import type { Decimal } from '../../shared/money/decimal.js';
 import type { TaxRate } from './tax-rate.repository.js';
 
 @ObjectType({ description: 'A named tax percentage that customers and plans refer to by code.' })
@@ -19,27 +18,6 @@ export class TaxRateObject {
 
   @Field(() => Date)
   createdAt!: Date;
-}
-
-@InputType()
-export class CreateTaxRateInput {
-  @Field(() => String)
-  code!: string;
-
-  @Field(() => String)
-  name!: string;
-
-  @Field(() => DecimalScalar)
-  percent!: Decimal;
-
-  @Field(() => Boolean)
-  inclusive!: boolean;
-}
-
-@ObjectType()
-export class CreateTaxRatePayload {
-  @Field(() => TaxRateObject)
-  taxRate!: TaxRateObject;
 }
 
 export const toTaxRateObject = (r: TaxRate): TaxRateObject => ({ ...r });

@@ -1,6 +1,7 @@
 import { Arg, Authorized, Mutation, Query, Resolver } from 'type-graphql';
-import { Role } from '../api-keys/principal.js';
-import { CreateTaxRateInput, CreateTaxRatePayload, TaxRateObject, toTaxRateObject } from './tax-rate.object.js';
+import { Role } from '../api-keys/index.js';
+import { CreateTaxRateInput, CreateTaxRatePayload } from './tax-rate.inputs.js';
+import { TaxRateObject, toTaxRateObject } from './tax-rate.object.js';
 import type { TaxRateService } from './tax-rate.service.js';
 
 @Resolver()

@@ -2,9 +2,9 @@ import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { formatDecimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
-import { Aggregation } from '../meters/meter.entity.js';
-import { toWalletObject, WalletObject } from '../wallets/wallet.object.js';
-import { Granularity } from './usage-buckets.js';
+import { Aggregation } from '../meters/index.js';
+import { toWalletObject, WalletObject } from '../wallets/index.js';
+import { Granularity } from './usage-buckets.pure.js';
 import { percentOf, type CurrentPeriodView, type UsageGroup, type UsageReport, type UsageSums, type WalletStanding } from './usage-report.service.js';
 
 registerEnumType(Granularity, {

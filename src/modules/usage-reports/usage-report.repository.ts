@@ -1,5 +1,5 @@
 import type { SqlParam, SqlPool } from '../../db/sql.js';
-import type { Aggregation } from '../meters/meter.entity.js';
+import type { Aggregation } from '../meters/index.js';
 
 /** What to aggregate: one customer's usage in [from, to), cut at `bounds`, grouped by meter, currency and `dimensions`. */
 export interface RangeQuery {

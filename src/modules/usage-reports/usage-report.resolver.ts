@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { assertCustomerAccess, Role } from '../api-keys/principal.js';
-import { Granularity } from './usage-buckets.js';
+import { assertCustomerAccess, Role } from '../api-keys/index.js';
+import { Granularity } from './usage-buckets.pure.js';
 import { UsageGroupByInput } from './usage-report.inputs.js';
 import { CurrentPeriodObject, toCurrentPeriodObject, toUsageReportObject, UsageReportObject } from './usage-report.object.js';
 import type { UsageReportService } from './usage-report.service.js';

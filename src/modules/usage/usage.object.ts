@@ -1,10 +1,9 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
-import { RuleSetRefObject, TierPartObject } from '../rules/rule-set.object.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
-import type { StoredLine, UsageEventRecord } from './usage-event.entity.js';
-import type { UsageOutcome } from './usage.service.js';
+import type { StoredLine, UsageEventRecord } from './usage-event.record.js';
+import type { UsageOutcome } from './usage-outcomes.pure.js';
 
 export const UsageResultStatus = { ACCEPTED: 'ACCEPTED', REFUSED: 'REFUSED', ERROR: 'ERROR', NOT_CHARGED: 'NOT_CHARGED' } as const;
 registerEnumType(UsageResultStatus, {
@@ -16,6 +15,38 @@ registerEnumType(UsageResultStatus, {
     NOT_CHARGED: { description: 'Part of an atomic batch in which another event failed.' },
   },
 });
+
+/** The rule-set version that priced an event (or a preview). */
+@ObjectType('RuleSetRef')
+export class RuleSetRefObject {
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => Int)
+  version!: number;
+
+  @Field(() => String)
+  hash!: string;
+}
+
+/** One tier's share of a priced line. */
+@ObjectType('TierPart')
+export class TierPartObject {
+  @Field(() => Int)
+  tier!: number;
+
+  @Field(() => DecimalScalar)
+  quantity!: string;
+
+  @Field(() => DecimalScalar)
+  unitPrice!: string;
+
+  @Field(() => DecimalScalar)
+  flatFee!: string;
+
+  @Field(() => DecimalScalar)
+  amount!: string;
+}
 
 @ObjectType('FieldError')
 export class FieldErrorObject {

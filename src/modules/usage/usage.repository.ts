@@ -1,9 +1,9 @@
 import { isCheckViolation, isNumericOverflow, isSerializationFailure, outOfRange, type SqlPool } from '../../db/sql.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import type { AlertRecord } from '../alerts/alert.record.js';
-import type { Allocation, PostItem } from '../reservations/reservation-store.js';
-import type { UsageEventRecord } from './usage-event.entity.js';
+import type { AlertRecord } from '../alerts/index.js';
+import type { Allocation, PostItem } from '../reservations/index.js';
+import type { UsageEventRecord } from './usage-event.record.js';
 
 /** Events that commit together: all, or (when atomic) none. */
 export interface CommitBundle {

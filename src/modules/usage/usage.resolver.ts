@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { Role, visibleTo } from '../api-keys/principal.js';
+import { Role, visibleTo } from '../api-keys/index.js';
 import { RecordUsageBatchInput, RecordUsageBatchPayload, RecordUsageInput, RecordUsagePayload } from './usage.inputs.js';
 import { toRefusal, toUsageEventObject, toUsageResult, toUsageWallet, UsageEventObject } from './usage.object.js';
 import type { UsageService } from './usage.service.js';

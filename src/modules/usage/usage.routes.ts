@@ -3,8 +3,8 @@ import type { RateLimits } from '../../graphql/rate-limits.js';
 import { BodyError, parseJson, readBody } from '../../http/body.js';
 import { sendJson, type Route } from '../../http/router.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
-import type { Credentials } from '../customer-tokens/credentials.js';
-import { Role } from '../api-keys/principal.js';
+import type { Credentials } from '../customer-tokens/index.js';
+import { Role } from '../api-keys/index.js';
 import { toUsageResult } from './usage.object.js';
 import { MAX_BATCH, type UsageService } from './usage.service.js';
 

@@ -5,25 +5,19 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, ValidationError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { Decimal } from '../../shared/money/decimal.js';
-import { asUnavailable, type SqlPool } from '../../db/sql.js';
-import type { AccountStateService } from '../reservations/account-state.service.js';
-import type { ReservationStore, ReserveResult, WalletFigures } from '../reservations/reservation-store.js';
-import { ReservationRepository } from '../reservations/reservation.repository.js';
-import { CounterCache } from './counter-cache.js';
-import { meterFacts, ratingRefusal } from './usage-rating.js';
-import { GroupCommitter } from './group-committer.js';
-import type { UsageEventRecord } from './usage-event.entity.js';
-import type { UsageContextResolver } from './usage-context.js';
-import type { UsageJob } from './usage-job.js';
-import { UsagePreparer, type AuthorizeUsageCommand, type RecordUsageCommand } from './usage-prepare.js';
-import { toEventRecord, toReservation } from './usage-records.js';
-import { capRefused, fundsRefused, keyInProgress, keyReused, reservationClosed, storeUnavailable, type UsageOutcome } from './usage-outcomes.js';
-import { postItem, toReserveEvent } from './reserve-events.js';
-import { notCommitted, UsageRepository, type CommitBundle, type CommitOutcome, type CustomerNotice } from './usage.repository.js';
-
-export type { UsageJob } from './usage-job.js';
-export type { AuthorizeUsageCommand, RecordUsageCommand } from './usage-prepare.js';
-export { keyReused, reservationClosed, type RefusalCode, type UsageOutcome } from './usage-outcomes.js';
+import { asUnavailable } from '../../db/sql.js';
+import type { AccountStateService, ReservationStore, ReserveResult, WalletFigures, ReservationRepository } from '../reservations/index.js';
+import { CounterCache } from './counter.cache.js';
+import { meterFacts, ratingRefusal } from './usage-rating.pure.js';
+import { GroupCommitter } from './group-commit.worker.js';
+import type { UsageEventRecord } from './usage-event.record.js';
+import type { UsageContextCache } from './usage-context.cache.js';
+import type { UsageJob } from './usage-job.pure.js';
+import { UsagePreparer, type AuthorizeUsageCommand, type RecordUsageCommand } from './usage-prepare.service.js';
+import { toEventRecord, toReservation } from './usage-records.pure.js';
+import { capRefused, fundsRefused, keyInProgress, keyReused, reservationClosed, storeUnavailable, type UsageOutcome } from './usage-outcomes.pure.js';
+import { postItem, toReserveEvent } from './reserve-events.pure.js';
+import { notCommitted, type UsageRepository, type CommitBundle, type CommitOutcome, type CustomerNotice } from './usage.repository.js';
 
 /** Told when an authorization holds money or a hold is given back (live updates, alerts on available balance). */
 export type HoldListener = (customerId: string, walletId: string | null, change: 'HOLD' | 'RELEASE') => void;
@@ -67,18 +61,19 @@ export class UsageService {
   private readonly preparer: UsagePreparer;
 
   constructor(
-    private readonly contexts: UsageContextResolver,
+    private readonly contexts: UsageContextCache,
     private readonly store: ReservationStore,
     private readonly accounts: AccountStateService,
-    sql: { main: SqlPool; commit: SqlPool },
+    /** Usage events commit on the group-commit pool; authorizations are reservation rows. */
+    repos: { usage: UsageRepository; reservations: ReservationRepository },
     private readonly config: Config['usage'],
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly stages: StageTimer = noStages,
   ) {
     this.preparer = new UsagePreparer(contexts, config);
-    this.repo = new UsageRepository(sql.commit, sql.main);
-    this.reservations = new ReservationRepository(sql.main);
+    this.repo = repos.usage;
+    this.reservations = repos.reservations;
     this.committer = new GroupCommitter(
       async (bundles) => {
         const started = performance.now();
@@ -118,7 +113,7 @@ export class UsageService {
     return this.recordPrepared(commands, atomic, (c, i, now) => this.preparer.prepare(c, i, now));
   }
 
-  /** Records CloudEvents (POST /v1/events; see cloud-events.ts): the same pipeline, problems named by the CloudEvent's paths. */
+  /** Records CloudEvents (POST /v1/events; see cloud-events.pure.ts): the same pipeline, problems named by the CloudEvent's paths. */
   async recordCloudEvents(events: unknown[], atomic: boolean): Promise<UsageOutcome[]> {
     return this.recordPrepared(events, atomic, (raw, i, now) => this.preparer.prepareCloudEvent(raw, i, now));
   }

@@ -1,4 +1,5 @@
-export { CreditBlock, CreditBlockSchema, LedgerEntry, LedgerEntryKind, LedgerEntrySchema, LimitMode, Wallet, WalletSchema } from './wallet.entity.js';
-export { LedgerRepository, type AppendResult, type NewLedgerEntry, type WalletTotals } from './ledger.repository.js';
-export { WalletService, type LedgerMoveResult } from './wallet.service.js';
+export type { AppendResult } from './ledger.repository.js';
+export { LimitMode, type Wallet } from './wallet.entity.js';
+export { toWalletObject, WalletObject } from './wallet.object.js';
 export { CustomerWalletsResolver, WalletResolver } from './wallet.resolver.js';
+export { WalletService } from './wallet.service.js';

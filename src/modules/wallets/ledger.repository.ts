@@ -1,6 +1,6 @@
 import { isCheckViolation, isNumericOverflow, outOfRange, type SqlClient } from '../../db/sql.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
-import { AccountRepository } from '../reservations/account.repository.js';
+import { AccountRepository } from '../reservations/index.js';
 import type { LedgerEntryKind } from './wallet.entity.js';
 
 export interface NewLedgerEntry {

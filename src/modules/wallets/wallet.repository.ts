@@ -1,10 +1,15 @@
-import type { EntityManager } from '../../db/orm.js';
+import type { EntityManager, Orm } from '../../db/orm.js';
 import type { SqlClient } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
 import { CreditBlock, CreditBlockKind, LedgerEntry, Wallet } from './wallet.entity.js';
 
 export class WalletRepository {
-  constructor(private readonly em: EntityManager) {}
+  private readonly em: EntityManager;
+
+  /** One unit of work: what this instance reads, its flush() writes back. */
+  constructor(orm: Orm) {
+    this.em = orm.em.fork();
+  }
 
   findById(id: string): Promise<Wallet | null> {
     return this.em.findOne(Wallet, { id });

@@ -1,8 +1,8 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
-import { assertCustomerAccess, Role, visibleTo } from '../api-keys/principal.js';
-import { CustomerObject } from '../customers/customer.object.js';
+import { assertCustomerAccess, Role, visibleTo } from '../api-keys/index.js';
+import { CustomerObject } from '../customers/index.js';
 import type { LedgerMoveResult, WalletService } from './wallet.service.js';
 import {
   CreateWalletInput,

@@ -1,5 +1,4 @@
-import { evaluateAlerts } from '../alerts/alert-evaluation.js';
-import type { AlertRecord } from '../alerts/alert.record.js';
+import { evaluateAlerts, type AlertRecord } from '../alerts/index.js';
 import type { Orm } from '../../db/orm.js';
 import { isUniqueViolation, type SqlClient, type SqlPool } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
@@ -9,10 +8,9 @@ import { isUuid, newId } from '../../shared/ids.js';
 import type { Decimal } from '../../shared/money/decimal.js';
 import { toLedgerUnits } from '../../shared/money/units.js';
 import { Checker, checkAmount } from '../../shared/validation.js';
-import type { CurrencyService } from '../currencies/currency.service.js';
-import type { CustomerService } from '../customers/customer.service.js';
-import { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
-import { requestHash } from '../idempotency/request-hash.js';
+import type { CurrencyService } from '../currencies/index.js';
+import type { CustomerService } from '../customers/index.js';
+import { IdempotencyRepository, requestHash } from '../idempotency/index.js';
 import { LedgerRepository, type AppendResult, type NewLedgerEntry } from './ledger.repository.js';
 import { CreditBlock, CreditBlockKind, LedgerEntryKind, LimitMode, type LedgerEntry, Wallet } from './wallet.entity.js';
 import { insertGrantBlock, mainBlockId, WalletRepository } from './wallet.repository.js';
@@ -156,7 +154,7 @@ export class WalletService {
       createdAt: now,
     });
     try {
-      await new WalletRepository(this.orm.em.fork()).insert(wallet, main);
+      await new WalletRepository(this.orm).insert(wallet, main);
     } catch (err) {
       if (isUniqueViolation(err, 'wallet_customer_currency_key')) throw alreadyExists('wallet', 'currency', currency);
       throw err;
@@ -167,7 +165,7 @@ export class WalletService {
   }
 
   async update(cmd: UpdateWalletCommand): Promise<Wallet> {
-    const repo = new WalletRepository(this.orm.em.fork());
+    const repo = new WalletRepository(this.orm);
     const wallet = await this.require(repo, cmd.id);
     const check = new Checker();
     const limitMode = cmd.limitMode ?? wallet.limitMode;
@@ -231,32 +229,32 @@ export class WalletService {
   }
 
   async get(id: string): Promise<Wallet> {
-    return this.require(new WalletRepository(this.orm.em.fork()), id);
+    return this.require(new WalletRepository(this.orm), id);
   }
 
   async find(id: string): Promise<Wallet | null> {
-    return isUuid(id) ? new WalletRepository(this.orm.em.fork()).findById(id) : null;
+    return isUuid(id) ? new WalletRepository(this.orm).findById(id) : null;
   }
 
   listForCustomer(customerId: string): Promise<Wallet[]> {
-    return new WalletRepository(this.orm.em.fork()).findByCustomer(customerId);
+    return new WalletRepository(this.orm).findByCustomer(customerId);
   }
 
   findForCustomer(customerId: string, currency: string): Promise<Wallet | null> {
-    return new WalletRepository(this.orm.em.fork()).findByCustomerAndCurrency(customerId, currency);
+    return new WalletRepository(this.orm).findByCustomerAndCurrency(customerId, currency);
   }
 
   blocks(walletId: string, includeEmpty = false): Promise<CreditBlock[]> {
-    return new WalletRepository(this.orm.em.fork()).blocks(walletId, includeEmpty);
+    return new WalletRepository(this.orm).blocks(walletId, includeEmpty);
   }
 
   entries(walletId: string, req: PageRequest): Promise<Page<LedgerEntry>> {
     if (req.after && !/^[0-9]{1,19}$/.test(req.after)) return Promise.resolve({ items: [], hasNextPage: false });
-    return new WalletRepository(this.orm.em.fork()).entriesPage(walletId, req);
+    return new WalletRepository(this.orm).entriesPage(walletId, req);
   }
 
   async entry(id: string): Promise<LedgerEntry> {
-    const entry = await new WalletRepository(this.orm.em.fork()).entryById(id);
+    const entry = await new WalletRepository(this.orm).entryById(id);
     if (!entry) throw notFound('ledger entry', id);
     return entry;
   }

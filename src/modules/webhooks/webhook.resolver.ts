@@ -1,6 +1,6 @@
 import { Arg, Args, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
-import { Role } from '../api-keys/principal.js';
+import { Role } from '../api-keys/index.js';
 import { CreateWebhookEndpointInput, CreateWebhookEndpointPayload, UpdateWebhookEndpointInput, UpdateWebhookEndpointPayload } from './webhook.inputs.js';
 import {
   toWebhookDeliveryObject,

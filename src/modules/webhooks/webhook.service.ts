@@ -7,7 +7,7 @@ import type { Clock } from '../../shared/clock.js';
 import { notFound } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
-import { hostOf, isAllowedAddress, systemResolver } from './webhook-address.js';
+import { hostOf, isAllowedAddress, systemResolver } from './webhook-address.client.js';
 import { WEBHOOK_TOPICS, type WebhookDeliveryStatus, type WebhookDeliveryWithAttempts, type WebhookEndpoint, type WebhookTopic } from './webhook.record.js';
 import { WebhookRepository, type EndpointPatch } from './webhook.repository.js';
 
@@ -104,7 +104,7 @@ export class WebhookService {
 
   /**
    * Refuses a URL whose host is, or resolves to, an address webhooks may not reach (see
-   * webhook-address.ts). This is for the API user's sake; the worker checks again at every
+   * webhook-address.client.ts). This is for the API user's sake; the worker checks again at every
    * connection, since the name may point elsewhere by then. A name that does not resolve gets the
    * same answer as one that resolves inward, so the check cannot probe the internal DNS. With
    * private networks allowed, a name that does not resolve (yet) is accepted: the only addresses

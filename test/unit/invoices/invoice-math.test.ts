@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { baseFeeItems, periodShare, type FeeSegment } from '../../../src/modules/invoices/base-fees.js';
-import { billedKey, composeLines, invoiceTotals, type ComposeOptions } from '../../../src/modules/invoices/invoice-compose.js';
+import { baseFeeItems, periodShare, type FeeSegment } from '../../../src/modules/invoices/base-fees.pure.js';
+import { billedKey, composeLines, invoiceTotals, type ComposeOptions } from '../../../src/modules/invoices/invoice-compose.pure.js';
 import { LineKind, type BillingItem } from '../../../src/modules/invoices/invoice.record.js';
 import { Decimal } from '../../../src/shared/money/decimal.js';
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { composeLines, invoiceTotals, roundMoney, type ComposeOptions, type ComposedLine } from '../../../src/modules/invoices/invoice-compose.js';
+import { composeLines, invoiceTotals, roundMoney, type ComposeOptions, type ComposedLine } from '../../../src/modules/invoices/invoice-compose.pure.js';
 import { LineKind, type BillingItem } from '../../../src/modules/invoices/invoice.record.js';
-import { prepaidItems } from '../../../src/modules/invoices/prepaid-items.js';
-import { usageItems, type UsageGroup } from '../../../src/modules/invoices/usage-items.js';
+import { prepaidItems } from '../../../src/modules/invoices/prepaid-items.pure.js';
+import { usageItems, type UsageGroup } from '../../../src/modules/invoices/usage-items.pure.js';
 import { compileRuleSet, type CompiledRuleSet } from '../../../src/rating/compile.js';
 import { contentHash } from '../../../src/rating/canonical-json.js';
 import { rateEvent } from '../../../src/rating/rate-event.js';

@@ -1,0 +1,62 @@
+import { addMonths, fromLocal, toLocal, utcMillis } from '../../shared/time-zones.js';
+import type { BillingInterval } from '../plans/index.js';
+
+export type Alignment = 'CALENDAR' | 'ANNIVERSARY';
+
+export interface Period {
+  start: Date;
+  end: Date;
+}
+
+const MONTHS: Record<BillingInterval, number> = { WEEKLY: 0, MONTHLY: 1, QUARTERLY: 3, YEARLY: 12 };
+
+/**
+ * The billing period holding `at`, in the customer's time zone. CALENDAR periods start at
+ * midnight on the first day of the month (quarter, year) or on Monday; ANNIVERSARY periods start
+ * at the anchor's local time of day on its day of the month (clamped to short months) or weekday.
+ */
+export function periodAt(interval: BillingInterval, alignment: Alignment, anchor: Date, timeZone: string, at: Date): Period {
+  if (interval === 'WEEKLY') return weekly(alignment, anchor, timeZone, at);
+  const months = MONTHS[interval];
+  const a = toLocal(anchor, timeZone);
+  const l = toLocal(at, timeZone);
+  const boundary = (k: number): Date => {
+    if (alignment === 'CALENDAR') {
+      const firstMonth = Math.floor((l.month - 1) / months) * months + 1;
+      const d = addMonths(l.year, firstMonth, 1, k * months);
+      return fromLocal(d.year, d.month, 1, timeZone);
+    }
+    // Anniversary: count whole intervals from the anchor.
+    const d = addMonths(a.year, a.month, a.day, k * months);
+    return fromLocal(d.year, d.month, d.day, timeZone, a.hour, a.minute, a.second);
+  };
+  if (alignment === 'CALENDAR') return { start: boundary(0), end: boundary(1) };
+  let k = Math.floor(((l.year - a.year) * 12 + (l.month - a.month)) / months);
+  while (boundary(k).getTime() > at.getTime()) k--;
+  while (boundary(k + 1).getTime() <= at.getTime()) k++;
+  return { start: boundary(k), end: boundary(k + 1) };
+}
+
+function weekly(alignment: Alignment, anchor: Date, timeZone: string, at: Date): Period {
+  const l = toLocal(at, timeZone);
+  const a = toLocal(anchor, timeZone);
+  const startWeekday = alignment === 'CALENDAR' ? 1 : a.weekday;
+  const back = (l.weekday - startWeekday + 7) % 7;
+  const day = (offset: number) => {
+    const t = new Date(utcMillis(l.year, l.month, l.day + offset));
+    return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate() };
+  };
+  const h = alignment === 'CALENDAR' ? [0, 0, 0] : [a.hour, a.minute, a.second];
+  let s = day(-back);
+  let start = fromLocal(s.y, s.m, s.d, timeZone, h[0], h[1], h[2]);
+  if (start.getTime() > at.getTime()) {
+    s = day(-back - 7);
+    start = fromLocal(s.y, s.m, s.d, timeZone, h[0], h[1], h[2]);
+  }
+  const e = toLocal(start, timeZone);
+  const next = new Date(utcMillis(e.year, e.month, e.day + 7));
+  return { start, end: fromLocal(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone, h[0], h[1], h[2]) };
+}
+
+/** The key a period is known by in counters: the ISO instant of its start. */
+export const periodKey = (p: Period): string => p.start.toISOString();

@@ -1,0 +1,43 @@
+import { AppError, ErrorCode } from '../../shared/errors.js';
+import { formatLedgerUnits } from '../../shared/money/units.js';
+import type { Reservation } from '../reservations/index.js';
+import type { UsageEventRecord } from './usage-event.record.js';
+
+export type RefusalCode = 'WALLET_INSUFFICIENT_FUNDS' | 'SPENDING_LIMIT_REACHED' | 'RULE_REFUSED' | 'UNPRICED_EVENT';
+
+/** What the pipeline answers for each event or authorization it was given. */
+export type UsageOutcome =
+  | { kind: 'accepted'; event: UsageEventRecord; replay: boolean }
+  | { kind: 'authorized'; reservation: Reservation; replay: boolean }
+  | { kind: 'refused'; code: RefusalCode; message: string; details: Record<string, unknown> }
+  | { kind: 'error'; error: AppError }
+  | { kind: 'skipped'; because: number };
+
+export type Refused = Extract<UsageOutcome, { kind: 'refused' }>;
+
+export const fundsRefused = (available: bigint | null, what = 'this event'): Refused => ({
+  kind: 'refused',
+  code: 'WALLET_INSUFFICIENT_FUNDS',
+  message: `the wallet does not hold enough funds for ${what}`,
+  details: available === null ? {} : { available: formatLedgerUnits(available) },
+});
+
+export const capRefused = (spend: { spent: bigint; cap: bigint } | null): Refused => ({
+  kind: 'refused',
+  code: 'SPENDING_LIMIT_REACHED',
+  message: "the customer's spending cap for this period is reached",
+  details: spend ? { spent: formatLedgerUnits(spend.spent), cap: formatLedgerUnits(spend.cap) } : {},
+});
+
+export const keyReused = (key: string): AppError =>
+  new AppError(ErrorCode.IDEMPOTENCY_KEY_REUSED, `idempotency key ${JSON.stringify(key)} was already used for a different event`, { key });
+
+export const reservationClosed = (): AppError =>
+  new AppError(ErrorCode.RESERVATION_CLOSED, 'the reservation has expired, or was settled or released');
+
+export const keyInProgress = (): AppError => new AppError(ErrorCode.CONFLICT, 'this idempotency key is being processed; retry shortly');
+
+/** A store failure as the caller sees it: nothing was charged, retry. */
+export function storeUnavailable(err: unknown): AppError {
+  return err instanceof AppError ? err : new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'the reservation store is unavailable; nothing was charged; retry');
+}
