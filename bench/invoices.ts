@@ -43,15 +43,18 @@ function batches(customer: string, count: number, from: number, to: number, tag:
       const dimensions = { model: MODELS[j % MODELS.length], tokenType: TYPES[Math.floor(j / MODELS.length) % 2] };
       events.push({ customerId: customer, meterCode: 'llm_tokens', quantity: String(100 + ((j * 7919) % 4900)), dimensions, timestamp: at, idempotencyKey: `${tag}-${j}` });
     }
-    out.push(JSON.stringify({ query: 'mutation($i: RecordUsageBatchInput!) { recordUsageBatch(input: $i) { acceptedCount } }', variables: { i: { atomic: false, events } } }));
+    out.push(JSON.stringify({ query: 'mutation($i: RecordUsageBatchInput!) { recordUsageBatch(input: $i) { acceptedCount results { status refusal { code message } } } }', variables: { i: { atomic: false, events } } }));
   }
   return out;
 }
 
+/** Records one batch; a refused event stops the benchmark (a run that priced nothing measures nothing). */
 async function post(gql: Gql, body: string): Promise<void> {
   const res = await fetch(gql.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${gql.key}` }, body });
-  const json = (await res.json()) as { errors?: unknown };
+  const json = (await res.json()) as { errors?: unknown; data?: { recordUsageBatch: { acceptedCount: number; results: Array<{ status: string; refusal: { code: string; message: string } | null }> } } };
   if (json.errors) throw new Error(JSON.stringify(json.errors));
+  const refused = json.data!.recordUsageBatch.results.find((r) => r.status !== 'ACCEPTED');
+  if (refused) throw new Error(`an event was not accepted (${refused.status}): ${JSON.stringify(refused.refusal)}`);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -93,7 +93,7 @@ export async function startDeployment(name: string, extraEnv: Record<string, str
   // Time spent in each SQL function (pg_stat_user_functions), for per-stage budgets.
   if (opts.trackFunctions) await admin(`alter database ${db} set track_functions = 'pl'`);
   const url = databaseUrl(db);
-  const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix, RULES_DIR: path.resolve('rules'), ...extraEnv };
+  const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix, RULES_DIR: fileURLToPath(new URL('../../rules', import.meta.url)), ...extraEnv };
   await run(['migrate'], env);
   const key = (await run(['keys', 'create', '--role', 'ADMIN'], env)).trim().split('\n').at(-1)!;
   const server = await startServer(env);
