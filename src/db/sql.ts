@@ -16,8 +16,14 @@ export class SqlPool {
   /**
    * `settings`: session settings every connection starts with (PostgreSQL's `-c name=value`
    * options), for a pool that serves one kind of statement.
+   * `maxLifetimeSeconds`: a connection is replaced once it is that old. A session keeps the plans
+   * of its SQL functions' statements for as long as it lives, and a plan made while a table was
+   * nearly empty (the first minutes of a database, or statistics never refreshed) can pick the
+   * wrong index for good: usage_commit's idempotency lookup then read every event of the
+   * customer instead of one key, and commits slowed with each event. A new session plans with
+   * the table's current size.
    */
-  constructor(url: string, size: number, options: { statementTimeoutMs?: number; settings?: Record<string, string> } = {}) {
+  constructor(url: string, size: number, options: { statementTimeoutMs?: number; settings?: Record<string, string>; maxLifetimeSeconds?: number } = {}) {
     const statementTimeout = options.statementTimeoutMs ?? 30_000;
     this.pool = new pg.Pool({
       connectionString: url,
@@ -25,6 +31,7 @@ export class SqlPool {
       max: size,
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
+      maxLifetimeSeconds: options.maxLifetimeSeconds ?? 600,
       // Bound every statement so an unreachable or stuck database fails a request, not hangs it.
       statement_timeout: statementTimeout,
       query_timeout: statementTimeout + 5_000,
@@ -123,7 +130,9 @@ export function openSqlPools(url: string, sizes: SqlPoolSizes): SqlPools {
   return {
     write: new SqlPool(url, sizes.write),
     read: new SqlPool(url, sizes.read, { statementTimeoutMs: sizes.readStatementTimeoutMs }),
-    commit: new SqlPool(url, sizes.commit, { settings: sizes.commitSettings }),
+    // The commit connections run usage_commit all day: they are replaced every half minute, so
+    // its plans follow the tables' growth (see maxLifetimeSeconds).
+    commit: new SqlPool(url, sizes.commit, { settings: sizes.commitSettings, maxLifetimeSeconds: 30 }),
   };
 }
 
