@@ -220,7 +220,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   const webhooks = new WebhookService(sql, clock, config.webhooks);
   const webhookWorker = new WebhookWorker(sql, clock, logger.child({ module: 'webhooks' }), config.webhooks);
-  const publisher = new LivePublisher(bus, new LiveRepository(sql), store, accounts, clock, liveLogger, () => webhookWorker.poke());
+  const publisher = new LivePublisher(bus, new LiveRepository(sql), store, accounts, clock, liveLogger, () => webhookWorker.poke(), 50_000, (n) => metrics.liveDropped.inc(n));
   const live = new LiveFeeds(bus, publisher, async (id) => (await wallets.find(id))?.customerId ?? null, (id) => customers.exists(id));
   usage.onCommitted((committed) => publisher.usageCommitted(committed));
   const alerts = new AlertService(sql, customers, wallets, meters, clock);

@@ -40,6 +40,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly liveDropped = new Counter({
+    name: 'billing_live_messages_dropped_total',
+    help: 'Live messages not published because too many were already waiting for the bus (the outbox relay republishes balances)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -20,6 +20,10 @@ const units = (v: bigint | string) => formatLedgerUnits(typeof v === 'string' ? 
 export class LivePublisher {
   private published: string[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Messages handed to the bus and not yet acknowledged by it. */
+  private pending = 0;
+  /** Whether the last change was dropped (one warning per stretch of drops). */
+  private dropping = false;
 
   constructor(
     private readonly bus: LiveBus,
@@ -30,6 +34,16 @@ export class LivePublisher {
     private readonly logger: Logger,
     /** Told when alerts were recorded (their webhook deliveries are due). */
     private readonly deliveriesDue: () => void = () => undefined,
+    /**
+     * At most this many messages wait for the bus at once. Usage can be committed faster than a
+     * slow or stalled bus takes its messages, and each waiting message holds memory; past the
+     * bound a change's messages are dropped (counted, logged) rather than the process running
+     * out of memory. Live updates are best effort: a dropped balance shows as a gap in the
+     * wallet's sequence (clients re-query), and the outbox row stays unpublished, so the relay
+     * republishes the balance and its alerts.
+     */
+    private readonly maxPending = 50_000,
+    private readonly onDropped: (messages: number) => void = () => undefined,
   ) {}
 
   /** After a group commit of usage, with the store's wallet figures after its posts. */
@@ -153,7 +167,16 @@ export class LivePublisher {
 
   private send(customerId: string, messages: LiveMessage[], alerts: AlertRecord[], outboxId: string | null): void {
     if (alerts.length > 0) this.deliveriesDue();
-    void this.publish(customerId, messages, alerts).then(
+    const count = messages.length + alerts.length;
+    if (this.pending + count > this.maxPending) {
+      this.onDropped(count);
+      if (!this.dropping) this.logger.warn({ pending: this.pending, dropped: count }, 'live updates are waiting for the bus; dropping new ones until it catches up');
+      this.dropping = true;
+      return;
+    }
+    this.dropping = false;
+    this.pending += count;
+    void this.publish(customerId, messages, alerts).finally(() => (this.pending -= count)).then(
       () => {
         if (outboxId === null) return;
         this.published.push(outboxId);
