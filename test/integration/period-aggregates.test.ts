@@ -5,8 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlClient } from '../../src/db/sql.js';
 import { periodLineBackfill } from '../../migrations/Migration20261201000700PeriodLineTotals.js';
-import { PeriodUsageRepository, type PeriodUsage } from '../../src/modules/invoices/period-usage.repository.js';
-import type { UsageGroup } from '../../src/modules/invoices/usage-items.pure.js';
+import { PeriodUsageRepository, usageGroups, type PeriodUsage, type PeriodUsageRow } from '../../src/modules/invoices/period-usage.repository.js';
 import { FixedClock } from '../../src/shared/clock.js';
 import { Decimal, formatDecimal } from '../../src/shared/money/decimal.js';
 import {
@@ -457,75 +456,22 @@ function legacyPresentedDimensions(groupBy: Record<string, string[]>, params: un
   return cases.length === 0 ? `'{}'::jsonb` : `case e.meter_code ${cases.join(' ')} else '{}'::jsonb end`;
 }
 
-interface LegacyRow {
-  meter_code: string;
-  rule_set_key: string;
-  rule_set_version: number;
-  rule_set_hash: string;
-  dims: Record<string, string>;
-  c: string;
-  p: boolean;
-  ck: string | null;
-  adj: string[];
-  tier: number | null;
-  unit_price: string | null;
-  n: number;
-  q: string;
-  a: string;
-  b: string;
-  cd: string;
-  tq: string | null;
-  tf: string | null;
-  ta: string | null;
-}
 
 class LegacyPeriodUsageRepository extends PeriodUsageRepository {
   override async periodUsage(client: SqlClient, customerId: string, periodStart: Date, currency: string, groupBy: Record<string, string[]>, latestMeters: string[] = []): Promise<PeriodUsage> {
     await client.query(`set local jit = off; set local enable_sort = off; set local work_mem = '64MB'`);
     const params: unknown[] = [customerId, periodStart, currency];
     const text = legacyPeriodUsageSql(legacyPresentedDimensions(groupBy, params));
-    const { rows } = await client.query<{ rows: LegacyRow[]; paid: Array<{ kind: 'MAIN' | 'GRANT'; units: string }>; seen: string; charged: string }>(text, params);
+    const { rows } = await client.query<{ rows: PeriodUsageRow[]; paid: Array<{ kind: 'MAIN' | 'GRANT'; units: string }>; seen: string; charged: string }>(text, params);
     await client.query('reset enable_sort; reset work_mem');
     const latest =
       latestMeters.length === 0
         ? []
         : (await client.query<{ rule_set_key: string; rule_set_version: number; c: string; ck: string; q: string; adj: string[] }>(legacyLatestSql, [customerId, periodStart, currency, latestMeters])).rows;
     const r = rows[0]!;
-    const groups = new Map<string, UsageGroup>();
-    for (const row of r.rows) {
-      const k = JSON.stringify([row.meter_code, row.rule_set_key, row.rule_set_version, row.dims, row.c, row.p, row.ck, row.adj]);
-      let g = groups.get(k);
-      if (!g) {
-        g = {
-          meterCode: row.meter_code,
-          ruleSetKey: row.rule_set_key,
-          ruleSetVersion: row.rule_set_version,
-          ruleSetHash: row.rule_set_hash,
-          dimensions: row.dims,
-          component: row.c,
-          provisional: row.p,
-          counterKey: row.ck,
-          adjustments: row.adj,
-          events: 0,
-          quantity: new Decimal(0),
-          amount: new Decimal(0),
-          base: new Decimal(0),
-          counted: new Decimal(0),
-          tiers: [],
-        };
-        groups.set(k, g);
-      }
-      g.events += Number(row.n);
-      g.quantity = g.quantity.plus(row.q);
-      g.amount = g.amount.plus(row.a);
-      g.base = g.base.plus(row.b);
-      g.counted = g.counted.plus(row.cd);
-      if (row.tier !== null) {
-        g.tiers.push({ tier: row.tier, unitPrice: new Decimal(row.unit_price!), flatFee: new Decimal(row.tf!), quantity: new Decimal(row.tq!), amount: new Decimal(row.ta!) });
-      }
-    }
     return {
-      groups: [...groups.values()],
+      // The same mapping as the repository: what this reference checks is the SQL.
+      groups: usageGroups(r.rows),
       latest: latest.map((l) => ({ ruleSetKey: l.rule_set_key, ruleSetVersion: l.rule_set_version, component: l.c, counterKey: l.ck, value: new Decimal(l.q), adjustments: l.adj })),
       paid: r.paid.map((p) => ({ kind: p.kind, units: BigInt(p.units) })),
       charged: BigInt(r.charged),

@@ -89,7 +89,7 @@ interface LatestJson {
   adj: string[];
 }
 
-interface RowJson {
+export interface PeriodUsageRow {
   meter_code: string;
   rule_set_key: string;
   rule_set_version: number;
@@ -111,10 +111,48 @@ interface RowJson {
   ta: string | null;
 }
 
-const groupKey = (g: RowJson) =>
+const groupKey = (g: PeriodUsageRow) =>
   JSON.stringify([g.meter_code, g.rule_set_key, g.rule_set_version, g.dims, g.c, g.p, g.ck, g.adj]);
 
 /** Reads what a billing period's committed usage adds up to, inside the caller's transaction. */
+/** A period's rows as usage groups: one per meter, rule-set version, presentation and line, with its tier parts. */
+export function usageGroups(rows: PeriodUsageRow[]): UsageGroup[] {
+  const groups = new Map<string, UsageGroup>();
+  for (const row of rows) {
+    const k = groupKey(row);
+    let g = groups.get(k);
+    if (!g) {
+      g = {
+        meterCode: row.meter_code,
+        ruleSetKey: row.rule_set_key,
+        ruleSetVersion: row.rule_set_version,
+        ruleSetHash: row.rule_set_hash,
+        dimensions: row.dims,
+        component: row.c,
+        provisional: row.p,
+        counterKey: row.ck,
+        adjustments: row.adj,
+        events: 0,
+        quantity: new Decimal(0),
+        amount: new Decimal(0),
+        base: new Decimal(0),
+        counted: new Decimal(0),
+        tiers: [],
+      };
+      groups.set(k, g);
+    }
+    g.events += Number(row.n);
+    g.quantity = g.quantity.plus(row.q);
+    g.amount = g.amount.plus(row.a);
+    g.base = g.base.plus(row.b);
+    g.counted = g.counted.plus(row.cd);
+    if (row.tier !== null) {
+      g.tiers.push({ tier: row.tier, unitPrice: new Decimal(row.unit_price!), flatFee: new Decimal(row.tf!), quantity: new Decimal(row.tq!), amount: new Decimal(row.ta!) });
+    }
+  }
+  return [...groups.values()];
+}
+
 export class PeriodUsageRepository {
   /** Callers pass a transaction's client: `set local` keeps the setting to it. */
   async periodUsage(client: SqlClient, customerId: string, periodStart: Date, currency: string, groupBy: Record<string, string[]>, latestMeters: string[] = []): Promise<PeriodUsage> {
@@ -127,43 +165,10 @@ export class PeriodUsageRepository {
     const text = periodUsageSql(presentedDimensions(groupBy, params));
     // A named statement: each connection plans it once per presentation, not on every read.
     const name = `period_usage_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
-    const { rows } = await client.query<{ rows: RowJson[]; paid: Array<{ kind: 'MAIN' | 'GRANT'; units: string }>; latest: LatestJson[]; seen: string; charged: string }>({ name, text, values: params });
+    const { rows } = await client.query<{ rows: PeriodUsageRow[]; paid: Array<{ kind: 'MAIN' | 'GRANT'; units: string }>; latest: LatestJson[]; seen: string; charged: string }>({ name, text, values: params });
     const r = rows[0]!;
-    const groups = new Map<string, UsageGroup>();
-    for (const row of r.rows) {
-      const k = groupKey(row);
-      let g = groups.get(k);
-      if (!g) {
-        g = {
-          meterCode: row.meter_code,
-          ruleSetKey: row.rule_set_key,
-          ruleSetVersion: row.rule_set_version,
-          ruleSetHash: row.rule_set_hash,
-          dimensions: row.dims,
-          component: row.c,
-          provisional: row.p,
-          counterKey: row.ck,
-          adjustments: row.adj,
-          events: 0,
-          quantity: new Decimal(0),
-          amount: new Decimal(0),
-          base: new Decimal(0),
-          counted: new Decimal(0),
-          tiers: [],
-        };
-        groups.set(k, g);
-      }
-      g.events += Number(row.n);
-      g.quantity = g.quantity.plus(row.q);
-      g.amount = g.amount.plus(row.a);
-      g.base = g.base.plus(row.b);
-      g.counted = g.counted.plus(row.cd);
-      if (row.tier !== null) {
-        g.tiers.push({ tier: row.tier, unitPrice: new Decimal(row.unit_price!), flatFee: new Decimal(row.tf!), quantity: new Decimal(row.tq!), amount: new Decimal(row.ta!) });
-      }
-    }
     return {
-      groups: [...groups.values()],
+      groups: usageGroups(r.rows),
       latest: r.latest.map((l) => ({ ruleSetKey: l.rule_set_key, ruleSetVersion: l.rule_set_version, component: l.c, counterKey: l.ck, value: new Decimal(l.q), adjustments: l.adj })),
       paid: r.paid.map((p) => ({ kind: p.kind, units: BigInt(p.units) })),
       charged: BigInt(r.charged),
