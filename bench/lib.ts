@@ -251,3 +251,23 @@ export class ScriptMeter {
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 export const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+
+/**
+ * The llm_tokens meter on the shipped `ai-price-book`, and `count` customers on it, each with a
+ * wallet funded far beyond any run and its reservation state loaded (one event recorded), as
+ * any customer in steady traffic has it. Customer i has the external id `bench-<i>`.
+ */
+export async function fundedCustomers(gql: Gql, count: number): Promise<string[]> {
+  await gql.q('mutation { createMeter(input: {code: "llm_tokens", name: "LLM tokens", aggregation: SUM, property: "tokens", dimensions: ["model", "tokenType"]}) { meter { id } } }');
+  await gql.q('mutation { createPlan(input: {code: "api", name: "API", currency: "USD", billingInterval: MONTHLY, baseFee: "0", charges: [{meterCode: "llm_tokens", ruleSetKey: "ai-price-book"}]}) { plan { id } } }');
+  const ids: string[] = [];
+  await pool(Array.from({ length: count }, (_, i) => i), 16, async (i) => {
+    const c = (await gql.q('mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id } } }', { i: { externalId: `bench-${i}`, name: `Bench ${i}`, currency: 'USD' } })).createCustomer.customer.id as string;
+    await gql.q('mutation($i: CreateSubscriptionInput!) { createSubscription(input: $i) { subscription { id } } }', { i: { customerId: c, planCode: 'api', startsAt: new Date(Date.now() - 3_600_000).toISOString() } });
+    const w = (await gql.q('mutation($i: CreateWalletInput!) { createWallet(input: $i) { wallet { id } } }', { i: { customerId: c } })).createWallet.wallet.id as string;
+    await gql.q('mutation($i: TopUpWalletInput!) { topUpWallet(input: $i) { balanceAfter } }', { i: { walletId: w, amount: '1000000000', idempotencyKey: `fund-${i}` } });
+    await gql.q('mutation($i: RecordUsageInput!) { recordUsage(input: $i) { accepted } }', { i: { customerId: c, meterCode: 'llm_tokens', quantity: '1', idempotencyKey: `warm-${i}`, dimensions: { model: 'gpt-4o', tokenType: 'input' } } });
+    ids[i] = c;
+  });
+  return ids;
+}

@@ -13,27 +13,11 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { fmt, FunctionMeter, Gql, pool, ScriptMeter, sleep, startDeployment, wrk, wrkScript } from './lib.js';
+import { fmt, FunctionMeter, fundedCustomers, Gql, ScriptMeter, sleep, startDeployment, wrk, wrkScript } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const WALLETS = Number(process.env.BENCH_WALLETS ?? 1000);
 const stamp = Date.now();
-
-async function setup(gql: Gql): Promise<{ many: string[]; hot: string }> {
-  await gql.q('mutation { createMeter(input: {code: "llm_tokens", name: "LLM tokens", aggregation: SUM, property: "tokens", dimensions: ["model", "tokenType"]}) { meter { id } } }');
-  await gql.q('mutation { createPlan(input: {code: "api", name: "API", currency: "USD", billingInterval: MONTHLY, baseFee: "0", charges: [{meterCode: "llm_tokens", ruleSetKey: "ai-price-book"}]}) { plan { id } } }');
-  const ids: string[] = [];
-  await pool(Array.from({ length: WALLETS + 1 }, (_, i) => i), 16, async (i) => {
-    const c = (await gql.q('mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id } } }', { i: { externalId: `bench-${i}`, name: `Bench ${i}`, currency: 'USD' } })).createCustomer.customer.id as string;
-    await gql.q('mutation($i: CreateSubscriptionInput!) { createSubscription(input: $i) { subscription { id } } }', { i: { customerId: c, planCode: 'api', startsAt: new Date(Date.now() - 3_600_000).toISOString() } });
-    const w = (await gql.q('mutation($i: CreateWalletInput!) { createWallet(input: $i) { wallet { id } } }', { i: { customerId: c } })).createWallet.wallet.id as string;
-    await gql.q('mutation($i: TopUpWalletInput!) { topUpWallet(input: $i) { balanceAfter } }', { i: { walletId: w, amount: '1000000000', idempotencyKey: `fund-${i}` } });
-    // Loads the customer's reservation state, as any customer in steady traffic has it.
-    await gql.q('mutation($i: RecordUsageInput!) { recordUsage(input: $i) { accepted } }', { i: { customerId: c, meterCode: 'llm_tokens', quantity: '1', idempotencyKey: `warm-${i}`, dimensions: { model: 'gpt-4o', tokenType: 'input' } } });
-    ids[i] = c;
-  });
-  return { many: ids.slice(0, WALLETS), hot: ids[WALLETS]! };
-}
 
 const event = (customer: string, key: string) =>
   `'{"customerId":"' .. ${customer} .. '","meterCode":"llm_tokens","quantity":"1000","dimensions":{"model":"gpt-4o","tokenType":"input"},"idempotencyKey":"' .. ${key} .. '"}'`;
@@ -197,7 +181,9 @@ async function main() {
   try {
     const gql = new Gql(server.url, key);
     console.log(`setting up ${WALLETS} funded customers and one hot one…`);
-    const { many, hot } = await setup(gql);
+    const ids = await fundedCustomers(gql, WALLETS + 1);
+    const many = ids.slice(0, WALLETS);
+    const hot = ids[WALLETS]!;
     const list = path.join(tmpdir(), `bench-customers-${stamp}.txt`);
     await writeFile(list, many.join('\n'));
     const externalList = path.join(tmpdir(), `bench-external-${stamp}.txt`);
