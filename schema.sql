@@ -51,7 +51,7 @@ begin
   on conflict do nothing;
 
   for d in
-    select ad.*, c.spending_cap, c.currency as customer_currency
+    select ad.*, c.spending_cap, c.currency as customer_currency, c.payment_provider
       from alert_definition ad join customer c on c.id = ad.customer_id
      where ad.customer_id = any (p_customers) and ad.deleted_at is null and ad.enabled
      order by ad.id
@@ -91,7 +91,7 @@ begin
           -- highest id).
           select max(e.occurred_at) into last_at
             from usage_event e
-           where e.customer_id = d.customer_id and e.period_start = per and e.meter_id = m_id;
+           where e.customer_id = d.customer_id and e.period_start = per and e.occurred_at >= per and e.meter_id = m_id;
           select e.quantity into v
             from usage_event e
            where e.customer_id = d.customer_id and e.occurred_at = last_at and e.period_start = per and e.meter_id = m_id
@@ -101,7 +101,7 @@ begin
         elsif seen and m_aggregation = 'UNIQUE_COUNT' then
           select count(distinct e.dimensions ->> m_property) into v
             from usage_event e
-           where e.customer_id = d.customer_id and e.period_start = per and e.meter_id = m_id;
+           where e.customer_id = d.customer_id and e.period_start = per and e.occurred_at >= per and e.meter_id = m_id;
         end if;
         if d.metric = 'ALLOWANCE_USED' then v := v * 100 / d.allowance; end if;
       end if;
@@ -110,7 +110,14 @@ begin
 
     new_level := alert_level(d.direction, d.threshold, d.every, v);
     old_level := case when st.period_start is distinct from per then -1 else st.level end;
-    if new_level > old_level then
+    if new_level > old_level and d.recharge_on_failure is not null and d.payment_provider <> 'MANUAL' then
+      insert into wallet_recharge (id, wallet_id, customer_id, definition_id, status, amount, currency, available, threshold,
+                                   on_failure, created_at, updated_at)
+      values (gen_random_uuid(), d.wallet_id, d.customer_id, d.id, 'IN_FLIGHT',
+              round(coalesce(d.top_up_amount, greatest(d.top_up_target - v, 0)) * 1000000000)::bigint,
+              d.currency, trim_scale(round(v, 9)), d.threshold, d.recharge_on_failure, p_at, p_at)
+      on conflict (wallet_id) where status = 'IN_FLIGHT' do nothing;
+    elsif new_level > old_level then
       -- Each level crossed is its own crossing; a jump over very many records the last ten.
       for lvl in greatest(old_level + 1, new_level - 9) .. new_level loop
         insert into alert (id, definition_id, customer_id, wallet_id, name, metric, meter_code, direction, level,
@@ -123,12 +130,8 @@ begin
                      when d.top_up_target is not null then greatest(d.top_up_target - v, 0) end,
                 p_at)
         returning * into a;
-        insert into webhook_delivery (id, endpoint_id, topic, event_id, payload, next_attempt_at, created_at)
-        select gen_random_uuid(), e.id, case when a.top_up_amount is null then 'alert.triggered' else 'wallet.top_up_requested' end,
-               a.id, jsonb_build_object('alert', alert_json(a)), p_at, p_at
-          from webhook_endpoint e
-         where e.enabled
-           and (case when a.top_up_amount is null then 'alert.triggered' else 'wallet.top_up_requested' end) = any (e.topics);
+        perform webhook_emit(case when a.top_up_amount is null then 'alert.triggered' else 'wallet.top_up_requested' end,
+                             a.id, jsonb_build_object('alert', alert_json(a)), p_at);
         return next a;
       end loop;
     end if;
@@ -209,17 +212,21 @@ end $$;
 CREATE FUNCTION public.invoice_guard() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
+declare
+  recorded constant text[] := array['status', 'paid_at', 'payment_reference', 'voided_at', 'void_reason', 'updated_at',
+    'amount_paid', 'amount_refunded', 'payment_status', 'payment_attempts', 'next_payment_attempt_at', 'dunning', 'uncollectible_at'];
+  collected constant text[] := array['amount_paid', 'amount_refunded', 'payment_status', 'payment_attempts', 'next_payment_attempt_at', 'updated_at'];
 begin
   if tg_op = 'DELETE' then
     if old.status <> 'DRAFT' then raise exception 'a % invoice cannot be deleted', old.status using errcode = 'restrict_violation'; end if;
     return old;
   end if;
   if old.status = 'DRAFT' then return new; end if;
-  if old.status = 'VOID'
-     or (old.status = 'FINALIZED' and new.status not in ('FINALIZED', 'PAID', 'VOID'))
+  if (old.status = 'VOID' and (to_jsonb(new) - collected) is distinct from (to_jsonb(old) - collected))
+     or (old.status = 'FINALIZED' and new.status not in ('FINALIZED', 'PAID', 'UNCOLLECTIBLE', 'VOID'))
+     or (old.status = 'UNCOLLECTIBLE' and new.status not in ('UNCOLLECTIBLE', 'PAID', 'VOID'))
      or (old.status = 'PAID' and new.status not in ('PAID', 'VOID'))
-     or (to_jsonb(new) - array['status', 'paid_at', 'payment_reference', 'voided_at', 'void_reason', 'updated_at'])
-        is distinct from (to_jsonb(old) - array['status', 'paid_at', 'payment_reference', 'voided_at', 'void_reason', 'updated_at']) then
+     or (to_jsonb(new) - recorded) is distinct from (to_jsonb(old) - recorded) then
     raise exception 'a % invoice is immutable', old.status using errcode = 'restrict_violation';
   end if;
   return new;
@@ -282,6 +289,25 @@ begin
 end $$;
 
 --
+-- Name: payment_guard(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.payment_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+declare
+  settled constant text[] := array['status', 'failure_reason', 'provider_reference', 'updated_at'];
+begin
+  if tg_op = 'DELETE' then
+    raise exception 'payment rows cannot be deleted' using errcode = 'restrict_violation';
+  end if;
+  if old.status <> 'PENDING' or (to_jsonb(new) - settled) is distinct from (to_jsonb(old) - settled) then
+    raise exception 'a % payment is immutable', old.status using errcode = 'restrict_violation';
+  end if;
+  return new;
+end $$;
+
+--
 -- Name: refuse_change(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -338,7 +364,6 @@ declare
   priced usage_event[];
   versions jsonb;
   n_fresh int;
-  n_inserted int;
   n_settles int;
   n_settled int;
   wallets jsonb := '{}';
@@ -359,8 +384,8 @@ begin
     select e.id, e.customer_id, e.idempotency_key,
            row_number() over (partition by e.customer_id, e.idempotency_key order by e.ordinality) as nth
       from unnest(ev) with ordinality as e) d
-    left join lateral (select true as taken from usage_event u
-                        where u.customer_id = d.customer_id and u.idempotency_key = d.idempotency_key limit 1) k on true
+    left join lateral (select true as taken from usage_event_key u
+                        where u.customer_id = d.customer_id and u.idempotency_key = d.idempotency_key) k on true
    where d.nth > 1 or k.taken;
 
   perform 1 from wallet w
@@ -391,11 +416,7 @@ begin
     select coalesce(jsonb_object_agg(n.wallet_id, n.entries), '{}') into wallets
       from (select wallet_id, count(*) as entries from posted group by wallet_id) n;
 
-    insert into usage_event select * from unnest(priced) on conflict (customer_id, idempotency_key) do nothing;
-    get diagnostics n_inserted = row_count;
-    if n_inserted <> n_fresh then
-      raise exception 'a concurrent commit took an idempotency key' using errcode = 'serialization_failure';
-    end if;
+    insert into usage_event select * from unnest(priced);
 
     insert into usage_period_total as t (customer_id, period_start, meter_code, currency, quantity, max_quantity, amount, charged, events)
     select e.customer_id, e.period_start, e.meter_code, e.currency, sum(e.quantity), max(e.quantity), sum(e.amount), sum(e.charged), count(*)
@@ -469,6 +490,161 @@ begin
      order by e.ordinality;
 end
 $$;
+
+--
+-- Name: usage_event_key_add(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.usage_event_key_add() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+declare
+  n_keys bigint;
+begin
+  insert into usage_event_key (customer_id, idempotency_key, event_id, occurred_at)
+  select n.customer_id, n.idempotency_key, n.id, n.occurred_at from new_events n order by 1, 2
+  on conflict (customer_id, idempotency_key) do nothing;
+  get diagnostics n_keys = row_count;
+  if n_keys <> (select count(*) from new_events) then
+    raise exception 'a concurrent commit took an idempotency key' using errcode = 'serialization_failure', constraint = 'usage_event_key_pkey';
+  end if;
+  return null;
+end
+$$;
+
+--
+-- Name: usage_partitions(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.usage_partitions() RETURNS TABLE(partition_name text, range_start timestamp with time zone, range_end timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+  select c.relname::text, b[1]::timestamptz, b[2]::timestamptz
+    from pg_inherits i
+    join pg_class c on c.oid = i.inhrelid
+    left join lateral regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \(''([^'']+)''\) TO \(''([^'']+)''\)') b on true
+   where i.inhparent = 'usage_event'::regclass
+   order by 2 nulls last, 1
+$$;
+
+--
+-- Name: usage_partitions_ensure(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.usage_partitions_ensure(p_from timestamp with time zone, p_to timestamp with time zone) RETURNS SETOF text
+    LANGUAGE plpgsql
+    SET lock_timeout TO '2s'
+    AS $_$
+declare
+  m timestamp;       -- the month's first instant, as UTC wall time
+  lo timestamptz;
+  hi timestamptz;
+  bounds text;
+  part text;
+begin
+  if p_to > p_from + interval '100 years' then
+    raise exception 'usage_partitions_ensure: % to % spans more than 100 years', p_from, p_to using errcode = 'invalid_parameter_value';
+  end if;
+  perform pg_advisory_xact_lock(7231004118);
+  m := date_trunc('month', p_from at time zone 'UTC');
+  while m at time zone 'UTC' < p_to loop
+    lo := m at time zone 'UTC';
+    hi := (m + interval '1 month') at time zone 'UTC';
+    part := 'usage_event_' || to_char(m, 'YYYY_MM');
+    if not exists (select 1 from usage_partitions() p where p.partition_name = part) then
+      bounds := format('for values from (%L) to (%L)', to_char(m, 'YYYY-MM-DD HH24:MI:SS') || '+00', to_char(m + interval '1 month', 'YYYY-MM-DD HH24:MI:SS') || '+00');
+      execute format('create table %I (like usage_event including defaults including constraints)', part);
+      if exists (select 1 from usage_event_default d where d.occurred_at >= lo and d.occurred_at < hi) then
+        alter table usage_event detach partition usage_event_default;
+        execute format('insert into %I select * from usage_event_default d where d.occurred_at >= $1 and d.occurred_at < $2', part) using lo, hi;
+        delete from usage_event_default d where d.occurred_at >= lo and d.occurred_at < hi;
+        execute format('alter table usage_event attach partition %I %s', part, bounds);
+        alter table usage_event attach partition usage_event_default default;
+      else
+        execute format('alter table usage_event attach partition %I %s', part, bounds);
+      end if;
+      return next part;
+    end if;
+    m := m + interval '1 month';
+  end loop;
+end
+$_$;
+
+--
+-- Name: usage_partitions_prune(timestamp with time zone, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.usage_partitions_prune(p_before timestamp with time zone, p_dry_run boolean) RETURNS TABLE(partition_name text, range_start timestamp with time zone, range_end timestamp with time zone, events bigint, action text, reason text)
+    LANGUAGE plpgsql
+    SET lock_timeout TO '2s'
+    AS $_$
+declare
+  p record;
+  blocker record;
+  n bigint;
+  doomed text[] := '{}';
+  out_rows jsonb := '[]';
+begin
+  perform pg_advisory_xact_lock(7231004118);
+  for p in select * from usage_partitions() loop
+    if p.range_start is null then
+      out_rows := out_rows || jsonb_build_object('p', p.partition_name, 'action', 'KEPT',
+        'reason', 'the default partition holds events of months without a partition of their own; it is never dropped');
+      continue;
+    end if;
+    if p.range_end > p_before then
+      out_rows := out_rows || jsonb_build_object('p', p.partition_name, 's', p.range_start, 'e', p.range_end, 'action', 'KEPT',
+        'reason', format('within the retention period (it ends after %s)', to_char(p_before at time zone 'UTC', 'YYYY-MM-DD HH24:MI"Z"')));
+      continue;
+    end if;
+    -- The partition's customers and periods (from its (customer_id, period_start) index), and
+    -- the first one not yet invoiced and final.
+    execute format($q$
+      with pairs as (select e.customer_id, e.period_start, count(*) as n from %I e group by 1, 2),
+      open as (
+        select x.customer_id, x.period_start,
+               not exists (select 1 from invoice i
+                            where i.customer_id = x.customer_id and i.kind = 'PERIOD' and i.period_start = x.period_start
+                              and i.status not in ('DRAFT', 'VOID')) as uninvoiced
+          from pairs x
+         where not exists (select 1 from invoice i
+                            where i.customer_id = x.customer_id and i.kind = 'PERIOD' and i.period_start = x.period_start
+                              and i.status not in ('DRAFT', 'VOID'))
+            or exists (select 1 from invoice d
+                        where d.customer_id = x.customer_id and d.status = 'DRAFT'
+                          and d.usage_seen ? to_char(x.period_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+         order by x.customer_id, x.period_start
+         limit 1)
+      select (select coalesce(sum(n), 0) from pairs) as n, o.customer_id, o.period_start, o.uninvoiced
+        from (select 1) one left join open o on true$q$, p.partition_name) into blocker;
+    n := blocker.n;
+    if blocker.customer_id is not null then
+      out_rows := out_rows || jsonb_build_object('p', p.partition_name, 's', p.range_start, 'e', p.range_end, 'n', n, 'action', 'KEPT',
+        'reason', format('customer %s: %s %s', blocker.customer_id,
+                         case when blocker.uninvoiced then 'no final invoice (issued, not void) for the billing period from'
+                              else 'a draft invoice still bills late usage of the billing period from' end,
+                         to_char(blocker.period_start at time zone 'UTC', 'YYYY-MM-DD HH24:MI"Z"')));
+      continue;
+    end if;
+    doomed := doomed || p.partition_name;
+    out_rows := out_rows || jsonb_build_object('p', p.partition_name, 's', p.range_start, 'e', p.range_end, 'n', n,
+      'action', case when p_dry_run then 'WOULD_DROP' else 'DROPPED' end,
+      'reason', case when n = 0 then 'older than the retention period, and empty'
+                     else 'older than the retention period, and every billing period of its events is invoiced and final' end);
+  end loop;
+
+  if not p_dry_run then
+    for i in 1 .. cardinality(doomed) loop
+      execute format('alter table usage_event detach partition %I', doomed[i]);
+      execute format('drop table %I', doomed[i]);
+    end loop;
+  end if;
+
+  return query
+    select r->>'p', (r->>'s')::timestamptz, (r->>'e')::timestamptz, (r->>'n')::bigint, r->>'action', r->>'reason'
+      from jsonb_array_elements(out_rows) r;
+end
+$_$;
 
 --
 -- Name: usage_period_line_add(); Type: FUNCTION; Schema: public; Owner: -
@@ -577,6 +753,31 @@ end
 $$;
 
 --
+-- Name: webhook_emit(text, uuid, jsonb, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_emit(p_topic text, p_event_id uuid, p_data jsonb, p_at timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+declare
+  n int;
+begin
+  insert into webhook_event (id, topic, data, occurred_at) values (p_event_id, p_topic, p_data, p_at)
+  on conflict (id) do nothing;
+  if not found then
+    return 0;
+  end if;
+  insert into webhook_delivery (id, endpoint_id, topic, event_id, payload, next_attempt_at, created_at)
+  select gen_random_uuid(), e.id, p_topic, p_event_id, p_data, p_at, p_at
+    from webhook_endpoint e
+   where e.enabled and p_topic = any (e.topics)
+  on conflict (endpoint_id, event_id) where replay_id is null do nothing;
+  get diagnostics n = row_count;
+  return n;
+end
+$$;
+
+--
 -- Name: alert_definition; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -598,12 +799,15 @@ CREATE TABLE public.alert_definition (
     deleted_at timestamp with time zone,
     created_at timestamp with time zone NOT NULL,
     updated_at timestamp with time zone NOT NULL,
+    recharge_on_failure character varying(16),
     CONSTRAINT alert_definition_allowance CHECK ((((metric)::text = 'ALLOWANCE_USED'::text) = (allowance IS NOT NULL))),
     CONSTRAINT alert_definition_allowance_check CHECK ((allowance > (0)::numeric)),
     CONSTRAINT alert_definition_direction_check CHECK (((direction)::text = ANY ((ARRAY['BELOW'::character varying, 'ABOVE'::character varying])::text[]))),
     CONSTRAINT alert_definition_every_check CHECK ((every > (0)::numeric)),
     CONSTRAINT alert_definition_meter CHECK ((((metric)::text = ANY ((ARRAY['METER_USAGE'::character varying, 'ALLOWANCE_USED'::character varying])::text[])) = (meter_code IS NOT NULL))),
     CONSTRAINT alert_definition_metric_check CHECK (((metric)::text = ANY ((ARRAY['WALLET_BALANCE'::character varying, 'WALLET_AVAILABLE'::character varying, 'PERIOD_SPEND'::character varying, 'METER_USAGE'::character varying, 'SPENDING_CAP_USED'::character varying, 'ALLOWANCE_USED'::character varying])::text[]))),
+    CONSTRAINT alert_definition_recharge CHECK (((recharge_on_failure IS NULL) OR ((wallet_id IS NOT NULL) AND ((metric)::text = 'WALLET_AVAILABLE'::text) AND ((direction)::text = 'BELOW'::text) AND (every IS NULL) AND ((top_up_amount IS NOT NULL) OR (top_up_target IS NOT NULL))))),
+    CONSTRAINT alert_definition_recharge_on_failure CHECK (((recharge_on_failure)::text = ANY ((ARRAY['NONE'::character varying, 'SUSPEND'::character varying])::text[]))),
     CONSTRAINT alert_definition_top_up CHECK ((((top_up_amount IS NULL) AND (top_up_target IS NULL)) OR (((metric)::text = 'WALLET_AVAILABLE'::text) AND ((direction)::text = 'BELOW'::text) AND ((top_up_amount IS NULL) <> (top_up_target IS NULL))))),
     CONSTRAINT alert_definition_top_up_amount_check CHECK ((top_up_amount > (0)::numeric)),
     CONSTRAINT alert_definition_top_up_target_check CHECK ((top_up_target > (0)::numeric)),
@@ -687,7 +891,19 @@ CREATE TABLE public.customer (
     updated_at timestamp with time zone NOT NULL,
     spending_cap bigint,
     tax_rate_code character varying(64),
-    CONSTRAINT customer_spending_cap_check CHECK ((spending_cap >= 0))
+    suspended_at timestamp with time zone,
+    suspension_reason character varying(500),
+    billing_details jsonb,
+    payment_terms_days integer,
+    payment_provider character varying(32) DEFAULT 'MANUAL'::character varying NOT NULL,
+    stripe_customer_id character varying(255),
+    stripe_payment_method_id character varying(255),
+    CONSTRAINT customer_payment_provider CHECK (((payment_provider)::text = ANY ((ARRAY['MANUAL'::character varying, 'STRIPE'::character varying])::text[]))),
+    CONSTRAINT customer_payment_terms_days CHECK (((payment_terms_days >= 0) AND (payment_terms_days <= 365))),
+    CONSTRAINT customer_spending_cap_check CHECK ((spending_cap >= 0)),
+    CONSTRAINT customer_stripe_customer_id CHECK (((stripe_customer_id)::text ~ '^cus_[A-Za-z0-9]+$'::text)),
+    CONSTRAINT customer_stripe_payment_method_id CHECK (((stripe_payment_method_id)::text ~ '^pm_[A-Za-z0-9_]+$'::text)),
+    CONSTRAINT customer_stripe_references CHECK ((((payment_provider)::text <> 'STRIPE'::text) OR ((stripe_customer_id IS NOT NULL) AND (stripe_payment_method_id IS NOT NULL))))
 );
 
 --
@@ -763,10 +979,24 @@ CREATE TABLE public.invoice (
     corrects_invoice_id uuid,
     created_at timestamp with time zone NOT NULL,
     updated_at timestamp with time zone NOT NULL,
+    amount_paid bigint DEFAULT 0 NOT NULL,
+    amount_refunded bigint DEFAULT 0 NOT NULL,
+    payment_status character varying(24) DEFAULT 'NONE'::character varying NOT NULL,
+    payment_attempts integer DEFAULT 0 NOT NULL,
+    next_payment_attempt_at timestamp with time zone,
+    dunning jsonb,
+    uncollectible_at timestamp with time zone,
+    seller jsonb,
+    buyer jsonb,
+    payment_terms_days integer,
+    due_at timestamp with time zone,
+    CONSTRAINT invoice_amount_refunded_check CHECK ((amount_refunded >= 0)),
+    CONSTRAINT invoice_due_after_finalized CHECK ((due_at >= finalized_at)),
     CONSTRAINT invoice_kind_check CHECK (((kind)::text = ANY ((ARRAY['PERIOD'::character varying, 'OPENING'::character varying])::text[]))),
     CONSTRAINT invoice_numbered CHECK ((((status)::text = 'DRAFT'::text) = (number IS NULL))),
+    CONSTRAINT invoice_payment_status_check CHECK (((payment_status)::text = ANY ((ARRAY['NONE'::character varying, 'PENDING'::character varying, 'FAILED'::character varying, 'PARTIALLY_PAID'::character varying, 'PAID'::character varying, 'UNCOLLECTIBLE'::character varying, 'PARTIALLY_REFUNDED'::character varying, 'REFUNDED'::character varying])::text[]))),
     CONSTRAINT invoice_period CHECK ((period_end > period_start)),
-    CONSTRAINT invoice_status_check CHECK (((status)::text = ANY ((ARRAY['DRAFT'::character varying, 'FINALIZED'::character varying, 'PAID'::character varying, 'VOID'::character varying])::text[])))
+    CONSTRAINT invoice_status_check CHECK (((status)::text = ANY ((ARRAY['DRAFT'::character varying, 'FINALIZED'::character varying, 'PAID'::character varying, 'UNCOLLECTIBLE'::character varying, 'VOID'::character varying])::text[])))
 );
 
 --
@@ -909,6 +1139,52 @@ ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: payment; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payment (
+    id uuid NOT NULL,
+    seq bigint NOT NULL,
+    invoice_id uuid NOT NULL,
+    customer_id uuid NOT NULL,
+    kind character varying(16) NOT NULL,
+    status character varying(16) NOT NULL,
+    amount bigint NOT NULL,
+    currency character varying(32) NOT NULL,
+    provider character varying(32) NOT NULL,
+    provider_reference character varying(200),
+    attempt integer,
+    failure_reason character varying(500),
+    refunds_payment_id uuid,
+    reason character varying(500),
+    idempotency_key character varying(255) NOT NULL,
+    request_hash character(64) NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT payment_amount_check CHECK ((amount > 0)),
+    CONSTRAINT payment_attempt_check CHECK ((attempt >= 1)),
+    CONSTRAINT payment_attempt_numbered CHECK ((((kind)::text = 'PAYMENT'::text) = (attempt IS NOT NULL))),
+    CONSTRAINT payment_failed_reason CHECK ((((status)::text = 'FAILED'::text) = (failure_reason IS NOT NULL))),
+    CONSTRAINT payment_kind_check CHECK (((kind)::text = ANY ((ARRAY['PAYMENT'::character varying, 'REFUND'::character varying])::text[]))),
+    CONSTRAINT payment_refund_of CHECK ((((kind)::text = 'REFUND'::text) = (refunds_payment_id IS NOT NULL))),
+    CONSTRAINT payment_status_check CHECK (((status)::text = ANY ((ARRAY['PENDING'::character varying, 'SUCCEEDED'::character varying, 'FAILED'::character varying])::text[])))
+);
+
+--
+-- Name: payment_seq_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.payment ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.payment_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: plan; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -923,8 +1199,11 @@ CREATE TABLE public.plan (
     base_fee numeric(30,9) NOT NULL,
     created_at timestamp with time zone NOT NULL,
     tax_rate_code character varying(64),
+    dunning_retry_days integer[],
+    dunning_policy character varying(16) DEFAULT 'NONE'::character varying NOT NULL,
     CONSTRAINT plan_base_fee_check CHECK ((base_fee >= (0)::numeric)),
     CONSTRAINT plan_billing_interval_check CHECK (((billing_interval)::text = ANY ((ARRAY['WEEKLY'::character varying, 'MONTHLY'::character varying, 'QUARTERLY'::character varying, 'YEARLY'::character varying])::text[]))),
+    CONSTRAINT plan_dunning_policy_check CHECK (((dunning_policy)::text = ANY ((ARRAY['SUSPEND'::character varying, 'NONE'::character varying])::text[]))),
     CONSTRAINT plan_version_check CHECK ((version >= 1))
 );
 
@@ -1078,6 +1357,53 @@ CREATE TABLE public.usage_event (
     reservation_id uuid,
     created_at timestamp with time zone NOT NULL,
     CONSTRAINT usage_event_quantity_check CHECK ((quantity > (0)::numeric))
+)
+PARTITION BY RANGE (occurred_at);
+
+--
+-- Name: usage_event_default; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.usage_event_default (
+    id uuid NOT NULL,
+    customer_id uuid NOT NULL,
+    idempotency_key character varying(255) NOT NULL,
+    request_hash character(64) NOT NULL,
+    meter_id uuid NOT NULL,
+    meter_code character varying(64) NOT NULL,
+    quantity numeric(30,9) NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    dimensions jsonb NOT NULL,
+    "values" jsonb NOT NULL,
+    period_start timestamp with time zone NOT NULL,
+    currency character varying(32) NOT NULL,
+    wallet_id uuid,
+    amount numeric NOT NULL,
+    charged bigint NOT NULL,
+    rule_set_key character varying(64) NOT NULL,
+    rule_set_version integer NOT NULL,
+    rule_set_hash character(64) NOT NULL,
+    fired_rules jsonb NOT NULL,
+    lines jsonb NOT NULL,
+    allocations jsonb NOT NULL,
+    usage_batch_id uuid NOT NULL,
+    soft_limit_exceeded boolean DEFAULT false NOT NULL,
+    balance_after bigint,
+    available_after bigint,
+    reservation_id uuid,
+    created_at timestamp with time zone NOT NULL,
+    CONSTRAINT usage_event_quantity_check CHECK ((quantity > (0)::numeric))
+);
+
+--
+-- Name: usage_event_key; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.usage_event_key (
+    customer_id uuid NOT NULL,
+    idempotency_key character varying(255) NOT NULL,
+    event_id uuid NOT NULL,
+    occurred_at timestamp with time zone NOT NULL
 );
 
 --
@@ -1199,6 +1525,51 @@ CREATE TABLE public.wallet (
 );
 
 --
+-- Name: wallet_recharge; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.wallet_recharge (
+    id uuid NOT NULL,
+    seq bigint NOT NULL,
+    wallet_id uuid NOT NULL,
+    customer_id uuid NOT NULL,
+    definition_id uuid NOT NULL,
+    status character varying(16) NOT NULL,
+    amount bigint NOT NULL,
+    currency character varying(32) NOT NULL,
+    available numeric NOT NULL,
+    threshold numeric NOT NULL,
+    on_failure character varying(16) NOT NULL,
+    provider character varying(32),
+    payment_reference character varying(200),
+    ledger_entry_id bigint,
+    failure_code character varying(100),
+    failure_message character varying(500),
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    settled_at timestamp with time zone,
+    CONSTRAINT wallet_recharge_amount_check CHECK ((amount > 0)),
+    CONSTRAINT wallet_recharge_failed CHECK ((((status)::text = 'FAILED'::text) = (failure_code IS NOT NULL))),
+    CONSTRAINT wallet_recharge_on_failure_check CHECK (((on_failure)::text = ANY ((ARRAY['NONE'::character varying, 'SUSPEND'::character varying])::text[]))),
+    CONSTRAINT wallet_recharge_settled CHECK ((((status)::text = 'IN_FLIGHT'::text) = (settled_at IS NULL))),
+    CONSTRAINT wallet_recharge_status_check CHECK (((status)::text = ANY ((ARRAY['IN_FLIGHT'::character varying, 'SUCCEEDED'::character varying, 'FAILED'::character varying])::text[]))),
+    CONSTRAINT wallet_recharge_succeeded CHECK ((((status)::text = 'SUCCEEDED'::text) = (ledger_entry_id IS NOT NULL)))
+);
+
+--
+-- Name: wallet_recharge_seq_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.wallet_recharge ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.wallet_recharge_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: webhook_attempt; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1241,6 +1612,7 @@ CREATE TABLE public.webhook_delivery (
     locked_until timestamp with time zone,
     delivered_at timestamp with time zone,
     created_at timestamp with time zone NOT NULL,
+    replay_id uuid,
     CONSTRAINT webhook_delivery_status_check CHECK (((status)::text = ANY ((ARRAY['PENDING'::character varying, 'DELIVERED'::character varying, 'FAILED'::character varying])::text[])))
 );
 
@@ -1259,8 +1631,29 @@ CREATE TABLE public.webhook_endpoint (
     disabled_at timestamp with time zone,
     disabled_reason character varying(500),
     created_at timestamp with time zone NOT NULL,
-    updated_at timestamp with time zone NOT NULL
+    updated_at timestamp with time zone NOT NULL,
+    previous_secret character varying(128),
+    previous_secret_expires_at timestamp with time zone,
+    CONSTRAINT webhook_endpoint_previous_secret CHECK ((((previous_secret IS NULL) = (previous_secret_expires_at IS NULL)) AND ((previous_secret IS NULL) OR ((previous_secret)::text ~ '^whsec_[A-Za-z0-9+/]+={0,2}$'::text)))),
+    CONSTRAINT webhook_endpoint_secret_format CHECK (((secret)::text ~ '^whsec_[A-Za-z0-9+/]+={0,2}$'::text))
 );
+
+--
+-- Name: webhook_event; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_event (
+    id uuid NOT NULL,
+    topic character varying(64) NOT NULL,
+    data jsonb NOT NULL,
+    occurred_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: usage_event_default; Type: TABLE ATTACH; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.usage_event ATTACH PARTITION public.usage_event_default DEFAULT;
 
 --
 -- Name: mikro_orm_migrations id; Type: DEFAULT; Schema: public; Owner: -
@@ -1416,6 +1809,20 @@ ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
 
 --
+-- Name: payment payment_idempotency_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment
+    ADD CONSTRAINT payment_idempotency_key UNIQUE (idempotency_key);
+
+--
+-- Name: payment payment_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment
+    ADD CONSTRAINT payment_pkey PRIMARY KEY (id);
+
+--
 -- Name: plan_charge plan_charge_meter_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1493,18 +1900,32 @@ ALTER TABLE ONLY public.tax_rate
     ADD CONSTRAINT tax_rate_pkey PRIMARY KEY (code);
 
 --
--- Name: usage_event usage_event_idempotency_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.usage_event
-    ADD CONSTRAINT usage_event_idempotency_key UNIQUE (customer_id, idempotency_key);
-
---
 -- Name: usage_event usage_event_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.usage_event
-    ADD CONSTRAINT usage_event_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT usage_event_pkey PRIMARY KEY (id, occurred_at);
+
+--
+-- Name: usage_event_default usage_event_default_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.usage_event_default
+    ADD CONSTRAINT usage_event_default_pkey PRIMARY KEY (id, occurred_at);
+
+--
+-- Name: usage_event_key usage_event_key_event; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.usage_event_key
+    ADD CONSTRAINT usage_event_key_event UNIQUE (event_id);
+
+--
+-- Name: usage_event_key usage_event_key_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.usage_event_key
+    ADD CONSTRAINT usage_event_key_pkey PRIMARY KEY (customer_id, idempotency_key);
 
 --
 -- Name: usage_period_latest usage_period_latest_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1556,18 +1977,18 @@ ALTER TABLE ONLY public.wallet
     ADD CONSTRAINT wallet_pkey PRIMARY KEY (id);
 
 --
+-- Name: wallet_recharge wallet_recharge_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.wallet_recharge
+    ADD CONSTRAINT wallet_recharge_pkey PRIMARY KEY (id);
+
+--
 -- Name: webhook_attempt webhook_attempt_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.webhook_attempt
     ADD CONSTRAINT webhook_attempt_pkey PRIMARY KEY (id);
-
---
--- Name: webhook_delivery webhook_delivery_once; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.webhook_delivery
-    ADD CONSTRAINT webhook_delivery_once UNIQUE (endpoint_id, event_id);
 
 --
 -- Name: webhook_delivery webhook_delivery_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1584,6 +2005,13 @@ ALTER TABLE ONLY public.webhook_endpoint
     ADD CONSTRAINT webhook_endpoint_pkey PRIMARY KEY (id);
 
 --
+-- Name: webhook_event webhook_event_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_event
+    ADD CONSTRAINT webhook_event_pkey PRIMARY KEY (id);
+
+--
 -- Name: alert_customer; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1594,6 +2022,12 @@ CREATE INDEX alert_customer ON public.alert USING btree (customer_id, id);
 --
 
 CREATE INDEX alert_definition_customer ON public.alert_definition USING btree (customer_id) WHERE (deleted_at IS NULL);
+
+--
+-- Name: alert_definition_wallet_recharge; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX alert_definition_wallet_recharge ON public.alert_definition USING btree (wallet_id) WHERE ((recharge_on_failure IS NOT NULL) AND (deleted_at IS NULL));
 
 --
 -- Name: credit_block_one_main; Type: INDEX; Schema: public; Owner: -
@@ -1612,6 +2046,12 @@ CREATE INDEX credit_block_wallet ON public.credit_block USING btree (wallet_id);
 --
 
 CREATE INDEX customer_token_customer_expiry ON public.customer_token USING btree (customer_id, expires_at);
+
+--
+-- Name: invoice_corrected_by; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX invoice_corrected_by ON public.invoice USING btree (corrects_invoice_id) WHERE (corrects_invoice_id IS NOT NULL);
 
 --
 -- Name: invoice_customer; Type: INDEX; Schema: public; Owner: -
@@ -1650,6 +2090,12 @@ CREATE UNIQUE INDEX invoice_one_per_period ON public.invoice USING btree (custom
 CREATE INDEX invoice_open ON public.invoice USING btree (grace_ends_at) WHERE ((status)::text = 'DRAFT'::text);
 
 --
+-- Name: invoice_payment_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX invoice_payment_due ON public.invoice USING btree (next_payment_attempt_at) WHERE (next_payment_attempt_at IS NOT NULL);
+
+--
 -- Name: ledger_entry_usage_batch; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1666,6 +2112,36 @@ CREATE INDEX ledger_entry_wallet ON public.ledger_entry USING btree (wallet_id, 
 --
 
 CREATE INDEX outbox_unpublished ON public.outbox USING btree (id) WHERE (published_at IS NULL);
+
+--
+-- Name: payment_invoice; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payment_invoice ON public.payment USING btree (invoice_id, seq);
+
+--
+-- Name: payment_invoice_attempt; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX payment_invoice_attempt ON public.payment USING btree (invoice_id, attempt) WHERE ((kind)::text = 'PAYMENT'::text);
+
+--
+-- Name: payment_provider_reference; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX payment_provider_reference ON public.payment USING btree (provider, provider_reference) WHERE ((status)::text = 'PENDING'::text);
+
+--
+-- Name: payment_provider_reference_any; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payment_provider_reference_any ON public.payment USING btree (provider, provider_reference) WHERE (provider_reference IS NOT NULL);
+
+--
+-- Name: payment_refunds; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payment_refunds ON public.payment USING btree (refunds_payment_id) WHERE (refunds_payment_id IS NOT NULL);
 
 --
 -- Name: reservation_expiring; Type: INDEX; Schema: public; Owner: -
@@ -1689,13 +2165,49 @@ CREATE INDEX subscription_customer ON public.subscription USING btree (customer_
 -- Name: usage_event_customer_period; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX usage_event_customer_period ON public.usage_event USING btree (customer_id, period_start);
+CREATE INDEX usage_event_customer_period ON ONLY public.usage_event USING btree (customer_id, period_start);
 
 --
 -- Name: usage_event_customer_time; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX usage_event_customer_time ON public.usage_event USING btree (customer_id, occurred_at);
+CREATE INDEX usage_event_customer_time ON ONLY public.usage_event USING btree (customer_id, occurred_at);
+
+--
+-- Name: usage_event_default_customer_id_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX usage_event_default_customer_id_occurred_at_idx ON public.usage_event_default USING btree (customer_id, occurred_at);
+
+--
+-- Name: usage_event_default_customer_id_period_start_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX usage_event_default_customer_id_period_start_idx ON public.usage_event_default USING btree (customer_id, period_start);
+
+--
+-- Name: wallet_recharge_failed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX wallet_recharge_failed ON public.wallet_recharge USING btree (customer_id) WHERE ((status)::text = 'FAILED'::text);
+
+--
+-- Name: wallet_recharge_in_flight; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX wallet_recharge_in_flight ON public.wallet_recharge USING btree (wallet_id) WHERE ((status)::text = 'IN_FLIGHT'::text);
+
+--
+-- Name: wallet_recharge_reference; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX wallet_recharge_reference ON public.wallet_recharge USING btree (provider, payment_reference) WHERE (payment_reference IS NOT NULL);
+
+--
+-- Name: wallet_recharge_wallet; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX wallet_recharge_wallet ON public.wallet_recharge USING btree (wallet_id, seq);
 
 --
 -- Name: webhook_attempt_delivery; Type: INDEX; Schema: public; Owner: -
@@ -1714,6 +2226,42 @@ CREATE INDEX webhook_delivery_due ON public.webhook_delivery USING btree (next_a
 --
 
 CREATE INDEX webhook_delivery_endpoint ON public.webhook_delivery USING btree (endpoint_id, created_at);
+
+--
+-- Name: webhook_delivery_once; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX webhook_delivery_once ON public.webhook_delivery USING btree (endpoint_id, event_id) WHERE (replay_id IS NULL);
+
+--
+-- Name: webhook_delivery_replayed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX webhook_delivery_replayed ON public.webhook_delivery USING btree (replay_id, event_id) WHERE (replay_id IS NOT NULL);
+
+--
+-- Name: webhook_event_occurred; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_event_occurred ON public.webhook_event USING btree (occurred_at);
+
+--
+-- Name: usage_event_default_customer_id_occurred_at_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.usage_event_customer_time ATTACH PARTITION public.usage_event_default_customer_id_occurred_at_idx;
+
+--
+-- Name: usage_event_default_customer_id_period_start_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.usage_event_customer_period ATTACH PARTITION public.usage_event_default_customer_id_period_start_idx;
+
+--
+-- Name: usage_event_default_pkey; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.usage_event_pkey ATTACH PARTITION public.usage_event_default_pkey;
 
 --
 -- Name: credit_block credit_block_guard_totals; Type: TRIGGER; Schema: public; Owner: -
@@ -1752,6 +2300,12 @@ CREATE TRIGGER ledger_entry_apply AFTER INSERT ON public.ledger_entry REFERENCIN
 CREATE TRIGGER ledger_entry_no_truncate BEFORE TRUNCATE ON public.ledger_entry FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_change();
 
 --
+-- Name: payment payment_guard; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER payment_guard BEFORE DELETE OR UPDATE ON public.payment FOR EACH ROW EXECUTE FUNCTION public.payment_guard();
+
+--
 -- Name: plan_charge plan_charge_immutable; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1774,6 +2328,12 @@ CREATE TRIGGER rule_set_version_immutable BEFORE DELETE OR UPDATE ON public.rule
 --
 
 CREATE TRIGGER usage_event_append_only BEFORE DELETE OR UPDATE ON public.usage_event FOR EACH ROW EXECUTE FUNCTION public.refuse_change();
+
+--
+-- Name: usage_event usage_event_keys; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER usage_event_keys AFTER INSERT ON public.usage_event REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION public.usage_event_key_add();
 
 --
 -- Name: usage_event usage_event_period_line; Type: TRIGGER; Schema: public; Owner: -
@@ -1919,6 +2479,27 @@ ALTER TABLE ONLY public.ledger_entry
     ADD CONSTRAINT ledger_entry_wallet_id_fkey FOREIGN KEY (wallet_id) REFERENCES public.wallet(id);
 
 --
+-- Name: payment payment_customer_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment
+    ADD CONSTRAINT payment_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customer(id);
+
+--
+-- Name: payment payment_invoice_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment
+    ADD CONSTRAINT payment_invoice_id_fkey FOREIGN KEY (invoice_id) REFERENCES public.invoice(id);
+
+--
+-- Name: payment payment_refunds_payment_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment
+    ADD CONSTRAINT payment_refunds_payment_id_fkey FOREIGN KEY (refunds_payment_id) REFERENCES public.payment(id);
+
+--
 -- Name: plan_charge plan_charge_meter_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1958,7 +2539,7 @@ ALTER TABLE ONLY public.reservation
 --
 
 ALTER TABLE ONLY public.reservation
-    ADD CONSTRAINT reservation_settled_event_id_fkey FOREIGN KEY (settled_event_id) REFERENCES public.usage_event(id);
+    ADD CONSTRAINT reservation_settled_event_id_fkey FOREIGN KEY (settled_event_id) REFERENCES public.usage_event_key(event_id);
 
 --
 -- Name: reservation reservation_wallet_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -1992,21 +2573,21 @@ ALTER TABLE ONLY public.subscription
 -- Name: usage_event usage_event_customer_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
-ALTER TABLE ONLY public.usage_event
+ALTER TABLE public.usage_event
     ADD CONSTRAINT usage_event_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customer(id);
 
 --
 -- Name: usage_event usage_event_meter_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
-ALTER TABLE ONLY public.usage_event
+ALTER TABLE public.usage_event
     ADD CONSTRAINT usage_event_meter_id_fkey FOREIGN KEY (meter_id) REFERENCES public.meter(id);
 
 --
 -- Name: usage_event usage_event_wallet_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
-ALTER TABLE ONLY public.usage_event
+ALTER TABLE public.usage_event
     ADD CONSTRAINT usage_event_wallet_id_fkey FOREIGN KEY (wallet_id) REFERENCES public.wallet(id);
 
 --
@@ -2022,6 +2603,27 @@ ALTER TABLE ONLY public.usage_period_total
 
 ALTER TABLE ONLY public.wallet
     ADD CONSTRAINT wallet_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customer(id);
+
+--
+-- Name: wallet_recharge wallet_recharge_customer_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.wallet_recharge
+    ADD CONSTRAINT wallet_recharge_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customer(id);
+
+--
+-- Name: wallet_recharge wallet_recharge_definition_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.wallet_recharge
+    ADD CONSTRAINT wallet_recharge_definition_id_fkey FOREIGN KEY (definition_id) REFERENCES public.alert_definition(id);
+
+--
+-- Name: wallet_recharge wallet_recharge_wallet_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.wallet_recharge
+    ADD CONSTRAINT wallet_recharge_wallet_id_fkey FOREIGN KEY (wallet_id) REFERENCES public.wallet(id);
 
 --
 -- Name: webhook_attempt webhook_attempt_delivery_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -13,7 +13,7 @@ export interface UsageResult {
   replayed: boolean;
   /** The key the event was sent with: the caller's, or the one the client made up. */
   idempotencyKey: string;
-  /** Why it was refused (WALLET_INSUFFICIENT_FUNDS, SPENDING_LIMIT_REACHED, RULE_REFUSED). */
+  /** Why it was refused (WALLET_INSUFFICIENT_FUNDS, SPENDING_LIMIT_REACHED, RULE_REFUSED, UNPRICED_EVENT, ACCOUNT_SUSPENDED). */
   refusal: BatchResult['refusal'];
   /** The charged event; amounts are decimal strings. */
   event: BatchResult['event'];

@@ -13,6 +13,12 @@ import { Migration20261201000300MeterProperty } from './Migration20261201000300M
 import { Migration20261201000400SpendingCapGuard } from './Migration20261201000400SpendingCapGuard.js';
 import { Migration20261201000600CommitPath } from './Migration20261201000600CommitPath.js';
 import { Migration20261201000700PeriodLineTotals } from './Migration20261201000700PeriodLineTotals.js';
+import { Migration20261201000800UsageEventPartitions } from './Migration20261201000800UsageEventPartitions.js';
+import { Migration20261201001000WebhookEvents } from './Migration20261201001000WebhookEvents.js';
+import { Migration20261201002000Payments } from './Migration20261201002000Payments.js';
+import { Migration20261201003000InvoiceDocuments } from './Migration20261201003000InvoiceDocuments.js';
+import { Migration20261201004000PaymentMethods } from './Migration20261201004000PaymentMethods.js';
+import { Migration20261201005000WalletAutoRecharge } from './Migration20261201005000WalletAutoRecharge.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -33,4 +39,10 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201000400SpendingCapGuard', class: Migration20261201000400SpendingCapGuard },
   { name: 'Migration20261201000600CommitPath', class: Migration20261201000600CommitPath },
   { name: 'Migration20261201000700PeriodLineTotals', class: Migration20261201000700PeriodLineTotals },
+  { name: 'Migration20261201000800UsageEventPartitions', class: Migration20261201000800UsageEventPartitions },
+  { name: 'Migration20261201001000WebhookEvents', class: Migration20261201001000WebhookEvents },
+  { name: 'Migration20261201002000Payments', class: Migration20261201002000Payments },
+  { name: 'Migration20261201003000InvoiceDocuments', class: Migration20261201003000InvoiceDocuments },
+  { name: 'Migration20261201004000PaymentMethods', class: Migration20261201004000PaymentMethods },
+  { name: 'Migration20261201005000WalletAutoRecharge', class: Migration20261201005000WalletAutoRecharge },
 ];

@@ -8,6 +8,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded-pos
 import { SingleInstanceLock } from '../db/single-instance-lock.js';
 import { migrate, openOrm, type Orm } from '../db/orm.js';
 import { asUnavailable, closeSqlPools, openSqlPools, type SqlPool } from '../db/sql.js';
+import { ReplicaReadPool, replicaObserver } from '../db/read-replica.js';
 import type { RequestContext } from '../graphql/context.js';
 import { createErrorFormatter, toGraphQLError } from '../graphql/errors.js';
 import { buildAppSchema } from '../graphql/schema.js';
@@ -15,12 +16,14 @@ import { CredentialSockets } from '../graphql/credential-sockets.js';
 import { serveGraphQLOverWebSocket } from '../graphql/ws.js';
 import { limitRules } from '../graphql/operation-limits.js';
 import { OperationGuard, operationGuardPlugin } from '../graphql/operation-guard.js';
+import { OperationNames, operationTelemetryPlugin } from '../graphql/operation-telemetry.js';
 import { RateLimits } from '../graphql/rate-limits.js';
 import { ReadGate } from '../graphql/read-gate.js';
+import { readAfterWritePlugin } from '../graphql/read-after-write.js';
 import { dashboardRoutes } from '../dashboard/dashboard.routes.js';
 import { createGraphQLHandler } from '../http/graphql-handler.js';
 import { sendJson, type Route } from '../http/router.js';
-import { ApiKeyResolver, ApiKeyService, visibleTo } from '../modules/api-keys/index.js';
+import { ApiKeyResolver, ApiKeyService } from '../modules/api-keys/index.js';
 import { Credentials, CustomerTokenResolver, CustomerTokenService, RevocationNotices } from '../modules/customer-tokens/index.js';
 import { CurrencyResolver, CurrencyService } from '../modules/currencies/index.js';
 import { CustomerResolver, CustomerService } from '../modules/customers/index.js';
@@ -35,25 +38,42 @@ import {
   MemoryReservationStore,
   Reconciler,
   RedisReservationStore,
+  redisTargetOf,
   ReservationRepository,
   ReservationResolver,
   ReservationService,
+  timeStoreScripts,
   type ReservationStore,
 } from '../modules/reservations/index.js';
 import { SubscriptionResolver, SubscriptionService } from '../modules/subscriptions/index.js';
-import { UsageContextCache, UsageResolver, UsageService, usageRoutes, COMMIT_SESSION, UsageRepository } from '../modules/usage/index.js';
+import { UsageContextCache, UsageResolver, UsageService, usageRoutes, COMMIT_SESSION, UsageRepository, UsagePartitionRepository, UsagePartitionService, UsagePartitionWorker } from '../modules/usage/index.js';
 import { UsageReportResolver, UsageReportService } from '../modules/usage-reports/index.js';
 import { CustomerWalletsResolver, WalletResolver, WalletService } from '../modules/wallets/index.js';
 import { MemoryLiveBus, type LiveBus, LiveFeeds, LivePublisher, LiveResolver, LiveRepository, RedisLiveBus } from '../modules/live/index.js';
 import { AlertResolver, AlertService } from '../modules/alerts/index.js';
 import { WebhookWorker, WebhookResolver, WebhookService } from '../modules/webhooks/index.js';
-import { renderInvoiceHtml, InvoiceRepository, InvoiceResolver, InvoiceService } from '../modules/invoices/index.js';
+import { InvoiceDocumentResolver, InvoiceDocumentService, InvoiceRepository, InvoiceResolver, InvoiceService, invoiceRoutes } from '../modules/invoices/index.js';
+import {
+  DunningWorker,
+  InvoicePaymentsResolver,
+  ManualPaymentProvider,
+  PaymentProviders,
+  PaymentRepository,
+  PaymentResolver,
+  PaymentService,
+  StandingNotices,
+  StripePaymentProvider,
+  stripeWebhookRoutes,
+} from '../modules/payments/index.js';
+import { RechargeRepository, RechargeService, RechargeWorker } from '../modules/recharges/index.js';
 import { TaxRateResolver, TaxRateService } from '../modules/taxes/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { AppError, notFound } from '../shared/errors.js';
+import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { Metrics } from '../shared/metrics.js';
+import { currentRequestId, nameCaller } from '../shared/request-scope.js';
+import { Tracing } from '../shared/tracing.js';
 import { AppServer } from './server.js';
 
 export interface AppOptions {
@@ -86,6 +106,11 @@ export interface Services {
   invoices: InvoiceService;
   taxes: TaxRateService;
   usageReports: UsageReportService;
+  partitions: UsagePartitionService;
+  payments: PaymentService;
+  dunning: DunningWorker;
+  recharges: RechargeService;
+  rechargeWorker: RechargeWorker;
 }
 
 export interface App {
@@ -98,6 +123,8 @@ export interface App {
   services: Services;
   schema: GraphQLSchema;
   server: AppServer;
+  /** OpenTelemetry tracing (Tracing.off unless configured). */
+  tracing: Tracing;
   /** Starts listening on config.host:config.port. */
   listen(): Promise<AddressInfo>;
   /** Drains requests and sockets, then closes every connection and the embedded database. */
@@ -113,6 +140,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
+  // Off (no SDK started) unless an OTLP endpoint is configured; flushed last in stop().
+  const tracing = Tracing.start(config.tracing);
+  if (config.tracing) logger.info({ endpoint: config.tracing.tracesUrl, sampler: config.tracing.sampler }, 'tracing to an OTLP endpoint');
 
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.databaseUrl;
@@ -125,6 +155,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     const applied = await migrate(orm);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
   }
+  // With DATABASE_READ_URL, the `read` pool's reads go to that streaming replica: each caller's
+  // once its own writes are replayed, and to the primary when the replica is down or lags
+  // (src/db/read-replica.ts). Migrations, above, run on the primary only.
+  const { readReplica } = config;
+  const replica = readReplica.url
+    ? new ReplicaReadPool(
+        databaseUrl,
+        readReplica.url,
+        { size: config.databaseReadPoolSize, statementTimeoutMs: config.readStatementTimeoutMs, readAfterWriteWaitMs: readReplica.readAfterWriteWaitMs, maxLagMs: readReplica.maxLagMs, checkIntervalMs: readReplica.checkIntervalMs },
+        replicaObserver(metrics, logger.child({ module: 'read-replica' })),
+      )
+    : null;
+  await replica?.start();
   // One pool per kind of work (CONTRIBUTING.md, "Reaching the database"). Reads an API caller can
   // make expensive go to `read`, with a short statement timeout: however many a caller sends,
   // they cannot take the connections money moves on. Group commits (usage_commit) run on `commit`,
@@ -139,7 +182,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     readStatementTimeoutMs: config.readStatementTimeoutMs,
     commit: config.usage.groupCommitLanes,
     commitSettings: COMMIT_SESSION,
-  });
+  }, replica ?? undefined);
   const sql = pools.write;
 
   let store: ReservationStore;
@@ -148,8 +191,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   let rateLimits: RateLimits;
   const liveLogger = logger.child({ module: 'live' });
   const onBusError = (err: unknown) => liveLogger.warn({ err: (err as Error).message }, 'live update channel problem');
-  if (config.redisUrl) {
-    const redis = createRedisClient(config.redisUrl);
+  const redisTarget = redisTargetOf(config);
+  if (redisTarget) {
+    const redis = createRedisClient(redisTarget);
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection problem'));
     await redis.connect().catch((err) => logger.error({ err: err.message }, 'redis is not reachable yet; retrying'));
     store = new RedisReservationStore(redis, config.redisPrefix);
@@ -171,8 +215,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     logger.warn('no REDIS_URL: using the in-process reservation store; run a single instance only');
   }
 
+  timeStoreScripts(store, (script, seconds) => metrics.storeScripts.observe({ script }, seconds));
   const currencies = new CurrencyService(orm, clock);
-  const customers = new CustomerService(orm, currencies, clock);
+  // The payment providers: MANUAL always, Stripe when configured. Customers pick theirs.
+  const stripe = config.stripe ? new StripePaymentProvider(config.stripe) : null;
+  const paymentProviders = new PaymentProviders([new ManualPaymentProvider(), ...(stripe ? [stripe] : [])]);
+  const customers = new CustomerService(orm, currencies, clock, paymentProviders.names);
   const apiKeys = new ApiKeyService(orm, clock, (id) => customers.exists(id));
   const customerTokens = new CustomerTokenService(orm, clock, (id) => customers.exists(id));
   const credentials = new Credentials(apiKeys, customerTokens);
@@ -196,6 +244,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const usageRepos = { usage: new UsageRepository(pools.commit, sql), reservations: reservationRepo };
   const usage = new UsageService(contexts, store, accounts, usageRepos, config.usage, clock, logger.child({ module: 'usage' }), (stage, started) =>
     metrics.usageStages.observe({ stage }, (performance.now() - started) / 1000),
+    metrics,
+    tracing,
   );
   const reservations = new ReservationService(store, usage, reservationRepo, clock);
   usage.onHeld((customerId, walletId, change) => reservations.holdsChanged(customerId, walletId, change));
@@ -218,12 +268,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     contexts.forgetCustomer(customer);
     await accounts.spendingCapChanged(customer);
   });
-  const webhooks = new WebhookService(sql, clock, config.webhooks);
-  const webhookWorker = new WebhookWorker(sql, clock, logger.child({ module: 'webhooks' }), config.webhooks);
+  const webhooks = new WebhookService(sql, clock, config.webhooks, pools.read);
+  const webhookWorker = new WebhookWorker(sql, clock, logger.child({ module: 'webhooks' }), config.webhooks, (result) => metrics.webhookAttempts.inc({ result }));
+  webhooks.onReplayed(() => webhookWorker.poke());
   const publisher = new LivePublisher(bus, new LiveRepository(sql), store, accounts, clock, liveLogger, () => webhookWorker.poke(), 50_000, (n) => metrics.liveDropped.inc(n));
-  const live = new LiveFeeds(bus, publisher, async (id) => (await wallets.find(id))?.customerId ?? null, (id) => customers.exists(id));
+  metrics.read({ webhookBacklog: () => webhooks.backlog() });
+  // Push lag: from the change's commit (the message's time) to its push to a subscriber.
+  const pushed = (type: string, at: string) => metrics.livePushLag.observe({ type }, Math.max(0, Date.now() - Date.parse(at)) / 1000);
+  const live = new LiveFeeds(bus, publisher, async (id) => (await wallets.find(id))?.customerId ?? null, (id) => customers.exists(id), pushed);
   usage.onCommitted((committed) => publisher.usageCommitted(committed));
-  const alerts = new AlertService(sql, customers, wallets, meters, clock);
+  const alerts = new AlertService(sql, customers, wallets, meters, clock, pools.read);
   alerts.onRecorded((fired) => publisher.alertsRecorded(fired));
   wallets.onWalletCreated((wallet) => alerts.applyDefaults(wallet));
   const warnLive = (err: unknown) => liveLogger.warn({ err: (err as Error).message }, 'publishing a live update failed');
@@ -236,10 +290,44 @@ export async function createApp(options: AppOptions): Promise<App> {
   webhookWorker.start();
   const taxes = new TaxRateService(sql, clock);
   const invoices = new InvoiceService(new InvoiceRepository(sql), customers, plans, rules, currencies, taxes, clock, config.invoices, logger.child({ module: 'invoices' }), new InvoiceRepository(pools.read));
+  invoices.onCustomerClosed((c) => {
+    metrics.invoiceCloses.inc({ result: c.ok ? 'ok' : 'failed' });
+    metrics.invoiceCloseDuration.observe(c.seconds);
+    metrics.invoicesFinalized.inc(c.finalized);
+    metrics.invoiceEventsClosed.inc(c.events);
+  });
+  // A customer whose provider collects by itself has each invoice's first attempt made at once.
+  invoices.collectWith(paymentProviders.collecting);
   invoices.start();
+  // Payments and dunning. A suspension or reinstatement reaches the usage path's customer cache
+  // here at once, and on the other instances through a notice on the live bus.
+  const payments = new PaymentService(new PaymentRepository(sql), new InvoiceRepository(sql), currencies, paymentProviders, clock, config.dunning, new PaymentRepository(pools.read));
+  const standings = new StandingNotices(bus, onBusError);
+  payments.onAnnounced(() => webhookWorker.poke());
+  payments.onStandingChanged((change) => {
+    contexts.forgetCustomer({ id: change.customerId, externalId: change.externalId });
+    standings.publish(change);
+  });
+  await withTimeout(standings.listen((customer) => contexts.forgetCustomer(customer)), 5_000, 'listening for customer standings').catch(onBusError);
+  const dunning = new DunningWorker(payments, logger.child({ module: 'dunning' }), config.dunning.intervalMs);
+  dunning.start();
+  // Wallets' auto-recharges: charged by the customer's provider, topped up in the same
+  // transaction; a failure that suspends keeps the customer suspended until a recharge succeeds.
+  const recharges = new RechargeService(new RechargeRepository(sql), wallets, payments, currencies, clock);
+  payments.addSuspensionCause((client, customerId) => recharges.suspending(client, customerId));
+  recharges.onAlerts((fired) => publisher.alertsRecorded(fired));
+  recharges.onAnnounced(() => webhookWorker.poke());
+  const rechargeWorker = new RechargeWorker(recharges, logger.child({ module: 'recharges' }), config.recharges.pollMs);
+  rechargeWorker.start();
+  const invoiceDocuments = new InvoiceDocumentService(invoices, customers, config.invoices, config.publicUrl, clock, logger.child({ module: 'invoices' }));
+  // usage_event's monthly partitions: the months ahead exist before the service takes events
+  // (a month without one would land in the default partition), then daily, with retention.
+  const partitions = new UsagePartitionService(new UsagePartitionRepository(sql), clock, { ...config.partitions, maxAgeMs: config.usage.maxAgeMs });
+  const partitionWorker = new UsagePartitionWorker(partitions, logger.child({ module: 'partitions' }), config.partitions.intervalMs);
+  await partitionWorker.start();
   const held = (customerId: string) => accounts.heldByWallet(customerId);
   const usageReports = new UsageReportService(pools.read, customers, subscriptions, wallets, held, clock);
-  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, driftMonitor, alerts, webhooks, webhookWorker, publisher, invoices, taxes, usageReports };
+  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, driftMonitor, alerts, webhooks, webhookWorker, publisher, invoices, taxes, usageReports, partitions, payments, dunning, recharges, rechargeWorker };
 
   const schema = await buildAppSchema(
     new Map<Function, object>([
@@ -260,6 +348,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       [AlertResolver, new AlertResolver(alerts)],
       [WebhookResolver, new WebhookResolver(webhooks)],
       [InvoiceResolver, new InvoiceResolver(invoices)],
+      [InvoiceDocumentResolver, new InvoiceDocumentResolver(invoiceDocuments)],
+      [PaymentResolver, new PaymentResolver(payments)],
+      [InvoicePaymentsResolver, new InvoicePaymentsResolver(payments)],
       [TaxRateResolver, new TaxRateResolver(taxes)],
     ]),
   );
@@ -267,13 +358,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   const formatError = createErrorFormatter(logger, config.graphql.stackTraces, { hideSchemaDetails: config.graphql.hideSchemaDetails, limits: config.limits });
   // One guard for HTTP and WebSocket: limits on the document, cost per credential, rate limits.
   const guard = new OperationGuard(schema, config.limits, rateLimits);
+  // Operations counted, timed and traced the same over HTTP and WebSocket.
+  const operationTelemetry = { metrics, tracing, names: new OperationNames(schema) };
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: config.graphql.introspection,
     hideSchemaDetailsFromClientErrors: config.graphql.hideSchemaDetails,
     parseOptions: { maxTokens: config.limits.maxTokens },
     validationRules: limitRules(config.limits),
-    plugins: [operationGuardPlugin(guard, new ReadGate(config.readConcurrency))],
+    plugins: [operationTelemetryPlugin(operationTelemetry), operationGuardPlugin(guard, new ReadGate(config.readConcurrency)), ...(replica ? [readAfterWritePlugin((p) => replica.wrote(p.keyId))] : [])],
     includeStacktraceInErrorResponses: config.graphql.stackTraces,
     formatError,
     // Keys travel in the Authorization header, never in cookies, so a cross-site request
@@ -284,41 +377,25 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const context = async (req: IncomingMessage): Promise<RequestContext> => {
     try {
-      return { principal: await credentials.authenticate(req.headers.authorization), requestId: newId() };
+      const principal = await credentials.authenticate(req.headers.authorization);
+      nameCaller(principal.keyId);
+      return { principal, requestId: currentRequestId() ?? newId() };
     } catch (err) {
       // A credential not in the cache is read from the database: an outage then is retryable.
       const known = asUnavailable(err);
       throw known instanceof AppError ? toGraphQLError(known) : err;
     }
   };
-  const graphql = createGraphQLHandler(apollo, context, config.bodyLimitBytes);
+  const graphql = createGraphQLHandler(apollo, context, config.bodyLimitBytes, tracing);
 
   let server: AppServer | undefined;
   const routes: Route[] = [
     { name: 'graphql', path: '/graphql', methods: ['GET', 'POST'], handle: ({ req, res, url }) => graphql(req, res, url.search) },
-    {
-      name: 'invoice-html',
-      path: '/invoices/:id.html',
-      methods: ['GET'],
-      // Authorised like the API: the bearer key (or customer token) must be ADMIN or the invoice's own customer.
-      handle: async ({ req, res, params }) => {
-        try {
-          const principal = await credentials.authenticate(req.headers.authorization);
-          // Another customer's invoice answers as an unknown id does: 404.
-          const invoice = visibleTo(principal, await invoices.get(params.id!));
-          if (!invoice) throw notFound('invoice', params.id!);
-          const customer = await customers.get({ id: invoice.customerId });
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", 'cache-control': 'no-store' });
-          res.end(renderInvoiceHtml(invoice, customer));
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          sendJson(res, err.httpStatus ?? (err.code === 'NOT_FOUND' ? 404 : 400), { errors: [{ message: err.message, extensions: { code: err.code } }] });
-        }
-      },
-    },
-    { name: 'healthz', path: '/healthz', methods: ['GET'], handle: ({ res }) => sendJson(res, 200, { status: 'ok' }) },
+    ...invoiceRoutes({ documents: invoiceDocuments, credentials }),
+    { name: 'healthz', path: '/healthz', methods: ['GET'], trace: false, handle: ({ res }) => sendJson(res, 200, { status: 'ok' }) },
     {
       name: 'readyz',
+      trace: false,
       path: '/readyz',
       methods: ['GET'],
       handle: async ({ res }) => {
@@ -331,27 +408,33 @@ export async function createApp(options: AppOptions): Promise<App> {
         // Refused rule files are reported; pricing is down only when no version serves.
         const rules = services.rules.health();
         const ready = postgres === 'ok' && reservationStore === 'ok' && rules.ready && !server?.isDraining;
-        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: { postgres, reservationStore, rules }, draining: !!server?.isDraining });
+        // The replica is reported, never required: without it, reads go to the primary.
+        const replicaCheck = replica ? { readReplica: replica.health() } : {};
+        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: { postgres, reservationStore, rules, ...replicaCheck }, draining: !!server?.isDraining });
       },
     },
     {
       name: 'metrics',
       path: '/metrics',
+      trace: false,
       methods: ['GET'],
       handle: async ({ res }) => {
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(await metrics.registry.metrics());
       },
     },
-    ...usageRoutes({ usage, credentials, rates: rateLimits, bodyLimit: config.bodyLimitBytes }),
+    ...usageRoutes({ usage, credentials, rates: rateLimits, bodyLimit: config.bodyLimitBytes, wrote: replica ? (p) => replica.wrote(p.keyId) : undefined }),
     ...dashboardRoutes(),
+    ...(stripe ? stripeWebhookRoutes({ stripe, payments, settleRecharge: (s) => recharges.settle(s), bodyLimit: config.bodyLimitBytes, logger: logger.child({ module: 'stripe' }) }) : []),
   ];
-  server = new AppServer({ routes, wsPath: '/graphql', maxMessageBytes: config.bodyLimitBytes, logger, metrics });
+  server = new AppServer({ routes, wsPath: '/graphql', maxMessageBytes: config.bodyLimitBytes, logger, metrics, tracing });
+  metrics.read({ sockets: () => server!.ws.clients.size });
   const wsDisposable = serveGraphQLOverWebSocket(server.ws, schema, credentials, sockets, formatError, live, {
     initTimeoutMs: config.live.wsInitTimeoutMs,
     limits: config.limits,
     guard,
     introspection: config.graphql.introspection,
+    telemetry: operationTelemetry,
   });
 
   let stopped = false;
@@ -365,6 +448,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     services,
     schema,
     server,
+    tracing,
     listen: () => server.listen(config.port, config.host),
     async stop() {
       if (stopped) return;
@@ -374,6 +458,10 @@ export async function createApp(options: AppOptions): Promise<App> {
       await Promise.resolve(wsDisposable.dispose()).catch(() => undefined);
       await apollo.stop();
       await invoices.stop();
+      await dunning.stop();
+      await rechargeWorker.stop();
+      standings.stop();
+      await partitionWorker.stop();
       sweeper.stop();
       await driftMonitor.stop();
       clearInterval(relayTimer);
@@ -389,6 +477,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       await closeSqlPools(pools);
       await orm.close();
       await embedded?.stop();
+      // Last, so that the spans of the drain are sent too; a collector that does not answer
+      // must not hold the exit up.
+      await withTimeout(tracing.shutdown(), 5_000, 'sending the last spans').catch((err: Error) => logger.warn({ err: err.message }, 'tracing did not shut down cleanly'));
     },
   };
 }

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
+import { inRequest, requestIdFrom } from '../shared/request-scope.js';
+import { SpanKind, SpanStatusCode, Tracing } from '../shared/tracing.js';
 import { Router, sendJson, type Route } from '../http/router.js';
 
 export interface ServerOptions {
@@ -12,6 +14,8 @@ export interface ServerOptions {
   maxMessageBytes: number;
   logger: Logger;
   metrics: Metrics;
+  /** Spans for requests of traced routes (off by default). */
+  tracing?: Tracing;
 }
 
 /**
@@ -70,7 +74,18 @@ export class AppServer {
     await closed;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Every response carries the request's id (the caller's sane `x-request-id`, or a new one), and
+   * every log line written while serving it names it. A traced route's request gets a server
+   * span, child of the caller's `traceparent` when it sends one.
+   */
+  private handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
+    return inRequest(requestId, () => this.serve(req, res, requestId));
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const started = process.hrtime.bigint();
     this.inFlight++;
     if (this.draining) res.setHeader('connection', 'close');
@@ -78,8 +93,20 @@ export class AppServer {
     const method = req.method ?? 'GET';
     const found = this.router.match(method, url.pathname);
     const routeName = 'route' in found ? found.route.name : 'unmatched';
+    const tracing = this.options.tracing ?? Tracing.off;
     try {
-      if ('route' in found) {
+      if ('route' in found && found.route.trace !== false && tracing.enabled) {
+        const { route, params } = found;
+        const attributes = { 'http.request.method': method, 'http.route': route.path, 'url.path': url.pathname, 'billing.request_id': requestId };
+        await tracing.inSpan(`${method} ${route.path}`, { kind: SpanKind.SERVER, attributes, parent: tracing.extract(req.headers) }, async (span) => {
+          try {
+            await route.handle({ req, res, url, params });
+          } finally {
+            span?.setAttribute('http.response.status_code', res.statusCode);
+            if (res.statusCode >= 500) span?.setStatus({ code: SpanStatusCode.ERROR });
+          }
+        });
+      } else if ('route' in found) {
         await found.route.handle({ req, res, url, params: found.params });
       } else if (found.status === 405) {
         sendJson(res, 405, { error: 'method not allowed' }, { allow: found.allow ?? '' });
@@ -93,6 +120,8 @@ export class AppServer {
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.options.metrics.httpRequests.observe({ route: routeName, method, status: String(res.statusCode) }, seconds);
+      // The access log, at debug: one line per request, with its id (the logger's mixin adds it).
+      if (this.options.logger.isLevelEnabled('debug')) this.options.logger.debug({ route: routeName, method, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request served');
       if (--this.inFlight === 0 && this.drained) this.drained();
     }
   }

@@ -5,6 +5,7 @@ import { configVariables, ConfigError } from '../config/config.js';
 import { AppError } from '../shared/errors.js';
 import { registerInvoiceCommands } from './commands/invoices.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerPartitionCommands } from './commands/partitions.js';
 import { registerReconcileCommand } from './commands/reconcile.js';
 import { registerRuleCommands } from './commands/rules.js';
 import { registerSchemaCommands } from './commands/schema.js';
@@ -42,6 +43,7 @@ registerKeyCommands(program);
 registerRuleCommands(program);
 registerReconcileCommand(program);
 registerInvoiceCommands(program);
+registerPartitionCommands(program);
 registerSchemaCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

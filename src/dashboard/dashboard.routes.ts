@@ -54,6 +54,7 @@ export function dashboardRoutes(): Route[] {
       name: 'dashboard',
       path: asset.path,
       methods: ['GET'],
+      trace: false,
       handle: ({ req, res }) => {
         const headers = { ...SECURITY_HEADERS, etag, 'cache-control': 'no-cache' };
         if (req.headers['if-none-match'] === etag) {

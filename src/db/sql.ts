@@ -23,13 +23,18 @@ export class SqlPool {
    * customer instead of one key, and commits slowed with each event. A new session plans with
    * the table's current size.
    */
-  constructor(url: string, size: number, options: { statementTimeoutMs?: number; settings?: Record<string, string>; maxLifetimeSeconds?: number } = {}) {
+  constructor(
+    url: string,
+    size: number,
+    options: { statementTimeoutMs?: number; settings?: Record<string, string>; maxLifetimeSeconds?: number; connectTimeoutMs?: number; applicationName?: string } = {},
+  ) {
     const statementTimeout = options.statementTimeoutMs ?? 30_000;
     this.pool = new pg.Pool({
       connectionString: url,
       ...(options.settings ? { options: Object.entries(options.settings).map(([k, v]) => `-c ${k}=${v}`).join(' ') } : {}),
+      ...(options.applicationName ? { application_name: options.applicationName } : {}),
       max: size,
-      connectionTimeoutMillis: 5_000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
       maxLifetimeSeconds: options.maxLifetimeSeconds ?? 600,
       // Bound every statement so an unreachable or stuck database fails a request, not hangs it.
@@ -109,9 +114,10 @@ export interface SqlPools {
   /** Money moves and every other write of the SQL repositories, with the reads they need. */
   write: SqlPool;
   /**
-   * Reads an API caller can make expensive (usage reports, invoice reads and previews): a short
-   * statement timeout, and few connections, so that however many a caller sends, they cannot
-   * take the connections money moves on.
+   * Reads an API caller can make expensive (usage reports, invoice reads and previews, alert and
+   * webhook delivery lists): a short statement timeout, and few connections, so that however many
+   * a caller sends, they cannot take the connections money moves on. With a read replica, they
+   * go there (src/db/read-replica.ts).
    */
   read: SqlPool;
   /** The usage group commit, one connection per lane, with session settings of its own. */
@@ -126,10 +132,11 @@ export interface SqlPoolSizes {
   commitSettings: Record<string, string>;
 }
 
-export function openSqlPools(url: string, sizes: SqlPoolSizes): SqlPools {
+/** `read`: the read pool when it is opened elsewhere (over a replica: src/db/read-replica.ts). */
+export function openSqlPools(url: string, sizes: SqlPoolSizes, read?: SqlPool): SqlPools {
   return {
     write: new SqlPool(url, sizes.write),
-    read: new SqlPool(url, sizes.read, { statementTimeoutMs: sizes.readStatementTimeoutMs }),
+    read: read ?? new SqlPool(url, sizes.read, { statementTimeoutMs: sizes.readStatementTimeoutMs }),
     // The commit connections run usage_commit all day: they are replaced every half minute, so
     // its plans follow the tables' growth (see maxLifetimeSeconds).
     commit: new SqlPool(url, sizes.commit, { settings: sizes.commitSettings, maxLifetimeSeconds: 30 }),
@@ -145,7 +152,12 @@ interface PgError {
   constraint?: string;
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+/**
+ * Connection failures, the server shutting down or starting (57P0x), connection exceptions
+ * (08xxx), and a server out of connection slots (53300 too_many_connections): all pass, so the
+ * caller may retry.
+ */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300']);
 
 /** True when err means the database could not be reached, so the caller may retry. */
 export function isConnectionError(err: unknown): boolean {

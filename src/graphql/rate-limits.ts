@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Limits } from '../config/config.js';
 import type { Principal } from '../modules/api-keys/index.js';
@@ -23,7 +23,7 @@ export class RateLimits {
 
   constructor(
     private readonly limits: Limits,
-    private readonly redis: { client: Redis; prefix: string } | null,
+    private readonly redis: { client: Redis | Cluster; prefix: string } | null,
     private readonly logger: Logger,
   ) {
     this.ingest = this.limiter('ingest', limits.ingestPerSecond, 1);

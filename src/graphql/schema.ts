@@ -5,10 +5,11 @@ import { ApiKeyResolver } from '../modules/api-keys/index.js';
 import { CurrencyResolver } from '../modules/currencies/index.js';
 import { CustomerResolver } from '../modules/customers/index.js';
 import { CustomerTokenResolver } from '../modules/customer-tokens/index.js';
-import { InvoiceResolver } from '../modules/invoices/index.js';
+import { InvoiceDocumentResolver, InvoiceResolver } from '../modules/invoices/index.js';
 import { TaxRateResolver } from '../modules/taxes/index.js';
 import { LiveResolver } from '../modules/live/index.js';
 import { MeterResolver } from '../modules/meters/index.js';
+import { InvoicePaymentsResolver, PaymentResolver } from '../modules/payments/index.js';
 import { PlanResolver } from '../modules/plans/index.js';
 import { ReservationResolver } from '../modules/reservations/index.js';
 import { RuleSetResolver } from '../modules/rules/index.js';
@@ -28,9 +29,12 @@ export const resolverClasses = [
   CustomerResolver,
   CustomerTokenResolver,
   CustomerWalletsResolver,
+  InvoiceDocumentResolver,
+  InvoicePaymentsResolver,
   InvoiceResolver,
   LiveResolver,
   MeterResolver,
+  PaymentResolver,
   PlanResolver,
   ReservationResolver,
   RuleSetResolver,

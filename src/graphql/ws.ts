@@ -1,25 +1,32 @@
 import {
+  execute,
   getOperationAST,
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
   parse,
   specifiedRules,
+  subscribe,
   validate,
   type DocumentNode,
+  type ExecutionArgs,
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
+import { performance } from 'node:perf_hooks';
 import type { Limits } from '../config/config.js';
 import { ErrorCode } from '../shared/errors.js';
 import type { OperationGuard } from './operation-guard.js';
 import { limitRules, tokenLimitError } from './operation-limits.js';
+import type { Context, SubscribePayload } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { WebSocketServer } from 'ws';
 import { newId } from '../shared/ids.js';
+import { inRequest } from '../shared/request-scope.js';
 import type { Principal } from '../modules/api-keys/index.js';
 import type { LiveFeeds } from '../modules/live/index.js';
 import type { RequestContext } from './context.js';
 import { CREDENTIAL_CLOSED, type CredentialSockets } from './credential-sockets.js';
+import { observedExecution, observeRefused, type OperationTelemetry } from './operation-telemetry.js';
 
 /** Close code for a socket beyond its credential's cap (graphql-ws uses 4429 for too many requests). */
 export const TOO_MANY_SOCKETS = 4429;
@@ -30,6 +37,8 @@ interface SocketExtra extends Extra {
   principal?: Principal;
   /** Stops tracking the socket for its credential's expiry and revocation. */
   untrack?: () => void;
+  /** Ids of its subscriptions streaming now (counted in billing_live_subscriptions). */
+  streaming?: Set<string>;
 }
 
 /** Turns an `Authorization` value into a principal, or throws (API keys and customer tokens alike). */
@@ -52,6 +61,8 @@ export interface WebSocketOptions {
   guard: OperationGuard;
   /** Off in production: introspection is then refused here as over HTTP. */
   introspection: boolean;
+  /** Metrics and spans per operation, as over HTTP, and the count of streaming subscriptions. */
+  telemetry?: OperationTelemetry;
 }
 
 /**
@@ -74,6 +85,38 @@ export function serveGraphQLOverWebSocket(
 ) {
   const rules = [...specifiedRules, ...limitRules(options.limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const formatted = (errors: readonly GraphQLError[]) => errors.map((err) => formatError(err.toJSON(), err));
+  const telemetry = options.telemetry;
+  /** Parses, validates and guards a subscribe message: the operation's execution arguments, or why it is refused. */
+  const prepare = async (ctx: Context<Record<string, unknown> | undefined, Extra & Partial<{ principal: Principal }>>, payload: SubscribePayload, requestId: string): Promise<ExecutionArgs | GraphQLError[]> => {
+    const principal = (ctx.extra as SocketExtra).principal!;
+    // The subscription being started is counted already.
+    if (Object.keys(ctx.subscriptions).length > options.limits.subscriptionsPerSocket) {
+      return formatted([new GraphQLError(`a socket may run at most ${options.limits.subscriptionsPerSocket} operations at once`, { extensions: { code: ErrorCode.LIMIT_EXCEEDED, retryable: false, max: options.limits.subscriptionsPerSocket } })]).map(asError);
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query, { maxTokens: options.limits.maxTokens });
+    } catch (err) {
+      const error = err instanceof GraphQLError ? (tokenLimitError(err, options.limits) ?? err) : new GraphQLError(String(err));
+      return formatted([error]).map(asError);
+    }
+    const errors = validate(schema, document, rules);
+    if (errors.length > 0) return formatted(errors).map(asError);
+    const operation = getOperationAST(document, payload.operationName);
+    if (!operation) return formatted([new GraphQLError('unable to identify the operation')]).map(asError);
+    try {
+      await options.guard.check({ document, operation, operationName: payload.operationName ?? undefined, variables: payload.variables ?? undefined, principal });
+    } catch (err) {
+      return formatted([err instanceof GraphQLError ? err : new GraphQLError(String(err))]).map(asError);
+    }
+    return {
+      schema,
+      document,
+      operationName: payload.operationName,
+      variableValues: payload.variables,
+      contextValue: { principal, requestId, live } satisfies RequestContext,
+    };
+  };
   return useServer<Record<string, unknown> | undefined, { principal: Principal }>(
     {
       schema,
@@ -95,35 +138,25 @@ export function serveGraphQLOverWebSocket(
         return true;
       },
       onClose: (ctx) => (ctx.extra as SocketExtra).untrack?.(),
+      // The operation runs under its request id (and, traced, in its span), counted and timed.
+      execute: telemetry ? (args) => observedExecution(telemetry, args, () => execute(args)) : undefined,
+      subscribe: telemetry ? (args) => observedExecution(telemetry, args, () => subscribe(args)) : undefined,
+      onOperation: (ctx, id, _payload, _args, result) => {
+        if (!telemetry || typeof (result as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') return;
+        ((ctx.extra as SocketExtra).streaming ??= new Set()).add(id);
+        telemetry.metrics.liveSubscriptions.inc();
+      },
+      // Called however a stream ends: completed by either side, or its socket closed.
+      onComplete: (ctx, id) => {
+        if ((ctx.extra as SocketExtra).streaming?.delete(id)) telemetry?.metrics.liveSubscriptions.dec();
+      },
+      // Each subscribe message is a request of its own, with its own id.
       onSubscribe: async (ctx, _id, payload) => {
-        const principal = (ctx.extra as SocketExtra).principal!;
-        // The subscription being started is counted already.
-        if (Object.keys(ctx.subscriptions).length > options.limits.subscriptionsPerSocket) {
-          return formatted([new GraphQLError(`a socket may run at most ${options.limits.subscriptionsPerSocket} operations at once`, { extensions: { code: ErrorCode.LIMIT_EXCEEDED, retryable: false, max: options.limits.subscriptionsPerSocket } })]).map(asError);
-        }
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: options.limits.maxTokens });
-        } catch (err) {
-          const error = err instanceof GraphQLError ? (tokenLimitError(err, options.limits) ?? err) : new GraphQLError(String(err));
-          return formatted([error]).map(asError);
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length > 0) return formatted(errors).map(asError);
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return formatted([new GraphQLError('unable to identify the operation')]).map(asError);
-        try {
-          await options.guard.check({ document, operation, operationName: payload.operationName ?? undefined, variables: payload.variables ?? undefined, principal });
-        } catch (err) {
-          return formatted([err instanceof GraphQLError ? err : new GraphQLError(String(err))]).map(asError);
-        }
-        return {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: { principal, requestId: newId(), live } satisfies RequestContext,
-        };
+        const started = performance.now();
+        const requestId = newId();
+        const prepared = await inRequest(requestId, () => prepare(ctx, payload, requestId));
+        if (telemetry && Array.isArray(prepared)) observeRefused(telemetry, payload.operationName, started, prepared);
+        return prepared;
       },
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!result.errors) return;

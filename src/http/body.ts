@@ -11,6 +11,11 @@ export class BodyError extends Error {
 
 /** Reads a request body up to `limit` bytes; a longer body is refused with 413. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return (await readBodyBytes(req, limit)).toString('utf8');
+}
+
+/** The body's bytes as sent (a signature is verified on them), up to `limit`; a longer body is refused with 413. */
+export async function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw new BodyError(413, `request body is larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
@@ -20,7 +25,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
     if (size > limit) throw new BodyError(413, `request body is larger than ${limit} bytes`);
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** Parses a JSON body; malformed JSON is a 400. */

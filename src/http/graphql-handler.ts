@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { RequestContext } from '../graphql/context.js';
+import { Tracing } from '../shared/tracing.js';
 import { BodyError, parseJson, readBody } from './body.js';
 
 const DOCUMENT_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'VALIDATION_FAILED']);
@@ -24,8 +25,12 @@ function statusFor(status: number, contentType: string | undefined, body: string
 
 export type ContextFactory = (req: IncomingMessage) => Promise<RequestContext>;
 
-/** Serves GraphQL over HTTP (GET and POST) by handing the request to Apollo Server. */
-export function createGraphQLHandler(apollo: ApolloServer<RequestContext>, context: ContextFactory, bodyLimit: number) {
+/**
+ * Serves GraphQL over HTTP (GET and POST) by handing the request to Apollo Server. Traced, the
+ * operation runs in its own span, the parent of every span its resolvers make; Apollo's plugin
+ * (operationTelemetryPlugin) names it once the operation is known.
+ */
+export function createGraphQLHandler(apollo: ApolloServer<RequestContext>, context: ContextFactory, bodyLimit: number, tracing: Tracing = Tracing.off) {
   return async (req: IncomingMessage, res: ServerResponse, search: string): Promise<void> => {
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -44,10 +49,12 @@ export function createGraphQLHandler(apollo: ApolloServer<RequestContext>, conte
       res.end(JSON.stringify({ errors: [{ message: err.message, extensions: { code: 'BAD_REQUEST' } }] }));
       return;
     }
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-      context: () => context(req),
-    });
+    const execute = () =>
+      apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
+        context: () => context(req),
+      });
+    const response = tracing.enabled ? await tracing.inSpan('graphql', {}, execute) : await execute();
     for (const [name, value] of response.headers) res.setHeader(name, value);
     if (response.body.kind === 'complete') {
       res.statusCode = statusFor(response.status ?? 200, response.headers.get('content-type'), response.body.string);

@@ -14,6 +14,8 @@ export interface Route {
   path: string;
   /** Metric label for the route. */
   name: string;
+  /** false: no span for its requests (health checks, scrapes, static files). */
+  trace?: boolean;
   handle(request: RouteRequest): Promise<void> | void;
 }
 

@@ -1,7 +1,16 @@
 import { Decimal } from 'decimal.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseInvoicesDocument, CreateAlertDefinitionDocument, CreateCustomerTokenDocument, InvoicesDocument, RevokeCustomerTokenDocument, RecordUsageDocument } from '../generated/graphql.js';
+import {
+  CloseInvoicesDocument,
+  CreateAlertDefinitionDocument,
+  CreateCustomerTokenDocument,
+  CreateDunningPlanDocument,
+  InvoicesDocument,
+  RecordPaymentAttemptDocument,
+  RevokeCustomerTokenDocument,
+  RecordUsageDocument,
+} from '../generated/graphql.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { fundedCustomer, gpt4oInput, setupCatalogue, type Funded } from '../support/usage-fixtures.js';
 import { findChromium, launchChromium, testResultPath } from './chromium.js';
@@ -130,6 +139,35 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     await context.close();
   });
 
+  it('links each invoice to its page and PDF, which open in a new tab without the token', async () => {
+    expect((await t.admin.ok(CloseInvoicesDocument, {})).closeInvoices.failed).toBe(0);
+    const newest = (await t.admin.ok(InvoicesDocument, { customerId: a.customerId })).invoices.nodes[0]!;
+    const { context, page, problems } = await openPage();
+    await page.goto(dashboardUrl(tokenA, a.customerId));
+    await page.locator('body[data-ready="true"]').waitFor();
+    const row = page.locator('#invoices-body tbody tr').first();
+    const title = newest.number ? `Invoice ${newest.number}` : 'Draft invoice';
+    const [tab] = await Promise.all([context.waitForEvent('page'), row.getByRole('link', { name: `${title}: printable page` }).click()]);
+    await tab.locator('h1').waitFor();
+    expect(new URL(tab.url()).pathname).toBe(`/invoices/${newest.id}.html`);
+    expect(await tab.locator('h1').innerText()).toBe(title);
+    expect(await tab.locator('body').innerText()).toContain(a.externalId);
+
+    // The PDF link, fetched as a browser follows it: no Authorization header, no cookie.
+    const pdfHref = (await row.getByRole('link', { name: `${title}: PDF` }).getAttribute('href'))!;
+    expect(pdfHref).toMatch(new RegExp(`^/invoices/${newest.id}\\.pdf\\?expires=\\d+&signature=`));
+    const fetchHead = (href: string) =>
+      page.evaluate(async (h) => {
+        const r = await fetch(h, { credentials: 'omit' });
+        return { status: r.status, type: r.headers.get('content-type'), head: new TextDecoder().decode((await r.arrayBuffer()).slice(0, 5)) };
+      }, href);
+    expect(await fetchHead(pdfHref)).toEqual({ status: 200, type: 'application/pdf', head: '%PDF-' });
+    expect(problems).toEqual([]);
+    // The link opens that invoice only (the browser logs the refusal, expected here).
+    expect((await fetchHead(pdfHref.replace(newest.id, b.customerId))).status).toBe(403);
+    await context.close();
+  });
+
   it('takes the token from a labelled form by keyboard, and refuses another customer', async () => {
     const { context, page } = await openPage();
     await page.goto(`${origin}/dashboard`);
@@ -167,6 +205,26 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     await page.getByRole('alert').filter({ hasText: 'refused or has expired' }).waitFor();
     expect(await page.locator('#dashboard').isHidden()).toBe(true);
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    await context.close();
+  });
+
+  it('says the account is suspended as it happens, and takes it back once the invoice is paid', async () => {
+    const dunning = { retryDays: [], policy: 'SUSPEND' as const };
+    await t.admin.ok(CreateDunningPlanDocument, { input: { code: 'hybrid-suspend', name: 'Hybrid', currency: 'USD', billingInterval: 'MONTHLY', baseFee: '49', charges: [{ meterCode: 'llm_tokens', ruleSetKey: 'hybrid-plan' }], dunning } });
+    const c = await fundedCustomer(t, '10', { plan: 'hybrid-suspend', startsAt: new Date(Date.now() - 45 * 86_400_000) });
+    await t.app.services.invoices.closeCustomer(c.customerId, new Date());
+    const invoice = (await t.admin.ok(InvoicesDocument, { customerId: c.customerId })).invoices.nodes.find((i) => i.status === 'FINALIZED' && Number(i.amountDue) > 0)!;
+    const { token } = (await t.admin.ok(CreateCustomerTokenDocument, { input: { customerId: c.customerId } })).createCustomerToken;
+    const { context, page, problems } = await openPage();
+    await page.goto(dashboardUrl(token, c.customerId));
+    await balanceIs(page, '$10.00');
+    expect(await page.locator('#standing').isHidden()).toBe(true);
+    // No retry day: the first failure makes the invoice uncollectible, and the plan suspends.
+    await t.admin.ok(RecordPaymentAttemptDocument, { input: { invoiceId: invoice.id, outcome: 'FAILED', failureReason: 'card declined', idempotencyKey: 'browser-declined' } });
+    await page.getByRole('alert').filter({ hasText: `Usage is suspended: invoice ${invoice.number} is uncollectible` }).waitFor();
+    await t.admin.ok(RecordPaymentAttemptDocument, { input: { invoiceId: invoice.id, outcome: 'SUCCEEDED', idempotencyKey: 'browser-paid' } });
+    await page.locator('#standing').waitFor({ state: 'hidden' });
+    expect(problems).toEqual([]);
     await context.close();
   });
 });

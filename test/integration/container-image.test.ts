@@ -133,6 +133,8 @@ describe('the container image (Dockerfile, compose.yaml)', () => {
       DATABASE_URL: db.url,
       REDIS_URL: TEST_REDIS_URL,
       REDIS_PREFIX: prefix,
+      // Required in production (the image's NODE_ENV), as it is of every deployment.
+      LINK_SIGNING_SECRET: 'container-image-test-link-signing-secret',
       // The service writes nothing under /app; its data folder (unused with an external
       // database) is the stage's, under the temporary tree here.
       DATA_DIR: path.join(root, 'data'),

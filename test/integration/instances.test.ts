@@ -1,6 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { print } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   AlertsDocument,
   AlertTriggeredDocument,
@@ -16,7 +16,8 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 import { fundedCustomer, gpt4oInput, ledgerState, setupCatalogue } from '../support/usage-fixtures.js';
 
 /**
- * Several API instances on one PostgreSQL and one Redis: three `billing serve` processes share
+ * Several API instances on one PostgreSQL and one Redis (a single server, or the Redis Cluster
+ * the test run starts): three `billing serve` processes share
  * the work of one wallet. Whatever instance a call reaches, the wallet's money is one budget, a
  * change is pushed to subscribers on every instance, and a threshold crossed by events accepted
  * on different instances fires once.
@@ -27,30 +28,39 @@ const FUNDS = '25'; // each event costs 0.25: exactly 100 fit
 
 const settings = { WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', MIGRATE_ON_START: 'false' };
 
-let t: TestApp;
-let servers: ServerProcess[] = [];
-let origins: string[] = [];
+/** A deployment: the test app and three server processes, on one Redis or on the Redis Cluster. */
+interface Deployment {
+  t: TestApp;
+  servers: ServerProcess[];
+  origins: string[];
+}
+
+// Small pools: the suite runs other files' servers beside these four on one PostgreSQL.
+const pools = { DATABASE_POOL_SIZE: '4', DATABASE_READ_POOL_SIZE: '2', GROUP_COMMIT_LANES: '1' };
+
+async function deploy(store: 'redis' | 'cluster'): Promise<Deployment> {
+  const t = await startTestApp({ store, env: settings });
+  await setupCatalogue(t);
+  const redis: Record<string, string> = store === 'cluster' ? { REDIS_CLUSTER_NODES: inject('redisClusterNodes') } : { REDIS_URL: TEST_REDIS_URL };
+  const env = { ...settings, ...pools, ...redis, DATABASE_URL: t.db.url, REDIS_PREFIX: t.redisPrefix, LOG_LEVEL: 'warn' };
+  const ports = await Promise.all(Array.from({ length: INSTANCES }, () => freePort()));
+  const servers = ports.map((port) => startServerProcess({ ...env, PORT: String(port) }));
+  const origins = ports.map((port) => `127.0.0.1:${port}`);
+  for (const origin of origins) await until(async () => !!(await fetch(`http://${origin}/readyz`).catch(() => undefined))?.ok, 60_000);
+  return { t, servers, origins };
+}
+
+async function undeploy(d: Deployment | undefined): Promise<void> {
+  if (!d) return;
+  for (const s of d.servers) s.child.kill('SIGTERM');
+  await Promise.all(d.servers.map((s) => s.exited));
+  await d.t.close();
+}
+
 const ws = new WsClients();
 
-beforeAll(async () => {
-  t = await startTestApp({ env: settings });
-  await setupCatalogue(t);
-  const env = { ...settings, DATABASE_URL: t.db.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: t.redisPrefix, LOG_LEVEL: 'warn' };
-  const ports = await Promise.all(Array.from({ length: INSTANCES }, () => freePort()));
-  servers = ports.map((port) => startServerProcess({ ...env, PORT: String(port) }));
-  origins = ports.map((port) => `127.0.0.1:${port}`);
-  for (const origin of origins) await until(async () => !!(await fetch(`http://${origin}/readyz`).catch(() => undefined))?.ok, 60_000);
-}, 90_000);
-
-afterAll(async () => {
-  await ws.close();
-  for (const s of servers) s.child.kill('SIGTERM');
-  await Promise.all(servers.map((s) => s.exited));
-  await t?.close();
-});
-
 /** recordUsage on one instance, over plain HTTP. */
-async function record(origin: string, input: ReturnType<typeof gpt4oInput>): Promise<{ accepted: boolean; code?: string }> {
+async function record(t: TestApp, origin: string, input: ReturnType<typeof gpt4oInput>): Promise<{ accepted: boolean; code?: string }> {
   const res = await fetch(`http://${origin}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${t.adminKey}` },
@@ -61,8 +71,18 @@ async function record(origin: string, input: ReturnType<typeof gpt4oInput>): Pro
   return { accepted: body.data!.recordUsage.accepted, code: body.data!.recordUsage.refusal?.code };
 }
 
-describe(`${INSTANCES} server processes on one PostgreSQL and one Redis`, () => {
+describe.each(['redis', 'cluster'] as const)(`${INSTANCES} server processes on one PostgreSQL and one Redis (%s)`, (store) => {
+  let d: Deployment | undefined;
+  beforeAll(async () => {
+    d = await deploy(store);
+  }, 90_000);
+  afterAll(async () => {
+    await ws.close();
+    await undeploy(d);
+  });
+
   it(`accept exactly 100 of ${CALLS} concurrent events for one wallet funded for 100, push every change from every instance, and fire each crossing once`, { timeout: 120_000 }, async () => {
+    const { t, origins } = d!;
     const c = await fundedCustomer(t, FUNDS);
     const received: ReceivedHook[] = [];
     const receiver = await webhookReceiver(received);
@@ -77,7 +97,7 @@ describe(`${INSTANCES} server processes on one PostgreSQL and one Redis`, () => 
     const snapshots = await Promise.all(balances.map((w) => w.next(20_000)));
     for (const s of snapshots) expect(s).toMatchObject({ cause: 'SNAPSHOT', balance: FUNDS });
 
-    const replies = await Promise.all(Array.from({ length: CALLS }, (_, i) => record(origins[i % INSTANCES]!, gpt4oInput(c.customerId, `spread-${i}`))));
+    const replies = await Promise.all(Array.from({ length: CALLS }, (_, i) => record(t, origins[i % INSTANCES]!, gpt4oInput(c.customerId, `spread-${i}`))));
     const accepted = replies.filter((r) => r.accepted);
     expect(accepted).toHaveLength(100);
     expect(new Set(replies.filter((r) => !r.accepted).map((r) => r.code))).toEqual(new Set(['WALLET_INSUFFICIENT_FUNDS']));

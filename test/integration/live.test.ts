@@ -1,7 +1,8 @@
 import { createClient, type Client } from 'graphql-ws';
 import { print, type DocumentNode } from 'graphql';
+import { Webhook } from 'standardwebhooks';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   AlertTriggeredDocument,
   AlertsDocument,
@@ -73,18 +74,34 @@ function wsClient(url: string, key: string): Client {
   return c;
 }
 
+// The webhook receivers listen on 127.0.0.1: a private network, allowed only when asked.
+const appEnv = { WS_INIT_TIMEOUT_MS: '300', WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
 let t: TestApp;
+/** The same service on the run's Redis Cluster (sharded pub/sub), started by the first describe that runs on it. */
+let onCluster: Promise<TestApp> | undefined;
 beforeAll(async () => {
-  // The webhook receivers listen on 127.0.0.1: a private network, allowed only when asked.
-  t = await startTestApp({ env: { WS_INIT_TIMEOUT_MS: '300', WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' } });
+  t = await startTestApp({ env: appEnv });
   await setupCatalogue(t);
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
   await t.close();
+  await (await onCluster?.catch(() => undefined))?.close();
 });
 
-describe('live balance changes', () => {
+/** The app a describe runs on: the file's, on one Redis, or the one on the cluster. */
+function appOn(store: 'redis' | 'cluster'): Promise<TestApp> {
+  if (store === 'redis') return Promise.resolve(t);
+  onCluster ??= startTestApp({ store: 'cluster', env: appEnv }).then(async (app) => (await setupCatalogue(app), app));
+  return onCluster;
+}
+
+describe.each(['redis', 'cluster'] as const)('live balance changes (%s)', (store) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await appOn(store);
+  });
+
   it('starts with the current state, then pushes every change with its cause and an unbroken sequence', async () => {
     const c = await fundedCustomer(t, '10');
     const watch = new Watch(wsClient(t.wsUrl, t.adminKey), WalletBalanceChangedDocument, { walletId: c.walletId }, 'walletBalanceChanged');
@@ -166,7 +183,12 @@ describe('who may watch what', () => {
   });
 });
 
-describe('alerts', () => {
+describe.each(['redis', 'cluster'] as const)('alerts (%s)', (store) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await appOn(store);
+  });
+
   it('fires once for 100 concurrent events that cross a threshold together: one row, one push, one webhook', async () => {
     const c = await fundedCustomer(t, '100');
     const received: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
@@ -191,8 +213,10 @@ describe('alerts', () => {
     await sleep(300);
     expect(watch.received).toHaveLength(1);
     expect(received).toHaveLength(1);
-    expect(JSON.parse(received[0]!.body)).toMatchObject({ id: pushed.id, topic: 'alert.triggered', data: { alert: { id: pushed.id, threshold: '80' } } });
-    expect(received[0]!.headers['billing-signature']).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(JSON.parse(received[0]!.body)).toMatchObject({ id: pushed.id, type: 'alert.triggered', data: { alert: { id: pushed.id, threshold: '80' } } });
+    // Standard Webhooks: the alert's id as webhook-id, and a v1 signature the library verifies.
+    expect(received[0]!.headers).toMatchObject({ 'webhook-id': pushed.id, 'webhook-timestamp': expect.stringMatching(/^\d+$/), 'webhook-signature': expect.stringMatching(/^v1,[A-Za-z0-9+/]{43}=$/) });
+    expect(new Webhook(ENDPOINT_SECRET).verify(received[0]!.body, received[0]!.headers as Record<string, string>)).toMatchObject({ id: pushed.id });
     expect(endpoint.id).toBeTruthy();
     watch.close();
     await receiver.close();
@@ -233,7 +257,7 @@ describe('alerts', () => {
     expect(alerts[0]).toMatchObject({ metric: 'WALLET_AVAILABLE', value: '4.75', topUpAmount: '15.25' });
     await until(() => received.some((r) => JSON.parse(r.body).id === alerts[0]!.id));
     const body = JSON.parse(received.find((r) => JSON.parse(r.body).id === alerts[0]!.id)!.body);
-    expect(body).toMatchObject({ topic: 'wallet.top_up_requested', data: { alert: { topUpAmount: '15.25' } } });
+    expect(body).toMatchObject({ type: 'wallet.top_up_requested', data: { alert: { topUpAmount: '15.25' } } });
     await receiver.close();
   });
 
@@ -305,10 +329,16 @@ describe('graphql-ws protocol', () => {
   });
 });
 
-describe('across server instances', () => {
+describe.each(['redis', 'cluster'] as const)('across server instances (%s)', (store) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await appOn(store);
+  });
+
   it('pushes a balance change recorded on one process to a subscriber on another', { timeout: 60_000 }, async () => {
     const c = await fundedCustomer(t, '10');
-    const env = { DATABASE_URL: t.db.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: t.redisPrefix, LOG_LEVEL: 'warn', MIGRATE_ON_START: 'false' };
+    const redis: Record<string, string> = store === 'redis' ? { REDIS_URL: TEST_REDIS_URL } : { REDIS_CLUSTER_NODES: inject('redisClusterNodes') };
+    const env = { DATABASE_URL: t.db.url, ...redis, REDIS_PREFIX: t.redisPrefix, LOG_LEVEL: 'warn', MIGRATE_ON_START: 'false' };
     const ports = [await freePort(), await freePort()];
     const servers: ServerProcess[] = ports.map((port) => startServerProcess({ ...env, PORT: String(port) }));
     try {
@@ -353,11 +383,13 @@ async function webhookReceiver(into: Array<{ headers: Record<string, string | st
   return { url: `http://127.0.0.1:${port}/hook`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
+const ENDPOINT_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+
 /** Registers a webhook endpoint straight in the database (the GraphQL side is tested in webhooks.test.ts). */
 async function registerEndpoint(t: TestApp, url: string, topics = ['alert.triggered']) {
   const [row] = await t.app.sql.query<{ id: string }>(
-    `insert into webhook_endpoint (id, url, secret, topics, created_at, updated_at) values (gen_random_uuid(), $1, 'whsec_test', $2, now(), now()) returning id`,
-    [url, topics],
+    `insert into webhook_endpoint (id, url, secret, topics, created_at, updated_at) values (gen_random_uuid(), $1, $3, $2, now(), now()) returning id`,
+    [url, topics, ENDPOINT_SECRET],
   );
   return row!;
 }

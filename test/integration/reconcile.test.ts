@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AuthorizeUsageDocument, RecordUsageDocument } from '../generated/graphql.js';
 import { TEST_REDIS_URL } from '../support/env.js';
 import { runBilling } from '../support/process.js';
@@ -64,6 +64,37 @@ describe('billing reconcile', () => {
     const bad = await runBilling(['reconcile', '--fix-everything'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown option '--fix-everything'/);
+  });
+});
+
+describe('billing reconcile on a Redis Cluster', () => {
+  let c: TestApp;
+  beforeAll(async () => {
+    c = await startTestApp({ store: 'cluster', env: { SWEEP_INTERVAL_MS: '0' } });
+    await setupCatalogue(c);
+  });
+  afterAll(() => c.close());
+
+  it('reads every customer on its master, finds drift, repairs it, and says when the cluster is unreachable', async () => {
+    const clusterEnv = { DATABASE_URL: c.db.url, REDIS_CLUSTER_NODES: inject('redisClusterNodes'), REDIS_PREFIX: c.redisPrefix, LOG_LEVEL: 'warn' };
+    const customers = await Promise.all(Array.from({ length: 6 }, () => fundedCustomer(c, '10')));
+    for (const x of customers) await c.admin.ok(RecordUsageDocument, { input: gpt4oInput(x.customerId, `used-${x.customerId}`) });
+    const clean = await runBilling(['reconcile'], clusterEnv);
+    expect(clean).toMatchObject({ code: 0, stderr: '' });
+    expect(clean.stdout).toMatch(/^6 customer\(s\), 6 cached, 0 drift\(s\)\n$/);
+
+    const [main] = await c.app.sql.query<{ id: string }>(`select id from credit_block where wallet_id = $1 and kind = 'MAIN'`, [customers[0]!.walletId]);
+    const redis = new Cluster(inject('redisClusterNodes').split(',').map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) })));
+    await redis.hset(`${c.redisPrefix}{c:${customers[0]!.customerId}}:s`, `br:${main!.id}`, '5');
+    redis.disconnect();
+    const drift = await runBilling(['reconcile', '--repair'], clusterEnv);
+    expect(drift.code).toBe(1);
+    expect(drift.stdout).toContain(`DRIFT  customer ${customers[0]!.customerId}  block ${main!.id} balance: postgres 9750000000, store 5`);
+    expect(drift.stdout).toMatch(/1 repaired\nno drift after repair\n$/);
+
+    const down = await runBilling(['reconcile'], { ...clusterEnv, REDIS_CLUSTER_NODES: '127.0.0.1:1' });
+    expect(down.code).toBe(2);
+    expect(down.stderr).toMatch(/reconcile could not run: Redis at 127\.0\.0\.1:1 \(a cluster\) is unreachable/);
   });
 });
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createRedisClient } from '../../src/modules/reservations/redis.store.js';
+import { afterAll, beforeAll, describe, inject, it } from 'vitest';
+import { createRedisClient, type RedisClient } from '../../src/modules/reservations/redis.store.js';
 import { TEST_REDIS_URL } from '../support/env.js';
+import { clusterClient } from '../support/redis-cluster.js';
 import {
   ALL_BLOCKS,
   BLOCKS,
@@ -42,11 +42,15 @@ import { deleteRedisKeys } from '../support/test-app.js';
  *
  *   RESERVATION_DIFF_RUNS=5000 npx vitest run test/integration/reservation-store.differential.test.ts
  *
+ * The same sequences run against a Redis Cluster, fewer of them (RESERVATION_DIFF_CLUSTER_RUNS):
+ * the scripts are the same, what differs is how their keys reach the cluster.
+ *
  * A failure prints the shrunk sequence and `{ seed, path }`; replay exactly that case with
  *   RESERVATION_DIFF_SEED=<seed> RESERVATION_DIFF_PATH=<path> npx vitest run <this file>
  */
 
 const RUNS = Number(process.env.RESERVATION_DIFF_RUNS ?? 1000);
+const CLUSTER_RUNS = Number(process.env.RESERVATION_DIFF_CLUSTER_RUNS ?? 200);
 const MAX_STEPS = Number(process.env.RESERVATION_DIFF_STEPS ?? 20);
 const SEED = process.env.RESERVATION_DIFF_SEED === undefined ? undefined : Number(process.env.RESERVATION_DIFF_SEED);
 const PATH = process.env.RESERVATION_DIFF_PATH;
@@ -209,22 +213,25 @@ const sequence: fc.Arbitrary<Op[]> = fc
   )
   .map(([load, per, rest]) => [...(load ? [load] : []), ...(per ? [per] : []), ...rest]);
 
-describe('reservation stores: the in-process twin behaves as the Lua scripts', () => {
+describe.each([
+  ['one Redis', false, RUNS],
+  ['a Redis Cluster', true, CLUSTER_RUNS],
+] as const)('reservation stores on %s: the in-process twin behaves as the Lua scripts', (_name, cluster, runCount) => {
   const prefix = `test:diff:${randomBytes(4).toString('hex')}:`;
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(async () => {
-    redis = createRedisClient(TEST_REDIS_URL);
-    await redis.connect();
+    redis = cluster ? await clusterClient() : createRedisClient(TEST_REDIS_URL);
+    if (!cluster) await redis.connect();
   });
 
   afterAll(async () => {
     redis?.disconnect();
-    await deleteRedisKeys(prefix);
+    await deleteRedisKeys(prefix, cluster ? inject('redisClusterNodes') : undefined);
   });
 
   it(
-    `gives the same answers and the same state over ${RUNS} random sequences of up to ${MAX_STEPS} steps`,
+    `gives the same answers and the same state over ${runCount} random sequences of up to ${MAX_STEPS} steps`,
     async () => {
       let runs = 0;
       await fc.assert(
@@ -236,9 +243,9 @@ describe('reservation stores: the in-process twin behaves as the Lua scripts', (
             await diff.cleanup();
           }
         }),
-        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), ...(PATH ? { path: PATH, endOnFailure: true } : {}) },
+        { numRuns: runCount, ...(SEED === undefined ? {} : { seed: SEED }), ...(PATH ? { path: PATH, endOnFailure: true } : {}) },
       );
     },
-    Math.max(120_000, RUNS * 200),
+    Math.max(120_000, runCount * 200),
   );
 });

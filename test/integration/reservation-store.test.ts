@@ -1,30 +1,32 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { MemoryReservationStore } from '../../src/modules/reservations/memory.store.js';
-import { createRedisClient, RedisReservationStore } from '../../src/modules/reservations/redis.store.js';
+import { createRedisClient, RedisReservationStore, type RedisClient } from '../../src/modules/reservations/redis.store.js';
+import { scriptKeys } from '../../src/modules/reservations/store-codec.pure.js';
 import { StateNotLoaded, type AccountSnapshot, type PeriodSnapshot, type PostItem, type ReservationStore, type ReserveEvent } from '../../src/modules/reservations/reservation.store.js';
 import { TEST_REDIS_URL } from '../support/env.js';
+import { clusterClient } from '../support/redis-cluster.js';
 import { deleteRedisKeys } from '../support/test-app.js';
 
 const prefix = `test:${randomBytes(4).toString('hex')}:`;
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 afterAll(async () => {
   for (const c of clients) c.disconnect();
   await deleteRedisKeys(prefix);
+  await deleteRedisKeys(prefix, inject('redisClusterNodes'));
 });
+
+async function redisStore(cluster: boolean): Promise<RedisReservationStore> {
+  const redis: RedisClient = cluster ? await clusterClient() : createRedisClient(TEST_REDIS_URL);
+  if (!cluster) await redis.connect();
+  clients.push(redis);
+  return new RedisReservationStore(redis, prefix);
+}
 
 const NOW = Date.now();
 const stores: Array<[string, () => Promise<ReservationStore>]> = [
-  [
-    'redis',
-    async () => {
-      const redis = createRedisClient(TEST_REDIS_URL);
-      await redis.connect();
-      clients.push(redis);
-      return new RedisReservationStore(redis, prefix);
-    },
-  ],
+  ['redis', () => redisStore(false)],
+  ['redis cluster', () => redisStore(true)],
   ['memory', async () => new MemoryReservationStore(() => NOW)],
 ];
 
@@ -266,6 +268,16 @@ describe.each(stores)('reservation store contract: %s', (_name, make) => {
     expect(await store.reserve(id, NOW, [ev('a', U)], false)).toEqual({ kind: 'LOAD' });
   });
 
+  it('lists the periods it loaded, with their counters, until dropped', async () => {
+    const store = await make();
+    const id = customer();
+    await ready(store, id);
+    await one(store, id, ev('a', U));
+    expect((await store.periods(id)).get('2026-11')).toMatchObject({ loaded: '1', 'c:tokens': '107', pv: '10' });
+    await store.drop(id);
+    expect([...(await store.periods(id)).values()].filter((fields) => fields.loaded === '1')).toEqual([]);
+  });
+
   describe('a load never installs a snapshot older than what the store skipped', () => {
     const post = (key: string, periodKey = '2026-11'): PostItem => ({
       holdId: `hold-${key}`, idempotencyKey: key, requestHash: `hash-${key}`, ref: `event-${key}`, keep: false, hold: null,
@@ -317,5 +329,53 @@ describe.each(stores)('reservation store contract: %s', (_name, make) => {
       expect(await store.loadPeriod(id, { ...period(10n), token })).toBe('STALE');
       expect(await loadPeriod(store, id, period(12n))).toBe('LOADED');
     });
+  });
+});
+
+/** What the scripts would see if keys changed between the store's read and its script. */
+describe.each([
+  ['redis', false],
+  ['redis cluster', true],
+] as const)('keys known only at run time, on %s', (_name, cluster) => {
+  const scripts = (store: RedisReservationStore) => (store as unknown as { call: Record<string, (keys: string[], json: string) => Promise<unknown>> }).call;
+  const declared = (store: RedisReservationStore, id: string, keys: string[]) => keys.map((k) => store.keyOf(id) + k);
+
+  it('drop deletes nothing when a period was loaded after it read the list, then everything', async () => {
+    const store = await redisStore(cluster);
+    const id = customer();
+    await ready(store, id);
+    // As if ps had been read before 2026-11 was loaded.
+    expect(JSON.parse((await scripts(store).drop!(declared(store, id, scriptKeys.drop([])), '{}')) as string)).toEqual(['2026-11']);
+    expect((await store.inspect(id, null)).loaded).toBe(true);
+    expect((await store.periods(id)).has('2026-11')).toBe(true);
+    await store.drop(id);
+    expect(await store.periods(id)).toEqual(new Map());
+    expect((await store.inspect(id, null)).loaded).toBe(false);
+  });
+
+  it('release changes nothing when a hold appeared after it read the holds, then releases it', async () => {
+    const store = await redisStore(cluster);
+    const id = customer();
+    await ready(store, id);
+    await one(store, id, ev('a', 4n * U));
+    // As if the hold had been read before it was stored: its idempotency key and period undeclared.
+    const reply = await scripts(store).release!(declared(store, id, scriptKeys.release([])), JSON.stringify({ holds: ['hold-a'], forget: true }));
+    expect(JSON.parse(reply as string)).toEqual([['a', '2026-11']]);
+    expect((await store.inspect(id, null)).holds.has('hold-a')).toBe(true);
+    expect(await store.release(id, ['hold-a'], true)).toBe(1);
+    const view = await store.inspect(id, null);
+    expect(view.holds.size).toBe(0);
+    expect(view.fields['bh:g-late']).toBe('0');
+    expect((await store.periods(id)).get('2026-11')?.['c:tokens']).toBe('100');
+    expect((await one(store, id, ev('a', U))).status).toBe('OK');
+  });
+
+  it('refuses, before writing, a key a script was not given', async () => {
+    const store = await redisStore(cluster);
+    const id = customer();
+    await ready(store, id);
+    const json = JSON.stringify({ now: String(NOW), atomic: false, ev: [{ k: 'x', hs: 'h', h: 'hold-x', exp: String(NOW + 60_000), t: 'u', cur: 'USD', amt: '1', per: '2026-11', c: [], mq: null }] });
+    await expect(scripts(store).reserve!(declared(store, id, scriptKeys.reserve([])), json)).rejects.toThrow(/key not declared in KEYS: i:x/);
+    expect((await store.inspect(id, null)).holds.size).toBe(0);
   });
 });

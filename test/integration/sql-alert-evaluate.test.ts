@@ -52,10 +52,10 @@ beforeAll(async () => {
   // Endpoints are global: every alert of every test is delivered to the ones subscribed to its topic.
   await client.query(
     `insert into webhook_endpoint (id, url, secret, topics, enabled, created_at, updated_at)
-     values ($1, 'https://example.test/a', 's', '{alert.triggered}', true, now(), now()),
-            ($2, 'https://example.test/t', 's', '{wallet.top_up_requested}', true, now(), now()),
-            ($3, 'https://example.test/d', 's', '{alert.triggered,wallet.top_up_requested}', false, now(), now()),
-            ($4, 'https://example.test/o', 's', '{invoice.finalized}', true, now(), now())`,
+     values ($1, 'https://example.test/a', 'whsec_test', '{alert.triggered}', true, now(), now()),
+            ($2, 'https://example.test/t', 'whsec_test', '{wallet.top_up_requested}', true, now(), now()),
+            ($3, 'https://example.test/d', 'whsec_test', '{alert.triggered,wallet.top_up_requested}', false, now(), now()),
+            ($4, 'https://example.test/o', 'whsec_test', '{invoice.finalized}', true, now(), now())`,
     [endpoints.alerts, endpoints.topUps, endpoints.disabled, endpoints.other],
   );
 });

@@ -89,7 +89,22 @@ describe('recordUsage', () => {
   });
 });
 
-describe('concurrency', () => {
+/** The file's server on one Redis; the concurrency tests also run on the run's Redis Cluster. */
+const onRedis = () => t;
+
+describe.each(['redis', 'cluster'] as const)('concurrency (%s)', (store) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    if (store === 'redis') t = onRedis();
+    else {
+      t = await startTestApp({ store });
+      await setupCatalogue(t);
+    }
+  });
+  afterAll(async () => {
+    if (store === 'cluster') await t?.close();
+  });
+
   it('accepts exactly k of N concurrent events when the wallet is funded for k, and never goes below zero', async () => {
     const c = await fundedCustomer(t, '5'); // 20 events of 0.25
     const replies = await Promise.all(Array.from({ length: 60 }, (_, i) => t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `k-${i}`) })));

@@ -1,12 +1,13 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SqlPool } from '../../src/db/sql.js';
 import { Role } from '../../src/modules/api-keys/principal.pure.js';
-import { signPayload, verifySignature } from '../../src/modules/webhooks/webhook-signature.pure.js';
+import { secretFromKey, signatureHeaders } from '../../src/modules/webhooks/webhook-signature.pure.js';
 import { WebhookWorker } from '../../src/modules/webhooks/webhook.worker.js';
 import { FixedClock, systemClock } from '../../src/shared/clock.js';
 import {
@@ -103,32 +104,36 @@ async function enqueue(sql: SqlPool, endpointId: string, opts: { topic?: string;
   return { id: row!.id, eventId, payload };
 }
 
-describe('signatures', () => {
-  const secret = 'whsec_test-secret';
-  const body = JSON.stringify({ id: 'e1', topic: 'alert.triggered', data: { alert: { value: '9.5' } } });
-  const now = 1_800_000_000;
+describe('signatures (Standard Webhooks)', () => {
+  const key = Buffer.alloc(32, 7);
+  const secret = secretFromKey(key);
+  const body = JSON.stringify({ id: 'e1', type: 'alert.triggered', timestamp: '2026-12-01T00:00:00.000Z', data: { alert: { value: '9.5' } } });
+  const eventId = '0b8a1f2e-0000-4000-8000-000000000001';
 
-  it('signs "<t>.<raw body>" with HMAC-SHA256 as documented', () => {
-    const expected = createHmac('sha256', secret).update(`${now}.${body}`).digest('hex');
-    expect(signPayload(secret, now, body)).toBe(`t=${now},v1=${expected}`);
+  it('signs "<webhook-id>.<webhook-timestamp>.<raw body>" with HMAC-SHA256 of the base64 key after whsec_', () => {
+    const at = new Date(1_800_000_000_500);
+    const headers = signatureHeaders([secret], eventId, at, body);
+    const expected = createHmac('sha256', key).update(`${eventId}.1800000000.${body}`).digest('base64');
+    expect(headers).toEqual({ 'webhook-id': eventId, 'webhook-timestamp': '1800000000', 'webhook-signature': `v1,${expected}` });
+    expect(secret).toBe(`whsec_${key.toString('base64')}`);
   });
 
-  it('accepts its own signatures within the tolerance', () => {
-    expect(verifySignature(secret, signPayload(secret, now, body), body, 300, now)).toBe(true);
-    expect(verifySignature(secret, signPayload(secret, now - 300, body), Buffer.from(body), 300, now)).toBe(true);
-    expect(verifySignature(secret, `t=${now},v1=${'0'.repeat(64)},v1=${signPayload(secret, now, body).split('v1=')[1]}`, body, 300, now)).toBe(true);
+  it('is what the standardwebhooks library verifies, and it refuses a tampered body, a wrong secret or an old timestamp', () => {
+    const now = new Date();
+    const headers = signatureHeaders([secret], eventId, now, body);
+    expect(new Webhook(secret).verify(body, { ...headers })).toEqual(JSON.parse(body));
+    expect(() => new Webhook(secret).verify(body.replace('9.5', '95'), { ...headers })).toThrow(/No matching signature/);
+    expect(() => new Webhook(secretFromKey(randomBytes(32))).verify(body, { ...headers })).toThrow(/No matching signature/);
+    expect(() => new Webhook(secret).verify(body, { ...headers, 'webhook-id': randomUUID() })).toThrow(/No matching signature/);
+    const old = signatureHeaders([secret], eventId, new Date(now.getTime() - 301_000), body);
+    expect(() => new Webhook(secret).verify(body, { ...old })).toThrow(/too old/);
   });
 
-  it('refuses a tampered body, a wrong secret, a stale or future timestamp and malformed headers', () => {
-    const header = signPayload(secret, now, body);
-    expect(verifySignature(secret, header, body.replace('9.5', '95'), 300, now)).toBe(false);
-    expect(verifySignature('whsec_other', header, body, 300, now)).toBe(false);
-    expect(verifySignature(secret, header, body, 300, now + 301)).toBe(false);
-    expect(verifySignature(secret, header, body, 300, now - 301)).toBe(false);
-    expect(verifySignature(secret, header.replace(`t=${now}`, `t=${now + 1}`), body, 300, now)).toBe(false);
-    for (const bad of [undefined, '', 'garbage', `t=${now}`, `v1=${header.split('v1=')[1]}`, `t=abc,v1=${header.split('v1=')[1]}`, `t=${now},v1=zz`]) {
-      expect(verifySignature(secret, bad, body, 300, now)).toBe(false);
-    }
+  it('signs with every secret given, so a receiver holding either verifies during a rotation', () => {
+    const next = secretFromKey(randomBytes(32));
+    const headers = signatureHeaders([next, secret], eventId, new Date(), body);
+    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    for (const s of [next, secret]) expect(new Webhook(s).verify(body, { ...headers })).toEqual(JSON.parse(body));
   });
 });
 
@@ -136,7 +141,8 @@ describe('webhook endpoints', () => {
   it('returns the secret once, at creation, and never lists it', async () => {
     const a = await createEndpoint('https://example.com/hooks', ['ALERT_TRIGGERED', 'WALLET_TOP_UP_REQUESTED', 'ALERT_TRIGGERED']);
     const b = await createEndpoint('http://example.com/other');
-    expect(a.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    expect(a.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Buffer.from(a.secret.slice(6), 'base64')).toHaveLength(32);
     expect(b.secret).not.toBe(a.secret);
     expect(a.endpoint).toMatchObject({
       url: 'https://example.com/hooks',
@@ -246,17 +252,22 @@ describe('delivery', () => {
 
     expect(rx.requests).toHaveLength(3);
     const [createdAt] = await t.app.sql.query<{ created_at: Date }>('select created_at from webhook_delivery where id = $1', [d.id]);
+    const receiver = new Webhook(secret);
     for (const [i, r] of rx.requests.entries()) {
-      expect(verifySignature(secret, r.headers['billing-signature'] as string, r.body)).toBe(true);
-      expect(verifySignature(secret, r.headers['billing-signature'] as string, r.body.replace('9.5', '9.6'))).toBe(false);
+      const headers = r.headers as Record<string, string>;
+      expect(receiver.verify(r.body, headers)).toEqual({ id: d.eventId, type: 'alert.triggered', timestamp: createdAt!.created_at.toISOString(), data: d.payload });
+      expect(() => receiver.verify(r.body.replace('9.5', '9.6'), headers)).toThrow();
       expect(r.headers).toMatchObject({
         'content-type': 'application/json',
-        'billing-event-id': d.eventId,
+        'webhook-id': d.eventId,
         'billing-delivery-id': d.id,
         'billing-delivery-attempt': String(i + 1),
       });
-      expect(JSON.parse(r.body)).toEqual({ id: d.eventId, topic: 'alert.triggered', createdAt: createdAt!.created_at.toISOString(), data: d.payload });
+      expect(r.headers['webhook-timestamp']).toMatch(/^\d{10}$/);
+      expect(r.headers['billing-signature']).toBeUndefined();
     }
+    // Every attempt is the same body, for the same event id.
+    expect(new Set(rx.requests.map((r) => r.body)).size).toBe(1);
     // Retry n waits 50 ms * 2^(n-1).
     expect(rx.requests[1]!.at - rx.requests[0]!.at).toBeGreaterThanOrEqual(40);
     expect(rx.requests[2]!.at - rx.requests[1]!.at).toBeGreaterThanOrEqual(90);
@@ -451,7 +462,7 @@ describe('retry limits', () => {
     worker.poke();
     worker.poke();
     await vi.waitFor(() => expect(rx.requests).toHaveLength(1), { timeout: 5_000, interval: 20 });
-    expect(JSON.parse(rx.requests[0]!.body)).toMatchObject({ id: d.eventId, topic: 'wallet.top_up_requested' });
+    expect(JSON.parse(rx.requests[0]!.body)).toMatchObject({ id: d.eventId, type: 'wallet.top_up_requested' });
     await worker.stop();
     await enqueue(idle.app.sql, endpoint.id, { topic: 'wallet.top_up_requested' });
     worker.poke();

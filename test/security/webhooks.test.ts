@@ -187,7 +187,7 @@ describe('with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true', () => {
     await disable(t, endpointId);
     await rx.close();
     expect(rx.requests).toHaveLength(1);
-    expect(JSON.parse(rx.requests[0]!)).toMatchObject({ topic: 'alert.triggered', data: { alert: { value: '9.5' } } });
+    expect(JSON.parse(rx.requests[0]!)).toMatchObject({ type: 'alert.triggered', data: { alert: { value: '9.5' } } });
   });
 
   it('still refuses link-local and cloud metadata addresses', async () => {

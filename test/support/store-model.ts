@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { MemoryReservationStore } from '../../src/modules/reservations/memory.store.js';
 import { RedisReservationStore } from '../../src/modules/reservations/redis.store.js';
@@ -270,7 +270,7 @@ export class StoreDifferential {
   readonly log: string[] = [];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     readonly prefix: string,
   ) {
     this.start = Math.floor(Date.now() / 1000) * 1000;
@@ -287,18 +287,21 @@ export class StoreDifferential {
     }
   }
 
-  /** Every key this run may have written: the pools are closed, so they can be named (no SCAN of a shared Redis). */
-  private allKeys(): string[] {
-    const keys = [`${this.prefix}holders`];
+  /**
+   * Every key this run may have written, by slot (one DEL each, as a cluster requires): the
+   * pools are closed, so they can be named (no SCAN of a shared Redis).
+   */
+  private allKeys(): string[][] {
+    const keys = [[`${this.prefix}holders`]];
     for (const c of CUSTOMERS) {
       const p = this.redisStore.keyOf(c);
-      keys.push(`${p}s`, `${p}h`, `${p}hx`, `${p}ps`, ...PERIODS.map((x) => `${p}p:${x}`), ...KEYS.map((k) => `${p}i:${k}`), ...VERSIONS.map((v) => `${p}sv:${v}`));
+      keys.push([`${p}s`, `${p}h`, `${p}hx`, `${p}ps`, ...PERIODS.map((x) => `${p}p:${x}`), ...KEYS.map((k) => `${p}i:${k}`), ...VERSIONS.map((v) => `${p}sv:${v}`)]);
     }
     return keys;
   }
 
   async cleanup(): Promise<void> {
-    await this.redis.del(...this.allKeys());
+    await Promise.all(this.allKeys().map((keys) => this.redis.del(...keys)));
   }
 
   /** Applies the call to both stores and requires the same outcome. */
@@ -511,8 +514,8 @@ export class StoreDifferential {
   }
 
   /**
-   * The period hashes of one customer, read by name: RedisReservationStore.periods SCANs the
-   * whole keyspace, which on a shared Redis with a million keys costs seconds per call.
+   * The period hashes of one customer, read by name: RedisReservationStore.periods lists only
+   * the periods loaded (its ps set), and the twin's list also has those only begun or fenced.
    */
   private async redisPeriods(c: Cust): Promise<Map<string, Record<string, string>>> {
     const base = `${this.redisStore.keyOf(c)}p:`;

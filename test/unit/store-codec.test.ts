@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHold } from '../../src/modules/reservations/store-codec.pure.js';
+import { decodeHold, scriptKeys } from '../../src/modules/reservations/store-codec.pure.js';
 
 /** Hold records as Lua's cjson writes them back: empty lists as {}, missing values as null. */
 describe('decoding a stored hold', () => {
@@ -24,5 +24,26 @@ describe('decoding a stored hold', () => {
       const hold = decodeHold(raw);
       expect(hold).toMatchObject({ a: expect.any(Array), c: expect.any(Array), mq: null, amt: '0' });
     }
+  });
+});
+
+/** The keys each script call declares: the state's five first, then each key of the request once. */
+describe('script keys', () => {
+  const STATE = ['s', 'h', 'hx', 'ps', 'never'];
+  const event = (k: string, per: string) => ({ idempotencyKey: k, periodKey: per }) as Parameters<typeof scriptKeys.reserve>[0][number];
+
+  it('declare every idempotency key and every period of a batch, each once', () => {
+    expect(scriptKeys.reserve([event('a', '2026-11'), event('b', '2026-11'), event('a', '2026-12'), event('c', '')])).toEqual([...STATE, 'i:a', 'p:2026-11', 'i:b', 'p:2026-12', 'i:c']);
+    expect(scriptKeys.post([{ idempotencyKey: 'k', periodKey: '' } as Parameters<typeof scriptKeys.post>[0][number]])).toEqual([...STATE, 'i:k']);
+  });
+
+  it('declare what a hold, a period, a versioned sync and a drop touch', () => {
+    expect(scriptKeys.release([{ k: 'a', per: '2026-11' }, { k: 'b', per: '' }])).toEqual([...STATE, 'i:a', 'p:2026-11', 'i:b']);
+    expect(scriptKeys.period(null)).toEqual(STATE);
+    expect(scriptKeys.period('2026-11')).toEqual([...STATE, 'p:2026-11']);
+    expect(scriptKeys.sync({ version: 12n, wallets: [], blocks: [], deltas: [], caps: {} })).toEqual([...STATE, 'sv:12']);
+    expect(scriptKeys.sync({ version: null, wallets: [], blocks: [], deltas: [], caps: {} })).toEqual(STATE);
+    expect(scriptKeys.drop(['2026-11', '2026-12'])).toEqual([...STATE, 'p:2026-11', 'p:2026-12']);
+    expect(scriptKeys.state()).toEqual(STATE);
   });
 });

@@ -3,6 +3,7 @@ import { SqlPool } from '../../db/sql.js';
 import { CurrencyService } from '../../modules/currencies/index.js';
 import { CustomerService } from '../../modules/customers/index.js';
 import { InvoiceRepository, InvoiceService } from '../../modules/invoices/index.js';
+import { STRIPE } from '../../modules/payments/index.js';
 import { MeterService } from '../../modules/meters/index.js';
 import { PlanService } from '../../modules/plans/index.js';
 import { RuleService } from '../../modules/rules/index.js';
@@ -33,6 +34,8 @@ export function registerInvoiceCommands(program: Command): void {
           const customers = new CustomerService(orm, currencies, systemClock);
           const plans = new PlanService(orm, new MeterService(orm, systemClock), currencies, systemClock);
           const service = new InvoiceService(new InvoiceRepository(sql), customers, plans, rules, currencies, new TaxRateService(sql, systemClock), systemClock, config.invoices, logger);
+          // As the service does: with Stripe configured, its customers' invoices are due for a first attempt once finalized.
+          if (config.stripe) service.collectWith([STRIPE]);
           const report = await service.closeDue(at);
           process.stdout.write(`${report.customers} customer(s), ${report.drafted} draft(s) updated, ${report.finalized.length} invoice(s) finalized, ${report.failed} failed\n`);
           if (report.failed > 0) process.exitCode = 1;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { SqlPool } from '../../db/sql.js';
-import { AccountRepository, HoldSweeper, Reconciler, createRedisClient, RedisReservationStore, ReservationRepository } from '../../modules/reservations/index.js';
+import { AccountRepository, HoldSweeper, Reconciler, createRedisClient, RedisReservationStore, redisTargetOf, ReservationRepository } from '../../modules/reservations/index.js';
 import { UsageRepository } from '../../modules/usage/index.js';
 import { systemClock } from '../../shared/clock.js';
 import { cliLogger } from '../runtime.js';
@@ -30,18 +30,20 @@ export function registerReconcileCommand(program: Command): void {
 
 async function reconcile(repair: boolean): Promise<number> {
   const config = loadConfig();
-  if (!config.redisUrl || !config.databaseUrl) {
-    process.stderr.write('reconcile could not run: it needs DATABASE_URL and REDIS_URL (the in-process store lives inside the server and is rebuilt at every start)\n');
+  const redisTarget = redisTargetOf(config);
+  if (!redisTarget || !config.databaseUrl) {
+    process.stderr.write('reconcile could not run: it needs DATABASE_URL and REDIS_URL or REDIS_CLUSTER_NODES (the in-process store lives inside the server and is rebuilt at every start)\n');
     return RECONCILE_EXIT.FAILED;
   }
   const logger = cliLogger(config);
   const sql = new SqlPool(config.databaseUrl, 4);
-  const redis = createRedisClient(config.redisUrl);
+  const redis = createRedisClient(redisTarget);
   let redisError: Error | undefined;
   redis.on('error', (err: Error) => (redisError = err));
   try {
     await redis.connect().catch((err: Error) => {
-      throw new Error(`Redis at ${redactUrl(config.redisUrl!)} is unreachable (${(redisError ?? err).message})`);
+      const where = 'url' in redisTarget ? redactUrl(redisTarget.url) : `${redisTarget.clusterNodes.map(redactUrl).join(', ')} (a cluster)`;
+      throw new Error(`Redis at ${where} is unreachable (${(redisError ?? err).message})`);
     });
     await sql.ping().catch((err: Error) => {
       throw new Error(`PostgreSQL at ${redactUrl(config.databaseUrl!)} is unreachable (${err.message})`);
@@ -64,8 +66,9 @@ async function reconcile(repair: boolean): Promise<number> {
   }
 }
 
-/** A connection URL without its password, for messages. */
+/** A connection URL (or host:port) without its password, for messages. */
 function redactUrl(url: string): string {
+  if (!url.includes('://')) return url;
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

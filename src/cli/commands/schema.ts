@@ -1,8 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../../config/config.js';
 import { freshSchemaDump, lineDiff } from '../../db/schema-dump.js';
 import { buildAppSchema, printAppSchema } from '../../graphql/schema.js';
+import { webhookSchemaFiles } from '../../modules/webhooks/index.js';
 
 export async function currentSchemaText(): Promise<string> {
   return printAppSchema(await buildAppSchema(new Map()));
@@ -11,6 +13,7 @@ export async function currentSchemaText(): Promise<string> {
 /**
  * `billing schema emit|check`: schema.graphql is emitted from the code and must not drift.
  * `billing schema sql [--check]`: schema.sql is dumped from a fresh migrate and must not drift.
+ * `billing schema webhooks [dir] [--check]`: the JSON Schemas of the webhook catalogue, one file per topic.
  */
 export function registerSchemaCommands(program: Command): void {
   const schema = program.command('schema').description('the GraphQL schema file and the SQL schema file');
@@ -54,5 +57,29 @@ export function registerSchemaCommands(program: Command): void {
         return;
       }
       process.stdout.write(`${file} matches a fresh migrate\n`);
+    });
+  schema
+    .command('webhooks [dir]')
+    .description('write the JSON Schema of each webhook topic\'s body (<topic>.schema.json), from the webhook catalogue in the code')
+    .option('--check', 'write nothing; exit 1 when the folder differs from the catalogue')
+    .action(async (dir = 'docs/webhooks', options: { check?: boolean }) => {
+      const files = webhookSchemaFiles();
+      const present = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.schema.json'));
+      const stale = present.filter((f) => !files.some((x) => x.file === f));
+      if (options.check) {
+        const differ = [];
+        for (const f of files) if ((await readFile(path.join(dir, f.file), 'utf8').catch(() => '')) !== f.text) differ.push(f.file);
+        if (differ.length + stale.length > 0) {
+          process.stderr.write(`${dir} differs from the webhook catalogue (${[...differ, ...stale].join(', ')}); run npm run schema:webhooks and commit it\n`);
+          process.exitCode = 1;
+          return;
+        }
+        process.stdout.write(`${dir} matches the webhook catalogue\n`);
+        return;
+      }
+      await mkdir(dir, { recursive: true });
+      for (const f of stale) await rm(path.join(dir, f));
+      for (const f of files) await writeFile(path.join(dir, f.file), f.text);
+      process.stdout.write(`wrote ${files.length} schemas to ${dir}\n`);
     });
 }

@@ -46,6 +46,7 @@ function showSignIn(message = '') {
   $('sign-in').hidden = false;
   $('title').textContent = 'Usage and billing';
   $('customer-line').textContent = '';
+  showStanding(false);
   $('sign-in-error').textContent = message;
   $('token-input').focus();
 }
@@ -101,6 +102,13 @@ function applyBalance(update) {
   showWallets();
 }
 
+/** A suspended account says so above everything, with why; it goes once a payment reinstates it. */
+function showStanding(suspended, reason) {
+  const node = $('standing');
+  node.hidden = !suspended;
+  node.textContent = suspended ? `Usage is suspended${reason ? `: ${reason}` : ''}. Pay the open invoice to resume.` : '';
+}
+
 async function refreshWallets() {
   const { wallets } = await ask(s.WALLETS_QUERY);
   session.wallets = new Map(wallets.map((w) => [w.id, { ...w, last: session.wallets.get(w.id)?.last }]));
@@ -115,7 +123,21 @@ async function loadAlerts() {
 
 async function loadInvoices() {
   const { invoices } = await ask(s.INVOICES_QUERY);
-  fill('invoices', s.renderInvoices(invoices.nodes, session.customer.timezone));
+  fill('invoices', s.renderInvoices(invoices.nodes, session.customer.timezone, await invoiceLinks(invoices.nodes)));
+}
+
+/** Signed links to each invoice's page and PDF (a browser opening them sends no token); none on failure. */
+async function invoiceLinks(invoices) {
+  if (invoices.length === 0) return new Map();
+  const { document, variables } = s.invoiceLinksQuery(invoices.map((i) => i.id));
+  try {
+    const data = await ask(document, variables);
+    return new Map(invoices.map((i, n) => [i.id, data[`l${n}`]]));
+  } catch (err) {
+    if (err instanceof StaleAnswer) throw err;
+    console.warn('invoice links unavailable', err.message);
+    return new Map();
+  }
 }
 
 const USAGE_LOADERS = { period: loadPeriod, meters: loadMeters, daily: loadDaily };
@@ -147,6 +169,7 @@ function subscribeLive() {
     showLiveSpend(session, data.usageRecorded);
     refreshUsageSoon();
   });
+  watch(s.STANDING_SUBSCRIPTION, (data) => showStanding(data.customerStandingChanged.status === 'SUSPENDED', data.customerStandingChanged.reason));
   watch(s.ALERTS_SUBSCRIPTION, (data) => {
     session.alerts = [data.alertTriggered, ...(session.alerts ?? [])].slice(0, 10);
     fill('alerts', s.renderAlerts(session.alerts, session.customer.currency));
@@ -174,6 +197,7 @@ async function open(credentials) {
   // The API answers another customer's id exactly as an unknown one (it discloses nothing).
   if (!customer) return showSignIn('This token cannot read that customer.');
   session.customer = customer;
+  showStanding(!!customer.suspendedAt, customer.suspensionReason);
   session.wallets = new Map(customer.wallets.map((w) => [w.id, { ...w }]));
   $('title').textContent = customer.name;
   $('customer-line').textContent = `Account ${customer.externalId} · billed in ${customer.currency}`;

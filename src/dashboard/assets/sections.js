@@ -3,7 +3,7 @@
 import { dateRange, dateTime, el, money, quantity } from './format.js';
 
 export const CUSTOMER_QUERY = `query DashboardCustomer($id: ID!) {
-  customer(id: $id) { id name externalId currency timezone spendingCap
+  customer(id: $id) { id name externalId currency timezone spendingCap suspendedAt suspensionReason
     wallets { id currency balance available held sequence limitMode } }
 }`;
 
@@ -19,6 +19,10 @@ export const USAGE_SUBSCRIPTION = `subscription DashboardUsage($id: ID!) {
   usageRecorded(customerId: $id) { periodSpend periodStart event { currency } }
 }`;
 
+export const STANDING_SUBSCRIPTION = `subscription DashboardStanding($id: ID!) {
+  customerStandingChanged(customerId: $id) { status reason at }
+}`;
+
 const ALERT_FIELDS = 'id name metric meterCode direction threshold value createdAt';
 export const ALERTS_QUERY = `query DashboardAlerts($id: ID!) { alerts(customerId: $id, first: 10) { nodes { ${ALERT_FIELDS} } } }`;
 export const ALERTS_SUBSCRIPTION = `subscription DashboardAlertFired($id: ID!) { alertTriggered(customerId: $id) { ${ALERT_FIELDS} } }`;
@@ -26,6 +30,16 @@ export const ALERTS_SUBSCRIPTION = `subscription DashboardAlertFired($id: ID!) {
 export const INVOICES_QUERY = `query DashboardInvoices($id: ID!) {
   invoices(customerId: $id, first: 12) { nodes { id number status periodStart periodEnd currency total amountDue } }
 }`;
+
+/** How long the dashboard's links to invoice documents last: they are fetched again with the list. */
+const LINK_SECONDS = 3600;
+
+/** One query for the signed links of several invoices: an alias per invoice (the API's alias limit is 30). */
+export function invoiceLinksQuery(ids) {
+  const vars = ids.map((_, i) => `$i${i}: ID!`).join(', ');
+  const fields = ids.map((_, i) => `l${i}: invoiceLink(invoiceId: $i${i}, expiresInSeconds: ${LINK_SECONDS}) { html pdf }`).join(' ');
+  return { document: `query DashboardInvoiceLinks(${vars}) { ${fields} }`, variables: Object.fromEntries(ids.map((id, i) => [`i${i}`, id])) };
+}
 
 const CAUSES = { USAGE: 'usage', TOP_UP: 'top-up', GRANT: 'credit grant', HOLD: 'hold', RELEASE: 'hold released', ADJUSTMENT: 'adjustment', SNAPSHOT: 'current state' };
 
@@ -82,8 +96,19 @@ export function renderAlerts(alerts, currency) {
   );
 }
 
-/** invoices, newest period first; their periods are shown in the customer's time zone. */
-export function renderInvoices(invoices, timeZone) {
+/** The invoice's page and PDF, opened in a new tab with its signed links; nothing without them. */
+function documentLinks(invoice, links) {
+  if (!links) return null;
+  const name = invoice.number ? `Invoice ${invoice.number}` : 'Draft invoice';
+  const open = (href, text, label) => el('a', { href, target: '_blank', rel: 'noopener', 'aria-label': `${name}: ${label}`, 'data-testid': `invoice-${text.toLowerCase()}` }, text);
+  return el('div', { class: 'doc-links nowrap' }, open(links.html, 'View', 'printable page'), ' · ', open(links.pdf, 'PDF', 'PDF'));
+}
+
+/**
+ * invoices, newest period first; their periods are shown in the customer's time zone. links:
+ * invoice id -> { html, pdf } (signed), when the server offers them.
+ */
+export function renderInvoices(invoices, timeZone, links = new Map()) {
   if (invoices.length === 0) return el('p', { class: 'muted' }, 'No invoices yet.');
   const head = ['Invoice', 'Period', 'Total', 'Due'].map((h, i) => el('th', { scope: 'col', class: i > 1 ? 'num' : undefined }, h));
   return el(
@@ -101,7 +126,7 @@ export function renderInvoices(invoices, timeZone) {
           el(
             'tr',
             {},
-            el('th', { scope: 'row' }, el('span', { class: 'nowrap' }, i.number ?? 'Draft'), ' ', el('span', { class: 'badge' }, i.status.toLowerCase())),
+            el('th', { scope: 'row' }, el('span', { class: 'nowrap' }, i.number ?? 'Draft'), ' ', el('span', { class: 'badge' }, i.status.toLowerCase()), documentLinks(i, links.get(i.id))),
             el('td', {}, dateRange(i.periodStart, i.periodEnd, timeZone)),
             el('td', { class: 'num' }, money(i.total, i.currency)),
             el('td', { class: 'num' }, money(i.amountDue, i.currency)),

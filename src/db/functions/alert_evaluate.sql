@@ -1,5 +1,5 @@
 -- alert_evaluate(customers, at): compares every enabled alert definition of the customers with
--- the current values and records the crossings (alert, webhook_delivery). Callers run it in the
+-- the current values and records the crossings (alert, announced through webhook_emit). Callers run it in the
 -- transaction that changed the values; it locks each definition's state row, so concurrent
 -- transactions that cross the same threshold record one alert between them, and a crossing
 -- survives any restart with its commit.
@@ -26,6 +26,17 @@
 --                 occurred_at)) down to the meter's last one in the period, usually a few; the
 --                 planner may read the period's events instead (index (customer_id,
 --                 period_start)), at the cost of UNIQUE_COUNT.
+-- Both also say occurred_at >= per: a period's events happen at or after its start, and
+-- usage_event is partitioned by month of occurred_at, so the months before the period are not
+-- read (pruned when the statement starts, its plan being generic).
+--
+-- A wallet's auto-recharge (recharge_on_failure set, setWalletAutoRecharge) is an auto top-up
+-- definition like the others. When its customer's provider collects by itself (anything but
+-- MANUAL), a crossing records no alert: it asks for a charge instead, a wallet_recharge row
+-- IN_FLIGHT that the recharge worker charges and tops the wallet up with. The partial unique
+-- index wallet_recharge_in_flight keeps one in flight per wallet: a crossing while one is (the
+-- value went back up and down before it settled) asks for nothing more. With MANUAL, the
+-- crossing records its alert and wallet.top_up_requested, for the integrator to collect.
 create or replace function alert_evaluate(p_customers uuid[], p_at timestamptz)
 returns setof alert
 language plpgsql as $fn$
@@ -50,7 +61,7 @@ begin
   on conflict do nothing;
 
   for d in
-    select ad.*, c.spending_cap, c.currency as customer_currency
+    select ad.*, c.spending_cap, c.currency as customer_currency, c.payment_provider
       from alert_definition ad join customer c on c.id = ad.customer_id
      where ad.customer_id = any (p_customers) and ad.deleted_at is null and ad.enabled
      order by ad.id
@@ -90,7 +101,7 @@ begin
           -- highest id).
           select max(e.occurred_at) into last_at
             from usage_event e
-           where e.customer_id = d.customer_id and e.period_start = per and e.meter_id = m_id;
+           where e.customer_id = d.customer_id and e.period_start = per and e.occurred_at >= per and e.meter_id = m_id;
           select e.quantity into v
             from usage_event e
            where e.customer_id = d.customer_id and e.occurred_at = last_at and e.period_start = per and e.meter_id = m_id
@@ -100,7 +111,7 @@ begin
         elsif seen and m_aggregation = 'UNIQUE_COUNT' then
           select count(distinct e.dimensions ->> m_property) into v
             from usage_event e
-           where e.customer_id = d.customer_id and e.period_start = per and e.meter_id = m_id;
+           where e.customer_id = d.customer_id and e.period_start = per and e.occurred_at >= per and e.meter_id = m_id;
         end if;
         if d.metric = 'ALLOWANCE_USED' then v := v * 100 / d.allowance; end if;
       end if;
@@ -109,7 +120,14 @@ begin
 
     new_level := alert_level(d.direction, d.threshold, d.every, v);
     old_level := case when st.period_start is distinct from per then -1 else st.level end;
-    if new_level > old_level then
+    if new_level > old_level and d.recharge_on_failure is not null and d.payment_provider <> 'MANUAL' then
+      insert into wallet_recharge (id, wallet_id, customer_id, definition_id, status, amount, currency, available, threshold,
+                                   on_failure, created_at, updated_at)
+      values (gen_random_uuid(), d.wallet_id, d.customer_id, d.id, 'IN_FLIGHT',
+              round(coalesce(d.top_up_amount, greatest(d.top_up_target - v, 0)) * 1000000000)::bigint,
+              d.currency, trim_scale(round(v, 9)), d.threshold, d.recharge_on_failure, p_at, p_at)
+      on conflict (wallet_id) where status = 'IN_FLIGHT' do nothing;
+    elsif new_level > old_level then
       -- Each level crossed is its own crossing; a jump over very many records the last ten.
       for lvl in greatest(old_level + 1, new_level - 9) .. new_level loop
         insert into alert (id, definition_id, customer_id, wallet_id, name, metric, meter_code, direction, level,
@@ -122,12 +140,8 @@ begin
                      when d.top_up_target is not null then greatest(d.top_up_target - v, 0) end,
                 p_at)
         returning * into a;
-        insert into webhook_delivery (id, endpoint_id, topic, event_id, payload, next_attempt_at, created_at)
-        select gen_random_uuid(), e.id, case when a.top_up_amount is null then 'alert.triggered' else 'wallet.top_up_requested' end,
-               a.id, jsonb_build_object('alert', alert_json(a)), p_at, p_at
-          from webhook_endpoint e
-         where e.enabled
-           and (case when a.top_up_amount is null then 'alert.triggered' else 'wallet.top_up_requested' end) = any (e.topics);
+        perform webhook_emit(case when a.top_up_amount is null then 'alert.triggered' else 'wallet.top_up_requested' end,
+                             a.id, jsonb_build_object('alert', alert_json(a)), p_at);
         return next a;
       end loop;
     end if;

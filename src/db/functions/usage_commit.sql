@@ -2,13 +2,15 @@
 -- trip), in the lock order every writer uses: customer_account rows, then wallets.
 --
 --   1. raises the version of every customer in the group, in id order;
---   2. sets aside events whose (customer, idempotency key) is already committed, or repeated
---      earlier in the group: they are duplicates and are not charged again;
+--   2. sets aside events whose (customer, idempotency key) is already committed (usage_event_key,
+--      which keeps every key, across partitions and past retention), or repeated earlier in the
+--      group: they are duplicates and are not charged again;
 --   3. locks the wallets and gives each event the balance right after it;
 --   4. posts one USAGE ledger entry per wallet and credit block (ledger_entry_apply checks floors);
---   5. inserts the events (usage_rollup_add and spending_cap_guard run on them); a key taken
---      meanwhile by a concurrent commit raises a serialization failure, so the caller retries
---      the whole transaction;
+--   5. inserts the events (usage_event_key_add records their keys, then usage_period_line_add,
+--      usage_rollup_add and spending_cap_guard run on them); a key taken meanwhile by a
+--      concurrent commit raises a serialization failure (in usage_event_key_add), so the caller
+--      retries the whole transaction;
 --   6. adds them to the period totals (usage_period_total);
 --   7. marks the reservations the events settle (all must still be open and unexpired);
 --   8. evaluates the customers' alerts (alert_evaluate);
@@ -30,7 +32,6 @@ declare
   priced usage_event[];
   versions jsonb;
   n_fresh int;
-  n_inserted int;
   n_settles int;
   n_settled int;
   wallets jsonb := '{}';
@@ -51,8 +52,8 @@ begin
     select e.id, e.customer_id, e.idempotency_key,
            row_number() over (partition by e.customer_id, e.idempotency_key order by e.ordinality) as nth
       from unnest(ev) with ordinality as e) d
-    left join lateral (select true as taken from usage_event u
-                        where u.customer_id = d.customer_id and u.idempotency_key = d.idempotency_key limit 1) k on true
+    left join lateral (select true as taken from usage_event_key u
+                        where u.customer_id = d.customer_id and u.idempotency_key = d.idempotency_key) k on true
    where d.nth > 1 or k.taken;
 
   perform 1 from wallet w
@@ -83,11 +84,7 @@ begin
     select coalesce(jsonb_object_agg(n.wallet_id, n.entries), '{}') into wallets
       from (select wallet_id, count(*) as entries from posted group by wallet_id) n;
 
-    insert into usage_event select * from unnest(priced) on conflict (customer_id, idempotency_key) do nothing;
-    get diagnostics n_inserted = row_count;
-    if n_inserted <> n_fresh then
-      raise exception 'a concurrent commit took an idempotency key' using errcode = 'serialization_failure';
-    end if;
+    insert into usage_event select * from unnest(priced);
 
     insert into usage_period_total as t (customer_id, period_start, meter_code, currency, quantity, max_quantity, amount, charged, events)
     select e.customer_id, e.period_start, e.meter_code, e.currency, sum(e.quantity), max(e.quantity), sum(e.amount), sum(e.charged), count(*)

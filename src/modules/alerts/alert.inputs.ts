@@ -1,8 +1,8 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import type { Decimal } from '../../shared/money/decimal.js';
-import { AlertObject } from './alert.object.js';
-import { AlertDirection, AlertMetric } from './alert.record.js';
+import { AlertObject, WalletAutoRechargeObject } from './alert.object.js';
+import { AlertDirection, AlertMetric, RechargeFailurePolicy } from './alert.record.js';
 import type { AlertDefinition } from './alert.repository.js';
 
 @InputType({
@@ -142,6 +142,9 @@ export class AlertDefinitionObject {
   @Field(() => Boolean)
   defaultForNewWallets!: boolean;
 
+  @Field(() => RechargeFailurePolicy, { nullable: true, description: "Set on a wallet's auto-recharge (setWalletAutoRecharge), which only that mutation changes." })
+  rechargeOnFailure!: RechargeFailurePolicy | null;
+
   @Field(() => AlertStateObject, { nullable: true })
   state!: AlertStateObject | null;
 
@@ -176,4 +179,34 @@ export class UpdateAlertDefinitionPayload {
 export class DeleteAlertDefinitionPayload {
   @Field(() => ID)
   id!: string;
+}
+
+@InputType({ description: "Sets a wallet's auto-recharge (one per wallet); setting it again replaces it and checks the threshold at once." })
+export class SetWalletAutoRechargeInput {
+  @Field(() => ID)
+  walletId!: string;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: true, description: 'false keeps the settings and stops recharging.' })
+  enabled?: boolean | null;
+
+  @Field(() => DecimalScalar, { description: 'Recharge when the available balance falls below this.' })
+  threshold!: Decimal;
+
+  @Field(() => DecimalScalar, { nullable: true, description: 'Charge this fixed amount (whole minor units of the currency). Give amount or target.' })
+  amount?: Decimal | null;
+
+  @Field(() => DecimalScalar, { nullable: true, description: 'Charge what brings the available balance up to this (above the threshold).' })
+  target?: Decimal | null;
+
+  @Field(() => RechargeFailurePolicy, { nullable: true, defaultValue: RechargeFailurePolicy.NONE })
+  onFailure?: RechargeFailurePolicy | null;
+}
+
+@ObjectType()
+export class SetWalletAutoRechargePayload {
+  @Field(() => WalletAutoRechargeObject)
+  autoRecharge!: WalletAutoRechargeObject;
+
+  @Field(() => [AlertObject], { description: 'With MANUAL collection: the request recorded at once when the available balance is already below the threshold.' })
+  fired!: AlertObject[];
 }

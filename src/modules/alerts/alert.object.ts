@@ -1,6 +1,7 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
-import { AlertDirection, AlertMetric, type AlertRecord } from './alert.record.js';
+import { AlertDirection, AlertMetric, RechargeFailurePolicy, type AlertRecord } from './alert.record.js';
+import type { AlertDefinition } from './alert.repository.js';
 
 registerEnumType(AlertMetric, {
   name: 'AlertMetric',
@@ -19,6 +20,15 @@ registerEnumType(AlertDirection, {
   valuesConfig: {
     BELOW: { description: 'Fires when the value falls below the threshold.' },
     ABOVE: { description: 'Fires when the value reaches the threshold or goes beyond it.' },
+  },
+});
+
+registerEnumType(RechargeFailurePolicy, {
+  name: 'RechargeFailurePolicy',
+  description: "What a failed charge of a wallet's auto-recharge does, besides its alert and wallet.recharge_failed.",
+  valuesConfig: {
+    NONE: { description: 'Nothing more: the wallet keeps its limit mode (a HARD wallet refuses usage once empty).' },
+    SUSPEND: { description: 'Suspends the customer (ACCOUNT_SUSPENDED) until a later recharge of the wallet succeeds.' },
   },
 });
 
@@ -71,4 +81,41 @@ export const toAlertObject = (a: AlertRecord): AlertObject => ({
   ...a,
   periodStart: a.periodStart === null ? null : new Date(a.periodStart),
   createdAt: new Date(a.createdAt),
+});
+
+@ObjectType('WalletAutoRecharge', {
+  description:
+    "A wallet's auto-recharge: when its available balance falls below the threshold, the customer's payment provider is charged for the amount (or up to the target) and the wallet topped up, once per crossing. With MANUAL collection the crossing asks the integrator instead (wallet.top_up_requested).",
+})
+export class WalletAutoRechargeObject {
+  @Field(() => ID)
+  walletId!: string;
+
+  @Field(() => Boolean)
+  enabled!: boolean;
+
+  @Field(() => DecimalScalar, { description: 'Recharges when the available balance (balance less open reservations) falls below this.' })
+  threshold!: string;
+
+  @Field(() => DecimalScalar, { nullable: true, description: 'A fixed amount charged per recharge.' })
+  amount!: string | null;
+
+  @Field(() => DecimalScalar, { nullable: true, description: 'Charges what brings the available balance up to this (rounded up to the minor unit).' })
+  target!: string | null;
+
+  @Field(() => RechargeFailurePolicy)
+  onFailure!: RechargeFailurePolicy;
+
+  @Field(() => ID, { description: 'The alert definition that watches the threshold (listed by alertDefinitions; its alerts are the failed recharges).' })
+  definitionId!: string;
+}
+
+export const toWalletAutoRechargeObject = (d: AlertDefinition): WalletAutoRechargeObject => ({
+  walletId: d.walletId!,
+  enabled: d.enabled,
+  threshold: d.threshold,
+  amount: d.topUpAmount,
+  target: d.topUpTarget,
+  onFailure: d.rechargeOnFailure ?? RechargeFailurePolicy.NONE,
+  definitionId: d.id,
 });

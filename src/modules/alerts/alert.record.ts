@@ -16,6 +16,10 @@ export const AlertMetric = {
 export type AlertMetric = (typeof AlertMetric)[keyof typeof AlertMetric];
 
 export const AlertDirection = { BELOW: 'BELOW', ABOVE: 'ABOVE' } as const;
+
+/** What a failed charge of a wallet's auto-recharge does besides its alert and webhook. */
+export const RechargeFailurePolicy = { NONE: 'NONE', SUSPEND: 'SUSPEND' } as const;
+export type RechargeFailurePolicy = (typeof RechargeFailurePolicy)[keyof typeof RechargeFailurePolicy];
 export type AlertDirection = (typeof AlertDirection)[keyof typeof AlertDirection];
 
 /** A recorded crossing, as the database renders it (alert_json): numbers are decimal strings. */

@@ -1,6 +1,6 @@
 import type { SqlClient, SqlPool } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
-import type { AlertDirection, AlertMetric, AlertRecord } from './alert.record.js';
+import type { AlertDirection, AlertMetric, AlertRecord, RechargeFailurePolicy } from './alert.record.js';
 
 /** A threshold as stored. Numbers are decimal strings; a definition without a customer is a default for new wallets. */
 export interface AlertDefinition {
@@ -18,6 +18,8 @@ export interface AlertDefinition {
   topUpAmount: string | null;
   topUpTarget: string | null;
   enabled: boolean;
+  /** Set on a wallet's auto-recharge (setWalletAutoRecharge): what a failed charge does. */
+  rechargeOnFailure: RechargeFailurePolicy | null;
   createdAt: Date;
   updatedAt: Date;
   /** Where the value stood at the last check: the level crossed (-1: none) and the value. */
@@ -39,6 +41,7 @@ interface Row {
   top_up_amount: string | null;
   top_up_target: string | null;
   enabled: boolean;
+  recharge_on_failure: RechargeFailurePolicy | null;
   created_at: Date;
   updated_at: Date;
   level: number | null;
@@ -61,6 +64,7 @@ const toDefinition = (r: Row): AlertDefinition => ({
   topUpAmount: r.top_up_amount,
   topUpTarget: r.top_up_target,
   enabled: r.enabled,
+  rechargeOnFailure: r.recharge_on_failure,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   state: r.level === null ? null : { level: r.level, value: r.value, periodStart: r.period_start },
@@ -70,7 +74,7 @@ const SELECT = `
   select d.id, d.customer_id, d.wallet_id, d.currency, d.name, d.metric, d.meter_code, d.direction,
          trim_scale(d.threshold)::text as threshold, trim_scale(d.every)::text as every, trim_scale(d.allowance)::text as allowance,
          trim_scale(d.top_up_amount)::text as top_up_amount, trim_scale(d.top_up_target)::text as top_up_target,
-         d.enabled, d.created_at, d.updated_at, s.level, trim_scale(s.value)::text as value, s.period_start
+         d.enabled, d.recharge_on_failure, d.created_at, d.updated_at, s.level, trim_scale(s.value)::text as value, s.period_start
     from alert_definition d left join alert_state s on s.definition_id = d.id`;
 
 export class AlertRepository {
@@ -79,9 +83,9 @@ export class AlertRepository {
   async insert(client: SqlClient, d: Omit<AlertDefinition, 'state'>): Promise<void> {
     await client.query(
       `insert into alert_definition (id, customer_id, wallet_id, currency, name, metric, meter_code, direction, threshold, every,
-                                     allowance, top_up_amount, top_up_target, enabled, created_at, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-      [d.id, d.customerId, d.walletId, d.currency, d.name, d.metric, d.meterCode, d.direction, d.threshold, d.every, d.allowance, d.topUpAmount, d.topUpTarget, d.enabled, d.createdAt, d.updatedAt],
+                                     allowance, top_up_amount, top_up_target, enabled, recharge_on_failure, created_at, updated_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+      [d.id, d.customerId, d.walletId, d.currency, d.name, d.metric, d.meterCode, d.direction, d.threshold, d.every, d.allowance, d.topUpAmount, d.topUpTarget, d.enabled, d.rechargeOnFailure, d.createdAt, d.updatedAt],
     );
   }
 
@@ -89,8 +93,8 @@ export class AlertRepository {
   async update(client: SqlClient, d: AlertDefinition, rearm: boolean): Promise<void> {
     await client.query(
       `update alert_definition set name = $2, threshold = $3, every = $4, allowance = $5, top_up_amount = $6, top_up_target = $7,
-              enabled = $8, updated_at = $9 where id = $1`,
-      [d.id, d.name, d.threshold, d.every, d.allowance, d.topUpAmount, d.topUpTarget, d.enabled, d.updatedAt],
+              enabled = $8, recharge_on_failure = $10, updated_at = $9 where id = $1`,
+      [d.id, d.name, d.threshold, d.every, d.allowance, d.topUpAmount, d.topUpTarget, d.enabled, d.updatedAt, d.rechargeOnFailure],
     );
     if (rearm) await client.query('delete from alert_state where definition_id = $1', [d.id]);
   }
@@ -120,9 +124,18 @@ export class AlertRepository {
       await client.query<Row>(`${SELECT} where d.customer_id is null and d.deleted_at is null and d.enabled and (d.currency is null or d.currency = $1) order by d.created_at, d.id`, [wallet.currency])
     ).rows.map(toDefinition);
     for (const d of defaults) {
-      await this.insert(client, { ...d, id: ids(), customerId: wallet.customerId, walletId: wallet.id, currency: wallet.currency, createdAt: at, updatedAt: at });
+      await this.insert(client, { ...d, rechargeOnFailure: null, id: ids(), customerId: wallet.customerId, walletId: wallet.id, currency: wallet.currency, createdAt: at, updatedAt: at });
     }
     return defaults.length;
+  }
+
+  /** A wallet's auto-recharge (its definition), locked until the transaction ends; null when it has none. */
+  async lockAutoRecharge(client: SqlClient, walletId: string): Promise<AlertDefinition | null> {
+    const { rows } = await client.query<{ id: string }>(
+      'select id from alert_definition where wallet_id = $1 and recharge_on_failure is not null and deleted_at is null for update',
+      [walletId],
+    );
+    return rows[0] ? this.find(rows[0].id, client) : null;
   }
 
   /** A customer's alerts, newest first. The cursor key is "<created_at ms>|<id>". */
@@ -151,3 +164,26 @@ export async function evaluateAlerts(client: SqlClient, customerIds: string[], a
 }
 
 export const alertCursor = (a: AlertRecord): string => `${new Date(a.createdAt).getTime()}|${a.id}`;
+
+/** A wallet's auto-recharge (its definition, with the state of its crossing); null when it has none. */
+export async function autoRechargeOf(sql: SqlPool, walletId: string): Promise<AlertDefinition | null> {
+  const rows = await sql.query<Row>(`${SELECT} where d.wallet_id = $1 and d.recharge_on_failure is not null and d.deleted_at is null`, [walletId]);
+  return rows[0] ? toDefinition(rows[0]) : null;
+}
+
+/**
+ * Records the alert of an auto-recharge whose charge failed, in the caller's transaction: an
+ * alert of the wallet's auto-recharge definition (level 0, its threshold) with the available
+ * balance whose crossing asked for the charge, and the amount asked for. No webhook: the caller
+ * announces wallet.recharge_failed, which says more.
+ */
+export async function recordRechargeFailure(client: SqlClient, definitionId: string, r: { name: string; value: string; amount: string; at: Date }): Promise<AlertRecord> {
+  const { rows } = await client.query<{ alert: AlertRecord }>(
+    `insert into alert as a (id, definition_id, customer_id, wallet_id, name, metric, meter_code, direction, level, threshold, value, period_start, top_up_amount, created_at)
+     select gen_random_uuid(), d.id, d.customer_id, d.wallet_id, $2, d.metric, d.meter_code, d.direction, 0, d.threshold, $3::numeric, null, $4::numeric, $5
+       from alert_definition d where d.id = $1
+     returning alert_json(a) as alert`,
+    [definitionId, r.name, r.value, r.amount, r.at],
+  );
+  return rows[0]!.alert;
+}

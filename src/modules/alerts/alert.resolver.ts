@@ -9,11 +9,13 @@ import {
   CreateAlertDefinitionPayload,
   DeleteAlertDefinitionInput,
   DeleteAlertDefinitionPayload,
+  SetWalletAutoRechargeInput,
+  SetWalletAutoRechargePayload,
   toAlertDefinitionObject,
   UpdateAlertDefinitionInput,
   UpdateAlertDefinitionPayload,
 } from './alert.inputs.js';
-import { AlertObject, toAlertObject } from './alert.object.js';
+import { AlertObject, toAlertObject, toWalletAutoRechargeObject } from './alert.object.js';
 import { alertCursor } from './alert.repository.js';
 import type { AlertService } from './alert.service.js';
 
@@ -35,6 +37,16 @@ export class AlertResolver {
   async updateAlertDefinition(@Arg('input', () => UpdateAlertDefinitionInput) input: UpdateAlertDefinitionInput): Promise<UpdateAlertDefinitionPayload> {
     const { definition, fired } = await this.service.update(input);
     return { definition: toAlertDefinitionObject(definition), fired: fired.map(toAlertObject) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => SetWalletAutoRechargePayload, {
+    description:
+      "Sets a wallet's auto-recharge: below the threshold, the customer's payment provider is charged and the wallet topped up, once per crossing (MANUAL collection: wallet.top_up_requested instead). Setting it again replaces it and checks the threshold at once.",
+  })
+  async setWalletAutoRecharge(@Arg('input', () => SetWalletAutoRechargeInput) input: SetWalletAutoRechargeInput): Promise<SetWalletAutoRechargePayload> {
+    const { definition, fired } = await this.service.setAutoRecharge(input);
+    return { autoRecharge: toWalletAutoRechargeObject(definition), fired: fired.map(toAlertObject) };
   }
 
   @Authorized(Role.ADMIN)

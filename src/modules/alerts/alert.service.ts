@@ -1,16 +1,17 @@
-import type { SqlPool } from '../../db/sql.js';
+import { isUniqueViolation, type SqlPool } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
-import { notFound, ValidationError } from '../../shared/errors.js';
+import { AppError, ErrorCode, notFound, ValidationError } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
+import { isoCurrencyExponent } from '../../shared/money/currencies.js';
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import { LEDGER_SCALE, QUANTITY_SCALE } from '../../shared/money/units.js';
 import { Checker, checkAmount } from '../../shared/validation.js';
 import type { CustomerService } from '../customers/index.js';
 import type { MeterService } from '../meters/index.js';
 import type { WalletService } from '../wallets/index.js';
-import { AlertDirection, AlertMetric, type AlertRecord } from './alert.record.js';
-import { AlertRepository, evaluateAlerts, type AlertDefinition } from './alert.repository.js';
+import { AlertDirection, AlertMetric, RechargeFailurePolicy, type AlertRecord } from './alert.record.js';
+import { AlertRepository, autoRechargeOf, evaluateAlerts, type AlertDefinition } from './alert.repository.js';
 
 export interface CreateAlertDefinitionCommand {
   name?: string | null;
@@ -40,6 +41,16 @@ export interface UpdateAlertDefinitionCommand {
   enabled?: boolean | null;
 }
 
+/** A wallet's auto-recharge: the auto top-up definition the provider charges (README, "Collecting payments"). */
+export interface SetWalletAutoRechargeCommand {
+  walletId: string;
+  enabled?: boolean | null;
+  threshold: Decimal;
+  amount?: Decimal | null;
+  target?: Decimal | null;
+  onFailure?: RechargeFailurePolicy | null;
+}
+
 const WALLET_METRICS: AlertMetric[] = [AlertMetric.WALLET_BALANCE, AlertMetric.WALLET_AVAILABLE];
 const PERCENT_METRICS: AlertMetric[] = [AlertMetric.SPENDING_CAP_USED, AlertMetric.ALLOWANCE_USED];
 const METER_METRICS: AlertMetric[] = [AlertMetric.METER_USAGE, AlertMetric.ALLOWANCE_USED];
@@ -55,6 +66,8 @@ export type AlertsListener = (alerts: AlertRecord[]) => void;
  */
 export class AlertService {
   private readonly repo: AlertRepository;
+  /** The lists callers read (definitions, alerts), apart from the definitions' writes. */
+  private readonly reads: AlertRepository;
   private readonly listeners: AlertsListener[] = [];
 
   constructor(
@@ -63,8 +76,10 @@ export class AlertService {
     private readonly wallets: WalletService,
     private readonly meters: MeterService,
     private readonly clock: Clock,
+    readSql: SqlPool = sql,
   ) {
     this.repo = new AlertRepository(sql);
+    this.reads = new AlertRepository(readSql);
   }
 
   onRecorded(listener: AlertsListener): void {
@@ -117,6 +132,7 @@ export class AlertService {
       direction,
       ...values,
       enabled: true,
+      rechargeOnFailure: null,
       createdAt: now,
       updatedAt: now,
     };
@@ -126,6 +142,7 @@ export class AlertService {
   async update(cmd: UpdateAlertDefinitionCommand): Promise<{ definition: AlertDefinition; fired: AlertRecord[] }> {
     const current = isUuid(cmd.id) ? await this.repo.find(cmd.id) : null;
     if (!current) throw notFound('alert definition', cmd.id);
+    if (current.rechargeOnFailure) throw new ValidationError([{ path: 'id', message: "is a wallet's auto-recharge: change it with setWalletAutoRecharge" }]);
     const check = new Checker();
     const name = cmd.name ? check.text('name', cmd.name, { max: 200 }) : current.name;
     if (cmd.allowance && current.metric !== AlertMetric.ALLOWANCE_USED) check.fail('allowance', 'only ALLOWANCE_USED takes an allowance');
@@ -144,6 +161,62 @@ export class AlertService {
     return this.saved(current.customerId, current.id, (client) => this.repo.update(client, next, rearm));
   }
 
+  /**
+   * Sets a wallet's auto-recharge: its one auto top-up definition (WALLET_AVAILABLE falling
+   * BELOW the threshold, a fixed amount or a target) marked with what a failed charge does.
+   * Setting it starts it afresh, so that a wallet already below the threshold is recharged at
+   * once (after a failure, once the payment method is fixed). Amounts are whole minor units of
+   * the wallet's currency: a card is charged in them.
+   */
+  async setAutoRecharge(cmd: SetWalletAutoRechargeCommand): Promise<{ definition: AlertDefinition; fired: AlertRecord[] }> {
+    const check = new Checker();
+    if (!isUuid(cmd.walletId)) check.fail('walletId', 'must be a wallet id');
+    checkAmount(check, 'threshold', cmd.threshold, { zero: true, negative: true });
+    const onFailure = cmd.onFailure ?? RechargeFailurePolicy.NONE;
+    if (!Object.values(RechargeFailurePolicy).includes(onFailure)) check.fail('onFailure', 'must be NONE or SUSPEND');
+    if (!!cmd.amount === !!cmd.target) check.fail('amount', 'give a fixed amount or a target, exactly one');
+    check.done();
+    const wallet = await this.wallets.find(cmd.walletId);
+    if (!wallet) throw notFound('wallet', cmd.walletId);
+    const exponent = isoCurrencyExponent(wallet.currency);
+    if (exponent === undefined) check.fail('walletId', `auto-recharge charges money: the wallet's ${wallet.currency} is a credit unit, not an ISO 4217 currency`);
+    const minor = (path: string, value: Decimal) => {
+      if (checkAmount(check, path, value) && exponent !== undefined && value.decimalPlaces() > exponent) check.fail(path, `must be whole minor units of ${wallet.currency} (at most ${exponent} decimal places)`);
+    };
+    if (cmd.amount) minor('amount', cmd.amount);
+    if (cmd.target) {
+      minor('target', cmd.target);
+      if (!cmd.target.greaterThan(cmd.threshold)) check.fail('target', 'must be above the threshold');
+    }
+    check.done();
+    const now = this.clock.now();
+    const values = { threshold: formatDecimal(cmd.threshold), topUpAmount: cmd.amount ? formatDecimal(cmd.amount) : null, topUpTarget: cmd.target ? formatDecimal(cmd.target) : null };
+    const enabled = cmd.enabled ?? true;
+    let id = newId(now.getTime());
+    try {
+      return await this.saved(wallet.customerId, () => id, async (client) => {
+        const current = await this.repo.lockAutoRecharge(client, wallet.id);
+        if (current) {
+          id = current.id;
+          return this.repo.update(client, { ...current, ...values, enabled, rechargeOnFailure: onFailure, updatedAt: now }, true);
+        }
+        await this.repo.insert(client, {
+          id, customerId: wallet.customerId, walletId: wallet.id, currency: wallet.currency, name: 'Auto-recharge', metric: AlertMetric.WALLET_AVAILABLE,
+          meterCode: null, direction: AlertDirection.BELOW, every: null, allowance: null, ...values, enabled, rechargeOnFailure: onFailure, createdAt: now, updatedAt: now,
+        });
+      });
+    } catch (err) {
+      // Two first settings of one wallet at once: the other one won; this one may be sent again.
+      if (isUniqueViolation(err, 'alert_definition_wallet_recharge')) throw new AppError(ErrorCode.CONFLICT, 'the wallet\'s auto-recharge was set at the same time by another request; send this one again');
+      throw err;
+    }
+  }
+
+  /** A wallet's auto-recharge; null when it has none. */
+  autoRecharge(walletId: string): Promise<AlertDefinition | null> {
+    return isUuid(walletId) ? autoRechargeOf(this.sql, walletId) : Promise.resolve(null);
+  }
+
   async remove(id: string): Promise<AlertDefinition> {
     const current = isUuid(id) ? await this.repo.find(id) : null;
     if (!current) throw notFound('alert definition', id);
@@ -157,12 +230,12 @@ export class AlertService {
 
   definitions(customerId: string | null): Promise<AlertDefinition[]> {
     if (customerId !== null && !isUuid(customerId)) throw new ValidationError([{ path: 'customerId', message: 'must be a customer id' }]);
-    return this.repo.list(customerId);
+    return this.reads.list(customerId);
   }
 
   alerts(customerId: string, page: PageRequest): Promise<Page<AlertRecord>> {
     if (!isUuid(customerId)) throw new ValidationError([{ path: 'customerId', message: 'must be a customer id' }]);
-    return this.repo.alerts(customerId, page);
+    return this.reads.alerts(customerId, page);
   }
 
   /** Gives a new wallet the defaults of its currency, and checks them at once. */
@@ -176,11 +249,11 @@ export class AlertService {
   }
 
   /** Writes a definition and checks it against the current value in the same transaction. */
-  private async saved(customerId: string | null, id: string, write: (client: Parameters<typeof evaluateAlerts>[0]) => Promise<void>) {
+  private async saved(customerId: string | null, id: string | (() => string), write: (client: Parameters<typeof evaluateAlerts>[0]) => Promise<void>) {
     const { definition, fired } = await this.sql.transaction(async (client) => {
       await write(client);
       const fired = customerId ? await evaluateAlerts(client, [customerId], this.clock.now()) : [];
-      return { definition: (await this.repo.find(id, client))!, fired };
+      return { definition: (await this.repo.find(typeof id === 'string' ? id : id(), client))!, fired };
     });
     this.tell(fired);
     return { definition, fired };

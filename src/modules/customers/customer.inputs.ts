@@ -1,8 +1,45 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import type { Decimal } from '../../shared/money/decimal.js';
+import { PaymentProviderName } from './customer.entity.js';
 import { CustomerObject } from './customer.object.js';
+
+@InputType({ description: 'A postal address as invoices print it.' })
+export class PostalAddressInput {
+  @Field(() => String)
+  line1!: string;
+
+  @Field(() => String, { nullable: true })
+  line2?: string | null;
+
+  @Field(() => String)
+  city!: string;
+
+  @Field(() => String, { nullable: true })
+  postalCode?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'State, province or county, where the country uses one.' })
+  region?: string | null;
+
+  @Field(() => String, { description: 'ISO 3166-1 alpha-2 country code, e.g. "DE".' })
+  country!: string;
+}
+
+@InputType({ description: "Who the customer's invoices are addressed to; snapshotted onto each invoice when it is finalized." })
+export class BillingDetailsInput {
+  @Field(() => String, { description: 'The legal entity invoiced (its registered name).' })
+  legalName!: string;
+
+  @Field(() => String, { nullable: true, description: 'Where invoices are sent.' })
+  email?: string | null;
+
+  @Field(() => PostalAddressInput, { nullable: true })
+  address?: PostalAddressInput | null;
+
+  @Field(() => String, { nullable: true, description: 'VAT number or other tax id, as the tax authority writes it.' })
+  taxId?: string | null;
+}
 
 @InputType()
 export class CreateCustomerInput {
@@ -29,6 +66,12 @@ export class CreateCustomerInput {
 
   @Field(() => String, { nullable: true, description: "Code of the tax rate invoices apply; wins over the plan's." })
   taxRateCode?: string | null;
+
+  @Field(() => BillingDetailsInput, { nullable: true, description: 'Legal name, address and tax id for invoices; without them invoices show the name.' })
+  billingDetails?: BillingDetailsInput | null;
+
+  @Field(() => Int, { nullable: true, description: "Days after finalization an invoice falls due (0 to 365); the deployment's default when absent." })
+  paymentTermsDays?: number | null;
 }
 
 @ObjectType()
@@ -59,10 +102,37 @@ export class UpdateCustomerInput {
 
   @Field(() => String, { nullable: true, description: 'Tax rate code; null removes it.' })
   taxRateCode?: string | null;
+
+  @Field(() => BillingDetailsInput, { nullable: true, description: 'Replaces the billing details whole; null removes them. Finalized invoices keep the details they were issued with.' })
+  billingDetails?: BillingDetailsInput | null;
+
+  @Field(() => Int, { nullable: true, description: "Payment terms in days; null returns to the deployment's default." })
+  paymentTermsDays?: number | null;
 }
 
 @ObjectType()
 export class UpdateCustomerPayload {
+  @Field(() => CustomerObject)
+  customer!: CustomerObject;
+}
+
+@InputType({ description: 'Who collects the customer\'s invoices and charges its auto-recharges. References only: card numbers never reach this API.' })
+export class SetCustomerPaymentMethodInput {
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => PaymentProviderName, { description: 'MANUAL clears the Stripe references.' })
+  provider!: PaymentProviderName;
+
+  @Field(() => String, { nullable: true, description: 'STRIPE (required): the Stripe customer, cus_….' })
+  stripeCustomerId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'STRIPE (required): the customer\'s default payment method at Stripe, pm_…, charged off-session.' })
+  stripePaymentMethodId?: string | null;
+}
+
+@ObjectType()
+export class SetCustomerPaymentMethodPayload {
   @Field(() => CustomerObject)
   customer!: CustomerObject;
 }

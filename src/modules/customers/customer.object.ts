@@ -1,9 +1,55 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType } from '../../graphql/pagination.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
-import type { Customer } from './customer.entity.js';
+import type { BillingDetails, PostalAddress } from './billing-details.pure.js';
+import { PaymentProviderName, type Customer } from './customer.entity.js';
+
+registerEnumType(PaymentProviderName, {
+  name: 'PaymentProvider',
+  description: "Who collects a customer's invoices.",
+  valuesConfig: {
+    MANUAL: { description: "The integrator's own payment flow collects and reports each attempt (recordPaymentAttempt)." },
+    STRIPE: { description: "Stripe charges the customer's default payment method off-session; its webhooks settle." },
+  },
+});
+
+@ObjectType('PostalAddress')
+export class PostalAddressObject {
+  @Field(() => String)
+  line1!: string;
+
+  @Field(() => String, { nullable: true })
+  line2!: string | null;
+
+  @Field(() => String)
+  city!: string;
+
+  @Field(() => String, { nullable: true })
+  postalCode!: string | null;
+
+  @Field(() => String, { nullable: true })
+  region!: string | null;
+
+  @Field(() => String, { description: 'ISO 3166-1 alpha-2 country code.' })
+  country!: string;
+}
+
+@ObjectType('BillingDetails')
+export class BillingDetailsObject {
+  @Field(() => String)
+  legalName!: string;
+
+  @Field(() => String, { nullable: true })
+  email!: string | null;
+
+  @Field(() => PostalAddressObject, { nullable: true })
+  address!: PostalAddressObject | null;
+
+  @Field(() => String, { nullable: true })
+  taxId!: string | null;
+}
 
 @ObjectType('Customer')
 export class CustomerObject {
@@ -34,6 +80,27 @@ export class CustomerObject {
   @Field(() => String, { nullable: true, description: 'Code of the tax rate its invoices apply.' })
   taxRateCode!: string | null;
 
+  @Field(() => Date, { nullable: true, description: 'Set while an uncollectible invoice suspends the customer: new usage and authorizations are refused (ACCOUNT_SUSPENDED).' })
+  suspendedAt!: Date | null;
+
+  @Field(() => String, { nullable: true, description: 'Why it is suspended.' })
+  suspensionReason!: string | null;
+
+  @Field(() => BillingDetailsObject, { nullable: true, description: 'Legal name, address and tax id its invoices are addressed to.' })
+  billingDetails!: BillingDetailsObject | null;
+
+  @Field(() => Int, { nullable: true, description: "Its own payment terms in days; null: the deployment's default." })
+  paymentTermsDays!: number | null;
+
+  @Field(() => PaymentProviderName, { description: 'Who collects its invoices and charges its auto-recharges (setCustomerPaymentMethod).' })
+  paymentProvider!: PaymentProviderName;
+
+  @Field(() => String, { nullable: true, description: 'STRIPE: the Stripe customer (cus_…) charged.' })
+  stripeCustomerId!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'STRIPE: the default payment method (pm_…) charged off-session. The card stays at Stripe.' })
+  stripePaymentMethodId!: string | null;
+
   @Field(() => Date)
   createdAt!: Date;
 
@@ -53,6 +120,16 @@ export const toCustomerObject = (c: Customer): CustomerObject => ({
   metadata: c.metadata,
   spendingCap: c.spendingCap === null ? null : formatLedgerUnits(c.spendingCap),
   taxRateCode: c.taxRateCode,
+  suspendedAt: c.suspendedAt ?? null,
+  suspensionReason: c.suspensionReason ?? null,
+  billingDetails: c.billingDetails && toBillingDetails(c.billingDetails),
+  paymentTermsDays: c.paymentTermsDays,
+  paymentProvider: c.paymentProvider as PaymentProviderName,
+  stripeCustomerId: c.stripeCustomerId,
+  stripePaymentMethodId: c.stripePaymentMethodId,
   createdAt: c.createdAt,
   updatedAt: c.updatedAt,
 });
+
+const toAddress = (a: PostalAddress): PostalAddressObject => ({ line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, region: a.region, country: a.country });
+const toBillingDetails = (b: BillingDetails): BillingDetailsObject => ({ legalName: b.legalName, email: b.email, address: b.address && toAddress(b.address), taxId: b.taxId });

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../graphql/context.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { assertCustomerAccess, Role, visibleTo } from '../api-keys/index.js';
 import { CustomerConnection, CustomerObject, toCustomerObject } from './customer.object.js';
-import { CreateCustomerInput, CreateCustomerPayload, UpdateCustomerInput, UpdateCustomerPayload } from './customer.inputs.js';
+import { CreateCustomerInput, CreateCustomerPayload, SetCustomerPaymentMethodInput, SetCustomerPaymentMethodPayload, UpdateCustomerInput, UpdateCustomerPayload } from './customer.inputs.js';
 import type { CustomerService } from './customer.service.js';
 
 @Resolver(() => CustomerObject)
@@ -40,5 +40,11 @@ export class CustomerResolver {
   @Mutation(() => UpdateCustomerPayload)
   async updateCustomer(@Arg('input', () => UpdateCustomerInput) input: UpdateCustomerInput): Promise<UpdateCustomerPayload> {
     return { customer: toCustomerObject(await this.service.update(input)) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => SetCustomerPaymentMethodPayload, { description: "Sets who collects the customer's invoices (MANUAL or STRIPE) and the provider's references. Invoices finalized from now on follow it." })
+  async setCustomerPaymentMethod(@Arg('input', () => SetCustomerPaymentMethodInput) input: SetCustomerPaymentMethodInput): Promise<SetCustomerPaymentMethodPayload> {
+    return { customer: toCustomerObject(await this.service.setPaymentMethod(input)) };
   }
 }

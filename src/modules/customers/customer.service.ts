@@ -8,7 +8,8 @@ import type { Decimal } from '../../shared/money/decimal.js';
 import { toLedgerUnits } from '../../shared/money/units.js';
 import { Checker, checkAmount } from '../../shared/validation.js';
 import type { CurrencyService } from '../currencies/index.js';
-import { Customer } from './customer.entity.js';
+import { checkBillingDetails, PAYMENT_TERMS_DAYS, type BillingDetailsInput } from './billing-details.pure.js';
+import { Customer, PaymentProviderName } from './customer.entity.js';
 import { CustomerRepository } from './customer.repository.js';
 
 export interface CreateCustomerCommand {
@@ -20,6 +21,8 @@ export interface CreateCustomerCommand {
   metadata?: unknown;
   spendingCap?: Decimal | null;
   taxRateCode?: string | null;
+  billingDetails?: BillingDetailsInput | null;
+  paymentTermsDays?: number | null;
 }
 
 export interface UpdateCustomerCommand {
@@ -31,6 +34,20 @@ export interface UpdateCustomerCommand {
   /** null removes the cap. */
   spendingCap?: Decimal | null;
   taxRateCode?: string | null;
+  /** null removes them. */
+  billingDetails?: BillingDetailsInput | null;
+  /** null returns to the deployment's default. */
+  paymentTermsDays?: number | null;
+}
+
+/** Who collects a customer's invoices, and the provider's references to charge it. */
+export interface SetPaymentMethodCommand {
+  customerId: string;
+  provider: string;
+  /** STRIPE: the Stripe customer (cus_…). */
+  stripeCustomerId?: string | null;
+  /** STRIPE: its default payment method (pm_…), charged off-session. */
+  stripePaymentMethodId?: string | null;
 }
 
 /** A reference to one customer by our id or by the integrator's external id. */
@@ -38,6 +55,8 @@ export interface CustomerRef {
   id?: string | null;
   externalId?: string | null;
 }
+
+const { MANUAL, STRIPE } = PaymentProviderName;
 
 const EXTERNAL_ID = { max: 255, required: true, pattern: /^[\x21-\x7e]+$/, hint: 'must be printable ASCII without spaces' };
 
@@ -57,6 +76,8 @@ export class CustomerService {
     private readonly orm: Orm,
     private readonly currencies: CurrencyService,
     private readonly clock: Clock,
+    /** The payment providers this deployment has (MANUAL, and STRIPE when configured). */
+    private readonly paymentProviders: readonly string[] = [MANUAL],
   ) {}
 
   /** Registers a callback run after a spending cap changes (the reservation store keeps caps). */
@@ -75,6 +96,8 @@ export class CustomerService {
     const metadata = check.metadata('metadata', cmd.metadata) ?? {};
     const spendingCap = cmd.spendingCap ? checkAmount(check, 'spendingCap', cmd.spendingCap, { zero: true }) : undefined;
     await this.checkTaxRate(check, cmd.taxRateCode);
+    const billingDetails = checkBillingDetails(check, 'billingDetails', cmd.billingDetails) ?? null;
+    const paymentTermsDays = check.integer('paymentTermsDays', cmd.paymentTermsDays, PAYMENT_TERMS_DAYS) ?? null;
     check.done();
 
     const now = this.clock.now();
@@ -88,6 +111,11 @@ export class CustomerService {
       metadata,
       spendingCap: spendingCap ? toLedgerUnits(spendingCap) : null,
       taxRateCode: cmd.taxRateCode ?? null,
+      billingDetails,
+      paymentTermsDays,
+      paymentProvider: MANUAL,
+      stripeCustomerId: null,
+      stripePaymentMethodId: null,
       createdAt: now,
       updatedAt: now,
     });
@@ -109,6 +137,8 @@ export class CustomerService {
     const metadata = cmd.metadata === undefined ? undefined : check.metadata('metadata', cmd.metadata ?? {});
     const spendingCap = cmd.spendingCap ? checkAmount(check, 'spendingCap', cmd.spendingCap, { zero: true }) : cmd.spendingCap;
     await this.checkTaxRate(check, cmd.taxRateCode);
+    const billingDetails = checkBillingDetails(check, 'billingDetails', cmd.billingDetails);
+    const paymentTermsDays = cmd.paymentTermsDays === null ? null : check.integer('paymentTermsDays', cmd.paymentTermsDays, PAYMENT_TERMS_DAYS);
     check.done();
 
     const repo = new CustomerRepository(this.orm);
@@ -119,11 +149,37 @@ export class CustomerService {
     if (timezone !== undefined) customer.timezone = timezone;
     if (metadata !== undefined) customer.metadata = metadata;
     if (cmd.taxRateCode !== undefined) customer.taxRateCode = cmd.taxRateCode;
+    if (billingDetails !== undefined) customer.billingDetails = billingDetails;
+    if (paymentTermsDays !== undefined) customer.paymentTermsDays = paymentTermsDays;
     const capChanged = spendingCap !== undefined;
     if (capChanged) customer.spendingCap = spendingCap === null ? null : toLedgerUnits(spendingCap);
     customer.updatedAt = this.clock.now();
     await repo.flush();
     if (capChanged) for (const listener of this.capListeners) await listener(customer);
+    return customer;
+  }
+
+  /**
+   * Sets who collects the customer's invoices. STRIPE takes the references of the Stripe customer
+   * and its default payment method, which the service charges off-session; nothing of the card
+   * itself is ever sent here or stored. MANUAL clears the references.
+   */
+  async setPaymentMethod(cmd: SetPaymentMethodCommand): Promise<Customer> {
+    const check = new Checker();
+    if (!this.paymentProviders.includes(cmd.provider)) check.fail('provider', `must be one of ${this.paymentProviders.join(', ')} (the providers this deployment has)`);
+    const stripe = cmd.provider === STRIPE;
+    const customerRef = check.text('stripeCustomerId', cmd.stripeCustomerId, { max: 255, required: stripe, pattern: /^cus_[A-Za-z0-9]+$/, hint: 'must be a Stripe customer id (cus_…)' });
+    const methodRef = check.text('stripePaymentMethodId', cmd.stripePaymentMethodId, { max: 255, required: stripe, pattern: /^pm_[A-Za-z0-9_]+$/, hint: 'must be a Stripe payment method id (pm_…)' });
+    if (!stripe && (customerRef || methodRef)) check.fail(customerRef ? 'stripeCustomerId' : 'stripePaymentMethodId', 'is only given with provider STRIPE');
+    check.done();
+    const repo = new CustomerRepository(this.orm);
+    const customer = isUuid(cmd.customerId) ? await repo.findById(cmd.customerId) : null;
+    if (!customer) throw notFound('customer', cmd.customerId);
+    customer.paymentProvider = cmd.provider;
+    customer.stripeCustomerId = stripe ? customerRef! : null;
+    customer.stripePaymentMethodId = stripe ? methodRef! : null;
+    customer.updatedAt = this.clock.now();
+    await repo.flush();
     return customer;
   }
 

@@ -1,4 +1,4 @@
 export type { Customer } from './customer.entity.js';
-export { CustomerObject } from './customer.object.js';
+export { CustomerObject, PostalAddressObject } from './customer.object.js';
 export { CustomerResolver } from './customer.resolver.js';
 export { CustomerService } from './customer.service.js';

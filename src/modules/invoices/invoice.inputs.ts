@@ -23,24 +23,6 @@ export class VoidInvoicePayload {
 }
 
 @InputType()
-export class MarkInvoicePaidInput {
-  @Field(() => ID)
-  invoiceId!: string;
-
-  @Field(() => Date, { nullable: true, description: 'Now when absent.' })
-  paidAt?: Date | null;
-
-  @Field(() => String, { nullable: true, description: "The payment's reference in the payment system; repeating the call with it is a no-op." })
-  paymentReference?: string | null;
-}
-
-@ObjectType()
-export class MarkInvoicePaidPayload {
-  @Field(() => InvoiceObject)
-  invoice!: InvoiceObject;
-}
-
-@InputType()
 export class CloseInvoicesInput {
   @Field(() => Date, { nullable: true, description: 'Close as of this instant; now when absent.' })
   at?: Date | null;

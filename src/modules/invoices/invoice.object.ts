@@ -2,15 +2,18 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType } from '../../graphql/pagination.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
+import { InvoiceBuyerObject, InvoiceSellerObject } from './invoice-document.object.js';
 import type { InvoiceTotals } from './invoice.record.js';
-import { InvoiceKind, InvoiceStatus, LineKind, type InvoiceLineRecord, type InvoiceRecord } from './invoice.record.js';
+import { InvoiceKind, InvoicePaymentStatus, InvoiceStatus, LineKind, type InvoiceLineRecord, type InvoiceRecord } from './invoice.record.js';
+import { Decimal } from '../../shared/money/decimal.js';
 
 registerEnumType(InvoiceStatus, {
   name: 'InvoiceStatus',
   valuesConfig: {
     DRAFT: { description: 'Closed period inside its grace period: late events still change it.' },
     FINALIZED: { description: 'Numbered and immutable.' },
-    PAID: { description: 'Finalized, and a payment was recorded.' },
+    PAID: { description: 'Finalized, and paid in full: nothing remains due (a later refund does not make it due again).' },
+    UNCOLLECTIBLE: { description: 'Finalized, and dunning gave up: no payment succeeded by the last retry date. A payment still makes it PAID.' },
     VOID: { description: 'Cancelled with a reason; a corrected invoice may replace it.' },
   },
 });
@@ -19,6 +22,20 @@ registerEnumType(InvoiceKind, {
   valuesConfig: { PERIOD: { description: 'Closes a billing period.' }, OPENING: { description: "A new subscription's first base fee, billed in advance." } },
 });
 registerEnumType(LineKind, { name: 'InvoiceLineKind' });
+registerEnumType(InvoicePaymentStatus, {
+  name: 'InvoicePaymentStatus',
+  description: 'Where collecting an invoice stands.',
+  valuesConfig: {
+    NONE: { description: 'Nothing received yet, and no attempt failed.' },
+    PENDING: { description: 'An attempt is with a payment provider, which has yet to settle it.' },
+    FAILED: { description: 'The last attempt failed; the next is due at nextPaymentAttemptAt.' },
+    PARTIALLY_PAID: { description: 'Part of it was received; the rest is due.' },
+    PAID: { description: 'Paid in full.' },
+    UNCOLLECTIBLE: { description: 'Dunning gave up (the invoice is UNCOLLECTIBLE).' },
+    PARTIALLY_REFUNDED: { description: 'Paid, then part of it was refunded.' },
+    REFUNDED: { description: 'Everything received was refunded.' },
+  },
+});
 
 @ObjectType()
 export class InvoiceTierObject {
@@ -172,8 +189,25 @@ export class InvoiceObject {
   @Field(() => DecimalScalar, { description: 'Already paid from wallets and granted credits as usage happened (zero or negative).' })
   prepaid!: string;
 
-  @Field(() => DecimalScalar, { description: 'total + prepaid; negative is a credit to the customer.' })
+  @Field(() => DecimalScalar, {
+    description: 'What remains to be paid: total + prepaid − amountPaid, and zero once PAID (a refund of a paid invoice does not make it due again); negative is a credit to the customer.',
+  })
   amountDue!: string;
+
+  @Field(() => DecimalScalar, { description: 'Received for this invoice, less what was refunded.' })
+  amountPaid!: string;
+
+  @Field(() => DecimalScalar, { description: 'Refunded from its payments.' })
+  amountRefunded!: string;
+
+  @Field(() => InvoicePaymentStatus)
+  paymentStatus!: InvoicePaymentStatus;
+
+  @Field(() => Date, { nullable: true, description: 'When the next payment attempt is due after a failed one (dunning); null when none is scheduled.' })
+  nextPaymentAttemptAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'When dunning gave up and it became UNCOLLECTIBLE.' })
+  uncollectibleAt!: Date | null;
 
   @Field(() => GraphQLJSONObject, { description: 'The same totals, exact.' })
   precise!: Record<string, string>;
@@ -205,8 +239,23 @@ export class InvoiceObject {
   @Field(() => String, { nullable: true })
   voidReason!: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'The voided invoice this one corrects (replaces).' })
   correctsInvoiceId!: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'The invoice that corrects (replaces) this voided one.' })
+  correctedByInvoiceId!: string | null;
+
+  @Field(() => InvoiceSellerObject, { nullable: true, description: 'Who issued it, frozen when it was finalized; null for drafts and when no seller is configured.' })
+  seller!: InvoiceSellerObject | null;
+
+  @Field(() => InvoiceBuyerObject, { nullable: true, description: "The customer's billing details, frozen when it was finalized; null for drafts." })
+  buyer!: InvoiceBuyerObject | null;
+
+  @Field(() => Int, { nullable: true, description: 'Days after finalization it falls due; set when finalized.' })
+  paymentTermsDays!: number | null;
+
+  @Field(() => Date, { nullable: true, description: "When it falls due: paymentTermsDays calendar days after finalization in the customer's time zone." })
+  dueAt!: Date | null;
 }
 
 export const InvoiceConnection = connectionType('Invoice', InvoiceObject);
@@ -243,8 +292,23 @@ export class UpcomingInvoice {
 
 const toLine = (l: InvoiceLineRecord): InvoiceLineObject => ({ ...l, tiers: l.tiers, adjustments: l.adjustments ?? [] });
 
+/** Decimal places of an invoice figure's text ("61.00": 2): amounts shown at the currency's exponent. */
+const scaleOf = (text: string): number => (text.includes('.') ? text.length - text.indexOf('.') - 1 : 0);
+
+/** What remains due: nothing once PAID; the billed amount less what was received otherwise. */
+function remaining(i: InvoiceRecord): string {
+  const scale = scaleOf(i.amountDue);
+  return i.status === InvoiceStatus.PAID ? new Decimal(0).toFixed(scale) : new Decimal(i.amountDue).minus(i.amountPaid).toFixed(scale);
+}
+
 export const toInvoiceObject = (i: InvoiceRecord): InvoiceObject => ({
   ...i,
+  amountDue: remaining(i),
+  amountPaid: new Decimal(i.amountPaid).toFixed(scaleOf(i.amountDue)),
+  amountRefunded: new Decimal(i.amountRefunded).toFixed(scaleOf(i.amountDue)),
+  // A retry date only means something while the invoice is open (a voided one keeps its last).
+  nextPaymentAttemptAt: i.status === InvoiceStatus.FINALIZED ? i.nextPaymentAttemptAt : null,
+  correctedByInvoiceId: i.correctedBy?.id ?? null,
   precise: i.precise,
   lines: i.lines.map(toLine),
 });

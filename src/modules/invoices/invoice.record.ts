@@ -1,10 +1,24 @@
 import type { Decimal } from '../../shared/money/decimal.js';
+import type { PostalAddress } from '../customers/billing-details.pure.js';
 
 export const InvoiceKind = { PERIOD: 'PERIOD', OPENING: 'OPENING' } as const;
 export type InvoiceKind = (typeof InvoiceKind)[keyof typeof InvoiceKind];
 
-export const InvoiceStatus = { DRAFT: 'DRAFT', FINALIZED: 'FINALIZED', PAID: 'PAID', VOID: 'VOID' } as const;
+export const InvoiceStatus = { DRAFT: 'DRAFT', FINALIZED: 'FINALIZED', PAID: 'PAID', UNCOLLECTIBLE: 'UNCOLLECTIBLE', VOID: 'VOID' } as const;
 export type InvoiceStatus = (typeof InvoiceStatus)[keyof typeof InvoiceStatus];
+
+/** Where collecting an invoice stands (the payments module keeps it). */
+export const InvoicePaymentStatus = {
+  NONE: 'NONE',
+  PENDING: 'PENDING',
+  FAILED: 'FAILED',
+  PARTIALLY_PAID: 'PARTIALLY_PAID',
+  PAID: 'PAID',
+  UNCOLLECTIBLE: 'UNCOLLECTIBLE',
+  PARTIALLY_REFUNDED: 'PARTIALLY_REFUNDED',
+  REFUNDED: 'REFUNDED',
+} as const;
+export type InvoicePaymentStatus = (typeof InvoicePaymentStatus)[keyof typeof InvoicePaymentStatus];
 
 /** What a line bills. PREPAID lines are payments already made (negative, not taxed). */
 export const LineKind = {
@@ -99,6 +113,32 @@ export interface TaxRateSnapshot {
   inclusive: boolean;
 }
 
+/** The seller as configured when the invoice was finalized (SELLER_*). */
+export interface SellerSnapshot {
+  name: string;
+  /** One entry per printed line. */
+  address: string[];
+  taxId: string | null;
+  email: string | null;
+}
+
+/** The customer as billed when the invoice was finalized: its billing details, or its name. */
+export interface BuyerSnapshot {
+  legalName: string;
+  email: string | null;
+  address: PostalAddress | null;
+  taxId: string | null;
+  externalId: string;
+  /** The customer's time zone then: the invoice's dates are printed in it. */
+  timeZone: string;
+}
+
+/** Another invoice named on this one: the one it corrects, or the one that corrects it. */
+export interface InvoiceRef {
+  id: string;
+  number: string | null;
+}
+
 /** Invoice totals: rounded figures at the currency's exponent, with the exact ones in `precise`. */
 export interface InvoiceTotals {
   subtotal: string;
@@ -130,9 +170,25 @@ export interface InvoiceRecord extends InvoiceTotals {
   finalizedAt: Date | null;
   paidAt: Date | null;
   paymentReference: string | null;
+  /** Received less refunded, as a decimal of the currency unit (from ledger units). */
+  amountPaid: string;
+  amountRefunded: string;
+  paymentStatus: InvoicePaymentStatus;
+  paymentAttempts: number;
+  nextPaymentAttemptAt: Date | null;
+  uncollectibleAt: Date | null;
   voidedAt: Date | null;
   voidReason: string | null;
   correctsInvoiceId: string | null;
+  /** The invoice this one corrects, with its number (read with the invoice; null from `headers`). */
+  corrects: InvoiceRef | null;
+  /** The invoice that corrects this voided one (read with the invoice; null from `headers`). */
+  correctedBy: InvoiceRef | null;
+  /** Set when finalized: who issued it and to whom, and when it falls due. */
+  seller: SellerSnapshot | null;
+  buyer: BuyerSnapshot | null;
+  paymentTermsDays: number | null;
+  dueAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
   lines: InvoiceLineRecord[];

@@ -1,8 +1,24 @@
 import type { SqlClient, SqlPool } from '../../db/sql.js';
 import { Decimal } from '../../shared/money/decimal.js';
+import { formatLedgerUnits } from '../../shared/money/units.js';
 import type { ComposedLine } from './invoice-compose.pure.js';
 import { billedKey } from './invoice-compose.pure.js';
-import type { Billed, InvoiceKind, InvoiceLineRecord, InvoiceRecord, InvoiceStatus, LineKind } from './invoice.record.js';
+import type { Billed, BuyerSnapshot, InvoiceKind, InvoiceLineRecord, InvoiceRecord, InvoiceStatus, LineKind, SellerSnapshot } from './invoice.record.js';
+
+/** What finalization fixes on an invoice besides its number: the parties and the due date. */
+export interface InvoiceDocumentFacts {
+  seller: SellerSnapshot | null;
+  buyer: BuyerSnapshot;
+  paymentTermsDays: number;
+  dueAt: Date;
+}
+
+/** An invoice row with the invoices it names: the one it corrects and the one correcting it. */
+const INVOICE_WITH_REFS = `select i.*,
+       (select jsonb_build_object('id', c.id, 'number', c.number) from invoice c where c.id = i.corrects_invoice_id) as corrects,
+       (select jsonb_build_object('id', r.id, 'number', r.number) from invoice r where r.corrects_invoice_id = i.id
+         order by r.created_at desc limit 1) as corrected_by
+  from invoice i`;
 
 export type BilledMap = Map<string, Billed & { description: string; kind: LineKind; periodEnd: Date }>;
 
@@ -112,8 +128,14 @@ export class InvoiceRepository {
     return rows.map((r) => toInvoice(r, []));
   }
 
+  /** One invoice without its lines, as the caller's transaction sees it. */
+  async header(client: SqlClient, id: string): Promise<InvoiceRecord | null> {
+    const [row] = await query(client, 'select * from invoice where id = $1', [id]);
+    return row ? toInvoice(row, []) : null;
+  }
+
   async get(id: string): Promise<InvoiceRecord | null> {
-    const [row] = await this.sql.query<Record<string, unknown>>('select * from invoice where id = $1', [id]);
+    const [row] = await this.sql.query<Record<string, unknown>>(`${INVOICE_WITH_REFS} where i.id = $1`, [id]);
     if (!row) return null;
     return toInvoice(row, await this.lines(this.sql, id));
   }
@@ -126,8 +148,8 @@ export class InvoiceRepository {
   /** Invoices of a customer, newest period first, keyset-paginated on (period_start, id). */
   async page(customerId: string, first: number, after: { periodStart: Date; id: string } | null): Promise<{ items: InvoiceRecord[]; hasNextPage: boolean }> {
     const rows = await this.sql.query<Record<string, unknown>>(
-      `select * from invoice where customer_id = $1 ${after ? 'and (period_start, id) < ($3, $4)' : ''}
-        order by period_start desc, id desc limit $2`,
+      `${INVOICE_WITH_REFS} where i.customer_id = $1 ${after ? 'and (i.period_start, i.id) < ($3, $4)' : ''}
+        order by i.period_start desc, i.id desc limit $2`,
       after ? [customerId, first + 1, after.periodStart, after.id] : [customerId, first + 1],
     );
     const items = await Promise.all(rows.slice(0, first).map(async (r) => toInvoice(r, await this.lines(this.sql, r.id as string))));
@@ -181,8 +203,16 @@ export class InvoiceRepository {
     );
   }
 
-  /** Numbers and finalizes a draft. The counter row is locked until commit, so numbers have no gaps. */
-  async finalize(client: SqlClient, invoiceId: string, scope: string, format: (sequence: bigint) => string, at: Date): Promise<string> {
+  /**
+   * Numbers and finalizes a draft, fixing its parties and due date. The counter row is locked
+   * until commit, so numbers have no gaps.
+   */
+  /**
+   * Numbers and finalizes a draft. `collect`: the customer's provider collects by itself, so a
+   * first payment attempt is due at once (an invoice with something to pay); the dunning worker
+   * makes it.
+   */
+  async finalize(client: SqlClient, invoiceId: string, scope: string, format: (sequence: bigint) => string, at: Date, facts: InvoiceDocumentFacts, collect = false): Promise<string> {
     const { rows } = await client.query<{ last: string }>(
       `insert into invoice_counter (scope, last) values ($1, 1) on conflict (scope) do update set last = invoice_counter.last + 1 returning last::text`,
       [scope],
@@ -190,8 +220,11 @@ export class InvoiceRepository {
     const sequence = BigInt(rows[0]!.last);
     const number = format(sequence);
     await client.query(
-      `update invoice set status = 'FINALIZED', number = $2, number_scope = $3, sequence = $4, finalized_at = $5, updated_at = $5 where id = $1 and status = 'DRAFT'`,
-      [invoiceId, number, scope, sequence.toString(), at],
+      `update invoice set status = 'FINALIZED', number = $2, number_scope = $3, sequence = $4, finalized_at = $5, updated_at = $5,
+              seller = $6, buyer = $7, payment_terms_days = $8, due_at = $9,
+              next_payment_attempt_at = case when $10 and amount_due > 0 then $5::timestamptz end
+        where id = $1 and status = 'DRAFT'`,
+      [invoiceId, number, scope, sequence.toString(), at, facts.seller && JSON.stringify(facts.seller), JSON.stringify(facts.buyer), facts.paymentTermsDays, facts.dueAt, collect],
     );
     return number;
   }
@@ -241,9 +274,21 @@ function toInvoice(r: Record<string, any>, lines: InvoiceLineRecord[]): InvoiceR
     finalizedAt: r.finalized_at,
     paidAt: r.paid_at,
     paymentReference: r.payment_reference,
+    amountPaid: formatLedgerUnits(String(r.amount_paid ?? '0')),
+    amountRefunded: formatLedgerUnits(String(r.amount_refunded ?? '0')),
+    paymentStatus: r.payment_status ?? 'NONE',
+    paymentAttempts: r.payment_attempts ?? 0,
+    nextPaymentAttemptAt: r.next_payment_attempt_at ?? null,
+    uncollectibleAt: r.uncollectible_at ?? null,
     voidedAt: r.voided_at,
     voidReason: r.void_reason,
     correctsInvoiceId: r.corrects_invoice_id,
+    corrects: r.corrects ?? null,
+    correctedBy: r.corrected_by ?? null,
+    seller: r.seller ?? null,
+    buyer: r.buyer ?? null,
+    paymentTermsDays: r.payment_terms_days ?? null,
+    dueAt: r.due_at ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     lines,

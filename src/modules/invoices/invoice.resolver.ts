@@ -4,7 +4,7 @@ import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../
 import { ValidationError } from '../../shared/errors.js';
 import { notFound } from '../../shared/errors.js';
 import { assertCustomerAccess, Role, visibleTo } from '../api-keys/index.js';
-import { CloseInvoicesInput, CloseInvoicesPayload, MarkInvoicePaidInput, MarkInvoicePaidPayload, VoidInvoiceInput, VoidInvoicePayload } from './invoice.inputs.js';
+import { CloseInvoicesInput, CloseInvoicesPayload, VoidInvoiceInput, VoidInvoicePayload } from './invoice.inputs.js';
 import { InvoiceConnection, InvoiceObject, toInvoiceObject, toProjection, UpcomingInvoice } from './invoice.object.js';
 import type { InvoiceService } from './invoice.service.js';
 
@@ -50,12 +50,6 @@ export class InvoiceResolver {
   async voidInvoice(@Arg('input', () => VoidInvoiceInput) input: VoidInvoiceInput): Promise<VoidInvoicePayload> {
     const { voided, corrected } = await this.service.void(input);
     return { voided: toInvoiceObject(voided), corrected: corrected && toInvoiceObject(corrected) };
-  }
-
-  @Authorized(Role.ADMIN)
-  @Mutation(() => MarkInvoicePaidPayload)
-  async markInvoicePaid(@Arg('input', () => MarkInvoicePaidInput) input: MarkInvoicePaidInput): Promise<MarkInvoicePaidPayload> {
-    return { invoice: toInvoiceObject(await this.service.markPaid(input)) };
   }
 
   @Authorized(Role.ADMIN)

@@ -15,14 +15,23 @@ import { baseFeeItems } from './base-fees.pure.js';
 import { BillingTimeline } from './billing-timeline.pure.js';
 import { projectSpend } from '../usage-reports/index.js';
 import { billedKey, composeLines, invoiceTotals, roundMoney, type ComposedLine, type ComposeOptions } from './invoice-compose.pure.js';
-import { InvoiceKind, InvoiceStatus, LineKind, type BillingItem, type InvoiceRecord, type TaxRateSnapshot } from './invoice.record.js';
+import { buyerSnapshot, dueDate } from './invoice-document.pure.js';
+import { InvoiceKind, InvoicePaymentStatus, InvoiceStatus, LineKind, type BillingItem, type InvoiceRecord, type TaxRateSnapshot } from './invoice.record.js';
 import type { InvoiceRepository } from './invoice.repository.js';
 import { PeriodUsageRepository, type PeriodUsage } from './period-usage.repository.js';
 import { prepaidItems } from './prepaid-items.pure.js';
 import { usageItems, type RuleSetLookup } from './usage-items.pure.js';
+import { invoiceEvent, type InvoiceTopic } from './invoice-events.pure.js';
+import { emitWebhook, WebhookTopic } from '../webhooks/index.js';
 
-/** How far ahead of our clock a payment's date may be: clock skew with the payment system. */
-const PAID_AT_SKEW_MS = 5 * 60_000;
+/** One customer's close, as the scheduled close ran it (for metrics). */
+export interface CustomerClosed {
+  ok: boolean;
+  seconds: number;
+  finalized: number;
+  /** Committed usage events of the periods whose invoices it finalized. */
+  events: number;
+}
 
 export interface CloseReport {
   customers: number;
@@ -60,6 +69,9 @@ export class InvoiceService {
   private running: Promise<unknown> = Promise.resolve();
   /** Per customer: when something next falls due, and the subscription change it knew then. */
   private readonly schedule = new Map<string, { nextDue: number; changedAt: number }>();
+  private readonly closedListeners: Array<(closed: CustomerClosed) => void> = [];
+  /** Payment providers that collect by themselves: their customers' invoices are due for a first attempt once finalized. */
+  private collecting: ReadonlySet<string> = new Set();
 
   constructor(
     repo: InvoiceRepository,
@@ -75,6 +87,20 @@ export class InvoiceService {
     private readonly reads: InvoiceRepository = repo,
   ) {
     this.repo = repo;
+  }
+
+  /**
+   * Names the payment providers that collect by themselves (the payments module's, handed over
+   * by the composition root): an invoice finalized for a customer of one of them is due for its
+   * first payment attempt at once. MANUAL customers' invoices wait for the integrator's report.
+   */
+  collectWith(providers: readonly string[]): void {
+    this.collecting = new Set(providers);
+  }
+
+  /** Registers a listener for each customer closeDue closes (metrics). */
+  onCustomerClosed(listener: (closed: CustomerClosed) => void): void {
+    this.closedListeners.push(listener);
   }
 
   /** Closes due periods every closeIntervalMs (0: never). */
@@ -113,14 +139,21 @@ export class InvoiceService {
       while (next < customers.length) {
         const customerId = customers[next++]!;
         report.customers++;
+        const started = performance.now();
+        const closed = (r: { finalized: string[]; events: number } | null) => {
+          const c: CustomerClosed = { ok: r !== null, seconds: (performance.now() - started) / 1000, finalized: r?.finalized.length ?? 0, events: r?.events ?? 0 };
+          for (const listener of this.closedListeners) listener(c);
+        };
         try {
           const r = await this.closeCustomer(customerId, at);
           report.drafted += r.drafted;
           report.finalized.push(...r.finalized);
           this.schedule.set(customerId, { nextDue: r.nextDue, changedAt: changed.get(customerId) ?? 0 });
+          closed(r);
         } catch (err) {
           report.failed++;
           this.logger.error({ err, customerId }, 'closing a customer failed; the next run retries');
+          closed(null);
         }
       }
     };
@@ -129,13 +162,13 @@ export class InvoiceService {
   }
 
   /** Opening invoices, drafts of ended periods, and finalization of drafts past their grace. */
-  async closeCustomer(customerId: string, at: Date): Promise<{ drafted: number; finalized: string[]; nextDue: number }> {
+  async closeCustomer(customerId: string, at: Date): Promise<{ drafted: number; finalized: string[]; nextDue: number; events: number }> {
     return this.repo.transaction(async (client) => {
       await this.repo.lockCustomer(client, customerId);
       const scope = await this.scope(client, customerId);
       const existing = await this.repo.headers(client, customerId);
       const find = (kind: InvoiceKind, p: Period) => existing.find((i) => i.kind === kind && i.periodStart.getTime() === p.start.getTime());
-      const out = { drafted: 0, finalized: [] as string[], nextDue: scope.timeline.nextBoundary(at) };
+      const out = { drafted: 0, finalized: [] as string[], nextDue: scope.timeline.nextBoundary(at), events: 0 };
       for (const s of scope.timeline.advanceStarts(at)) {
         const p = scope.timeline.periodOf(s, s.startsAt);
         if (find(InvoiceKind.OPENING, p)) continue;
@@ -162,6 +195,7 @@ export class InvoiceService {
         } else {
           out.finalized.push(await this.numberInvoice(client, scope, draft!.id, at));
         }
+        if (graceOver) out.events += counts.get(p.start.toISOString()) ?? 0;
       }
       return out;
     });
@@ -193,32 +227,21 @@ export class InvoiceService {
   }
 
   async get(id: string): Promise<InvoiceRecord> {
-    const invoice = isUuid(id) ? await this.reads.get(id) : null;
+    return this.getFrom(this.reads, id);
+  }
+
+  /**
+   * An invoice as the primary has it: a payment or a void decides on the invoice's status and
+   * answers with the status it wrote, neither of which a replica's copy may be behind on.
+   */
+  private async getFrom(repo: InvoiceRepository, id: string): Promise<InvoiceRecord> {
+    const invoice = isUuid(id) ? await repo.get(id) : null;
     if (!invoice) throw notFound('invoice', id);
     return invoice;
   }
 
   page(customerId: string, first: number, after: { periodStart: Date; id: string } | null) {
     return this.reads.page(customerId, first, after);
-  }
-
-  /** Records a payment made outside the system. Repeating it with the same reference is a no-op. */
-  async markPaid(cmd: { invoiceId: string; paidAt?: Date | null; paymentReference?: string | null }): Promise<InvoiceRecord> {
-    const check = new Checker();
-    const reference = check.text('paymentReference', cmd.paymentReference, { max: 200 }) ?? null;
-    const now = this.clock.now();
-    // A payment is recorded once it happened: paidAt may be ahead of our clock only by the skew
-    // between it and the payment system's. It may be earlier than the finalization, though: a
-    // customer can pay the draft they see during the grace period, or pay in advance, and the
-    // books need the true date. How far back is bounded by the DateTimeISO scalar.
-    if (cmd.paidAt && cmd.paidAt.getTime() > now.getTime() + PAID_AT_SKEW_MS) check.fail('paidAt', 'must not be in the future (more than 5 minutes ahead of the server clock)');
-    check.done();
-    const invoice = await this.get(cmd.invoiceId);
-    if (invoice.status === InvoiceStatus.PAID && invoice.paymentReference === reference) return invoice;
-    const at = cmd.paidAt ?? now;
-    const done = await this.repo.transition(null, invoice.id, [InvoiceStatus.FINALIZED], { status: InvoiceStatus.PAID, paid_at: at, payment_reference: reference, updated_at: this.clock.now() });
-    if (!done) throw new AppError(ErrorCode.CONFLICT, `a ${invoice.status} invoice cannot be marked paid${invoice.status === 'PAID' ? ' again with another reference' : ''}`);
-    return this.get(invoice.id);
   }
 
   /**
@@ -229,12 +252,13 @@ export class InvoiceService {
     const check = new Checker();
     const reason = check.text('reason', cmd.reason, { max: 500, required: true });
     check.done();
-    const invoice = await this.get(cmd.invoiceId);
+    const invoice = await this.getFrom(this.repo, cmd.invoiceId);
     const now = this.clock.now();
     const correctedId = await this.repo.transaction(async (client) => {
       await this.repo.lockCustomer(client, invoice.customerId);
       const done = await this.repo.transition(client, invoice.id, [InvoiceStatus.FINALIZED, InvoiceStatus.PAID], { status: InvoiceStatus.VOID, voided_at: now, void_reason: reason, updated_at: now });
       if (!done) throw new AppError(ErrorCode.CONFLICT, `a ${invoice.status} invoice cannot be voided`);
+      await this.announce(client, WebhookTopic.INVOICE_VOIDED, invoice.id, now);
       if (!cmd.reissue) return null;
       const scope = await this.scope(client, invoice.customerId);
       const p = { start: invoice.periodStart, end: invoice.periodEnd };
@@ -245,7 +269,7 @@ export class InvoiceService {
           : await this.computePeriod(client, scope, p, null, existing, await this.usage.usageCounts(client, invoice.customerId, scope.customer.currency));
       return this.store(client, scope, invoice.kind, p, computed, null, now, true, invoice.id);
     });
-    return { voided: await this.get(invoice.id), corrected: correctedId ? await this.get(correctedId) : null };
+    return { voided: await this.getFrom(this.repo, invoice.id), corrected: correctedId ? await this.getFrom(this.repo, correctedId) : null };
   }
 
   private async scope(client: SqlClient, customerId: string): Promise<CustomerScope> {
@@ -354,9 +378,21 @@ export class InvoiceService {
       finalizedAt: null,
       paidAt: null,
       paymentReference: null,
+      amountPaid: '0',
+      amountRefunded: '0',
+      paymentStatus: InvoicePaymentStatus.NONE,
+      paymentAttempts: 0,
+      nextPaymentAttemptAt: null,
+      uncollectibleAt: null,
       voidedAt: null,
       voidReason: null,
       correctsInvoiceId: corrects,
+      corrects: null,
+      correctedBy: null,
+      seller: null,
+      buyer: null,
+      paymentTermsDays: null,
+      dueAt: null,
       createdAt: at,
       updatedAt: at,
       lines: c.lines.map((l, i) => ({
@@ -383,15 +419,31 @@ export class InvoiceService {
   private async store(client: SqlClient, scope: CustomerScope, kind: InvoiceKind, p: Period, c: Computed, id: string | null, at: Date, finalize: boolean, corrects: string | null = null): Promise<string> {
     const record = this.record(scope, kind, p, c, id ?? newId(at.getTime()), at, corrects);
     await this.repo.save(client, record, c.lines, c.options.exponent);
+    if (id === null) await this.announce(client, WebhookTopic.INVOICE_CREATED, record.id, at);
     if (finalize) await this.numberInvoice(client, scope, record.id, at);
     return record.id;
   }
 
+  /** Announces a change of an invoice to webhooks, in its transaction, with the invoice as it now stands. */
+  private async announce(client: SqlClient, topic: InvoiceTopic, id: string, at: Date): Promise<void> {
+    const invoice = await this.repo.header(client, id);
+    if (invoice) await emitWebhook(client, invoiceEvent(topic, invoice, at));
+  }
+
+  /**
+   * Numbers and finalizes a draft. The seller (configuration), the buyer (the customer's billing
+   * details) and the due date are frozen onto it with the number: later changes to either leave
+   * the finalized invoice as it was issued.
+   */
   private numberInvoice(client: SqlClient, scope: CustomerScope, id: string, at: Date): Promise<string> {
     const perCustomer = this.config.numbering === 'CUSTOMER';
     const prefix = this.config.numberPrefix;
+    const { customer } = scope;
+    const paymentTermsDays = customer.paymentTermsDays ?? this.config.paymentTermsDays;
+    const facts = { seller: this.config.seller, buyer: buyerSnapshot(customer), paymentTermsDays, dueAt: dueDate(at, paymentTermsDays, customer.timezone) };
     return this.repo
-      .finalize(client, id, perCustomer ? scope.customer.id : 'organization', (n) => (perCustomer ? `${prefix}-${scope.customer.externalId}-${n.toString().padStart(4, '0')}` : `${prefix}-${n.toString().padStart(6, '0')}`), at)
+      .finalize(client, id, perCustomer ? customer.id : 'organization', (n) => (perCustomer ? `${prefix}-${customer.externalId}-${n.toString().padStart(4, '0')}` : `${prefix}-${n.toString().padStart(6, '0')}`), at, facts, this.collecting.has(customer.paymentProvider))
+      .then(() => this.announce(client, WebhookTopic.INVOICE_FINALIZED, id, at))
       .then(() => id);
   }
 }

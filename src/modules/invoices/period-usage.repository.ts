@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SqlClient } from '../../db/sql.js';
+import { AppError, ErrorCode } from '../../shared/errors.js';
 import { Decimal } from '../../shared/money/decimal.js';
 import type { PeriodPayments } from './prepaid-items.pure.js';
 import type { LatestValue, UsageGroup } from './usage-items.pure.js';
@@ -18,7 +19,11 @@ export interface PeriodUsage extends PeriodPayments {
  * customer and period however many events it holds. The rows hold each full dimension set; the
  * dimensions the invoice presents are chosen here and the rows re-summed by them (numeric sums,
  * exact). A UNIQUE_COUNT meter's rows leave out its property (`folded`): when an invoice
- * presents that dimension, the meter's lines are read from its events instead (`raw_meter`).
+ * presents that dimension, the meter's lines are read from its events instead (`raw_meter`),
+ * from the months at or after the period start (usage_event is partitioned by month of
+ * occurred_at), and their lines counted against the period's rows (`short`): retention may
+ * have dropped the events of an old period, and an invoice recomputed from what is left would
+ * be wrong.
  * The committed event count (usage_period_total, written in the same commit as the events)
  * comes with it. Rows come in a fixed order (meter, rule set, presented dimensions, line), which
  * is the order of the invoice's usage lines.
@@ -41,7 +46,7 @@ with own as (
          (t.tp->>1)::numeric, (t.tp->>3)::numeric, (t.tp->>4)::numeric
     from raw_meter r
    cross join lateral (select * from usage_event e
-                        where e.customer_id = $1 and e.period_start = $2 and e.currency = $3 and e.meter_code = r.meter_code) e
+                        where e.customer_id = $1 and e.period_start = $2 and e.occurred_at >= $2 and e.currency = $3 and e.meter_code = r.meter_code) e
    cross join lateral jsonb_array_elements(e.lines) l
     left join lateral jsonb_array_elements(l->'t') with ordinality t(tp, ord) on true
    cross join lateral (select coalesce(t.ord, 1) = 1 as head) h
@@ -63,7 +68,10 @@ select (select coalesce(jsonb_agg(g order by g.meter_code, g.rule_set_key, g.dim
                  where t.customer_id = $1 and t.period_start = $2 and t.currency = $3 and t.meter_code = any($4::text[])
                  order by t.rule_set_key, t.c, t.ck, t.latest_at desc, t.latest_event_id desc) z) as latest,
        (select coalesce(sum(events), 0)::text from usage_period_total where customer_id = $1 and period_start = $2 and currency = $3) as seen,
-       (select coalesce(sum(charged), 0)::text from usage_period_total where customer_id = $1 and period_start = $2 and currency = $3) as charged`;
+       (select coalesce(sum(charged), 0)::text from usage_period_total where customer_id = $1 and period_start = $2 and currency = $3) as charged,
+       (select coalesce(jsonb_agg(r.meter_code order by r.meter_code), '[]'::jsonb) from raw_meter r
+         where (select coalesce(sum(o.n), 0) from own o where o.meter_code = r.meter_code)
+            <> (select coalesce(sum(x.n), 0) from part x where x.meter_code = r.meter_code)) as short`;
 
 /**
  * The SQL expression of a period row's presented dimensions (row alias x): per meter, only the
@@ -165,8 +173,15 @@ export class PeriodUsageRepository {
     const text = periodUsageSql(presentedDimensions(groupBy, params));
     // A named statement: each connection plans it once per presentation, not on every read.
     const name = `period_usage_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
-    const { rows } = await client.query<{ rows: PeriodUsageRow[]; paid: Array<{ kind: 'MAIN' | 'GRANT'; units: string }>; latest: LatestJson[]; seen: string; charged: string }>({ name, text, values: params });
+    const { rows } = await client.query<{ rows: PeriodUsageRow[]; paid: Array<{ kind: 'MAIN' | 'GRANT'; units: string }>; latest: LatestJson[]; seen: string; charged: string; short: string[] }>({ name, text, values: params });
     const r = rows[0]!;
+    if (r.short.length > 0) {
+      throw new AppError(
+        ErrorCode.EVENTS_NOT_RETAINED,
+        `the events of meter(s) ${r.short.join(', ')} in the period from ${periodStart.toISOString()} were dropped by retention (USAGE_RETENTION_MONTHS): its lines by their property cannot be recomputed`,
+        { meters: r.short, periodStart: periodStart.toISOString() },
+      );
+    }
     return {
       groups: usageGroups(r.rows),
       latest: r.latest.map((l) => ({ ruleSetKey: l.rule_set_key, ruleSetVersion: l.rule_set_version, component: l.c, counterKey: l.ck, value: new Decimal(l.q), adjustments: l.adj })),

@@ -2,11 +2,14 @@ import { forbidden, notFound, ValidationError } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import type { AlertRecord } from '../alerts/index.js';
 import { Role, type Principal } from '../api-keys/index.js';
-import { ALL_ALERTS, type BalanceMessage, type LiveBus, type LiveMessage, type UsageMessage } from './live.bus.js';
+import { ALL_ALERTS, type BalanceMessage, type LiveBus, type LiveMessage, type StandingMessage, type UsageMessage } from './live.bus.js';
+import { BalanceOrder } from './balance-order.pure.js';
 import type { LivePublisher } from './live-publisher.service.js';
 
 /** Messages a slow subscriber may fall behind by; older ones are dropped (the sequence shows the gap). */
 const MAX_QUEUED = 1_000;
+/** How long a balance change that arrived out of order waits for the change before it (BalanceOrder). */
+const REORDER_WAIT_MS = 1_000;
 
 /**
  * An async iterator over one subscription's messages. Fed by the bus, read by graphql-ws;
@@ -48,15 +51,6 @@ class Feed<T> implements AsyncIterableIterator<T> {
 }
 
 /**
- * Whether a balance message tells something the snapshot at `sequence` did not: a ledger change
- * that started from it or later. A hold change (the sequence does not move) carries the figures
- * read when it was published, so one at the snapshot's sequence is passed on.
- */
-function isAfter(m: BalanceMessage, sequence: bigint): boolean {
-  return m.sequence === m.previousSequence ? BigInt(m.sequence) >= sequence : BigInt(m.previousSequence) >= sequence;
-}
-
-/**
  * The live subscriptions: who may watch what, and the feeds themselves. Every message is checked
  * against the subscriber's scope before it is pushed, whatever channel it came from.
  */
@@ -66,6 +60,8 @@ export class LiveFeeds {
     private readonly publisher: LivePublisher,
     private readonly walletOwner: (walletId: string) => Promise<string | null>,
     private readonly customerExists: (customerId: string) => Promise<boolean>,
+    /** Told of each change pushed to a subscriber: its type and when it was committed (`at`, ISO). */
+    private readonly pushed: (type: LiveMessage['type'], at: string) => void = () => undefined,
   ) {}
 
   /**
@@ -85,21 +81,50 @@ export class LiveFeeds {
     const walletId = args.walletId ?? null;
     const feed = new Feed<BalanceMessage>();
     const early: BalanceMessage[] = [];
-    let seen: Map<string, bigint> | null = null;
+    let started = false;
+    const order = new BalanceOrder();
+    let waiting: NodeJS.Timeout | undefined;
+    const pass = (messages: BalanceMessage[]) => {
+      for (const m of messages) {
+        feed.push(m);
+        this.pushed('balance', m.at);
+      }
+    };
+    // A change that arrived before the one it follows waits for it, at most REORDER_WAIT_MS.
+    const wait = () => {
+      if (order.holding && !waiting) {
+        waiting = setTimeout(() => {
+          waiting = undefined;
+          pass(order.release());
+        }, REORDER_WAIT_MS);
+      } else if (!order.holding && waiting) {
+        clearTimeout(waiting);
+        waiting = undefined;
+      }
+    };
     const accept = (m: LiveMessage): m is BalanceMessage => m.type === 'balance' && m.customerId === customerId && (!walletId || m.walletId === walletId);
-    feed.unsubscribe = await this.bus.subscribe(customerId, (messages) => {
+    const unsubscribe = await this.bus.subscribe(customerId, (messages) => {
       for (const m of messages) {
         if (!accept(m)) continue;
-        if (seen === null) early.push(m);
-        else if (isAfter(m, seen.get(m.walletId) ?? 0n)) feed.push(m);
+        if (!started) early.push(m);
+        else pass(order.offer(m));
       }
+      if (started) wait();
     });
+    feed.unsubscribe = () => {
+      clearTimeout(waiting);
+      unsubscribe();
+    };
     try {
       const snapshot = await this.publisher.snapshot(customerId, walletId ? [walletId] : null);
-      seen = new Map(snapshot.map((s) => [s.walletId, BigInt(s.sequence)]));
-      for (const s of snapshot) feed.push(s);
+      for (const s of snapshot) {
+        order.start(s.walletId, BigInt(s.sequence));
+        feed.push(s);
+      }
       // Changes that arrived while the snapshot was read, newer than what it saw.
-      for (const m of early) if (isAfter(m, seen.get(m.walletId) ?? 0n)) feed.push(m);
+      started = true;
+      for (const m of early) pass(order.offer(m));
+      wait();
     } catch (err) {
       await feed.return();
       throw err;
@@ -113,7 +138,23 @@ export class LiveFeeds {
     const feed = new Feed<UsageMessage>();
     feed.unsubscribe = await this.bus.subscribe(customerId, (messages) => {
       for (const m of messages) {
-        if (m.type === 'usage' && m.customerId === customerId && (!args.meterCode || m.event.meterCode === args.meterCode)) feed.push(m);
+        if (m.type !== 'usage' || m.customerId !== customerId || (args.meterCode && m.event.meterCode !== args.meterCode)) continue;
+        feed.push(m);
+        this.pushed('usage', m.at);
+      }
+    });
+    return feed;
+  }
+
+  /** A customer's suspension and reinstatement, as they happen. */
+  async standing(principal: Principal, args: { customerId: string }): Promise<AsyncIterableIterator<StandingMessage>> {
+    const customerId = await this.customer(principal, args.customerId);
+    const feed = new Feed<StandingMessage>();
+    feed.unsubscribe = await this.bus.subscribe(customerId, (messages) => {
+      for (const m of messages) {
+        if (m.type !== 'standing' || m.customerId !== customerId) continue;
+        feed.push(m);
+        this.pushed('standing', m.at);
       }
     });
     return feed;
@@ -132,6 +173,7 @@ export class LiveFeeds {
         if (customerId !== null && m.customerId !== customerId) continue;
         if (principal.role === Role.CUSTOMER && m.customerId !== principal.customerId) continue;
         feed.push(m.alert);
+        this.pushed('alert', m.alert.createdAt);
       }
     });
     return feed;

@@ -66,7 +66,18 @@ export interface RevokedMessage {
   at: string;
 }
 
-export type LiveMessage = BalanceMessage | UsageMessage | AlertMessage | RevokedMessage;
+/** A customer was suspended (an uncollectible invoice) or reinstated (paid). */
+export interface StandingMessage {
+  type: 'standing';
+  customerId: string;
+  externalId: string;
+  status: 'ACTIVE' | 'SUSPENDED';
+  /** Why it is suspended; null once reinstated. */
+  reason: string | null;
+  at: string;
+}
+
+export type LiveMessage = BalanceMessage | UsageMessage | AlertMessage | RevokedMessage | StandingMessage;
 
 export type LiveListener = (messages: readonly LiveMessage[]) => void;
 
@@ -75,6 +86,9 @@ export const ALL_ALERTS = '*alerts';
 
 /** The channel of revocation notices, which every instance listens to. */
 export const REVOCATIONS = '*revocations';
+
+/** The channel of customer standing changes, which every instance listens to (its usage cache forgets the customer). */
+export const STANDINGS = '*standings';
 
 /**
  * Carries live messages between server instances: one channel per customer (and one for every

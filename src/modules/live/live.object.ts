@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
-import { BalanceCause, type BalanceMessage, type UsageMessage } from './live.bus.js';
+import { BalanceCause, type BalanceMessage, type StandingMessage, type UsageMessage } from './live.bus.js';
 
 registerEnumType(BalanceCause, {
   name: 'BalanceChangeCause',
@@ -103,6 +103,31 @@ export class UsageRecordedUpdate {
   at!: Date;
 }
 
+export const CustomerStanding = { ACTIVE: 'ACTIVE', SUSPENDED: 'SUSPENDED' } as const;
+export type CustomerStanding = (typeof CustomerStanding)[keyof typeof CustomerStanding];
+registerEnumType(CustomerStanding, {
+  name: 'CustomerStanding',
+  valuesConfig: {
+    ACTIVE: { description: 'Usage is accepted (reinstated).' },
+    SUSPENDED: { description: 'New usage and authorizations are refused (ACCOUNT_SUSPENDED) until the uncollectible invoice is paid.' },
+  },
+});
+
+@ObjectType('CustomerStandingUpdate', { description: 'A customer suspended for an uncollectible invoice, or reinstated by a payment.' })
+export class CustomerStandingUpdate {
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => CustomerStanding)
+  status!: CustomerStanding;
+
+  @Field(() => String, { nullable: true, description: 'Why it is suspended; null once reinstated.' })
+  reason!: string | null;
+
+  @Field(() => Date)
+  at!: Date;
+}
+
 /** Turns a message into its GraphQL object once per instance, however many subscribers it has. */
 const converted = new WeakMap<object, object>();
 export function once<M extends object, O extends object>(m: M, convert: (m: M) => O): O {
@@ -121,3 +146,5 @@ export const toUsageUpdate = (m: UsageMessage): UsageRecordedUpdate =>
     periodSpend: x.periodSpend,
     at: new Date(x.at),
   }));
+
+export const toStandingUpdate = (m: StandingMessage): CustomerStandingUpdate => once(m, (x) => ({ customerId: x.customerId, status: x.status, reason: x.reason, at: new Date(x.at) }));

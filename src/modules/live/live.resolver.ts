@@ -3,9 +3,9 @@ import type { RequestContext } from '../../graphql/context.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { AlertObject, toAlertObject, type AlertRecord } from '../alerts/index.js';
 import { Role } from '../api-keys/index.js';
-import type { BalanceMessage, UsageMessage } from './live.bus.js';
+import type { BalanceMessage, StandingMessage, UsageMessage } from './live.bus.js';
 import type { LiveFeeds } from './live-feeds.service.js';
-import { once, toBalanceUpdate, toUsageUpdate, UsageRecordedUpdate, WalletBalanceUpdate } from './live.object.js';
+import { CustomerStandingUpdate, once, toBalanceUpdate, toStandingUpdate, toUsageUpdate, UsageRecordedUpdate, WalletBalanceUpdate } from './live.object.js';
 
 type SubscribeData = { args: Record<string, string | null | undefined>; context: RequestContext };
 
@@ -41,6 +41,15 @@ export class LiveResolver {
     @Arg('meterCode', () => String, { nullable: true }) _meterCode?: string,
   ): UsageRecordedUpdate {
     return toUsageUpdate(message);
+  }
+
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
+  @Subscription(() => CustomerStandingUpdate, {
+    description: 'A customer suspended (an invoice became uncollectible under a plan whose dunning policy is SUSPEND) or reinstated (paid), as it happens.',
+    subscribe: ({ args, context }: SubscribeData) => feeds(context).standing(context.principal, { customerId: args.customerId! }),
+  })
+  customerStandingChanged(@Root() message: StandingMessage, @Arg('customerId', () => ID) _customerId: string): CustomerStandingUpdate {
+    return toStandingUpdate(message);
   }
 
   @Authorized(Role.ADMIN, Role.CUSTOMER)

@@ -1,4 +1,4 @@
-import { EntitySchema } from '@mikro-orm/core';
+import { ArrayType, EntitySchema } from '@mikro-orm/core';
 
 export const BillingInterval = {
   WEEKLY: 'WEEKLY',
@@ -7,6 +7,10 @@ export const BillingInterval = {
   YEARLY: 'YEARLY',
 } as const;
 export type BillingInterval = (typeof BillingInterval)[keyof typeof BillingInterval];
+
+/** What an invoice left uncollectible does to the customer: suspend its usage, or nothing. */
+export const DunningPolicy = { SUSPEND: 'SUSPEND', NONE: 'NONE' } as const;
+export type DunningPolicy = (typeof DunningPolicy)[keyof typeof DunningPolicy];
 
 /**
  * One version of a plan. Versions are immutable (the database refuses updates); a change is a
@@ -24,6 +28,9 @@ export class Plan {
   baseFee!: string;
   /** Tax rate its invoices apply unless the customer names one. */
   taxRateCode!: string | null;
+  /** Days after an invoice's first failed payment on which retries are due; null: DUNNING_RETRY_DAYS. */
+  dunningRetryDays!: number[] | null;
+  dunningPolicy!: DunningPolicy;
   createdAt!: Date;
 }
 
@@ -52,6 +59,8 @@ export const PlanSchema = new EntitySchema<Plan>({
     billingInterval: { type: 'string', length: 16 },
     baseFee: { type: 'decimal', precision: 30, scale: 9 },
     taxRateCode: { type: 'string', length: 64, nullable: true },
+    dunningRetryDays: { type: new ArrayType((i) => Number(i)), columnType: 'int[]', nullable: true },
+    dunningPolicy: { type: 'string', length: 16 },
     createdAt: { type: 'Date', columnType: 'timestamptz' },
   },
 });

@@ -1,7 +1,7 @@
-import { Field, InputType, ObjectType } from 'type-graphql';
+import { Field, InputType, Int, ObjectType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import type { Decimal } from '../../shared/money/decimal.js';
-import { BillingInterval } from './plan.entity.js';
+import { BillingInterval, DunningPolicy } from './plan.entity.js';
 import { PlanObject } from './plan.object.js';
 
 @InputType()
@@ -17,6 +17,15 @@ export class PlanChargeInput {
 
   @Field(() => [String], { nullable: true })
   groupBy?: string[] | null;
+}
+
+@InputType({ description: "Retrying an invoice's failed payments, and what an uncollectible invoice does to the customer." })
+export class PlanDunningInput {
+  @Field(() => [Int], { nullable: true, description: "Days after an invoice's first failed payment on which a retry is due, increasing; absent: DUNNING_RETRY_DAYS; empty: no retry." })
+  retryDays?: number[] | null;
+
+  @Field(() => DunningPolicy, { nullable: true, description: 'SUSPEND refuses the customer new usage while an invoice of this plan is uncollectible; NONE (default) does not.' })
+  policy?: DunningPolicy | null;
 }
 
 @InputType()
@@ -44,6 +53,9 @@ export class CreatePlanInput {
 
   @Field(() => String, { nullable: true, description: "Tax rate code its invoices apply unless the customer names one." })
   taxRateCode?: string | null;
+
+  @Field(() => PlanDunningInput, { nullable: true, description: 'The global retry days and policy NONE when absent.' })
+  dunning?: PlanDunningInput | null;
 }
 
 @ObjectType()
@@ -74,6 +86,9 @@ export class CreatePlanVersionInput {
 
   @Field(() => String, { nullable: true, description: 'Tax rate code; null removes it, absent copies it.' })
   taxRateCode?: string | null;
+
+  @Field(() => PlanDunningInput, { nullable: true, description: 'Replaces the dunning settings when given; absent copies them.' })
+  dunning?: PlanDunningInput | null;
 }
 
 @ObjectType()

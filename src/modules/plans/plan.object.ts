@@ -2,10 +2,26 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType } from '../../graphql/pagination.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
-import { BillingInterval } from './plan.entity.js';
+import { BillingInterval, DunningPolicy } from './plan.entity.js';
 import type { PlanView } from './plan.service.js';
 
 registerEnumType(BillingInterval, { name: 'BillingInterval' });
+registerEnumType(DunningPolicy, {
+  name: 'DunningPolicy',
+  valuesConfig: {
+    SUSPEND: { description: 'While an invoice is uncollectible the customer is suspended: new usage and authorizations are refused (ACCOUNT_SUSPENDED).' },
+    NONE: { description: 'An uncollectible invoice does not change what the customer may do.' },
+  },
+});
+
+@ObjectType('PlanDunning', { description: "Retrying an invoice's failed payments, and what an uncollectible invoice does to the customer." })
+export class PlanDunningObject {
+  @Field(() => [Int], { nullable: true, description: "Days after an invoice's first failed payment on which a retry is due; null: the global DUNNING_RETRY_DAYS." })
+  retryDays!: number[] | null;
+
+  @Field(() => DunningPolicy)
+  policy!: DunningPolicy;
+}
 
 @ObjectType('PlanCharge', { description: 'A meter of the plan and the rule set that prices it.' })
 export class PlanChargeObject {
@@ -54,6 +70,9 @@ export class PlanObject {
   @Field(() => [PlanChargeObject])
   charges!: PlanChargeObject[];
 
+  @Field(() => PlanDunningObject)
+  dunning!: PlanDunningObject;
+
   @Field(() => Date)
   createdAt!: Date;
 }
@@ -70,6 +89,7 @@ export const toPlanObject = ({ plan, charges }: PlanView): PlanObject => ({
   billingInterval: plan.billingInterval,
   baseFee: formatDecimal(new Decimal(plan.baseFee)),
   taxRateCode: plan.taxRateCode,
+  dunning: { retryDays: plan.dunningRetryDays, policy: plan.dunningPolicy },
   createdAt: plan.createdAt,
   charges: charges.map(({ charge, meter }) => ({
     meterCode: meter.code,

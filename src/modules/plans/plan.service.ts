@@ -8,7 +8,7 @@ import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import { Checker, checkAmount } from '../../shared/validation.js';
 import type { CurrencyService } from '../currencies/index.js';
 import { type Meter, CODE_PATTERN, type MeterService } from '../meters/index.js';
-import { BillingInterval, Plan, PlanCharge } from './plan.entity.js';
+import { BillingInterval, DunningPolicy, Plan, PlanCharge } from './plan.entity.js';
 import { PlanRepository } from './plan.repository.js';
 
 export interface PlanChargeCommand {
@@ -16,6 +16,12 @@ export interface PlanChargeCommand {
   ruleSetKey: string;
   displayName?: string | null;
   groupBy?: string[] | null;
+}
+
+/** Dunning of a plan version: retry days (absent: DUNNING_RETRY_DAYS) and policy (absent: NONE). */
+export interface PlanDunningCommand {
+  retryDays?: number[] | null;
+  policy?: DunningPolicy | null;
 }
 
 export interface CreatePlanCommand {
@@ -27,6 +33,7 @@ export interface CreatePlanCommand {
   baseFee: Decimal;
   charges?: PlanChargeCommand[] | null;
   taxRateCode?: string | null;
+  dunning?: PlanDunningCommand | null;
 }
 
 /** A new version: fields left out are copied from the latest version. The currency never changes. */
@@ -38,6 +45,7 @@ export interface CreatePlanVersionCommand {
   baseFee?: Decimal | null;
   charges?: PlanChargeCommand[] | null;
   taxRateCode?: string | null;
+  dunning?: PlanDunningCommand | null;
 }
 
 /** A plan version with its charges and their meters, ready to show. */
@@ -47,6 +55,8 @@ export interface PlanView {
 }
 
 const MAX_CHARGES = 50;
+const MAX_RETRY_DAYS = 20;
+const MAX_RETRY_DAY = 365;
 
 export class PlanService {
   private readonly byId = new Map<string, Promise<PlanView | null>>();
@@ -78,6 +88,7 @@ export class PlanService {
       billingInterval: cmd.billingInterval ?? latest.plan.billingInterval,
       baseFee: cmd.baseFee ?? new Decimal(latest.plan.baseFee),
       taxRateCode: cmd.taxRateCode === undefined ? latest.plan.taxRateCode : cmd.taxRateCode,
+      dunning: cmd.dunning ?? { retryDays: latest.plan.dunningRetryDays, policy: latest.plan.dunningPolicy },
       charges:
         cmd.charges ??
         latest.charges.map(({ charge, meter }) => ({
@@ -150,6 +161,7 @@ export class PlanService {
       baseFee: Decimal;
       charges?: PlanChargeCommand[] | null;
       taxRateCode?: string | null;
+      dunning?: PlanDunningCommand | null;
     },
   ) {
     const name = check.text('name', cmd.name, { max: 200, required: true });
@@ -177,8 +189,9 @@ export class PlanService {
       });
       return { meter, ruleSetKey, displayName, groupBy };
     });
+    const dunning = checkDunning(check, cmd.dunning ?? {});
     if (!check.ok) return undefined;
-    return { name: name!, description, billingInterval: cmd.billingInterval, baseFee: formatDecimal(baseFee!), taxRateCode, charges: checked };
+    return { name: name!, description, billingInterval: cmd.billingInterval, baseFee: formatDecimal(baseFee!), taxRateCode, charges: checked, dunning };
   }
 
   private async insertVersion(
@@ -198,6 +211,8 @@ export class PlanService {
       billingInterval: draft.billingInterval,
       baseFee: draft.baseFee,
       taxRateCode: draft.taxRateCode,
+      dunningRetryDays: draft.dunning.retryDays,
+      dunningPolicy: draft.dunning.policy,
       createdAt: now,
     });
     const charges = draft.charges.map((c, position) =>
@@ -223,4 +238,19 @@ export class PlanService {
     }
     return { plan, charges: charges.map((charge, i) => ({ charge, meter: draft.charges[i]!.meter! })) };
   }
+}
+
+/** Retry days: at most 20 whole days from 1 to 365, increasing (none: the first failure is the last). */
+function checkDunning(check: Checker, d: PlanDunningCommand): { retryDays: number[] | null; policy: DunningPolicy } {
+  const days = d.retryDays ?? null;
+  if (days) {
+    if (days.length > MAX_RETRY_DAYS) check.fail('dunning.retryDays', `must have at most ${MAX_RETRY_DAYS} days`);
+    days.forEach((day, i) => {
+      if (!Number.isInteger(day) || day < 1 || day > MAX_RETRY_DAY) check.fail(`dunning.retryDays.${i}`, `must be a whole number of days from 1 to ${MAX_RETRY_DAY}`);
+      else if (i > 0 && day <= days[i - 1]!) check.fail(`dunning.retryDays.${i}`, 'must be later than the day before it');
+    });
+  }
+  const policy = d.policy ?? DunningPolicy.NONE;
+  if (!Object.values(DunningPolicy).includes(policy)) check.fail('dunning.policy', 'must be SUSPEND or NONE');
+  return { retryDays: days, policy };
 }

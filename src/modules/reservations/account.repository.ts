@@ -116,16 +116,18 @@ export class AccountRepository {
       async (client) => {
         const version = await versionOf(client, customerId);
         // Charge counters are the sums of what each event advanced them by; a UNIQUE_COUNT meter
-        // also marks every value it has seen this period.
+        // also marks every value it has seen this period. Every read of the period's events also
+        // says occurred_at >= the period start (where they all are): usage_event is partitioned
+        // by month of occurred_at, and the months before the period are then not read.
         const counters = await client.query<{ key: string; total: string }>(
           `select l->>'ck' as key, sum((l->>'cd')::numeric)::text as total
              from usage_event e cross join lateral jsonb_array_elements(e.lines) l
-            where e.customer_id = $1 and e.period_start = $2 and l ? 'ck'
+            where e.customer_id = $1 and e.period_start = $2 and e.occurred_at >= $2 and l ? 'ck'
             group by 1
            union all
            select 'seen:' || e.meter_code || '|' || (e.dimensions ->> m.property), '1'
              from usage_event e join meter m on m.id = e.meter_id
-            where e.customer_id = $1 and e.period_start = $2 and m.aggregation = 'UNIQUE_COUNT' and e.dimensions ? m.property
+            where e.customer_id = $1 and e.period_start = $2 and e.occurred_at >= $2 and m.aggregation = 'UNIQUE_COUNT' and e.dimensions ? m.property
             group by 1`,
           [customerId, periodStart],
         );
@@ -138,13 +140,13 @@ export class AccountRepository {
                                       when 'UNIQUE_COUNT' then count(distinct e.dimensions ->> m.property)
                                       else sum(e.quantity) end)::text as total
              from usage_event e join meter m on m.id = e.meter_id
-            where e.customer_id = $1 and e.period_start = $2
+            where e.customer_id = $1 and e.period_start = $2 and e.occurred_at >= $2
             group by e.meter_code, m.aggregation`,
           [customerId, periodStart],
         );
         const spend = await client.query<{ currency: string; total: string }>(
           `select currency, sum(total)::text as total from (
-             select currency, sum(charged) as total from usage_event where customer_id = $1 and period_start = $2 and wallet_id is null group by 1
+             select currency, sum(charged) as total from usage_event where customer_id = $1 and period_start = $2 and occurred_at >= $2 and wallet_id is null group by 1
              union all
              select currency, sum(amount) from reservation where customer_id = $1 and period_start = $2 and wallet_id is null and status = 'OPEN' group by 1
            ) s group by 1`,

@@ -200,7 +200,10 @@ export interface ReservationStore {
   /** As load, for one period; throws StateNotLoaded when the customer's state is not loaded. */
   loadPeriod(customerId: string, snapshot: PeriodSnapshot): Promise<LoadOutcome>;
   inspect(customerId: string, expiredBefore: number | null): Promise<AccountView>;
-  /** The period counters the store holds for a customer, by period key (the raw fields). */
+  /**
+   * The period counters the store holds for a customer, by period key (the raw fields): every
+   * period it loaded and has not dropped (the in-process store also lists periods only begun).
+   */
   periods(customerId: string): Promise<Map<string, Record<string, string>>>;
   /** Forgets everything about a customer (repair); the next use loads it again. */
   drop(customerId: string): Promise<void>;

@@ -17,6 +17,29 @@ import type {
  * decimal strings (never JSON numbers, which Lua would turn into doubles).
  */
 
+/**
+ * The keys a script call declares (KEYS), as suffixes of the customer's key prefix
+ * `<prefix>{c:<id>}:`: the state's five first (lua/prelude.lua), then those of the request,
+ * each once. Every key a script touches is among them; `never` is never written.
+ */
+const STATE_KEYS = ['s', 'h', 'hx', 'ps', 'never'];
+const withState = (request: Iterable<string>): string[] => [...STATE_KEYS, ...new Set(request)];
+const periodKeys = (per: string) => (per === '' ? [] : [`p:${per}`]);
+
+export const scriptKeys = {
+  /** load, inspect */
+  state: (): string[] => [...STATE_KEYS],
+  /** begin-load (null: the customer's state), load-period */
+  period: (per: string | null): string[] => withState(periodKeys(per ?? '')),
+  reserve: (events: ReserveEvent[]): string[] => withState(events.flatMap((e) => [`i:${e.idempotencyKey}`, ...periodKeys(e.periodKey)])),
+  post: (items: PostItem[]): string[] => withState(items.flatMap((x) => [`i:${x.idempotencyKey}`, ...periodKeys(x.periodKey)])),
+  /** Each hold's idempotency key and period, as read from its record. */
+  release: (holds: Array<{ k: string; per: string }>): string[] => withState(holds.flatMap((h) => [`i:${h.k}`, ...periodKeys(h.per)])),
+  sync: (change: SyncChange): string[] => withState(change.version === null ? [] : [`sv:${change.version}`]),
+  /** The periods the state loaded (its ps set). */
+  drop: (periods: string[]): string[] => withState(periods.flatMap(periodKeys)),
+};
+
 const s = (x: bigint) => x.toString();
 const orEmpty = (x: bigint | null) => (x === null ? '' : x.toString());
 /** cjson encodes an empty table as {}; a list may arrive that way. */

@@ -1,6 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../../db/orm.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
+import type { WebhookEmission } from '../webhooks/index.js';
 import { Subscription } from './subscription.entity.js';
 
 export class SubscriptionRepository {
@@ -19,17 +20,32 @@ export class SubscriptionRepository {
     return this.em.findOne(Subscription, { id });
   }
 
-  /** Applies changes to a subscription and inserts its successor (if any) in one transaction. */
-  async replace(id: string, changes: Partial<Subscription>, next: Subscription | null): Promise<void> {
+  /**
+   * Applies changes to a subscription and inserts its successor (if any) in one transaction, which
+   * announces the change to webhooks.
+   */
+  async replace(id: string, changes: Partial<Subscription>, next: Subscription | null, announce: WebhookEmission): Promise<void> {
     await this.em.transactional(async (em) => {
       const row = await em.findOneOrFail(Subscription, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (row.endsAt) throw new AppError(ErrorCode.CONFLICT, 'the subscription was changed meanwhile; read it again');
       em.assign(row, changes);
       if (next) em.persist(next);
+      await em.flush();
+      await emit(em, announce);
     });
   }
 
-  async insert(subscription: Subscription): Promise<void> {
-    await this.em.persistAndFlush(subscription);
+  /** Inserts a subscription and announces it to webhooks, in one transaction. */
+  async insert(subscription: Subscription, announce: WebhookEmission): Promise<void> {
+    await this.em.transactional(async (em) => {
+      em.persist(subscription);
+      await em.flush();
+      await emit(em, announce);
+    });
   }
+}
+
+/** webhook_emit on the ORM's connection, in its transaction (the webhooks module's emission API in SQL). */
+async function emit(em: EntityManager, e: WebhookEmission): Promise<void> {
+  await em.execute('select webhook_emit(?, ?::uuid, ?::jsonb, ?::timestamptz)', [e.topic, e.eventId, JSON.stringify(e.data), e.at.toISOString()]);
 }

@@ -7,6 +7,7 @@ import { isUuid, newId } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
 import type { CustomerService } from '../customers/index.js';
 import type { PlanService, PlanView } from '../plans/index.js';
+import { webhookEventId, WebhookTopic, type SubscriptionEventSubscription } from '../webhooks/index.js';
 import { periodAt, type Alignment, type Period } from './billing-period.pure.js';
 import { BaseFeeTiming, Subscription, SubscriptionStatus } from './subscription.entity.js';
 import { SubscriptionRepository } from './subscription.repository.js';
@@ -98,7 +99,12 @@ export class SubscriptionService {
       createdAt: now,
       updatedAt: now,
     });
-    await new SubscriptionRepository(this.orm).insert(subscription);
+    await new SubscriptionRepository(this.orm).insert(subscription, {
+      topic: WebhookTopic.SUBSCRIPTION_CREATED,
+      eventId: webhookEventId(WebhookTopic.SUBSCRIPTION_CREATED, subscription.id),
+      data: { subscription: eventSubscription(subscription, plan) },
+      at: now,
+    });
     this.cache.delete(customer.id);
     return { subscription, plan };
   }
@@ -164,7 +170,13 @@ export class SubscriptionService {
       createdAt: now,
       updatedAt: now,
     });
-    await new SubscriptionRepository(this.orm).replace(old.id, { endsAt: at, status: timing === 'IMMEDIATE' ? SubscriptionStatus.ENDED : old.status, updatedAt: now }, next);
+    const ended = { endsAt: at, status: timing === 'IMMEDIATE' ? SubscriptionStatus.ENDED : old.status, updatedAt: now };
+    await new SubscriptionRepository(this.orm).replace(old.id, ended, next, {
+      topic: WebhookTopic.SUBSCRIPTION_CHANGED,
+      eventId: webhookEventId(WebhookTopic.SUBSCRIPTION_CHANGED, next.id),
+      data: { subscription: eventSubscription(next, plan), previous: eventSubscription({ ...old, ...ended }, current.plan), timing },
+      at: now,
+    });
     this.cache.delete(customer.id);
     return { subscription: next, plan };
   }
@@ -176,7 +188,12 @@ export class SubscriptionService {
     const immediate = cmd.timing === 'IMMEDIATE';
     const endsAt = immediate ? now : this.periodOf(current, customer.timezone, now).end;
     const changes = { endsAt, status: immediate ? SubscriptionStatus.CANCELED : current.subscription.status, cancelAtPeriodEnd: !immediate, canceledAt: now, updatedAt: now };
-    await new SubscriptionRepository(this.orm).replace(current.subscription.id, changes, null);
+    await new SubscriptionRepository(this.orm).replace(current.subscription.id, changes, null, {
+      topic: WebhookTopic.SUBSCRIPTION_CANCELED,
+      eventId: webhookEventId(WebhookTopic.SUBSCRIPTION_CANCELED, current.subscription.id),
+      data: { subscription: eventSubscription({ ...current.subscription, ...changes }, current.plan), timing: immediate ? 'IMMEDIATE' : 'PERIOD_END' },
+      at: now,
+    });
     this.cache.delete(customer.id);
     return { subscription: Object.assign(current.subscription, changes), plan: current.plan };
   }
@@ -200,4 +217,23 @@ export class SubscriptionService {
   invalidate(customerId: string): void {
     this.cache.delete(customerId);
   }
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+/** A subscription as subscription webhooks carry it. */
+function eventSubscription(s: Subscription, plan: PlanView): SubscriptionEventSubscription {
+  return {
+    id: s.id,
+    customerId: s.customerId,
+    planCode: plan.plan.code,
+    planVersion: plan.plan.version,
+    status: s.status,
+    startsAt: s.startsAt.toISOString(),
+    endsAt: iso(s.endsAt),
+    trialEndsAt: iso(s.trialEndsAt),
+    cancelAtPeriodEnd: s.cancelAtPeriodEnd,
+    canceledAt: iso(s.canceledAt),
+    replacesSubscriptionId: s.replacesSubscriptionId,
+  };
 }

@@ -1,3 +1,5 @@
+import { outsideRequests } from '../../shared/request-scope.js';
+
 interface Waiting<I, O> {
   item: I;
   resolve: (o: O) => void;
@@ -34,13 +36,16 @@ export class GroupCommitter<I, O> {
     const lane = this.lanes[laneIndex(this.options.keyOf(item), this.lanes.length)]!;
     return new Promise<O>((resolve, reject) => {
       lane.queue.push({ item, resolve, reject });
-      // Start on the next turn of the event loop, so work submitted in this one joins it.
+      // Start on the next turn of the event loop, so work submitted in this one joins it. The
+      // group serves every request in it: it runs (and logs, and traces) as none of them.
       if (!lane.busy && !lane.scheduled) {
         lane.scheduled = true;
-        setImmediate(() => {
-          lane.scheduled = false;
-          this.pump(lane);
-        });
+        outsideRequests(() =>
+          setImmediate(() => {
+            lane.scheduled = false;
+            this.pump(lane);
+          }),
+        );
       }
     });
   }

@@ -8,3 +8,7 @@ export { UsageResolver } from './usage.resolver.js';
 export { usageRoutes } from './usage.routes.js';
 export type { AuthorizeUsageCommand, RecordUsageCommand } from './usage-prepare.service.js';
 export { type HoldListener, type UsageCommitted, UsageService } from './usage.service.js';
+export type { PartitionRow, PruneRow } from './usage-partition.repository.js';
+export { UsagePartitionRepository } from './usage-partition.repository.js';
+export { type PruneReport, UsagePartitionService } from './usage-partition.service.js';
+export { UsagePartitionWorker } from './usage-partition.worker.js';

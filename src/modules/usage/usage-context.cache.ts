@@ -58,8 +58,8 @@ export class UsageContextCache {
     return customer;
   }
 
-  /** Forgets a customer (its settings changed). */
-  forgetCustomer(customer: Customer): void {
+  /** Forgets a customer (its settings or standing changed). */
+  forgetCustomer(customer: Pick<Customer, 'id' | 'externalId'>): void {
     this.customersById.delete(customer.id);
     this.customersByExternal.delete(customer.externalId);
   }

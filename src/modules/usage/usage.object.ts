@@ -59,7 +59,7 @@ export class FieldErrorObject {
 
 @ObjectType('UsageRefusal', { description: 'Why an event was not charged.' })
 export class UsageRefusalObject {
-  @Field(() => String, { description: 'WALLET_INSUFFICIENT_FUNDS, SPENDING_LIMIT_REACHED, RULE_REFUSED, or an error code.' })
+  @Field(() => String, { description: 'WALLET_INSUFFICIENT_FUNDS, SPENDING_LIMIT_REACHED, RULE_REFUSED, UNPRICED_EVENT, ACCOUNT_SUSPENDED, or an error code.' })
   code!: string;
 
   @Field(() => String)

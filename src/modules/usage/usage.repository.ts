@@ -114,23 +114,47 @@ export class UsageRepository {
     private readonly sql: SqlPool = commitSql,
   ) {}
 
+  /*
+   * Events are found through usage_event_key, which holds every key with its event's id and
+   * time: the time names the one monthly partition of usage_event to read (the others are
+   * pruned once the key is read). A key whose event retention has dropped finds no event;
+   * keyRecorded still knows it.
+   */
+
   async findByKey(customerId: string, idempotencyKey: string): Promise<UsageEventRecord | null> {
-    const rows = await this.sql.query<Row>('select * from usage_event where customer_id = $1 and idempotency_key = $2', [customerId, idempotencyKey]);
+    const rows = await this.sql.query<Row>(
+      `select e.* from usage_event e
+        where (e.id, e.occurred_at) = (select k.event_id, k.occurred_at from usage_event_key k where k.customer_id = $1 and k.idempotency_key = $2)`,
+      [customerId, idempotencyKey],
+    );
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
   /** Events by (customer, key), keyed "customerId|key". */
   async findByKeys(refs: Array<{ customerId: string; key: string }>): Promise<Map<string, UsageEventRecord>> {
     const rows = await this.sql.query<Row>(
-      `select * from usage_event where (customer_id, idempotency_key) in (select * from unnest($1::uuid[], $2::varchar[]))`,
+      `select e.* from usage_event_key k join usage_event e on e.id = k.event_id and e.occurred_at = k.occurred_at
+        where (k.customer_id, k.idempotency_key) in (select * from unnest($1::uuid[], $2::varchar[]))`,
       [refs.map((r) => r.customerId), refs.map((r) => r.key)],
     );
     return new Map(rows.map((r) => [`${r.customer_id}|${r.idempotency_key}`, toRecord(r)]));
   }
 
   async findById(id: string): Promise<UsageEventRecord | null> {
-    const rows = await this.sql.query<Row>('select * from usage_event where id = $1', [id]);
+    const rows = await this.sql.query<Row>(
+      `select e.* from usage_event e where (e.id, e.occurred_at) = (select k.event_id, k.occurred_at from usage_event_key k where k.event_id = $1)`,
+      [id],
+    );
     return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** When the event committed under a key happened, kept for every key, also once retention dropped the event. */
+  async keyRecorded(customerId: string, idempotencyKey: string): Promise<{ eventId: string; occurredAt: Date } | null> {
+    const rows = await this.sql.query<{ event_id: string; occurred_at: Date }>(
+      'select event_id, occurred_at from usage_event_key where customer_id = $1 and idempotency_key = $2',
+      [customerId, idempotencyKey],
+    );
+    return rows[0] ? { eventId: rows[0].event_id, occurredAt: rows[0].occurred_at } : null;
   }
 
   /**

@@ -4,7 +4,7 @@ import { BodyError, parseJson, readBody } from '../../http/body.js';
 import { sendJson, type Route } from '../../http/router.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import type { Credentials } from '../customer-tokens/index.js';
-import { Role } from '../api-keys/index.js';
+import { Role, type Principal } from '../api-keys/index.js';
 import { toUsageResult } from './usage.object.js';
 import { MAX_BATCH, type UsageService } from './usage.service.js';
 
@@ -26,7 +26,14 @@ function sendError(res: ServerResponse, status: number, code: string, message: s
  * 400 for a body that is not CloudEvents JSON, 401/403 for credentials, 413 for a body or batch
  * too large, 415 for another content type, 429 (Retry-After) past the rate limit.
  */
-export function usageRoutes(deps: { usage: UsageService; credentials: Credentials; rates: RateLimits; bodyLimit: number }): Route[] {
+export function usageRoutes(deps: {
+  usage: UsageService;
+  credentials: Credentials;
+  rates: RateLimits;
+  bodyLimit: number;
+  /** Told of the caller once its events are committed, before the response: its next reads must see them. */
+  wrote?: (principal: Principal) => void;
+}): Route[] {
   return [
     {
       name: 'events',
@@ -47,6 +54,7 @@ export function usageRoutes(deps: { usage: UsageService; credentials: Credential
           const atomic = url.searchParams.get('atomic') === 'true';
           await deps.rates.consume(principal, 'ingest', events.length);
           const outcomes = await deps.usage.recordCloudEvents(events, atomic);
+          deps.wrote?.(principal);
           const results = outcomes.map((o, i) => {
             const e = events[i] as Record<string, unknown> | null;
             const ref = e && typeof e === 'object' ? { id: typeof e.id === 'string' ? e.id : null, source: typeof e.source === 'string' ? e.source : null } : { id: null, source: null };

@@ -4,6 +4,8 @@ import type { RatingInput } from '../../rating/types.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, ValidationError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import type { Metrics } from '../../shared/metrics.js';
+import { Tracing, type SpanContext, type TraceContext } from '../../shared/tracing.js';
 import { Decimal } from '../../shared/money/decimal.js';
 import { asUnavailable } from '../../db/sql.js';
 import type { AccountStateService, ReservationStore, ReserveResult, WalletFigures, ReservationRepository } from '../reservations/index.js';
@@ -15,9 +17,21 @@ import type { UsageContextCache } from './usage-context.cache.js';
 import type { UsageJob } from './usage-job.pure.js';
 import { UsagePreparer, type AuthorizeUsageCommand, type RecordUsageCommand } from './usage-prepare.service.js';
 import { toEventRecord, toReservation } from './usage-records.pure.js';
-import { capRefused, fundsRefused, keyInProgress, keyReused, reservationClosed, storeUnavailable, type UsageOutcome } from './usage-outcomes.pure.js';
+import { capRefused, fundsRefused, suspendedRefused, keyInProgress, keyPastRetention, keyReused, reservationClosed, storeUnavailable, type UsageOutcome } from './usage-outcomes.pure.js';
 import { postItem, toReserveEvent } from './reserve-events.pure.js';
 import { notCommitted, type UsageRepository, type CommitBundle, type CommitOutcome, type CustomerNotice } from './usage.repository.js';
+
+/**
+ * New usage and authorizations of a suspended customer are refused before anything is reserved
+ * (fail closed). The flag comes with the customer the context cache already resolved; a
+ * suspension reaches every instance's cache at once through a notice on the live bus, and within
+ * the cache's freshness (UsageContextCache, seconds) should a notice be lost. Settling an
+ * authorization made before the suspension is not new usage, and is let through.
+ */
+function refuseSuspended(job: UsageJob): UsageJob {
+  if (!job.outcome && job.ctx.customer.suspendedAt) job.outcome = suspendedRefused(job.ctx.customer);
+  return job;
+}
 
 /** Told when an authorization holds money or a hold is given back (live updates, alerts on available balance). */
 export type HoldListener = (customerId: string, walletId: string | null, change: 'HOLD' | 'RELEASE') => void;
@@ -34,7 +48,12 @@ export interface UsageCommitted {
 interface Committed {
   outcomes: CommitOutcome[];
   posted: Promise<void>;
+  /** The group it was committed in: requests, events, and its span when traced. */
+  group: { requests: number; events: number; span: SpanContext | undefined };
 }
+
+/** One request's events as submitted to the group commit, with where the request sits in its trace. */
+type Submitted = CommitBundle & { caller?: TraceContext };
 
 const MAX_ROUNDS = 50;
 const WAIT_FOR_DUPLICATE_MS = 5_000;
@@ -54,7 +73,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class UsageService {
   private readonly repo: UsageRepository;
   private readonly reservations: ReservationRepository;
-  private readonly committer: GroupCommitter<CommitBundle, Committed>;
+  private readonly committer: GroupCommitter<Submitted, Committed>;
   private readonly listeners: Array<(committed: UsageCommitted) => void> = [];
   private readonly holdListeners: HoldListener[] = [];
   private readonly counters = new CounterCache();
@@ -70,6 +89,8 @@ export class UsageService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly stages: StageTimer = noStages,
+    private readonly metrics: Metrics | null = null,
+    private readonly tracing: Tracing = Tracing.off,
   ) {
     this.preparer = new UsagePreparer(contexts, config);
     this.repo = repos.usage;
@@ -77,11 +98,24 @@ export class UsageService {
     this.committer = new GroupCommitter(
       async (bundles) => {
         const started = performance.now();
-        const { outcomes, notices } = await this.repo.commitBundles(bundles, this.clock.now());
+        const events = bundles.reduce((n, b) => n + b.events.length, 0);
+        this.metrics?.commitGroupRequests.observe(bundles.length);
+        this.metrics?.commitGroupEvents.observe(events);
+        // The group serves many requests: its span starts a trace of its own, linked to theirs.
+        const traced = (error?: unknown) =>
+          this.tracing.enabled ? this.tracing.record('usage.group_commit', started, { 'billing.commit.requests': bundles.length, 'billing.commit.events': events }, { links: callerLinks(this.tracing, bundles), error }) : undefined;
+        let committed;
+        try {
+          committed = await this.repo.commitBundles(bundles, this.clock.now());
+        } catch (err) {
+          traced(err);
+          throw err;
+        }
         this.stages('commit', started);
+        const group = { requests: bundles.length, events, span: traced() };
         // The lane is free for the next commit while the holds are posted.
-        const posted = this.afterCommit(bundles, outcomes, notices);
-        return outcomes.map((o) => ({ outcomes: o, posted }));
+        const posted = this.afterCommit(bundles, committed.outcomes, committed.notices);
+        return committed.outcomes.map((o) => ({ outcomes: o, posted, group }));
       },
       {
         maxBatch: config.groupCommitMaxBatch,
@@ -123,8 +157,8 @@ export class UsageService {
     const started = performance.now();
     const now = this.clock.now();
     const prepared = await Promise.all(commands.map((c, i) => prepare(c, i, now).catch((err: unknown) => err)));
-    const jobs: UsageJob[] = prepared.map((p, i) => (p instanceof Error ? this.failedJob(i, p) : (p as UsageJob)));
-    this.stages('prepare', started);
+    const jobs: UsageJob[] = prepared.map((p, i) => (p instanceof Error ? this.failedJob(i, p) : refuseSuspended(p as UsageJob)));
+    this.stage('prepare', started, { 'billing.usage.events': commands.length });
     this.markRepeatedKeys(jobs);
     const outcomes = await this.run(jobs, atomic);
     this.stages('request', started);
@@ -138,8 +172,8 @@ export class UsageService {
    */
   async authorize(cmd: AuthorizeUsageCommand): Promise<UsageOutcome> {
     const started = performance.now();
-    const job = await this.preparer.prepareAuthorization(cmd, this.clock.now());
-    this.stages('prepare', started);
+    const job = refuseSuspended(await this.preparer.prepareAuthorization(cmd, this.clock.now()));
+    this.stage('prepare', started, { 'billing.usage.events': 1 });
     const [outcome] = await this.run([job], false);
     this.stages('request', started);
     return outcome!;
@@ -152,6 +186,12 @@ export class UsageService {
 
   /** Runs prepared jobs through reservation and commit (also used to settle reservations). */
   async run(jobs: UsageJob[], atomic: boolean): Promise<UsageOutcome[]> {
+    const outcomes = await this.runJobs(jobs, atomic);
+    if (this.metrics) countOutcomes(this.metrics, outcomes);
+    return outcomes;
+  }
+
+  private async runJobs(jobs: UsageJob[], atomic: boolean): Promise<UsageOutcome[]> {
     if (atomic && this.failAtomic(jobs)) return jobs.map((j) => j.outcome!);
     await this.reserveAll(jobs, atomic);
     await this.replayRefusedDuplicates(jobs);
@@ -248,7 +288,7 @@ export class UsageService {
       }
       const rating = performance.now();
       await this.rateInOrder(pending);
-      this.stages('rate', rating);
+      this.stage('rate', rating, { 'billing.usage.events': pending.length, 'billing.usage.round': round });
       for (const j of pending) if (j.rating!.refusal) j.outcome = ratingRefusal(j.rating!.refusal);
       if (atomic && jobs.some((j) => j.outcome)) return;
       const groups = new Map<string, UsageJob[]>();
@@ -274,10 +314,12 @@ export class UsageService {
     const now = group.some((j) => j.kind === 'authorization') ? this.clock.now().getTime() : Date.now();
     let reply;
     const reserving = performance.now();
+    const attributes = { 'billing.store.kind': this.store.kind, 'billing.usage.events': group.length };
     try {
       reply = await this.store.reserve(customerId, now, group.map((j) => toReserveEvent(j, now, this.config.holdMs)), atomic);
-      this.stages('reserve', reserving);
+      this.stage('reserve', reserving, { ...attributes, 'billing.store.reply': reply.kind });
     } catch (err) {
+      this.tracing.record('usage.reserve', reserving, attributes, { error: err });
       for (const j of group) j.outcome = { kind: 'error', error: storeUnavailable(err) };
       return;
     }
@@ -348,8 +390,14 @@ export class UsageService {
       if (reservation.requestHash !== job.hash) return { kind: 'error', error: keyReused(job.key) };
       return { kind: 'authorized', reservation, replay: true };
     }
-    const event = await this.repo.findByKey(job.ctx.customer.id, job.key);
-    if (!event) return { kind: 'error', error: keyInProgress() };
+    let event = await this.repo.findByKey(job.ctx.customer.id, job.key);
+    if (!event) {
+      // A key recorded without its event: committed just now (read again), or retention has
+      // dropped the event, and the key is still refused.
+      const recorded = await this.repo.keyRecorded(job.ctx.customer.id, job.key);
+      event = recorded && (await this.repo.findByKey(job.ctx.customer.id, job.key));
+      if (!event) return { kind: 'error', error: recorded ? keyPastRetention(job.key, recorded.occurredAt) : keyInProgress() };
+    }
     if (event.requestHash !== job.hash) return { kind: 'error', error: keyReused(job.key) };
     return { kind: 'accepted', event, replay: true };
   }
@@ -373,9 +421,11 @@ export class UsageService {
     let committed: Committed;
     const submitted = performance.now();
     try {
-      committed = await this.committer.submit(bundle);
-      this.stages('commit_wait', submitted);
+      committed = await this.committer.submit(this.tracing.enabled ? { ...bundle, caller: this.tracing.capture() } : bundle);
+      const { group } = committed;
+      this.stage('commit_wait', submitted, { 'billing.usage.events': reserved.length, 'billing.commit.group_requests': group.requests, 'billing.commit.group_events': group.events }, group.span);
     } catch (err) {
+      this.tracing.record('usage.commit', submitted, { 'billing.usage.events': reserved.length }, { error: err });
       await this.releaseHolds(reserved);
       for (const j of reserved) j.outcome = { kind: 'error', error: notCommitted(err) };
       return;
@@ -408,8 +458,9 @@ export class UsageService {
     const committing = performance.now();
     try {
       version = await this.reservations.insert(reservation);
-      this.stages('commit', committing);
+      this.stage('commit', committing, { 'billing.usage.events': 1, 'billing.commit.kind': 'authorization' });
     } catch (err) {
+      this.tracing.record('usage.commit', committing, { 'billing.commit.kind': 'authorization' }, { error: err });
       await this.releaseHolds([job]);
       job.outcome = { kind: 'error', error: notCommitted(asUnavailable(err)) };
       return;
@@ -424,12 +475,12 @@ export class UsageService {
     await this.store.post(reservation.customerId, version, [postItem(job)], this.clock.now().getTime()).catch((err: unknown) => {
       this.logger.warn({ customerId: reservation.customerId, err: (err as Error).message }, 'keeping an authorization hold failed; the sweep will');
     });
-    this.stages('post', posting);
+    this.stage('post', posting, { 'billing.store.kind': this.store.kind });
     for (const listener of this.holdListeners) listener(reservation.customerId, reservation.walletId, 'HOLD');
   }
 
   /** Posts the holds of a group commit's events, one store call per customer, then tells the listeners. */
-  private async afterCommit(bundles: CommitBundle[], outcomes: CommitOutcome[][], notices: CustomerNotice[]): Promise<void> {
+  private async afterCommit(bundles: Submitted[], outcomes: CommitOutcome[][], notices: CustomerNotice[]): Promise<void> {
     const posts = new Map<string, { version: bigint; items: CommitBundle['events'][number]['post'][] }>();
     const events: UsageEventRecord[] = [];
     bundles.forEach((b, i) =>
@@ -455,7 +506,9 @@ export class UsageService {
       }),
     );
     this.stages('post', posting);
+    this.forEachCaller(bundles, 'usage.post', posting, { 'billing.store.kind': this.store.kind, 'billing.store.customers': posts.size });
     if (events.length === 0 && notices.length === 0) return;
+    const publishing = performance.now();
     for (const listener of this.listeners) {
       try {
         listener({ notices, events, wallets });
@@ -463,6 +516,20 @@ export class UsageService {
         this.logger.error({ err }, 'a usage commit listener failed');
       }
     }
+    this.forEachCaller(bundles, 'usage.publish', publishing, { 'billing.usage.events': events.length });
+  }
+
+  /** A stage of one request: its metric, and its span under the request's active span (linked to `link`). */
+  private stage(stage: Parameters<StageTimer>[0], started: number, attributes: Record<string, string | number>, link?: SpanContext): void {
+    this.stages(stage, started);
+    if (this.tracing.enabled) this.tracing.record(`usage.${stage === 'commit_wait' ? 'commit' : stage}`, started, attributes, link ? { links: [{ context: link }] } : {});
+  }
+
+  /** Work done once for a whole group, recorded in the trace of each request of the group. */
+  private forEachCaller(bundles: Submitted[], name: string, started: number, attributes: Record<string, string | number>): void {
+    if (!this.tracing.enabled) return;
+    const ended = performance.now();
+    for (const b of bundles) if (this.tracing.sampled(b.caller)) this.tracing.record(name, started, attributes, { parent: b.caller, ended });
   }
 
   /**
@@ -497,6 +564,30 @@ export class UsageService {
   /** Waits for queued commits (shutdown). */
   drain(): Promise<void> {
     return this.committer.drain();
+  }
+}
+
+/** The requests of a group commit, as links from its span (sampled ones only). */
+function callerLinks(tracing: Tracing, bundles: Submitted[]): Array<{ context: SpanContext }> {
+  const links: Array<{ context: SpanContext }> = [];
+  for (const b of bundles) {
+    const context = tracing.sampled(b.caller);
+    if (context) links.push({ context });
+  }
+  return links;
+}
+
+/** Counts outcomes in billing_usage_events_total, one increment per distinct outcome and code. */
+function countOutcomes(metrics: Metrics, outcomes: UsageOutcome[]): void {
+  const counts = new Map<string, number>();
+  for (const o of outcomes) {
+    const key =
+      o.kind === 'refused' ? `refused|${o.code}` : o.kind === 'error' ? `error|${o.error.code}` : (o.kind === 'accepted' || o.kind === 'authorized') && o.replay ? 'replayed|' : `${o.kind}|`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  for (const [key, n] of counts) {
+    const [outcome, code] = key.split('|') as [string, string];
+    metrics.usageEvents.inc(code ? { outcome, code } : { outcome }, n);
   }
 }
 

@@ -3,6 +3,7 @@ import type { RequestContext } from '../../graphql/context.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { assertCustomerAccess, Role, visibleTo } from '../api-keys/index.js';
 import { CustomerObject } from '../customers/index.js';
+import { toWalletAutoRechargeObject, WalletAutoRechargeObject } from '../alerts/index.js';
 import type { LedgerMoveResult, WalletService } from './wallet.service.js';
 import {
   CreateWalletInput,
@@ -56,6 +57,12 @@ export class WalletResolver {
     @Arg('includeEmpty', () => Boolean, { defaultValue: false }) includeEmpty: boolean,
   ): Promise<CreditBlockObject[]> {
     return (await this.service.blocks(wallet.id, includeEmpty)).map(toCreditBlockObject);
+  }
+
+  @FieldResolver(() => WalletAutoRechargeObject, { nullable: true, description: 'Its auto-recharge (setWalletAutoRecharge); null when it has none.' })
+  async autoRecharge(@Root() wallet: WalletObject): Promise<WalletAutoRechargeObject | null> {
+    const definition = await this.service.autoRecharge(wallet.id);
+    return definition && toWalletAutoRechargeObject(definition);
   }
 
   @FieldResolver(() => LedgerEntryConnection, { description: 'Ledger entries, newest first.' })

@@ -1,4 +1,4 @@
-import { evaluateAlerts, type AlertRecord } from '../alerts/index.js';
+import { autoRechargeOf, evaluateAlerts, type AlertDefinition, type AlertRecord } from '../alerts/index.js';
 import type { Orm } from '../../db/orm.js';
 import { isUniqueViolation, type SqlClient, type SqlPool } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
@@ -6,11 +6,12 @@ import type { Clock } from '../../shared/clock.js';
 import { alreadyExists, notFound } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import type { Decimal } from '../../shared/money/decimal.js';
-import { toLedgerUnits } from '../../shared/money/units.js';
+import { formatLedgerUnits, toLedgerUnits } from '../../shared/money/units.js';
 import { Checker, checkAmount } from '../../shared/validation.js';
 import type { CurrencyService } from '../currencies/index.js';
 import type { CustomerService } from '../customers/index.js';
 import { IdempotencyRepository, requestHash } from '../idempotency/index.js';
+import { emitWebhook, webhookEventId, WebhookTopic, type WebhookEmission } from '../webhooks/index.js';
 import { LedgerRepository, type AppendResult, type NewLedgerEntry } from './ledger.repository.js';
 import { CreditBlock, CreditBlockKind, LedgerEntryKind, LimitMode, type LedgerEntry, Wallet } from './wallet.entity.js';
 import { insertGrantBlock, mainBlockId, WalletRepository } from './wallet.repository.js';
@@ -186,6 +187,23 @@ export class WalletService {
 
   /** Adds paid money to the wallet's MAIN block. Idempotent on the key. */
   async topUp(cmd: TopUpCommand): Promise<LedgerMoveResult> {
+    if (!isUuid(cmd.walletId)) throw notFound('wallet', cmd.walletId);
+    const { key, hash, move } = this.checkTopUp(cmd);
+    return this.inLedgerTransaction((client, appended) => this.moveMoneyIn(client, appended, 'topUpWallet', key, hash, cmd.walletId, move));
+  }
+
+  /**
+   * A top-up inside the caller's ledger transaction (inLedgerTransaction), so that it commits
+   * with what the caller records beside it: an auto-recharge marks itself paid with the entry.
+   * The same idempotency as topUpWallet, on the same keys.
+   */
+  topUpIn(client: SqlClient, appended: AppendResult[], cmd: TopUpCommand): Promise<LedgerMoveResult> {
+    if (!isUuid(cmd.walletId)) throw notFound('wallet', cmd.walletId);
+    const { key, hash, move } = this.checkTopUp(cmd);
+    return this.moveMoneyIn(client, appended, 'topUpWallet', key, hash, cmd.walletId, move);
+  }
+
+  private checkTopUp(cmd: TopUpCommand) {
     const check = new Checker();
     const key = check.idempotencyKey('idempotencyKey', cmd.idempotencyKey);
     const amount = checkAmount(check, 'amount', cmd.amount);
@@ -193,11 +211,14 @@ export class WalletService {
     const description = check.text('description', cmd.description, { max: 500 }) ?? null;
     check.done();
     const hash = requestHash({ walletId: cmd.walletId, amount, reference, description });
-    return this.moveMoney('topUpWallet', key!, hash, cmd.walletId, async (client, appended, now) => {
+    const move = async (client: SqlClient, appended: AppendResult[], now: Date) => {
       const blockId = (await mainBlockId(client, cmd.walletId))!;
       const entry = { walletId: cmd.walletId, creditBlockId: blockId, kind: LedgerEntryKind.TOP_UP, amount: toLedgerUnits(amount!), reference, description, createdAt: now };
-      return this.append(client, appended, [entry]);
-    });
+      const result = await this.append(client, appended, [entry]);
+      await emitWebhook(client, toppedUp(result, cmd.walletId));
+      return result;
+    };
+    return { key: key!, hash, move };
   }
 
   /** Grants credits in a block of their own, with a priority and an optional expiry. Idempotent on the key. */
@@ -236,6 +257,11 @@ export class WalletService {
     return isUuid(id) ? new WalletRepository(this.orm).findById(id) : null;
   }
 
+  /** The wallet's auto-recharge (an alert definition the alerts module keeps); null when it has none. */
+  autoRecharge(walletId: string): Promise<AlertDefinition | null> {
+    return isUuid(walletId) ? autoRechargeOf(this.sql, walletId) : Promise.resolve(null);
+  }
+
   listForCustomer(customerId: string): Promise<Wallet[]> {
     return new WalletRepository(this.orm).findByCustomer(customerId);
   }
@@ -271,24 +297,35 @@ export class WalletService {
     move: (client: SqlClient, appended: AppendResult[], now: Date) => Promise<AppendResult>,
   ): Promise<LedgerMoveResult> {
     if (!isUuid(walletId)) throw notFound('wallet', walletId);
-    return this.inLedgerTransaction(async (client, appended) => {
-      const now = this.clock.now();
-      const claim = await this.idempotency.claim<LedgerMoveResult>(client, operation, key, hash, now);
-      if (claim.kind === 'replay') return claim.response;
-      if (!(await mainBlockId(client, walletId))) throw notFound('wallet', walletId);
-      const result = await move(client, appended, now);
-      const entry = result.entries[0]!;
-      const totals = result.wallets.get(walletId)!;
-      const response: LedgerMoveResult = {
-        walletId,
-        entryId: entry.id,
-        creditBlockId: entry.creditBlockId,
-        balanceAfter: totals.balance.toString(),
-        version: totals.version.toString(),
-      };
-      await this.idempotency.complete(client, operation, key, response);
-      return response;
-    });
+    return this.inLedgerTransaction((client, appended) => this.moveMoneyIn(client, appended, operation, key, hash, walletId, move));
+  }
+
+  /** moveMoney inside a ledger transaction already open. */
+  private async moveMoneyIn(
+    client: SqlClient,
+    appended: AppendResult[],
+    operation: string,
+    key: string,
+    hash: string,
+    walletId: string,
+    move: (client: SqlClient, appended: AppendResult[], now: Date) => Promise<AppendResult>,
+  ): Promise<LedgerMoveResult> {
+    const now = this.clock.now();
+    const claim = await this.idempotency.claim<LedgerMoveResult>(client, operation, key, hash, now);
+    if (claim.kind === 'replay') return claim.response;
+    if (!(await mainBlockId(client, walletId))) throw notFound('wallet', walletId);
+    const result = await move(client, appended, now);
+    const entry = result.entries[0]!;
+    const totals = result.wallets.get(walletId)!;
+    const response: LedgerMoveResult = {
+      walletId,
+      entryId: entry.id,
+      creditBlockId: entry.creditBlockId,
+      balanceAfter: totals.balance.toString(),
+      version: totals.version.toString(),
+    };
+    await this.idempotency.complete(client, operation, key, response);
+    return response;
   }
 
   private async require(repo: WalletRepository, id: string): Promise<Wallet> {
@@ -309,4 +346,25 @@ export class WalletService {
     const checked = checkAmount(check, 'overdraftLimit', limit);
     return checked ? toLedgerUnits(checked) : 0n;
   }
+}
+
+/** The wallet.topped_up webhook of a top-up's append (one entry), with the balance it left. */
+function toppedUp(result: AppendResult, walletId: string): WebhookEmission {
+  const entry = result.entries[0]!;
+  const w = result.wallets.get(walletId)!;
+  return {
+    topic: WebhookTopic.WALLET_TOPPED_UP,
+    eventId: webhookEventId(WebhookTopic.WALLET_TOPPED_UP, entry.id),
+    data: {
+      wallet: { id: walletId, customerId: w.customerId, currency: w.currency, balance: formatLedgerUnits(w.balance) },
+      topUp: {
+        entryId: entry.id,
+        amount: formatLedgerUnits(entry.amount),
+        reference: entry.reference ?? null,
+        description: entry.description ?? null,
+        createdAt: entry.createdAt.toISOString(),
+      },
+    },
+    at: entry.createdAt,
+  };
 }

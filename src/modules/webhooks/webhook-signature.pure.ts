@@ -1,52 +1,45 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 
 /**
- * How receivers know a webhook came from us and was not replayed.
+ * How receivers know a webhook came from us, unchanged and not replayed: the Standard Webhooks
+ * signature (https://www.standardwebhooks.com), so any of its libraries verifies it. Each
+ * request carries
  *
- * Every request carries the header
+ *     webhook-id: <the event id: the same on every retry and replay>
+ *     webhook-timestamp: <unix seconds when this request was signed>
+ *     webhook-signature: v1,<base64 HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<raw body>")>
  *
- *     Billing-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
- *
- * where `secret` is the endpoint's whole secret (`whsec_…`, as UTF-8 bytes) and `<raw body>` is
- * the request body exactly as received, before any JSON parsing. To verify: split the header on
- * ",", recompute the HMAC over "<t>.<raw body>", compare it with v1 in constant time, and refuse
- * a t too far from your clock (a few minutes). Each attempt is signed anew, so a retry carries a
- * fresh t. Deliveries are at least once: deduplicate on `Billing-Event-Id` (the body's `id`).
+ * where `key` is the base64 after `whsec_` in the endpoint's secret. During a secret's rotation
+ * the header holds one signature per live secret, separated by spaces; a receiver accepts the
+ * request when any of them matches its secret. Signing goes through the standardwebhooks
+ * package itself, so what we send is what its verify checks.
  */
-export const SIGNATURE_HEADER = 'Billing-Signature';
 
-const hmac = (secret: string, timestampSeconds: number, body: string | Buffer): string =>
-  createHmac('sha256', secret).update(`${timestampSeconds}.`).update(body).digest('hex');
+/** A secret as Standard Webhooks libraries take it: `whsec_` and base64 (standard alphabet) of the key. */
+export const SECRET_FORMAT = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
-/** The Billing-Signature header value for a body sent at timestampSeconds. */
-export function signPayload(secret: string, timestampSeconds: number, body: string | Buffer): string {
-  return `t=${timestampSeconds},v1=${hmac(secret, timestampSeconds, body)}`;
+/** The headers of a Standard Webhooks request for one attempt. */
+export interface SignatureHeaders {
+  'webhook-id': string;
+  'webhook-timestamp': string;
+  'webhook-signature': string;
 }
 
 /**
- * True when `header` is a Billing-Signature of `body` with `secret`, made no more than
- * toleranceSeconds away from nowSeconds. Any one of several v1 values may match.
+ * Signs `body` for the event `eventId` at `signedAt` with every secret given (the current one
+ * first), as one webhook-signature header.
  */
-export function verifySignature(
-  secret: string,
-  header: string | null | undefined,
-  body: string | Buffer,
-  toleranceSeconds = 300,
-  nowSeconds: number = Math.floor(Date.now() / 1000),
-): boolean {
-  if (!header) return false;
-  let timestamp: number | undefined;
-  const signatures: string[] = [];
-  for (const part of header.split(',')) {
-    const [key, value] = part.trim().split('=', 2);
-    if (key === 't' && value && /^\d{1,12}$/.test(value)) timestamp = Number(value);
-    else if (key === 'v1' && value) signatures.push(value);
-  }
-  if (timestamp === undefined || signatures.length === 0) return false;
-  if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return false;
-  const expected = Buffer.from(hmac(secret, timestamp, body), 'hex');
-  return signatures.some((s) => {
-    const given = Buffer.from(s, 'hex');
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  });
+export function signatureHeaders(secrets: readonly string[], eventId: string, signedAt: Date, body: string): SignatureHeaders {
+  const seconds = new Date(Math.floor(signedAt.getTime() / 1000) * 1000);
+  return {
+    'webhook-id': eventId,
+    'webhook-timestamp': String(seconds.getTime() / 1000),
+    'webhook-signature': secrets.map((s) => new Webhook(s).sign(eventId, seconds, body)).join(' '),
+  };
+}
+
+/** A new endpoint secret from `key` (24 to 64 random bytes). */
+export function secretFromKey(key: Buffer): string {
+  if (key.length < 24 || key.length > 64) throw new RangeError('a webhook key has 24 to 64 bytes');
+  return `whsec_${key.toString('base64')}`;
 }

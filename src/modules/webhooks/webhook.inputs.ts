@@ -1,4 +1,4 @@
-import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { WebhookTopic } from './webhook.record.js';
 import { WebhookEndpointObject } from './webhook.object.js';
 
@@ -20,7 +20,8 @@ export class CreateWebhookEndpointPayload {
   endpoint!: WebhookEndpointObject;
 
   @Field(() => String, {
-    description: 'The signing secret (whsec_…), shown only once. Each request carries Billing-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>.',
+    description:
+      'The signing secret (whsec_ and base64), shown only once. Requests are signed to the Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature headers): verify them with a standardwebhooks library given this secret.',
   })
   secret!: string;
 }
@@ -47,4 +48,52 @@ export class UpdateWebhookEndpointInput {
 export class UpdateWebhookEndpointPayload {
   @Field(() => WebhookEndpointObject)
   endpoint!: WebhookEndpointObject;
+}
+
+@InputType()
+export class RotateWebhookSecretInput {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Int, { nullable: true, description: 'How long requests are also signed with the replaced secret, in seconds: 0 to 604800, default 86400 (one day).' })
+  graceSeconds?: number | null;
+}
+
+@ObjectType()
+export class RotateWebhookSecretPayload {
+  @Field(() => WebhookEndpointObject)
+  endpoint!: WebhookEndpointObject;
+
+  @Field(() => String, { description: 'The new signing secret (whsec_ and base64), shown only once.' })
+  secret!: string;
+}
+
+@InputType({ description: 'Which logged events to send again to one endpoint: those of the topics that happened in [since, until).' })
+export class ReplayWebhookEventsInput {
+  @Field(() => ID)
+  endpointId!: string;
+
+  @Field(() => Date, { description: 'The first instant included (the event\'s timestamp).' })
+  since!: Date;
+
+  @Field(() => Date, { description: 'The first instant left out.' })
+  until!: Date;
+
+  @Field(() => [WebhookTopic], { nullable: true, description: "Default: the endpoint's topics; each must be one of them." })
+  topics?: WebhookTopic[] | null;
+
+  @Field(() => String, { description: 'A retry with the same key and input enqueues nothing more and gets the same answer.' })
+  idempotencyKey!: string;
+}
+
+@ObjectType()
+export class ReplayWebhookEventsPayload {
+  @Field(() => ID, { description: "The replay: the deliveries' replayId." })
+  replayId!: string;
+
+  @Field(() => ID)
+  endpointId!: string;
+
+  @Field(() => Int, { description: 'Events enqueued, each as a new delivery with its original id, timestamp and data.' })
+  events!: number;
 }

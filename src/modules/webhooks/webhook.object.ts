@@ -1,14 +1,13 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType } from '../../graphql/pagination.js';
+import { WEBHOOK_CATALOGUE } from './webhook-catalogue.pure.js';
 import { WebhookDeliveryStatus, WebhookTopic, type WebhookAttempt, type WebhookDeliveryWithAttempts, type WebhookEndpoint } from './webhook.record.js';
 
 registerEnumType(WebhookTopic, {
   name: 'WebhookTopic',
-  valuesConfig: {
-    ALERT_TRIGGERED: { description: 'An alert crossed its threshold (body topic "alert.triggered").' },
-    WALLET_TOP_UP_REQUESTED: { description: 'An auto top-up rule asks for money (body topic "wallet.top_up_requested").' },
-  },
+  description: 'What a webhook announces; the body\'s "type" is the topic (docs/webhooks/<topic>.schema.json describes its body).',
+  valuesConfig: Object.fromEntries(WEBHOOK_CATALOGUE.map((e) => [e.name, { description: `${e.summary} (type "${e.topic}")` }])),
 });
 
 registerEnumType(WebhookDeliveryStatus, {
@@ -46,6 +45,9 @@ export class WebhookEndpointObject {
   @Field(() => String, { nullable: true, description: 'Why it was disabled.' })
   disabledReason!: string | null;
 
+  @Field(() => Date, { nullable: true, description: 'After rotateWebhookSecret: until when requests are signed with the replaced secret too; null when they are not.' })
+  previousSecretExpiresAt!: Date | null;
+
   @Field(() => Date)
   createdAt!: Date;
 
@@ -82,7 +84,7 @@ export class WebhookDeliveryObject {
   @Field(() => WebhookTopic)
   topic!: WebhookTopic;
 
-  @Field(() => ID, { description: 'The event (for alerts, the alert id): the body\'s "id" and the Billing-Event-Id header.' })
+  @Field(() => ID, { description: 'The event (for alerts, the alert id): the body\'s "id" and the webhook-id header, the same for every delivery of the event.' })
   eventId!: string;
 
   @Field(() => GraphQLJSONObject, { description: 'The body\'s "data": numbers are decimal strings.' })
@@ -102,6 +104,9 @@ export class WebhookDeliveryObject {
 
   @Field(() => Date)
   createdAt!: Date;
+
+  @Field(() => ID, { nullable: true, description: 'The replay (replayWebhookEvents) that wrote this delivery; null for the delivery written with the event.' })
+  replayId!: string | null;
 
   @Field(() => [WebhookAttemptObject], { description: 'Every attempt, first to last.' })
   attemptLog!: WebhookAttemptObject[];
@@ -124,5 +129,6 @@ export const toWebhookDeliveryObject = (d: WebhookDeliveryWithAttempts): Webhook
   nextAttemptAt: d.status === WebhookDeliveryStatus.PENDING ? d.nextAttemptAt : null,
   deliveredAt: d.deliveredAt,
   createdAt: d.createdAt,
+  replayId: d.replayId,
   attemptLog: d.attemptLog.map(toWebhookAttemptObject),
 });

@@ -1,6 +1,15 @@
 import type { SqlClient, SqlPool } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
-import { attemptError, type WebhookAttempt, type WebhookDelivery, type WebhookDeliveryStatus, type WebhookDeliveryWithAttempts, type WebhookEndpoint, type WebhookTopic } from './webhook.record.js';
+import {
+  attemptError,
+  type WebhookAttempt,
+  type WebhookDelivery,
+  type WebhookDeliveryStatus,
+  type WebhookDeliveryWithAttempts,
+  type WebhookEmission,
+  type WebhookEndpoint,
+  type WebhookTopic,
+} from './webhook.record.js';
 
 interface EndpointRow {
   id: string;
@@ -11,6 +20,7 @@ interface EndpointRow {
   consecutive_failures: number;
   disabled_at: Date | null;
   disabled_reason: string | null;
+  previous_secret_expires_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -26,6 +36,7 @@ interface DeliveryRow {
   next_attempt_at: Date;
   delivered_at: Date | null;
   created_at: Date;
+  replay_id: string | null;
 }
 
 interface AttemptRow {
@@ -39,7 +50,10 @@ interface AttemptRow {
 /** A delivery the worker claimed, with what it needs to send it. */
 export interface ClaimedDelivery extends WebhookDelivery {
   url: string;
-  secret: string;
+  /** The secrets to sign with: the current one, then the one before a rotation while it lasts. */
+  secrets: string[];
+  /** When the event happened: the body's timestamp, the same for every delivery of the event. */
+  occurredAt: Date;
 }
 
 /** Changes to an endpoint; undefined keeps a value. */
@@ -60,8 +74,8 @@ export interface AttemptOutcome {
   durationMs: number;
 }
 
-const ENDPOINT_COLUMNS = 'id, url, description, topics, enabled, consecutive_failures, disabled_at, disabled_reason, created_at, updated_at';
-const DELIVERY_COLUMNS = 'id, endpoint_id, topic, event_id, payload, status, attempts, next_attempt_at, delivered_at, created_at';
+const ENDPOINT_COLUMNS = 'id, url, description, topics, enabled, consecutive_failures, disabled_at, disabled_reason, previous_secret_expires_at, created_at, updated_at';
+const DELIVERY_COLUMNS = 'id, endpoint_id, topic, event_id, payload, status, attempts, next_attempt_at, delivered_at, created_at, replay_id';
 
 const toEndpoint = (r: EndpointRow): WebhookEndpoint => ({
   id: r.id,
@@ -72,6 +86,7 @@ const toEndpoint = (r: EndpointRow): WebhookEndpoint => ({
   consecutiveFailures: r.consecutive_failures,
   disabledAt: r.disabled_at,
   disabledReason: r.disabled_reason,
+  previousSecretExpiresAt: r.previous_secret_expires_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -87,6 +102,7 @@ const toDelivery = (r: DeliveryRow): WebhookDelivery => ({
   nextAttemptAt: r.next_attempt_at,
   deliveredAt: r.delivered_at,
   createdAt: r.created_at,
+  replayId: r.replay_id,
 });
 
 // The error is made from the status, never read back: rows written before the delivery log
@@ -183,13 +199,19 @@ export class WebhookRepository {
     return deliveries.map((d) => ({ ...d, attemptLog: byDelivery.get(d.id)! }));
   }
 
+  /** Deliveries still pending (counted on the partial index of pending deliveries). */
+  async pendingCount(): Promise<number> {
+    const rows = await this.sql.query<{ n: number }>(`select count(*)::int as n from webhook_delivery where status = 'PENDING'`);
+    return rows[0]!.n;
+  }
+
   /**
    * Claims up to `limit` due deliveries of enabled endpoints for lockMs. SKIP LOCKED plus the
    * lock time means two instances never claim the same delivery: a row another claim is
    * updating is skipped, and once that claim commits its locked_until excludes the row.
    */
   async claimDue(now: Date, lockMs: number, limit: number): Promise<ClaimedDelivery[]> {
-    const rows = await this.sql.query<DeliveryRow & { url: string; secret: string }>(
+    const rows = await this.sql.query<DeliveryRow & { url: string; secret: string; previous_secret: string | null; occurred_at: Date }>(
       `with due as (
          select d.id from webhook_delivery d join webhook_endpoint e on e.id = d.endpoint_id
           where d.status = 'PENDING' and d.next_attempt_at <= $1 and (d.locked_until is null or d.locked_until < $1) and e.enabled
@@ -200,12 +222,63 @@ export class WebhookRepository {
          update webhook_delivery d set locked_until = $1::timestamptz + $2::int * interval '1 millisecond'
            from due where d.id = due.id
          returning d.*)
-       select c.*, e.url, e.secret
+       select c.*, e.url, e.secret, case when e.previous_secret_expires_at > $1 then e.previous_secret end as previous_secret,
+              coalesce(ev.occurred_at, c.created_at) as occurred_at
          from claimed c join webhook_endpoint e on e.id = c.endpoint_id
+         left join webhook_event ev on ev.id = c.event_id
         order by c.next_attempt_at`,
       [now, lockMs, limit],
     );
-    return rows.map((r) => ({ ...toDelivery(r), url: r.url, secret: r.secret }));
+    return rows.map((r) => ({ ...toDelivery(r), url: r.url, secrets: r.previous_secret ? [r.secret, r.previous_secret] : [r.secret], occurredAt: r.occurred_at }));
+  }
+
+  /**
+   * Gives the endpoint a new secret; the one it replaces keeps signing until graceUntil (null:
+   * it stops at once). Null when there is no such endpoint.
+   */
+  async rotateSecret(id: string, secret: string, graceUntil: Date | null, now: Date): Promise<WebhookEndpoint | null> {
+    const rows = await this.sql.query<EndpointRow>(
+      `update webhook_endpoint
+          set previous_secret = case when $3::timestamptz is null then null else secret end,
+              previous_secret_expires_at = $3::timestamptz, secret = $2, updated_at = $4
+        where id = $1
+       returning ${ENDPOINT_COLUMNS}`,
+      [id, secret, graceUntil, now],
+    );
+    return rows[0] ? toEndpoint(rows[0]) : null;
+  }
+
+  /** The endpoint, read in the caller's transaction. */
+  async endpointIn(client: SqlClient, id: string): Promise<WebhookEndpoint | null> {
+    const { rows } = await client.query<EndpointRow>(`select ${ENDPOINT_COLUMNS} from webhook_endpoint where id = $1`, [id]);
+    return rows[0] ? toEndpoint(rows[0]) : null;
+  }
+
+  /** How many logged events of these topics happened in [since, until), counting no further than `limit`. */
+  async countEvents(client: SqlClient, range: EventRange, limit: number): Promise<number> {
+    const { rows } = await client.query<{ n: number }>(
+      `select count(*)::int as n from (
+         select 1 from webhook_event where occurred_at >= $1 and occurred_at < $2 and topic = any ($3::varchar[]) limit $4) x`,
+      [range.since, range.until, range.topics, limit],
+    );
+    return rows[0]!.n;
+  }
+
+  /**
+   * Writes one delivery to the endpoint for each logged event of the range, oldest first (at most
+   * `limit`), all marked with replayId; returns how many.
+   */
+  async enqueueReplay(client: SqlClient, endpointId: string, replayId: string, range: EventRange, now: Date, limit: number): Promise<number> {
+    const { rowCount } = await client.query(
+      `insert into webhook_delivery (id, endpoint_id, topic, event_id, payload, next_attempt_at, created_at, replay_id)
+       select gen_random_uuid(), $1, ev.topic, ev.id, ev.data, $5, $5, $6
+         from (select * from webhook_event
+                where occurred_at >= $2 and occurred_at < $3 and topic = any ($4::varchar[])
+                order by occurred_at, id limit $7) ev
+       on conflict (replay_id, event_id) where replay_id is not null do nothing`,
+      [endpointId, range.since, range.until, range.topics, now, replayId, limit],
+    );
+    return rowCount ?? 0;
   }
 
   /**
@@ -263,6 +336,23 @@ export class WebhookRepository {
       return { status: updated.rows[0]!.status, failuresInARow, disabledNow };
     });
   }
+}
+
+/** Logged events to replay: those of `topics` that happened in [since, until). */
+export interface EventRange {
+  since: Date;
+  until: Date;
+  topics: WebhookTopic[];
+}
+
+/**
+ * Announces an event to webhooks in the caller's transaction (the change's): logs it once and
+ * writes one delivery per enabled endpoint subscribed to its topic (webhook_emit). An event id
+ * already logged writes nothing. Returns how many deliveries it wrote.
+ */
+export async function emitWebhook(client: SqlClient, e: WebhookEmission): Promise<number> {
+  const { rows } = await client.query<{ n: number }>('select webhook_emit($1, $2, $3::jsonb, $4) as n', [e.topic, e.eventId, JSON.stringify(e.data), e.at]);
+  return rows[0]!.n;
 }
 
 /** Endpoint first, then its deliveries: the lock order of every transaction here. */

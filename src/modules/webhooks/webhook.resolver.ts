@@ -1,7 +1,16 @@
 import { Arg, Args, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { Role } from '../api-keys/index.js';
-import { CreateWebhookEndpointInput, CreateWebhookEndpointPayload, UpdateWebhookEndpointInput, UpdateWebhookEndpointPayload } from './webhook.inputs.js';
+import {
+  CreateWebhookEndpointInput,
+  CreateWebhookEndpointPayload,
+  ReplayWebhookEventsInput,
+  ReplayWebhookEventsPayload,
+  RotateWebhookSecretInput,
+  RotateWebhookSecretPayload,
+  UpdateWebhookEndpointInput,
+  UpdateWebhookEndpointPayload,
+} from './webhook.inputs.js';
 import {
   toWebhookDeliveryObject,
   toWebhookEndpointObject,
@@ -50,5 +59,18 @@ export class WebhookResolver {
   @Mutation(() => UpdateWebhookEndpointPayload, { description: 'Changes an endpoint; enabled: true re-enables one that was disabled.' })
   async updateWebhookEndpoint(@Arg('input', () => UpdateWebhookEndpointInput) input: UpdateWebhookEndpointInput): Promise<UpdateWebhookEndpointPayload> {
     return { endpoint: toWebhookEndpointObject(await this.service.updateEndpoint(input)) };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => RotateWebhookSecretPayload, { description: "Gives an endpoint a new signing secret, in this answer only; requests carry signatures of both secrets for graceSeconds." })
+  async rotateWebhookSecret(@Arg('input', () => RotateWebhookSecretInput) input: RotateWebhookSecretInput): Promise<RotateWebhookSecretPayload> {
+    const { endpoint, secret } = await this.service.rotateSecret(input);
+    return { endpoint: toWebhookEndpointObject(endpoint), secret };
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => ReplayWebhookEventsPayload, { description: 'Sends past events to one endpoint again, with their original ids (at most 10000 per call).' })
+  async replayWebhookEvents(@Arg('input', () => ReplayWebhookEventsInput) input: ReplayWebhookEventsInput): Promise<ReplayWebhookEventsPayload> {
+    return this.service.replay(input);
   }
 }

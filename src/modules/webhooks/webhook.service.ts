@@ -4,10 +4,12 @@ import type { Config } from '../../config/config.js';
 import type { SqlPool } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
-import { notFound } from '../../shared/errors.js';
+import { AppError, ErrorCode, notFound, ValidationError } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
+import { IdempotencyRepository, requestHash } from '../idempotency/index.js';
 import { hostOf, isAllowedAddress, systemResolver } from './webhook-address.client.js';
+import { secretFromKey } from './webhook-signature.pure.js';
 import { WEBHOOK_TOPICS, type WebhookDeliveryStatus, type WebhookDeliveryWithAttempts, type WebhookEndpoint, type WebhookTopic } from './webhook.record.js';
 import { WebhookRepository, type EndpointPatch } from './webhook.repository.js';
 
@@ -27,19 +29,52 @@ export interface UpdateWebhookEndpointCommand {
   enabled?: boolean | null;
 }
 
-/** `whsec_` and 32 random bytes, base64url: the key of the endpoint's HMAC signatures. */
-const newSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
+export interface RotateWebhookSecretCommand {
+  id: string;
+  /** How long the replaced secret keeps signing, in seconds (default one day; 0 stops it at once). */
+  graceSeconds?: number | null;
+}
+
+export interface ReplayWebhookEventsCommand {
+  endpointId: string;
+  since: Date;
+  until: Date;
+  /** Default: the endpoint's topics. */
+  topics?: readonly string[] | null;
+  idempotencyKey: string;
+}
+
+/** What a replay enqueued; a retry with its idempotency key gets the same answer. */
+export interface ReplayResult {
+  replayId: string;
+  endpointId: string;
+  events: number;
+}
+
+/** `whsec_` and 32 random bytes in base64: the key of the endpoint's signatures (Standard Webhooks). */
+const newSecret = (): string => secretFromKey(randomBytes(32));
+
+/** The most events one replay sends: a longer range is replayed in parts. */
+export const MAX_REPLAY_EVENTS = 10_000;
+const DEFAULT_GRACE_SECONDS = 86_400;
+const MAX_GRACE_SECONDS = 7 * 86_400;
 
 /** Webhook endpoints and their delivery log. */
 export class WebhookService {
   private readonly repo: WebhookRepository;
+  /** The lists callers read (endpoints, deliveries), apart from the endpoints' writes. */
+  private readonly reads: WebhookRepository;
+  private readonly idempotency = new IdempotencyRepository();
+  private readonly replayedListeners: Array<(r: ReplayResult) => void> = [];
 
   constructor(
     readonly sql: SqlPool,
     readonly clock: Clock,
     readonly config: Pick<Config['webhooks'], 'allowPrivateNetworks'>,
+    readSql: SqlPool = sql,
   ) {
     this.repo = new WebhookRepository(sql);
+    this.reads = new WebhookRepository(readSql);
   }
 
   /** Registers an endpoint; the secret is returned here and never again. */
@@ -61,6 +96,7 @@ export class WebhookService {
       consecutiveFailures: 0,
       disabledAt: null,
       disabledReason: null,
+      previousSecretExpiresAt: null,
       createdAt: now,
       updatedAt: now,
     };
@@ -69,8 +105,76 @@ export class WebhookService {
     return { endpoint, secret };
   }
 
+  /** Registers a listener for replays committed (to send their deliveries at once). */
+  onReplayed(listener: (r: ReplayResult) => void): void {
+    this.replayedListeners.push(listener);
+  }
+
+  /**
+   * Gives an endpoint a new secret, returned here only. Deliveries are signed with both the new
+   * and the replaced secret for graceSeconds, so receivers can switch without refusing any.
+   */
+  async rotateSecret(cmd: RotateWebhookSecretCommand): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+    const check = new Checker();
+    const grace = check.integer('graceSeconds', cmd.graceSeconds, { min: 0, max: MAX_GRACE_SECONDS }) ?? DEFAULT_GRACE_SECONDS;
+    check.done();
+    const now = this.clock.now();
+    const secret = newSecret();
+    const endpoint = isUuid(cmd.id) ? await this.repo.rotateSecret(cmd.id, secret, grace > 0 ? new Date(now.getTime() + grace * 1000) : null, now) : null;
+    if (!endpoint) throw notFound('webhook endpoint', cmd.id);
+    return { endpoint, secret };
+  }
+
+  /**
+   * Sends the logged events of [since, until) of the given topics to one endpoint again, with
+   * their ids, timestamps and data unchanged (receivers deduplicate on the id). At most
+   * MAX_REPLAY_EVENTS per call; idempotent on the key.
+   */
+  async replay(cmd: ReplayWebhookEventsCommand): Promise<ReplayResult> {
+    const check = new Checker();
+    const key = check.idempotencyKey('idempotencyKey', cmd.idempotencyKey);
+    if (cmd.since.getTime() >= cmd.until.getTime()) check.fail('until', 'must be after since');
+    const asked = cmd.topics ? checkTopics(check, 'topics', cmd.topics) : undefined;
+    check.done();
+    if (!isUuid(cmd.endpointId)) throw notFound('webhook endpoint', cmd.endpointId);
+    const hash = requestHash({ endpointId: cmd.endpointId, since: cmd.since, until: cmd.until, topics: asked ? [...asked].sort() : null });
+    let fresh = false;
+    const result = await this.sql.transaction(async (client) => {
+      fresh = false;
+      const now = this.clock.now();
+      const claim = await this.idempotency.claim<ReplayResult>(client, 'replayWebhookEvents', key!, hash, now);
+      if (claim.kind === 'replay') return claim.response;
+      const endpoint = await this.repo.endpointIn(client, cmd.endpointId);
+      if (!endpoint) throw notFound('webhook endpoint', cmd.endpointId);
+      const topics = asked ?? endpoint.topics;
+      const unsubscribed = topics.filter((t) => !endpoint.topics.includes(t));
+      if (unsubscribed.length > 0) {
+        throw new ValidationError([{ path: 'topics', message: `the endpoint does not subscribe to ${unsubscribed.join(', ')}: subscribe it first (updateWebhookEndpoint)` }]);
+      }
+      const range = { since: cmd.since, until: cmd.until, topics };
+      if ((await this.repo.countEvents(client, range, MAX_REPLAY_EVENTS + 1)) > MAX_REPLAY_EVENTS) {
+        throw new AppError(ErrorCode.LIMIT_EXCEEDED, `more than ${MAX_REPLAY_EVENTS} events happened between since and until: replay a shorter range at a time`, {
+          max: MAX_REPLAY_EVENTS,
+        });
+      }
+      const replayId = newId(now.getTime());
+      const events = await this.repo.enqueueReplay(client, endpoint.id, replayId, range, now, MAX_REPLAY_EVENTS);
+      const response: ReplayResult = { replayId, endpointId: endpoint.id, events };
+      await this.idempotency.complete(client, 'replayWebhookEvents', key!, response);
+      fresh = true;
+      return response;
+    });
+    if (fresh) for (const listener of this.replayedListeners) listener(result);
+    return result;
+  }
+
+  /** Deliveries not yet delivered nor failed for good (billing_webhook_backlog). */
+  backlog(): Promise<number> {
+    return this.repo.pendingCount();
+  }
+
   listEndpoints(): Promise<WebhookEndpoint[]> {
-    return this.repo.endpoints();
+    return this.reads.endpoints();
   }
 
   /** Changes the given fields; absent fields stay. */
@@ -94,12 +198,12 @@ export class WebhookService {
     const check = new Checker();
     if (page.after !== undefined && !isUuid(page.after)) check.fail('after', 'is not a cursor returned by this API');
     check.done();
-    if (!isUuid(endpointId) || !(await this.repo.endpoint(endpointId))) throw notFound('webhook endpoint', endpointId);
-    return this.repo.deliveriesPage(endpointId, page, status ?? null);
+    if (!isUuid(endpointId) || !(await this.reads.endpoint(endpointId))) throw notFound('webhook endpoint', endpointId);
+    return this.reads.deliveriesPage(endpointId, page, status ?? null);
   }
 
   async delivery(id: string): Promise<WebhookDeliveryWithAttempts | null> {
-    return isUuid(id) ? this.repo.delivery(id) : null;
+    return isUuid(id) ? this.reads.delivery(id) : null;
   }
 
   /**

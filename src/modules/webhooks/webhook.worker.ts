@@ -5,16 +5,19 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { ADDRESS_REFUSED } from './webhook-address.client.js';
 import { postWebhook } from './webhook-request.client.js';
-import { signPayload } from './webhook-signature.pure.js';
+import { signatureHeaders } from './webhook-signature.pure.js';
 import { WebhookRepository, type AttemptOutcome, type ClaimedDelivery } from './webhook.repository.js';
 
 /** Deliveries claimed per pass, and how many of them are sent side by side. */
 const BATCH = 50;
 const CONCURRENCY = 10;
 
-/** The request body of a delivery: the same bytes for every attempt. */
-const deliveryBody = (d: Pick<ClaimedDelivery, 'eventId' | 'topic' | 'createdAt' | 'payload'>): string =>
-  JSON.stringify({ id: d.eventId, topic: d.topic, createdAt: d.createdAt.toISOString(), data: d.payload });
+/**
+ * The request body of a delivery, Standard Webhooks' payload with the event id: the same bytes for
+ * every attempt and every replay of the event.
+ */
+const deliveryBody = (d: Pick<ClaimedDelivery, 'eventId' | 'topic' | 'occurredAt' | 'payload'>): string =>
+  JSON.stringify({ id: d.eventId, type: d.topic, timestamp: d.occurredAt.toISOString(), data: d.payload });
 
 /**
  * Delivers pending webhook deliveries, signed, with retries.
@@ -40,6 +43,8 @@ export class WebhookWorker {
     readonly clock: Clock,
     readonly logger: Logger,
     readonly config: Config['webhooks'],
+    /** Told of each attempt's result: delivered (2xx), rejected (another status), unreachable (no answer). */
+    private readonly attempted: (result: 'delivered' | 'rejected' | 'unreachable') => void = () => undefined,
   ) {
     this.repo = new WebhookRepository(sql);
   }
@@ -116,7 +121,9 @@ export class WebhookWorker {
   private async attempt(d: ClaimedDelivery): Promise<void> {
     try {
       const { outcome, failure } = await this.send(d);
-      if (outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300) {
+      const delivered = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
+      this.attempted(delivered ? 'delivered' : outcome.statusCode !== null ? 'rejected' : 'unreachable');
+      if (delivered) {
         if (!(await this.repo.recordSuccess(d, outcome))) this.logger.warn({ deliveryId: d.id }, 'webhook attempt recorded elsewhere first');
         return;
       }
@@ -152,11 +159,12 @@ export class WebhookWorker {
   private async send(d: ClaimedDelivery): Promise<{ outcome: AttemptOutcome; failure: string | null }> {
     const at = this.clock.now();
     const body = deliveryBody(d);
+    // webhook-id is the event's id, so a receiver deduplicates retries and replays alike; the
+    // delivery id and attempt tell one request from another in the delivery log.
     const headers = {
       'content-type': 'application/json',
-      'user-agent': 'billing-webhooks/1',
-      'billing-signature': signPayload(d.secret, Math.floor(at.getTime() / 1000), body),
-      'billing-event-id': d.eventId,
+      'user-agent': 'billing-webhooks/2',
+      ...signatureHeaders(d.secrets, d.eventId, at, body),
       'billing-delivery-id': d.id,
       'billing-delivery-attempt': String(d.attempts + 1),
     };

@@ -1,14 +1,12 @@
 --[=[
   inspect: reads a customer's state for queries, the sweep and reconcile, without changing it.
 
-  ARGV[1]  customer key prefix
-  ARGV[2]  cjson { expiredBefore: "<ms>" or "" }
+  KEYS     the state's (see prelude)
+  ARGV[1]  cjson { expiredBefore: "<ms>" or "" }
   Returns cjson { loaded, rv, fields: { field: value } (the state hash), holds: { id: record },
                   expired: [hold ids whose expiry is before expiredBefore] }
 ]=]
-local p = ARGV[1]
-local req = cjson.decode(ARGV[2])
-local S, H, HX = p .. 's', p .. 'h', p .. 'hx'
+local req = cjson.decode(ARGV[1])
 local out = { loaded = redis.call('HGET', S, 'loaded') == '1', fields = {}, holds = {}, expired = {} }
 local flat = redis.call('HGETALL', S)
 for i = 1, #flat, 2 do out.fields[flat[i]] = flat[i + 1] end

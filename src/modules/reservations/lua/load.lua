@@ -1,8 +1,8 @@
 --[=[
   load: builds a customer's state from a PostgreSQL snapshot, unless it is already loaded.
 
-  ARGV[1]  customer key prefix
-  ARGV[2]  cjson { v: "<customer version of the snapshot>", gen: "<a new random generation id>",
+  KEYS     the state's (see prelude)
+  ARGV[1]  cjson { v: "<customer version of the snapshot>", gen: "<a new random generation id>",
                    tok: the token begin-load returned before the snapshot was read,
                    wallets: [ { id, cur, mode, od, order } ], blocks: [ { id, kind, x, r: "<remaining>" } ],
                    caps: { currency: "<units>" }, holds: [ { id, rec: hold record, held: [[block, "<units>"]] } ] }
@@ -10,9 +10,7 @@
   lost since begin-load (the token is gone), or a commit the store skipped while not loaded is
   newer than the snapshot (the fence). The caller reads a new snapshot and tries again.
 ]=]
-local p = ARGV[1]
-local req = cjson.decode(ARGV[2])
-local S, H, HX = p .. 's', p .. 'h', p .. 'hx'
+local req = cjson.decode(ARGV[1])
 num(req.v)
 check(type(req.gen) == 'string' and req.gen ~= '', 'gen is required')
 check(type(req.tok) == 'string' and req.tok ~= '', 'tok is required')

@@ -1,8 +1,8 @@
 --[=[
   post: makes committed holds final, after their events are durable in PostgreSQL.
 
-  ARGV[1]  customer key prefix
-  ARGV[2]  cjson { v: "<customer version after the commit>", ttl: "<ms to remember the key>", now: "<ms>",
+  KEYS     the state's (see prelude), then i:<k> of every post and p:<per> of every period named
+  ARGV[1]  cjson { v: "<customer version after the commit>", ttl: "<ms to remember the key>", now: "<ms>",
                    posts: [ { h: hold id, k: idempotency key, hs: request hash, ref: event or reservation id, w: wallet id or "",
                               keep: true to keep the hold (a committed authorization), hold: its record,
                               a: [[block, "<units>"]], per: period or "", c: [[counter, "<delta>"]],
@@ -16,9 +16,7 @@
   When the state (or the period) is not loaded, the commit cannot be applied; it fences the hash
   at its version instead, so a load whose snapshot is older than this commit is refused.
 ]=]
-local p = ARGV[1]
-local req = cjson.decode(ARGV[2])
-local S, H, HX = p .. 's', p .. 'h', p .. 'hx'
+local req = cjson.decode(ARGV[1])
 local v = num(req.v)
 local ttl = tonumber(req.ttl)
 check(ttl and ttl > 0, 'ttl must be positive')
@@ -30,6 +28,9 @@ for _, x in ipairs(posts) do
   for _, a in ipairs(list(x.a)) do num(a[2]) end
   for _, c in ipairs(list(x.c)) do num(c[2]) end
   num(x.amt)
+  check(type(x.per) == 'string', 'post needs a period key')
+  x.ik = key('i:' .. x.k)
+  if x.per ~= '' then x.pk = key('p:' .. x.per) end
 end
 
 local loaded = redis.call('HGET', S, 'loaded') == '1'
@@ -46,7 +47,7 @@ if not loaded and #posts > 0 then fence(S, 'fence') end
 local found = 0
 for _, x in ipairs(posts) do
   -- Posting the same commit twice (the sweep and the request racing) must count once.
-  local done = redis.call('GET', p .. 'i:' .. x.k) == ('D|' .. x.hs .. '|' .. x.ref)
+  local done = redis.call('GET', x.ik) == ('D|' .. x.hs .. '|' .. x.ref)
   local here = not done and redis.call('HEXISTS', H, x.h) == 1
   if here then found = found + 1 end
   if here and not x.keep then
@@ -68,7 +69,7 @@ for _, x in ipairs(posts) do
     end
   end
   if not here and not done and not x.keep and x.per ~= '' then
-    local P = p .. 'p:' .. x.per
+    local P = x.pk
     if sget(P, 'loaded') ~= '1' or sget(P, 'gen') ~= gen then
       fence(P, 'pf')
     elseif cmp(v, get(P, 'pv')) > 0 then
@@ -77,7 +78,7 @@ for _, x in ipairs(posts) do
       if x.postpaid then put(P, 'sp:' .. x.cur, add(get(P, 'sp:' .. x.cur), num(x.amt))) end
     end
   end
-  redis.call('SET', p .. 'i:' .. x.k, 'D|' .. x.hs .. '|' .. x.ref, 'PX', ttl)
+  redis.call('SET', x.ik, 'D|' .. x.hs .. '|' .. x.ref, 'PX', ttl)
 end
 flush()
 

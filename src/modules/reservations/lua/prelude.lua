@@ -7,15 +7,49 @@
 
   Limb tables are values: functions below return new ones and never change their arguments.
 
-  Keys: every key of a customer shares the hash tag {c:<customerId>}, so each script touches one
-  slot and works on Redis Cluster. Scripts derive them from ARGV[1], the customer's key prefix:
-    <p>s          hash   state: loaded, rv, wallets, blocks, caps
-    <p>h          hash   holds: hold id -> cjson record
-    <p>hx         zset   hold ids by expiry (ms)
-    <p>p:<period> hash   period counters: loaded, pv, c:<counter>, mq:<meter>, sp:<currency>
-    <p>i:<key>    string idempotency: "P|<hash>|<holdId>" in flight, "D|<hash>|<eventId>" done
+  Keys: every key a script reads or writes is declared in KEYS (the EVAL contract), and all of a
+  customer's keys share the hash tag {c:<customerId>}, so each call touches one slot: Redis
+  Cluster routes it to the slot's master by its keys and redirects it (MOVED, ASK) by them. KEYS
+  are the customer's prefix <p> (e.g. "billing:{c:<id>}:") followed by:
+    KEYS[1] <p>s          hash   state: loaded, rv, gen, wallets, blocks, caps
+    KEYS[2] <p>h          hash   holds: hold id -> cjson record
+    KEYS[3] <p>hx         zset   hold ids by expiry (ms)
+    KEYS[4] <p>ps         set    periods loaded (load-period adds), so that drop can name them
+    KEYS[5] <p>never      -      never written: see below
+    then, in any order, the keys of the request (store-codec.pure.ts lists them per script):
+            <p>p:<period> hash   period counters: loaded, pv, gen, c:<counter>, mq:<meter>, sp:<currency>
+            <p>i:<key>    string idempotency: "P|<hash>|<holdId>" in flight, "D|<hash>|<eventId>" done
+            <p>sv:<version> string a versioned sync already applied
+  ARGV[1] is the request (cjson); it names no key. A script names a key only through key(suffix),
+  which fails, before the script writes anything, when the key was not declared.
+
+  <p>never is declared so that no script runs while its slot migrates between masters: Redis
+  runs a multi-key call there only when every declared key is on the node, which a key that
+  never exists never is, so it answers TRYAGAIN until the slot has moved and the client retries.
+  Otherwise a script could start on the old master with every key present, delete one (a hash
+  emptied) and fail on touching it again, its first writes kept.
 ]=]
 local B = 1000000000
+
+local S, H, HX, PS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local PREFIX = string.sub(S, 1, -2)
+local declared = {}
+for i = 6, #KEYS do declared[KEYS[i]] = true end
+if H ~= PREFIX .. 'h' or HX ~= PREFIX .. 'hx' or PS ~= PREFIX .. 'ps' or KEYS[5] ~= PREFIX .. 'never' then
+  error('KEYS[1..5] must be the customer\'s s, h, hx, ps and never')
+end
+
+-- The declared key <prefix><suffix>, or nil.
+local function known(suffix)
+  local k = PREFIX .. suffix
+  if declared[k] then return k end
+  return nil
+end
+
+-- The declared key <prefix><suffix>; an undeclared one is an error.
+local function key(suffix)
+  return known(suffix) or error('key not declared in KEYS: ' .. suffix)
+end
 
 local parsed = {}
 

@@ -1,9 +1,8 @@
 --[=[
   reserve: checks and holds the money for a customer's events, atomically.
 
-  KEYS: none declared; every key is derived from ARGV[1] (see prelude).
-  ARGV[1]  customer key prefix, e.g. "billing:{c:<id>}:"
-  ARGV[2]  cjson request:
+  KEYS     the state's (see prelude), then i:<k> of every event and p:<per> of every period named
+  ARGV[1]  cjson request:
     { now: "<ms>", atomic: true|false,
       ev: [ { k: idempotency key, hs: request hash, h: new hold id, exp: "<ms>", t: "u" usage | "r" authorization,
               cur: currency, amt: "<units>", per: period key ("" for none), from: hold id being settled (optional),
@@ -20,9 +19,7 @@
   Everything is validated and computed before the first write. With atomic = true either every
   event is OK and all are written, or none is written and the failures say why.
 ]=]
-local p = ARGV[1]
-local req = cjson.decode(ARGV[2])
-local S, H, HX = p .. 's', p .. 'h', p .. 'hx'
+local req = cjson.decode(ARGV[1])
 local now = tonumber(req.now)
 check(now, 'now must be a number of milliseconds')
 local events = list(req.ev)
@@ -35,6 +32,8 @@ for _, e in ipairs(events) do
   num(e.amt); check(cmp(num(e.amt), ZERO) >= 0, 'amount must not be negative')
   check(tonumber(e.exp), 'exp must be milliseconds')
   check(type(e.per) == 'string', 'event needs a period key')
+  e.ik = key('i:' .. e.k)
+  if e.per ~= '' then e.pk = key('p:' .. e.per) end
   for _, c in ipairs(list(e.c)) do num(c[2]); num(c[3]); if c[4] ~= '' then num(c[4]) end end
   if e.mq and e.mq ~= cjson.null then num(e.mq[2]); if e.mq[3] ~= '' then num(e.mq[3]) end; if e.mq[4] ~= '' then num(e.mq[4]) end end
 end
@@ -47,7 +46,7 @@ local missing, seenPeriod = {}, {}
 for _, e in ipairs(events) do
   if e.per ~= '' and not seenPeriod[e.per] then
     seenPeriod[e.per] = true
-    local P = p .. 'p:' .. e.per
+    local P = e.pk
     if redis.call('HGET', P, 'loaded') ~= '1' or redis.call('HGET', P, 'gen') ~= gen then table.insert(missing, e.per) end
   end
 end
@@ -71,7 +70,7 @@ local function available(walletId)
 end
 
 local function process(e)
-  local ik = p .. 'i:' .. e.k
+  local ik = e.ik
   if pending[e.k] then return pending[e.k] == e.hs and { s = 'PENDING' } or { s = 'REUSED' } end
   local existing = redis.call('GET', ik)
   if existing then
@@ -81,7 +80,7 @@ local function process(e)
     return { s = 'PENDING' }
   end
 
-  local P = e.per ~= '' and (p .. 'p:' .. e.per) or nil
+  local P = e.pk
   local counters, rerate = {}, false
   if P then
     for _, c in ipairs(list(e.c)) do
@@ -196,6 +195,6 @@ end
 for id, hold in pairs(newHolds) do
   redis.call('HSET', H, id, cjson.encode(hold))
   redis.call('ZADD', HX, tonumber(hold.exp), id)
-  redis.call('SET', p .. 'i:' .. hold.k, 'P|' .. hold.hs .. '|' .. id, 'PX', math.max(1, tonumber(hold.exp) - now + 86400000))
+  redis.call('SET', key('i:' .. hold.k), 'P|' .. hold.hs .. '|' .. id, 'PX', math.max(1, tonumber(hold.exp) - now + 86400000))
 end
 return cjson.encode({ s = 'OK', r = results })

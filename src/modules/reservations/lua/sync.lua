@@ -2,8 +2,8 @@
   sync: tells a loaded state about changes committed outside usage: top-ups, grants, expiries,
   adjustments (deltas), new wallets and blocks, limit modes, spending caps (settings).
 
-  ARGV[1]  customer key prefix
-  ARGV[2]  cjson { v: "<customer version after the commit>" or "",
+  KEYS     the state's (see prelude), and sv:<v> when v is given
+  ARGV[1]  cjson { v: "<customer version after the commit>" or "",
                    wallets: [ { id, cur, mode, od: "<units>", order: "block,block,..." } ],
                    blocks: [ { id, kind: "M"|"G", x: "<expiry ms>" or "" } ],
                    deltas: [ [block, "<units>"] ], caps: { currency: "<units>" or "" } }
@@ -15,12 +15,12 @@
   commit (v > rv), since a later load already counted them, and only once per commit (a marker
   per version makes a retried sync harmless).
 ]=]
-local p = ARGV[1]
-local req = cjson.decode(ARGV[2])
-local S = p .. 's'
+local req = cjson.decode(ARGV[1])
 for _, d in ipairs(list(req.deltas)) do num(d[2]) end
 for _, w in ipairs(list(req.wallets)) do num(w.od); check(w.mode == 'HARD' or w.mode == 'SOFT' or w.mode == 'OVERDRAFT', 'bad mode') end
-if req.v ~= '' then num(req.v) end
+check(type(req.v) == 'string', 'v must be a string')
+local SV = nil
+if req.v ~= '' then num(req.v); SV = key('sv:' .. req.v) end
 if redis.call('HGET', S, 'loaded') ~= '1' then
   if req.v ~= '' then
     local f = redis.call('HGET', S, 'fence')
@@ -44,7 +44,7 @@ for cur, cap in pairs(req.caps or {}) do
   if cap == '' then redis.call('HDEL', S, 'cap:' .. cur) else num(cap); redis.call('HSET', S, 'cap:' .. cur, cap) end
 end
 if req.v ~= '' and cmp(num(req.v), hnum(S, 'rv')) > 0 and #list(req.deltas) > 0
-   and redis.call('SET', p .. 'sv:' .. req.v, '1', 'NX', 'PX', 86400000) then
+   and redis.call('SET', SV, '1', 'NX', 'PX', 86400000) then
   for _, d in ipairs(list(req.deltas)) do redis.call('HSET', S, 'br:' .. d[1], str(add(hnum(S, 'br:' .. d[1]), num(d[2])))) end
 end
 return 1

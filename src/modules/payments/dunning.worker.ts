@@ -1,0 +1,51 @@
+import type { Logger } from '../../shared/logger.js';
+import type { PaymentService } from './payment.service.js';
+
+const BATCH = 200;
+
+/**
+ * Dunning on the service's clock: every intervalMs, each instance takes the invoices whose next
+ * payment attempt is due and advances each one step (PaymentService.advance), which rechecks the
+ * invoice under its row lock, so a step runs once however many instances see it due.
+ */
+export class DunningWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly payments: PaymentService,
+    private readonly logger: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    if (this.intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      this.running = this.runDue().catch((err) => this.logger.error({ err }, 'dunning failed; the next run retries'));
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Advances every invoice due now; returns how many moved. */
+  async runDue(): Promise<number> {
+    let moved = 0;
+    const seen = new Set<string>();
+    for (;;) {
+      const due = (await this.payments.due(BATCH)).filter((id) => !seen.has(id));
+      for (const id of due) {
+        seen.add(id);
+        try {
+          if (await this.payments.advance(id)) moved++;
+        } catch (err) {
+          this.logger.error({ err, invoiceId: id }, 'a dunning step failed; the next run retries');
+        }
+      }
+      if (due.length < BATCH) return moved;
+    }
+  }
+}

@@ -1,0 +1,11 @@
+export { DunningWorker } from './dunning.worker.js';
+export { ManualPaymentProvider, PaymentProviders } from './manual-payment.client.js';
+export type { Effects as PaymentEffectsDone, StandingChange } from './payment-effects.service.js';
+export type { ChargeRequest, CollectRequest, CollectResult, Payer, PaymentProvider, RefundRequest, RefundResult, Settlement } from './payment-provider.record.js';
+export { PaymentRepository } from './payment.repository.js';
+export { InvoicePaymentsResolver, PaymentResolver } from './payment.resolver.js';
+export { PaymentService } from './payment.service.js';
+export { StandingNotices } from './standing-notices.service.js';
+export { ceilToMinorUnits } from './minor-units.pure.js';
+export { STRIPE, StripePaymentProvider } from './stripe-payment.client.js';
+export { STRIPE_WEBHOOK_PATH, stripeWebhookRoutes } from './stripe-webhook.routes.js';
