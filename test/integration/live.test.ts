@@ -1,5 +1,4 @@
-import { createClient, type Client } from 'graphql-ws';
-import { print, type DocumentNode } from 'graphql';
+import { print } from 'graphql';
 import { Webhook } from 'standardwebhooks';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -16,63 +15,13 @@ import {
   WalletBalanceChangedDocument,
 } from '../generated/graphql.js';
 import { TEST_REDIS_URL } from '../support/env.js';
+import { sleep, until, Watch, webhookReceiver, WsClients } from '../support/live-watch.js';
 import { freePort, startServerProcess, type ServerProcess } from '../support/process.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { fundedCustomer, gpt4oInput, setupCatalogue } from '../support/usage-fixtures.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A live subscription: collects what arrives; next() waits for the following message. */
-class Watch<T = Record<string, any>> {
-  readonly received: T[] = [];
-  readonly errors: unknown[] = [];
-  private read = 0;
-  private waiters: Array<() => void> = [];
-  private dispose: () => void = () => undefined;
-
-  constructor(client: Client, document: DocumentNode, variables: Record<string, unknown>, field: string) {
-    this.dispose = client.subscribe(
-      { query: print(document), variables },
-      {
-        next: (value) => {
-          if (value.errors) this.errors.push(...value.errors);
-          else this.received.push((value.data as Record<string, T>)[field]!);
-          this.waiters.splice(0).forEach((w) => w());
-        },
-        error: (err) => {
-          this.errors.push(err);
-          this.waiters.splice(0).forEach((w) => w());
-        },
-        complete: () => undefined,
-      },
-    );
-  }
-
-  async next(timeoutMs = 5_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.read >= this.received.length) {
-      if (this.errors.length) throw new Error(`subscription failed: ${JSON.stringify(this.errors)}`);
-      if (Date.now() > deadline) throw new Error('no message in time');
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-    return this.received[this.read++]!;
-  }
-
-  /** Resolves once the subscription is live on the server (its first message, or a short wait). */
-  close(): void {
-    this.dispose();
-  }
-}
-
-const clients: Client[] = [];
-function wsClient(url: string, key: string): Client {
-  const c = createClient({ url, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0, lazy: true });
-  clients.push(c);
-  return c;
-}
+const ws = new WsClients();
+const wsClient = (url: string, key: string) => ws.open(url, key);
 
 // The webhook receivers listen on 127.0.0.1: a private network, allowed only when asked.
 const appEnv = { WS_INIT_TIMEOUT_MS: '300', WEBHOOK_POLL_MS: '50', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
@@ -84,7 +33,7 @@ beforeAll(async () => {
   await setupCatalogue(t);
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.dispose()));
+  await ws.close();
   await t.close();
   await (await onCluster?.catch(() => undefined))?.close();
 });
@@ -359,29 +308,6 @@ describe.each(['redis', 'cluster'] as const)('across server instances (%s)', (st
     }
   });
 });
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
-
-async function webhookReceiver(into: Array<{ headers: Record<string, string | string[] | undefined>; body: string }>) {
-  const http = await import('node:http');
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      into.push({ headers: req.headers, body });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as import('node:net').AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hook`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 const ENDPOINT_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
 

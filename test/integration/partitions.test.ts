@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrations } from '../../migrations/index.js';
-import { migrate, openOrm } from '../../src/db/orm.js';
 import { SqlPool } from '../../src/db/sql.js';
 import { PeriodUsageRepository } from '../../src/modules/invoices/period-usage.repository.js';
 import { AccountRepository } from '../../src/modules/reservations/account.repository.js';
@@ -20,8 +18,8 @@ import {
   RecordUsageDocument,
   UsageDocument,
 } from '../generated/graphql.js';
+import { databaseBefore } from '../support/database.js';
 import { codesOf } from '../support/graphql-client.js';
-import { databaseUrl, TEST_DATABASE_URL } from '../support/env.js';
 import { runBilling } from '../support/process.js';
 import { insertCustomer, insertMeter, sqlError, waitUntilBlocked } from '../support/sql-rows.js';
 import { deleteRedisKeys, startTestApp, type TestApp } from '../support/test-app.js';
@@ -426,27 +424,9 @@ describe('retention', () => {
 });
 
 describe('the migration of a database with events', () => {
-  const name = `billing_test_parts_${process.pid}_${Date.now()}`;
-  const admin = () => new pg.Client({ connectionString: TEST_DATABASE_URL });
-
-  afterAll(async () => {
-    const c = admin();
-    await c.connect();
-    await c.query(`drop database if exists ${name} with (force)`);
-    await c.end();
-  });
-
   it('moves every event into its month, counts nothing twice, and keeps keys and references', async () => {
-    const c = admin();
-    await c.connect();
-    await c.query(`create database ${name}`);
-    await c.end();
-    const mine = migrations.findIndex((m) => m.name === 'Migration20261201000800UsageEventPartitions');
-    const orm = await openOrm(databaseUrl(name), 2);
-    const db = new pg.Client({ connectionString: databaseUrl(name) });
+    const { db, migrateRest, close } = await databaseBefore('Migration20261201000800UsageEventPartitions');
     try {
-      await orm.getMigrator().up({ to: migrations[mine - 1]!.name });
-      await db.connect();
       const customer = await insertCustomer(db);
       const meter = await insertMeter(db, 'tokens');
       // Events inserted as the previous version stored them (its triggers fill the period lines and rollups).
@@ -471,7 +451,7 @@ describe('the migration of a database with events', () => {
       const before = await aggregates();
       expect(before.lines.map((r) => r.n)).toEqual(['2', '1']);
 
-      const applied = await migrate(orm);
+      const applied = await migrateRest();
       expect(applied[0]).toBe('Migration20261201000800UsageEventPartitions');
 
       const parts = (await db.query('select partition_name from usage_partitions()')).rows.map((r) => r.partition_name);
@@ -490,8 +470,7 @@ describe('the migration of a database with events', () => {
       const after = await aggregates();
       expect(after.lines.map((r) => [r.period_start.toISOString(), r.n])).toEqual([['2026-01-01T00:00:00.000Z', '2'], ['2026-03-01T00:00:00.000Z', '2']]);
     } finally {
-      await db.end().catch(() => undefined);
-      await orm.close();
+      await close();
     }
   });
 });

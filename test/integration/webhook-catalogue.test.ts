@@ -4,11 +4,8 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { migrations } from '../../migrations/index.js';
-import { migrate, openOrm } from '../../src/db/orm.js';
 import { Role } from '../../src/modules/api-keys/principal.pure.js';
 import { WEBHOOK_CATALOGUE, webhookSchemaFiles } from '../../src/modules/webhooks/webhook-catalogue.pure.js';
 import { webhookEventId, WebhookTopic as Topics } from '../../src/modules/webhooks/webhook.record.js';
@@ -30,7 +27,7 @@ import {
   WebhookDeliveriesDocument,
   type WebhookTopic,
 } from '../generated/graphql.js';
-import { databaseUrl, TEST_DATABASE_URL } from '../support/env.js';
+import { databaseBefore } from '../support/database.js';
 import { codesOf } from '../support/graphql-client.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -363,26 +360,9 @@ describe('events of invoices, wallets and subscriptions', () => {
 });
 
 describe('the migration of a database with endpoints and deliveries', () => {
-  const name = `billing_test_hooks_${process.pid}_${Date.now()}`;
-  const admin = () => new pg.Client({ connectionString: TEST_DATABASE_URL });
-  afterAll(async () => {
-    const c = admin();
-    await c.connect();
-    await c.query(`drop database if exists ${name} with (force)`);
-    await c.end();
-  });
-
   it('keeps each endpoint\'s key, now in the base64 Standard Webhooks libraries read, and logs the events delivered so far', async () => {
-    const c = admin();
-    await c.connect();
-    await c.query(`create database ${name}`);
-    await c.end();
-    const mine = migrations.findIndex((m) => m.name === 'Migration20261201001000WebhookEvents');
-    const orm = await openOrm(databaseUrl(name), 2);
-    const db = new pg.Client({ connectionString: databaseUrl(name) });
+    const { db, migrateRest, close } = await databaseBefore('Migration20261201001000WebhookEvents');
     try {
-      await orm.getMigrator().up({ to: migrations[mine - 1]!.name });
-      await db.connect();
       // Secrets as the previous version made them: base64url of 32 random bytes ("-", "_", no padding).
       const key = Buffer.from(Array.from({ length: 32 }, (_, i) => (i % 2 ? 0xfb : 0xff)));
       const old = `whsec_${key.toString('base64url')}`;
@@ -396,7 +376,7 @@ describe('the migration of a database with endpoints and deliveries', () => {
         [endpoint, eventId, { alert: { id: eventId } }, at],
       );
 
-      await migrate(orm);
+      await migrateRest();
       const [row] = (await db.query('select secret, previous_secret from webhook_endpoint where id = $1', [endpoint])).rows;
       expect(row).toEqual({ secret: `whsec_${key.toString('base64')}`, previous_secret: null });
       // The library, given the migrated secret, verifies what the receiver's key signs.
@@ -410,8 +390,7 @@ describe('the migration of a database with endpoints and deliveries', () => {
       await db.query(`insert into webhook_delivery (id, endpoint_id, topic, event_id, payload, next_attempt_at, created_at, replay_id) values (gen_random_uuid(), $1, 'alert.triggered', $2, '{}', now(), now(), gen_random_uuid())`, [endpoint, eventId]);
       await expect(db.query(`update webhook_endpoint set secret = 'whsec_abc-def' where id = $1`, [endpoint])).rejects.toThrow(/webhook_endpoint_secret_format/);
     } finally {
-      await db.end().catch(() => undefined);
-      await orm.close();
+      await close();
     }
   });
 });
