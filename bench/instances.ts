@@ -5,6 +5,7 @@
  *
  *   npm run bench:instances        (needs wrk: apt-get install wrk)
  *   BENCH_SECONDS=10 BENCH_INSTANCES=3 BENCH_ROUNDS=3 npm run bench:instances
+ *   BENCH_REDIS_CLUSTER_NODES=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 npm run bench:instances
  *
  * Every process here (the instances, PostgreSQL, Redis and wrk) shares this machine's cores, so
  * the ratios say what adding an instance buys on one machine; docs/scaling.md reads them.

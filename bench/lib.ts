@@ -9,11 +9,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import pg from 'pg';
 
 export const BASE_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** A Redis Cluster to run on instead (`host:port,…`, as REDIS_CLUSTER_NODES). */
+const REDIS_CLUSTER_NODES = process.env.BENCH_REDIS_CLUSTER_NODES;
 // BENCH_BILLING_BIN runs another build of the service (a baseline from an earlier commit).
 const BIN = process.env.BENCH_BILLING_BIN ?? fileURLToPath(new URL('../../bin/billing.js', import.meta.url));
 /** The flags `npm start` runs the server with (package.json), and any in BENCH_NODE_FLAGS (e.g. --cpu-prof). */
@@ -33,16 +35,22 @@ export async function pool<T>(items: T[], concurrency: number, fn: (item: T) => 
 
 /** Deletes a benchmark's Redis keys (its REDIS_PREFIX), so runs leave nothing behind. */
 export async function dropRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
+  const cluster = REDIS_CLUSTER_NODES ? new Cluster(REDIS_CLUSTER_NODES.split(',').map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) }))) : null;
+  const nodes = cluster ? (await cluster.info(), cluster.nodes('master')) : [new Redis(REDIS_URL)];
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    for (const redis of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        // One key at a time on a cluster: the keys of one scan live in many slots.
+        for (const key of cluster ? keys : []) await redis.unlink(key);
+        if (!cluster && keys.length) await redis.unlink(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
   } finally {
-    redis.disconnect();
+    if (cluster) cluster.disconnect();
+    else nodes[0]!.disconnect();
   }
 }
 
@@ -93,7 +101,8 @@ export async function startDeployment(name: string, extraEnv: Record<string, str
   // Time spent in each SQL function (pg_stat_user_functions), for per-stage budgets.
   if (opts.trackFunctions) await admin(`alter database ${db} set track_functions = 'pl'`);
   const url = databaseUrl(db);
-  const env = { DATABASE_URL: url, REDIS_URL, REDIS_PREFIX: prefix, RULES_DIR: fileURLToPath(new URL('../../rules', import.meta.url)), ...extraEnv };
+  const redis: Record<string, string> = REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES } : { REDIS_URL };
+  const env = { DATABASE_URL: url, ...redis, REDIS_PREFIX: prefix, RULES_DIR: fileURLToPath(new URL('../../rules', import.meta.url)), ...extraEnv };
   await run(['migrate'], env);
   const key = (await run(['keys', 'create', '--role', 'ADMIN'], env)).trim().split('\n').at(-1)!;
   const server = await startServer(env);
