@@ -312,9 +312,16 @@ export async function createApp(options: AppOptions): Promise<App> {
   const dunning = new DunningWorker(payments, logger.child({ module: 'dunning' }), config.dunning.intervalMs);
   dunning.start();
   // Wallets' auto-recharges: charged by the customer's provider, topped up in the same
-  // transaction; a failure that suspends keeps the customer suspended until a recharge succeeds.
-  const recharges = new RechargeService(new RechargeRepository(sql), wallets, payments, currencies, clock);
+  // transaction; a failure that suspends keeps the customer suspended until a recharge succeeds
+  // or money added brings the wallet back to its threshold.
+  const recharges = new RechargeService(new RechargeRepository(sql), wallets, payments, currencies, clock, config.recharges.pendingCheckMs);
   payments.addSuspensionCause((client, customerId) => recharges.suspending(client, customerId));
+  // A top-up or grant that brings the wallet of a failed auto-recharge back to its threshold
+  // reinstates the customer it suspended, in its transaction (then the push and the webhook).
+  wallets.onCredited(async (client, credit) => {
+    const effects = await recharges.creditedIn(client, credit.walletId, credit.entryId, credit.at);
+    return effects && (() => payments.committed(effects));
+  });
   recharges.onAlerts((fired) => publisher.alertsRecorded(fired));
   recharges.onAnnounced(() => webhookWorker.poke());
   const rechargeWorker = new RechargeWorker(recharges, logger.child({ module: 'recharges' }), config.recharges.pollMs);

@@ -86,6 +86,9 @@ const schema = z.object({
     .transform((v) => v.split(',').map((d) => d.trim()).filter(Boolean).map(Number))
     .pipe(z.array(z.number().int().min(1).max(365)).min(1).max(20).refine((days) => days.every((d, i) => i === 0 || d > days[i - 1]!), 'days must increase')),
   DUNNING_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  // How long a provider's payment (or auto-recharge charge) may stay PENDING, waiting for its
+  // webhook, before the workers ask the provider; then again each as long while it stays pending.
+  PAYMENT_PENDING_CHECK_MINUTES: z.coerce.number().int().min(1).max(10_080).default(15),
   STRIPE_SECRET_KEY: z.string().regex(/^(?:sk|rk)_(?:test|live)_[A-Za-z0-9_]+$/, 'a Stripe secret (sk_…) or restricted (rk_…) key').optional(),
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=_-]+$/, "the signing secret of the Stripe webhook endpoint (whsec_…)").optional(),
   STRIPE_API_BASE: z.string().url().optional(),
@@ -207,8 +210,11 @@ export interface Config {
   dunning: DunningConfig;
   /** Stripe as a payment provider; null when STRIPE_SECRET_KEY is unset. */
   stripe: StripeConfig | null;
-  /** Auto-recharge of prepaid wallets: how often each instance looks for recharges to charge (0: never). */
-  recharges: { pollMs: number };
+  /**
+   * Auto-recharge of prepaid wallets: how often each instance looks for recharges to charge (0:
+   * never), and how long a charge stays pending before its provider is asked (PAYMENT_PENDING_CHECK_MINUTES).
+   */
+  recharges: { pollMs: number; pendingCheckMs: number };
   partitions: PartitionConfig;
   /** OpenTelemetry tracing; null (off, no SDK started) unless an OTLP endpoint is configured. */
   tracing: TracingConfig | null;
@@ -267,6 +273,11 @@ export interface DunningConfig {
   retryDays: number[];
   /** How often each instance looks for due retries; 0 turns the worker off. */
   intervalMs: number;
+  /**
+   * How long a payment stays PENDING at a provider that collects, waiting for its webhook, before
+   * the worker asks the provider where it stands; then again each as long (PAYMENT_PENDING_CHECK_MINUTES).
+   */
+  pendingCheckMs: number;
 }
 
 /** Stripe (README, "Collecting payments"). */
@@ -426,9 +437,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       seller: e.SELLER_NAME ? { name: e.SELLER_NAME, address: e.SELLER_ADDRESS ?? [], taxId: e.SELLER_TAX_ID ?? null, email: e.SELLER_EMAIL ?? null } : null,
       linkSigningSecret: e.LINK_SIGNING_SECRET,
     },
-    dunning: { retryDays: e.DUNNING_RETRY_DAYS, intervalMs: e.DUNNING_INTERVAL_MS },
+    dunning: { retryDays: e.DUNNING_RETRY_DAYS, intervalMs: e.DUNNING_INTERVAL_MS, pendingCheckMs: e.PAYMENT_PENDING_CHECK_MINUTES * 60_000 },
     stripe: stripeConfig(e),
-    recharges: { pollMs: e.WALLET_RECHARGE_POLL_MS },
+    recharges: { pollMs: e.WALLET_RECHARGE_POLL_MS, pendingCheckMs: e.PAYMENT_PENDING_CHECK_MINUTES * 60_000 },
     partitions: {
       aheadMonths: e.USAGE_PARTITIONS_AHEAD_MONTHS,
       intervalMs: e.USAGE_PARTITIONS_INTERVAL_MS,

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FixedClock } from '../../src/shared/clock.js';
 import {
   CreateCustomerDocument,
+  CreateCustomerTokenDocument,
   CreateDunningPlanDocument,
+  CustomerPaymentReferencesDocument,
   CreateMeterDocument,
   CreateSubscriptionDocument,
   InvoicePaymentsDocument,
@@ -161,6 +163,70 @@ describe('collecting a finalized invoice with Stripe', () => {
     expect(await eventsAbout(invoiceId)).toEqual(['invoice.created', 'invoice.finalized', 'invoice.paid']);
   });
 
+  it('settles a processing PaymentIntent whose webhook never comes: past PAYMENT_PENDING_CHECK_MINUTES (15) the worker asks Stripe, once a window, and settles it as the event would', async () => {
+    const { invoiceId } = await invoiced('pm_usBankAccount_processing');
+    expect(await t.app.services.dunning.runDue()).toBe(1);
+    const pi = stripe.created().find((p) => p.metadata.invoiceId === invoiceId)!;
+    const reads = () => stripe.to('GET', `/v1/payment_intents/${pi.id}`);
+    const check = () => t.app.services.dunning.checkPending();
+
+    // Within the window Stripe is not asked; at its end it is, and the PaymentIntent is still processing.
+    clock.set('2026-04-02T00:14:59Z');
+    expect(await check()).toBe(0);
+    expect(reads()).toHaveLength(0);
+    clock.set('2026-04-02T00:15:00Z');
+    expect(await check()).toBe(0);
+    expect(reads()).toHaveLength(1);
+    expect(reads()[0]!.headers.authorization).toBe(`Bearer ${stripe.secretKey}`);
+    expect(await check()).toBe(0);
+    expect(reads()).toHaveLength(1); // asked once a window while it stays pending
+    expect(await invoice(invoiceId)).toMatchObject({ status: 'FINALIZED', paymentStatus: 'PENDING' });
+
+    // The debit succeeds at Stripe, and the event is lost.
+    stripe.finishQuietly(pi.id, 'succeeded');
+    clock.set('2026-04-02T00:29:59Z');
+    expect(await check()).toBe(0);
+    expect(reads()).toHaveLength(1);
+    // Stripe fails on its side: nothing changes, and the next pass asks again.
+    stripe.failNextReads = 1;
+    clock.set('2026-04-02T00:30:00Z');
+    expect(await check()).toBe(0);
+    expect(reads()).toHaveLength(2);
+    expect(await invoice(invoiceId)).toMatchObject({ status: 'FINALIZED', paymentStatus: 'PENDING' });
+    expect(await check()).toBe(1);
+    expect(reads()).toHaveLength(3);
+    const paid = await invoice(invoiceId);
+    expect(paid).toMatchObject({ status: 'PAID', paymentStatus: 'PAID', amountPaid: '100.00', amountDue: '0.00', paidAt: '2026-04-02T00:30:00.000Z', paymentReference: pi.id });
+    expect(paid.paymentAttempts.map((p) => [p.attempt, p.status, p.amount, p.reference])).toEqual([[1, 'SUCCEEDED', '100', pi.id]]);
+    expect(await eventsAbout(invoiceId)).toEqual(['invoice.created', 'invoice.finalized', 'invoice.paid']);
+
+    // The event arrives after all: the same payment, nothing more; and nothing is pending to ask about.
+    clock.set('2026-04-03T00:00:00Z');
+    expect((await stripe.sendEvent('payment_intent.succeeded', pi)).status).toBe(200);
+    expect(await invoice(invoiceId)).toEqual(paid);
+    expect(await check()).toBe(0);
+    expect(reads()).toHaveLength(3);
+    expect(await eventsAbout(invoiceId)).toEqual(['invoice.created', 'invoice.finalized', 'invoice.paid']);
+  });
+
+  it('fails a processing PaymentIntent that Stripe ended declined while its event was lost, and dunning follows', async () => {
+    const { customerId, invoiceId, stripeCustomer } = await invoiced('pm_usBankAccount_processing');
+    expect(await t.app.services.dunning.runDue()).toBe(1);
+    const pi = stripe.finishQuietly(stripe.created().find((p) => p.metadata.invoiceId === invoiceId)!.id, 'failed');
+    clock.set('2026-04-02T06:00:00Z');
+    expect(await t.app.services.dunning.checkPending()).toBe(1);
+    const failed = await invoice(invoiceId);
+    expect(failed).toMatchObject({ status: 'FINALIZED', paymentStatus: 'FAILED', nextPaymentAttemptAt: '2026-04-03T06:00:00.000Z' });
+    expect(failed.paymentAttempts.map((p) => [p.attempt, p.status, p.failureReason, p.reference])).toEqual([[1, 'FAILED', 'insufficient_funds', pi.id]]);
+    expect(await eventsAbout(invoiceId)).toEqual(['invoice.created', 'invoice.finalized', 'invoice.payment_failed']);
+
+    // The retry of day 1, on a card that works, pays it.
+    await t.admin.ok(SetCustomerPaymentMethodDocument, { input: { customerId, provider: 'STRIPE', stripeCustomerId: stripeCustomer, stripePaymentMethodId: 'pm_card_visa' } });
+    clock.set('2026-04-03T06:00:00Z');
+    expect(await t.app.services.dunning.runDue()).toBe(1);
+    expect((await invoice(invoiceId)).paymentAttempts.map((p) => [p.attempt, p.status])).toEqual([[1, 'FAILED'], [2, 'SUCCEEDED']]);
+  });
+
   it('answers an event about one of its PaymentIntents not recorded yet with 409, so that Stripe sends it again', async () => {
     const early = await stripe.sendEvent('payment_intent.succeeded', { id: 'pi_notYetRecorded', object: 'payment_intent', status: 'succeeded', metadata: { invoiceId: '00000000-0000-4000-8000-000000000000', attempt: '1' } });
     expect(early.status).toBe(409);
@@ -242,6 +308,22 @@ describe('customer references', () => {
     expect(manual.data!.setCustomerPaymentMethod.customer).toEqual({ id: customer.id, paymentProvider: 'MANUAL', stripeCustomerId: null, stripePaymentMethodId: null });
     const customerKey = await t.app.services.apiKeys.create({ name: 'c', role: 'CUSTOMER', customerId: customer.id });
     expect(problem(await t.client(customerKey.secret).request(SetCustomerPaymentMethodDocument, { input: { customerId: customer.id, provider: 'MANUAL' } }))).toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it("shows a customer's provider and Stripe references to ADMIN keys only: a CUSTOMER key and a customer token read null, without an error", async () => {
+    const { customer } = (await t.admin.ok(CreateCustomerDocument, { input: { externalId: `refs-read-${process.pid}`, name: 'refs', currency: 'USD' } })).createCustomer;
+    await t.admin.ok(SetCustomerPaymentMethodDocument, { input: { customerId: customer.id, provider: 'STRIPE', stripeCustomerId: 'cus_Hidden1', stripePaymentMethodId: 'pm_card_visa' } });
+    const read = async (client: ReturnType<typeof t.client>) => {
+      const r = await client.request(CustomerPaymentReferencesDocument, { id: customer.id });
+      expect(r.errors).toBeUndefined();
+      return r.data!.customer;
+    };
+    expect(await read(t.admin)).toEqual({ id: customer.id, externalId: customer.externalId, suspendedAt: null, paymentProvider: 'STRIPE', stripeCustomerId: 'cus_Hidden1', stripePaymentMethodId: 'pm_card_visa' });
+    const hidden = { id: customer.id, externalId: customer.externalId, suspendedAt: null, paymentProvider: null, stripeCustomerId: null, stripePaymentMethodId: null };
+    const customerKey = await t.app.services.apiKeys.create({ name: 'own', role: 'CUSTOMER', customerId: customer.id });
+    expect(await read(t.client(customerKey.secret))).toEqual(hidden);
+    const { token } = (await t.admin.ok(CreateCustomerTokenDocument, { input: { customerId: customer.id } })).createCustomerToken;
+    expect(await read(t.client(token))).toEqual(hidden);
   });
 
   it('stores no card data: no column for it, and none of what Stripe showed of the card anywhere in the database', async () => {

@@ -7,6 +7,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Role } from '../../src/modules/api-keys/principal.pure.js';
+import { InvoicePaymentStatus } from '../../src/modules/invoices/invoice.record.js';
 import { WEBHOOK_CATALOGUE, webhookSchemaFiles } from '../../src/modules/webhooks/webhook-catalogue.pure.js';
 import { webhookEventId, WebhookTopic as Topics } from '../../src/modules/webhooks/webhook.record.js';
 import { emitWebhook } from '../../src/modules/webhooks/webhook.repository.js';
@@ -19,6 +20,7 @@ import {
   CreateSubscriptionDocument,
   CreateWalletDocument,
   CreateWebhookEndpointDocument,
+  MarkInvoicePaidDocument,
   ReplayWebhookEventsDocument,
   RotateWebhookSecretDocument,
   TopUpWalletDocument,
@@ -63,6 +65,7 @@ const TOPICS = [
 const SENT: WebhookTopic[] = [
   'INVOICE_CREATED',
   'INVOICE_FINALIZED',
+  'INVOICE_PAID',
   'INVOICE_VOIDED',
   'WALLET_TOPPED_UP',
   'SUBSCRIPTION_CREATED',
@@ -124,6 +127,16 @@ describe('the catalogue', () => {
     }
   });
 
+  it("describes one invoice for every invoice topic, with the API's payment figures", () => {
+    const invoices = WEBHOOK_CATALOGUE.filter((e) => e.topic.startsWith('invoice.')).map((e) => (e.data as { properties: { invoice: Record<string, any> } }).properties.invoice);
+    expect(invoices).toHaveLength(6);
+    for (const i of invoices) expect(i).toEqual(invoices[0]);
+    const props = invoices[0]!.properties;
+    expect(props.amountDue.description).toMatch(/^What remains to be paid/);
+    expect(props.paymentStatus.enum).toEqual(Object.values(InvoicePaymentStatus));
+    expect(invoices[0]!.required).toEqual(expect.arrayContaining(['amountDue', 'amountPaid', 'paymentStatus', 'dueAt']));
+  });
+
   it('ships one schema file per topic, as the code writes them (npm run schema:webhooks), each a valid draft 2020-12 schema', () => {
     const files = webhookSchemaFiles();
     expect(readdirSync(SCHEMA_DIR).sort()).toEqual(files.map((f) => f.file).sort());
@@ -171,6 +184,8 @@ describe('events of invoices, wallets and subscriptions', () => {
     await t.app.services.invoices.closeCustomer(customer.id, new Date());
     const [first] = await t.app.sql.query<{ id: string }>(`select id from invoice where customer_id = $1 and status = 'FINALIZED' order by period_start, kind limit 1`, [customer.id]);
     story.voidedId = first!.id;
+    // Paid (invoice.paid), then voided: what remains of it is nothing, as the API says.
+    await t.admin.ok(MarkInvoicePaidDocument, { input: { invoiceId: first!.id, paymentReference: 'wire 7' } });
     const voided = (await t.admin.ok(VoidInvoiceDocument, { input: { invoiceId: first!.id, reason: 'wrong address', reissue: true } })).voidInvoice;
     story.correctionId = voided.corrected!.id;
 
@@ -227,7 +242,16 @@ describe('events of invoices, wallets and subscriptions', () => {
     expect(of('invoice.finalized').map((b) => b.data.invoice.id).sort()).toEqual(invoices.filter((i) => i.number !== null).map((i) => i.id).sort());
     for (const b of of('invoice.finalized')) expect(b.data.invoice).toMatchObject({ status: 'FINALIZED', number: invoices.find((i) => i.id === b.data.invoice.id)!.number });
     expect(of('invoice.created').find((b) => b.data.invoice.id === story.correctionId)!.data.invoice).toMatchObject({ status: 'DRAFT', correctsInvoiceId: story.voidedId });
-    expect(of('invoice.voided').map((b) => b.data.invoice)).toEqual([expect.objectContaining({ id: story.voidedId, status: 'VOID', voidReason: 'wrong address', total: '10.00' })]);
+    // Every invoice topic carries the invoice as the API's Invoice has it: amountDue is what remains to be paid.
+    const [paid] = of('invoice.paid').map((b) => b.data.invoice);
+    const [voided] = of('invoice.voided').map((b) => b.data.invoice);
+    const [finalized] = of('invoice.finalized').filter((b) => b.data.invoice.id === story.voidedId).map((b) => b.data.invoice);
+    expect(finalized).toMatchObject({ status: 'FINALIZED', total: '10.00', amountDue: '10.00', amountPaid: '0.00', paymentStatus: 'NONE', dueAt: expect.any(String), paidAt: null });
+    expect(paid).toMatchObject({ id: story.voidedId, status: 'PAID', total: '10.00', amountDue: '0.00', amountPaid: '10.00', paymentStatus: 'PAID', paymentReference: 'wire 7', dueAt: finalized!.dueAt });
+    expect(voided).toEqual({ ...paid, status: 'VOID', voidReason: 'wrong address', voidedAt: expect.any(String) });
+    const api = await t.app.services.invoices.get(story.voidedId);
+    expect(Date.parse(finalized!.dueAt)).toBe(api.dueAt!.getTime());
+    expect(of('invoice.created').find((b) => b.data.invoice.id === story.correctionId)!.data.invoice).toMatchObject({ amountDue: '10.00', amountPaid: '0.00', paymentStatus: 'NONE', dueAt: null });
 
     expect(of('wallet.topped_up').map((b) => b.data)).toEqual([
       {

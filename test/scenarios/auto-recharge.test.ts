@@ -3,7 +3,15 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FixedClock } from '../../src/shared/clock.js';
 import {
+  CreateCustomerDocument,
+  CreateDunningPlanDocument,
+  CreateSubscriptionDocument,
+  CreateWalletDocument,
+  CustomerStandingChangedDocument,
   CustomerStandingDocument,
+  GrantCreditsDocument,
+  InvoicesDocument,
+  RecordPaymentAttemptDocument,
   RechargeAlertsDocument,
   RecordUsageDocument,
   SetCustomerPaymentMethodDocument,
@@ -14,6 +22,7 @@ import {
   type RechargeFailurePolicy,
 } from '../generated/graphql.js';
 import type { GraphQLResult } from '../support/graphql-client.js';
+import { sleep, Watch, WsClients } from '../support/live-watch.js';
 import { LocalStripeApi } from '../support/stripe-api.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { fundedCustomer, gpt4oInput, setupCatalogue } from '../support/usage-fixtures.js';
@@ -29,6 +38,7 @@ const clock = new FixedClock(new Date('2026-05-10T12:00:00Z'));
 let t: TestApp;
 let stripe: LocalStripeApi;
 let seq = 0;
+const live = new WsClients();
 
 beforeAll(async () => {
   stripe = await LocalStripeApi.start();
@@ -38,6 +48,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await live.close();
   await t?.close();
   await stripe?.close();
 });
@@ -230,6 +241,57 @@ describe('auto-recharge through Stripe', () => {
     expect(intentsFor(c.walletId)).toHaveLength(1);
   });
 
+  it('asks Stripe about a charge whose webhook never comes once PAYMENT_PENDING_CHECK_MINUTES (15) have passed: tops up once, and the wallet recharges again at its next crossing', async () => {
+    clock.set('2026-05-11T09:00:00Z');
+    const c = await prepaid('12.25', 'pm_usBankAccount_processing', { threshold: '10', amount: '20' });
+    await use(c.customerId, 9);
+    await use(c.customerId, 1);
+    expect(await chargeDue()).toBe(1);
+    const [pending] = await recharges(c.walletId);
+    const pi = stripe.created().find((p) => p.metadata.rechargeId === pending!.id)!;
+    expect(pending).toMatchObject({ status: 'IN_FLIGHT', payment_reference: pi.id });
+    const check = () => t.app.services.rechargeWorker.checkPending();
+    const reads = () => stripe.to('GET', `/v1/payment_intents/${pi.id}`);
+
+    clock.set('2026-05-11T09:14:59Z');
+    expect(await check()).toBe(0);
+    expect(reads()).toHaveLength(0);
+    clock.set('2026-05-11T09:15:00Z');
+    expect(await check()).toBe(0);
+    expect(reads()).toHaveLength(1); // still processing: asked again a window later
+    expect(await check()).toBe(0);
+    expect(reads()).toHaveLength(1);
+
+    // The debit succeeds at Stripe and its event is lost; the next window's question settles it.
+    stripe.finishQuietly(pi.id, 'succeeded');
+    clock.set('2026-05-11T09:30:00Z');
+    expect(await check()).toBe(1);
+    expect(reads()).toHaveLength(2);
+    expect(await recharges(c.walletId)).toEqual([{ ...pending, status: 'SUCCEEDED' }]);
+    expect(await topUps(c.walletId)).toEqual([['12250000000', null], ['20000000000', pi.id]]);
+    expect(await wallet(c.walletId)).toMatchObject({ balance: '29.75' });
+    expect(await events('wallet.recharge_succeeded', { walletId: c.walletId })).toEqual([
+      { wallet: { id: c.walletId, customerId: c.customerId, currency: 'USD', balance: '29.75' }, recharge: { id: pending!.id, amount: '20', entryId: expect.any(String), paymentReference: pi.id, createdAt: '2026-05-11T09:00:00.000Z' } },
+    ]);
+
+    // The event arrives after all: nothing more is topped up, and nothing is left to ask about.
+    expect((await stripe.finish(pi.id, 'succeeded')).status).toBe(200);
+    expect(await topUps(c.walletId)).toHaveLength(2);
+    expect(await events('wallet.recharge_succeeded', { walletId: c.walletId })).toHaveLength(1);
+    expect(await check()).toBe(0);
+    expect(reads()).toHaveLength(2);
+
+    // No longer in flight, the recharge no longer blocks the wallet's next one: 80 events take 29.75 to 9.75.
+    await use(c.customerId, 80);
+    expect(await chargeDue()).toBe(1);
+    const both = await recharges(c.walletId);
+    expect(both.map((r) => r.status)).toEqual(['SUCCEEDED', 'IN_FLIGHT']);
+    expect(intentsFor(c.walletId).map((r) => r.headers['idempotency-key'])).toEqual(both.map((r) => `recharge:${r.id}`));
+    const next = stripe.created().find((p) => p.metadata.rechargeId === both[1]!.id)!;
+    expect((await stripe.finish(next.id, 'succeeded')).status).toBe(200);
+    expect(await wallet(c.walletId)).toMatchObject({ balance: '29.75' });
+  });
+
   it('with policy NONE, a decline leaves the customer active and the wallet as it is', async () => {
     const c = await prepaid('12', 'pm_card_chargeDeclined', { threshold: '10', amount: '20' });
     await use(c.customerId, 10);
@@ -238,6 +300,84 @@ describe('auto-recharge through Stripe', () => {
     expect((await t.admin.ok(CustomerStandingDocument, { id: c.customerId })).customer).toMatchObject({ suspendedAt: null });
     expect(await events('wallet.recharge_failed', { walletId: c.walletId })).toHaveLength(1);
     expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `still-${seq++}`) })).recordUsage.accepted).toBe(true);
+  });
+});
+
+describe('reinstatement after a failed auto-recharge', () => {
+  const standing = async (customerId: string) => (await t.admin.ok(CustomerStandingDocument, { id: customerId })).customer!;
+  const topUp = (walletId: string, amount: string, idempotencyKey = `hand-${seq++}`) => t.admin.ok(TopUpWalletDocument, { input: { walletId, amount, idempotencyKey } });
+
+  it('reinstates the customer, in the transaction of the top-up (or grant) that brings the wallet back to its threshold, with customer.reinstated and the live push', async () => {
+    clock.set('2026-05-12T09:00:00Z');
+    const c = await prepaid('12.25', 'pm_card_chargeDeclined', { threshold: '10', amount: '20', onFailure: 'SUSPEND' });
+    const pushed = new Watch(live.open(t.wsUrl, t.adminKey), CustomerStandingChangedDocument, { customerId: c.customerId }, 'customerStandingChanged');
+    await sleep(300);
+    await use(c.customerId, 9);
+    await use(c.customerId, 1);
+    expect(await chargeDue()).toBe(1);
+    const reason = `the auto-recharge of wallet ${c.walletId} failed: generic_decline`;
+    expect(await standing(c.customerId)).toMatchObject({ suspendedAt: '2026-05-12T09:00:00.000Z', suspensionReason: reason });
+    expect(await pushed.next()).toMatchObject({ customerId: c.customerId, status: 'SUSPENDED', reason });
+
+    // A grant of 0.10 leaves the available balance at 9.85, below the threshold of 10: still suspended.
+    clock.set('2026-05-12T10:00:00Z');
+    await t.admin.ok(GrantCreditsDocument, { input: { walletId: c.walletId, amount: '0.10', idempotencyKey: `grant-${seq++}` } });
+    expect(await standing(c.customerId)).toMatchObject({ suspendedAt: '2026-05-12T09:00:00.000Z' });
+    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `still-out-${seq++}`) })).recordUsage).toMatchObject({ accepted: false, refusal: { code: 'ACCOUNT_SUSPENDED' } });
+
+    // topUpWallet of 0.15 brings it to 10.00, the threshold: reinstated in the top-up's transaction.
+    clock.set('2026-05-12T11:00:00Z');
+    const key = `back-${seq++}`;
+    await topUp(c.walletId, '0.15', key);
+    expect(await standing(c.customerId)).toMatchObject({ suspendedAt: null, suspensionReason: null });
+    expect(await pushed.next()).toMatchObject({ customerId: c.customerId, status: 'ACTIVE', reason: null, at: '2026-05-12T11:00:00.000Z' });
+    expect(await events('customer.reinstated', { customerId: c.customerId })).toEqual([{ customer: { id: c.customerId, externalId: c.externalId }, reinstatedAt: '2026-05-12T11:00:00.000Z' }]);
+    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `back-in-${seq++}`) })).recordUsage.accepted).toBe(true);
+    // The same top-up again is a replay: nothing more is announced.
+    await topUp(c.walletId, '0.15', key);
+    expect(await events('customer.reinstated', { customerId: c.customerId })).toHaveLength(1);
+    // The card still declines: the event that crossed the threshold again asked for a recharge, whose failure suspends again.
+    expect(await chargeDue()).toBe(1);
+    expect(intentsFor(c.walletId)).toHaveLength(2);
+    expect(await standing(c.customerId)).toMatchObject({ suspendedAt: '2026-05-12T11:00:00.000Z', suspensionReason: reason });
+    expect(await pushed.next()).toMatchObject({ customerId: c.customerId, status: 'SUSPENDED' });
+    pushed.close();
+  });
+
+  it('leaves a customer suspended while an unpaid invoice also suspends it: money back at the threshold lifts the recharge\'s cause only, and paying the invoice reinstates it', async () => {
+    clock.set('2026-05-13T09:00:00Z');
+    await t.admin.ok(CreateDunningPlanDocument, {
+      input: { code: 'ar-suspend', name: 'ar-suspend', currency: 'USD', billingInterval: 'MONTHLY', baseFee: '5', charges: [{ meterCode: 'llm_tokens', ruleSetKey: 'ai-price-book' }], dunning: { retryDays: [], policy: 'SUSPEND' } },
+    });
+    const externalId = `ar-inv-${process.pid}-${seq++}`;
+    const { customer } = (await t.admin.ok(CreateCustomerDocument, { input: { externalId, name: externalId, currency: 'USD' } })).createCustomer;
+    await t.admin.ok(CreateSubscriptionDocument, { input: { customerId: customer.id, planCode: 'ar-suspend', startsAt: '2026-04-01T00:00:00Z', baseFeeTiming: 'ARREARS' } });
+    const { wallet: w } = (await t.admin.ok(CreateWalletDocument, { input: { customerId: customer.id } })).createWallet;
+    await topUp(w.id, '12.25');
+    await t.admin.ok(SetCustomerPaymentMethodDocument, { input: { customerId: customer.id, provider: 'STRIPE', stripeCustomerId: `cus_I${seq++}x${process.pid}`, stripePaymentMethodId: 'pm_card_chargeDeclined' } });
+    await t.admin.ok(SetWalletAutoRechargeDocument, { input: { walletId: w.id, threshold: '10', amount: '20', onFailure: 'SUSPEND' } });
+
+    // The recharge fails and suspends; then April's invoice (the base fee of 5.00) fails with no retry day left.
+    await use(customer.id, 10);
+    expect(await chargeDue()).toBe(1);
+    expect(await standing(customer.id)).toMatchObject({ suspendedAt: '2026-05-13T09:00:00.000Z' });
+    await t.app.services.invoices.closeCustomer(customer.id, clock.now());
+    const april = (await t.admin.ok(InvoicesDocument, { customerId: customer.id, first: 5 })).invoices.nodes.find((i) => i.periodStart === '2026-04-01T00:00:00.000Z')!;
+    expect(april).toMatchObject({ status: 'FINALIZED', amountDue: '5.00' });
+    const failed = await t.admin.ok(RecordPaymentAttemptDocument, { input: { invoiceId: april.id, outcome: 'FAILED', failureReason: 'declined', idempotencyKey: `ar-inv-${seq++}` } });
+    expect(failed.recordPaymentAttempt.invoice.status).toBe('UNCOLLECTIBLE');
+
+    // Back above the threshold: the failed recharge no longer holds the customer, the invoice does.
+    clock.set('2026-05-13T10:00:00Z');
+    await topUp(w.id, '5');
+    expect(await standing(customer.id)).toMatchObject({ suspendedAt: '2026-05-13T09:00:00.000Z' });
+    expect(await events('customer.reinstated', { customerId: customer.id })).toEqual([]);
+
+    // Paying the invoice leaves nothing that suspends.
+    clock.set('2026-05-13T11:00:00Z');
+    await t.admin.ok(RecordPaymentAttemptDocument, { input: { invoiceId: april.id, outcome: 'SUCCEEDED', reference: 'wire-5', idempotencyKey: `ar-inv-${seq++}` } });
+    expect(await standing(customer.id)).toMatchObject({ suspendedAt: null });
+    expect(await events('customer.reinstated', { customerId: customer.id })).toEqual([{ customer: { id: customer.id, externalId }, reinstatedAt: '2026-05-13T11:00:00.000Z' }]);
   });
 });
 

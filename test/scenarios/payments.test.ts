@@ -8,6 +8,7 @@ import {
   CreateDunningPlanDocument,
   CreateMeterDocument,
   CreateSubscriptionDocument,
+  CreateWalletDocument,
   CreateWebhookEndpointDocument,
   CustomerStandingChangedDocument,
   CustomerStandingDocument,
@@ -18,6 +19,7 @@ import {
   RecordUsageBatchDocument,
   RecordUsageDocument,
   RefundPaymentDocument,
+  TopUpWalletDocument,
   VoidInvoiceDocument,
   WebhookDeliveriesDocument,
   type PaymentOutcome,
@@ -165,7 +167,9 @@ describe('a failed payment retried on schedule', () => {
       ['INVOICE_PAID', null, null, 'PAID'],
     ]);
     expect(sent[0]!.payload.payment).toMatchObject({ amount: '100', currency: 'USD', failureMessage: 'card declined' });
-    expect(sent[2]!.payload.invoice).toMatchObject({ amountDue: '0.00', paymentReference: 'pi_ok' });
+    // The invoice as the API has it: amountDue is what remains to be paid.
+    expect(sent[0]!.payload.invoice).toMatchObject({ total: '100.00', amountDue: '100.00', amountPaid: '0.00', paymentStatus: 'FAILED', dueAt: '2026-04-16T00:00:00.000Z' });
+    expect(sent[2]!.payload.invoice).toMatchObject({ amountDue: '0.00', amountPaid: '100.00', paymentStatus: 'PAID', paymentReference: 'pi_ok', dueAt: '2026-04-16T00:00:00.000Z' });
   });
 });
 
@@ -245,6 +249,23 @@ describe('dunning to suspension', () => {
       ['INVOICE_PAYMENT_FAILED', null],
       ['INVOICE_UNCOLLECTIBLE', null],
     ]);
+  });
+});
+
+describe('suspension and money added', () => {
+  it('keeps a customer suspended for an unpaid invoice when money is added to its wallet: only paying the invoice reinstates it', async () => {
+    const { customerId, invoiceId } = await invoiced('suspend-0');
+    const { wallet } = (await t.admin.ok(CreateWalletDocument, { input: { customerId } })).createWallet;
+    clock.set('2026-04-02T12:00:00Z');
+    expect((await paid(invoiceId, 'FAILED', { failureReason: 'declined' })).invoice.status).toBe('UNCOLLECTIBLE');
+    clock.set('2026-04-03T12:00:00Z');
+    await t.admin.ok(TopUpWalletDocument, { input: { walletId: wallet.id, amount: '500', idempotencyKey: `wallet-${seq++}` } });
+    expect((await t.admin.ok(CustomerStandingDocument, { id: customerId })).customer).toMatchObject({ suspendedAt: '2026-04-02T12:00:00.000Z' });
+    expect((await useTokens(customerId, `topped-${seq++}`)).refusal?.code).toBe('ACCOUNT_SUSPENDED');
+    clock.set('2026-04-04T12:00:00Z');
+    await paid(invoiceId, 'SUCCEEDED');
+    expect((await t.admin.ok(CustomerStandingDocument, { id: customerId })).customer).toMatchObject({ suspendedAt: null });
+    expect((await webhooks(aboutCustomer(customerId))).map((w) => w.topic)).toEqual(['INVOICE_PAYMENT_FAILED', 'INVOICE_UNCOLLECTIBLE', 'CUSTOMER_SUSPENDED', 'INVOICE_PAID', 'CUSTOMER_REINSTATED']);
   });
 });
 

@@ -14,7 +14,9 @@ import Stripe from 'stripe';
  *   `pm_card_chargeDeclinedInsufficientFunds` with insufficient_funds; an id ending in
  *   `_processing` leaves the PaymentIntent `processing` (as a bank debit does), for the test to
  *   settle with `finish`, which sends the event Stripe would.
- * - `GET /v1/payment_intents/:id`.
+ * - `GET /v1/payment_intents/:id`: the PaymentIntent as it stands (what the service asks when a
+ *   webhook is late; `finishQuietly` ends one without sending its event, `failNextReads` makes
+ *   Stripe fail on its side).
  * - `POST /v1/refunds`: a refund of a succeeded PaymentIntent, at most what is left of it.
  *
  * Every request needs `Authorization: Bearer <the secret key>`. `Idempotency-Key` is honoured
@@ -32,6 +34,8 @@ export class LocalStripeApi {
   webhookUrl = '';
   /** Drops the connection instead of answering the next POST, after doing its work (a response lost on the way). */
   loseNextResponse = false;
+  /** Answers this many of the next GETs with a 500 api_error that Stripe says not to retry (Stripe failing on its side). */
+  failNextReads = 0;
   private readonly idempotent = new Map<string, { params: string; status: number; body: unknown }>();
   private readonly server: Server;
   private readonly signer = new Stripe('sk_test_signer').webhooks;
@@ -71,10 +75,20 @@ export class LocalStripeApi {
 
   /** A `processing` PaymentIntent ends as Stripe would end it; the event it causes is sent. */
   async finish(id: string, outcome: 'succeeded' | 'failed'): Promise<{ status: number; body: string; event: Record<string, unknown> }> {
-    const pi = this.paymentIntents.get(id)!;
-    if (outcome === 'succeeded') pi.status = 'succeeded';
-    else Object.assign(pi, { status: 'requires_payment_method', last_payment_error: declineError('insufficient_funds', pi) });
+    const pi = this.end(id, outcome);
     return this.sendEvent(outcome === 'succeeded' ? 'payment_intent.succeeded' : 'payment_intent.payment_failed', pi);
+  }
+
+  /** A `processing` PaymentIntent ends as `finish` ends it, but its event never reaches us (lost, or the endpoint misconfigured). */
+  finishQuietly(id: string, outcome: 'succeeded' | 'failed'): PaymentIntentShape {
+    return this.end(id, outcome);
+  }
+
+  private end(id: string, outcome: 'succeeded' | 'failed'): PaymentIntentShape {
+    const pi = this.paymentIntents.get(id)!;
+    if (outcome === 'succeeded') Object.assign(pi, { status: 'succeeded', amount_received: pi.amount });
+    else Object.assign(pi, { status: 'requires_payment_method', last_payment_error: declineError('insufficient_funds', pi) });
+    return pi;
   }
 
   /** Builds an event about `object` and posts it to our endpoint, signed (with another secret when `secret` is given). */
@@ -113,6 +127,10 @@ export class LocalStripeApi {
     const recorded: RecordedRequest = { method: req.method ?? '', path: url.pathname, headers: req.headers, form };
     this.requests.push(recorded);
     if (req.headers.authorization !== `Bearer ${this.secretKey}`) return send(res, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } });
+    if (req.method === 'GET' && this.failNextReads > 0) {
+      this.failNextReads--;
+      return send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred (test).' } }, { 'stripe-should-retry': 'false' });
+    }
     const key = header(req.headers['idempotency-key']);
     const route = `${req.method} ${url.pathname.replace(/\/pi_[A-Za-z0-9]+$/, '/:id')}`;
     if (key && req.method === 'POST') {

@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType, UseMiddleware } from 'type-graphql';
+import { AdminOnly } from '../../graphql/admin-only.js';
 import { connectionType } from '../../graphql/pagination.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
@@ -92,13 +93,16 @@ export class CustomerObject {
   @Field(() => Int, { nullable: true, description: "Its own payment terms in days; null: the deployment's default." })
   paymentTermsDays!: number | null;
 
-  @Field(() => PaymentProviderName, { description: 'Who collects its invoices and charges its auto-recharges (setCustomerPaymentMethod).' })
-  paymentProvider!: PaymentProviderName;
+  @UseMiddleware(AdminOnly)
+  @Field(() => PaymentProviderName, { nullable: true, description: 'Who collects its invoices and charges its auto-recharges (setCustomerPaymentMethod). ADMIN only: null for CUSTOMER keys and customer tokens.' })
+  paymentProvider!: PaymentProviderName | null;
 
-  @Field(() => String, { nullable: true, description: 'STRIPE: the Stripe customer (cus_…) charged.' })
+  @UseMiddleware(AdminOnly)
+  @Field(() => String, { nullable: true, description: 'STRIPE: the Stripe customer (cus_…) charged. ADMIN only: null for CUSTOMER keys and customer tokens.' })
   stripeCustomerId!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'STRIPE: the default payment method (pm_…) charged off-session. The card stays at Stripe.' })
+  @UseMiddleware(AdminOnly)
+  @Field(() => String, { nullable: true, description: 'STRIPE: the default payment method (pm_…) charged off-session. The card stays at Stripe. ADMIN only: null for CUSTOMER keys and customer tokens.' })
   stripePaymentMethodId!: string | null;
 
   @Field(() => Date)

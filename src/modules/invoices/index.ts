@@ -1,5 +1,6 @@
 export { InvoiceDocumentResolver } from './invoice-document.resolver.js';
 export { InvoiceDocumentService } from './invoice-document.service.js';
+export { invoiceEventInvoice } from './invoice-events.pure.js';
 export { InvoiceRepository } from './invoice.repository.js';
 export { InvoiceResolver } from './invoice.resolver.js';
 export { InvoiceService } from './invoice.service.js';

@@ -1,6 +1,7 @@
 import { Decimal } from '../../shared/money/decimal.js';
 import { fromLocal, toLocal, utcMillis } from '../../shared/time-zones.js';
 import type { BillingDetails } from '../customers/billing-details.pure.js';
+import { amountRemaining, atInvoiceScale } from './invoice-amounts.pure.js';
 import type { BuyerSnapshot, InvoiceRecord, SellerSnapshot } from './invoice.record.js';
 
 /**
@@ -19,18 +20,6 @@ export function dueDate(at: Date, days: number, timeZone: string): Date {
 export function buyerSnapshot(c: { name: string; email: string | null; externalId: string; timezone: string; billingDetails: BillingDetails | null }): BuyerSnapshot {
   const b = c.billingDetails;
   return { legalName: b?.legalName ?? c.name, email: b ? b.email : c.email, address: b?.address ?? null, taxId: b?.taxId ?? null, externalId: c.externalId, timeZone: c.timezone };
-}
-
-/** Decimal places of an invoice figure's text ("61.00": 2): figures stay at the currency's exponent. */
-const scaleOf = (text: string): number => (text.includes('.') ? text.length - text.indexOf('.') - 1 : 0);
-
-/**
- * What remains to be paid, as the API's amountDue says: nothing once PAID, else the billed
- * amount (total + prepaid) less what was received; exact decimals at the invoice's scale.
- */
-export function amountRemaining(i: Pick<InvoiceRecord, 'status' | 'amountDue' | 'amountPaid'>): string {
-  const scale = scaleOf(i.amountDue);
-  return i.status === 'PAID' ? new Decimal(0).toFixed(scale) : new Decimal(i.amountDue).minus(i.amountPaid).toFixed(scale);
 }
 
 /** One line of the document's table: texts only, money as the invoice stores it. */
@@ -136,7 +125,7 @@ export function invoiceDocument(invoice: InvoiceRecord, parties: DocumentParties
       { label: tax, amount: invoice.tax, strong: false },
       { label: 'Total', amount: invoice.total, strong: true },
       { label: 'Already paid (wallet and credits)', amount: invoice.prepaid, strong: false },
-      ...(new Decimal(invoice.amountPaid).isZero() ? [] : [{ label: 'Amount paid', amount: new Decimal(invoice.amountPaid).toFixed(scaleOf(invoice.amountDue)), strong: false }]),
+      ...(new Decimal(invoice.amountPaid).isZero() ? [] : [{ label: 'Amount paid', amount: atInvoiceScale(invoice, invoice.amountPaid), strong: false }]),
       { label: 'Amount due', amount: `${amountRemaining(invoice)} ${invoice.currency}`, strong: true },
     ],
     notes: [

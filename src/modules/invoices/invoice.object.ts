@@ -5,7 +5,7 @@ import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { InvoiceBuyerObject, InvoiceSellerObject } from './invoice-document.object.js';
 import type { InvoiceTotals } from './invoice.record.js';
 import { InvoiceKind, InvoicePaymentStatus, InvoiceStatus, LineKind, type InvoiceLineRecord, type InvoiceRecord } from './invoice.record.js';
-import { Decimal } from '../../shared/money/decimal.js';
+import { amountRemaining, atInvoiceScale } from './invoice-amounts.pure.js';
 
 registerEnumType(InvoiceStatus, {
   name: 'InvoiceStatus',
@@ -292,20 +292,11 @@ export class UpcomingInvoice {
 
 const toLine = (l: InvoiceLineRecord): InvoiceLineObject => ({ ...l, tiers: l.tiers, adjustments: l.adjustments ?? [] });
 
-/** Decimal places of an invoice figure's text ("61.00": 2): amounts shown at the currency's exponent. */
-const scaleOf = (text: string): number => (text.includes('.') ? text.length - text.indexOf('.') - 1 : 0);
-
-/** What remains due: nothing once PAID; the billed amount less what was received otherwise. */
-function remaining(i: InvoiceRecord): string {
-  const scale = scaleOf(i.amountDue);
-  return i.status === InvoiceStatus.PAID ? new Decimal(0).toFixed(scale) : new Decimal(i.amountDue).minus(i.amountPaid).toFixed(scale);
-}
-
 export const toInvoiceObject = (i: InvoiceRecord): InvoiceObject => ({
   ...i,
-  amountDue: remaining(i),
-  amountPaid: new Decimal(i.amountPaid).toFixed(scaleOf(i.amountDue)),
-  amountRefunded: new Decimal(i.amountRefunded).toFixed(scaleOf(i.amountDue)),
+  amountDue: amountRemaining(i),
+  amountPaid: atInvoiceScale(i, i.amountPaid),
+  amountRefunded: atInvoiceScale(i, i.amountRefunded),
   // A retry date only means something while the invoice is open (a voided one keeps its last).
   nextPaymentAttemptAt: i.status === InvoiceStatus.FINALIZED ? i.nextPaymentAttemptAt : null,
   correctedByInvoiceId: i.correctedBy?.id ?? null,

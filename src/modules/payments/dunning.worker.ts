@@ -6,7 +6,10 @@ const BATCH = 200;
 /**
  * Dunning on the service's clock: every intervalMs, each instance takes the invoices whose next
  * payment attempt is due and advances each one step (PaymentService.advance), which rechecks the
- * invoice under its row lock, so a step runs once however many instances see it due.
+ * invoice under its row lock, so a step runs once however many instances see it due. Then it
+ * asks the providers about payments left PENDING past the pending check window whose webhook has
+ * not come (PaymentService.checkPending), so that a lost webhook does not leave an invoice
+ * pending for ever; each is asked at most once a window while it stays pending.
  */
 export class DunningWorker {
   private timer: NodeJS.Timeout | undefined;
@@ -21,7 +24,9 @@ export class DunningWorker {
   start(): void {
     if (this.intervalMs <= 0) return;
     this.timer = setInterval(() => {
-      this.running = this.runDue().catch((err) => this.logger.error({ err }, 'dunning failed; the next run retries'));
+      this.running = this.runDue()
+        .then(() => this.checkPending())
+        .catch((err) => this.logger.error({ err }, 'dunning failed; the next run retries'));
     }, this.intervalMs);
     this.timer.unref();
   }
@@ -46,6 +51,24 @@ export class DunningWorker {
         }
       }
       if (due.length < BATCH) return moved;
+    }
+  }
+
+  /** Asks the providers about every payment pending past the window; returns how many it settled. */
+  async checkPending(): Promise<number> {
+    let settled = 0;
+    const seen = new Set<string>();
+    for (;;) {
+      const pending = (await this.payments.pendingToCheck(BATCH)).filter((p) => !seen.has(`${p.provider}:${p.reference}`));
+      for (const p of pending) {
+        seen.add(`${p.provider}:${p.reference}`);
+        try {
+          if (await this.payments.checkPending(p)) settled++;
+        } catch (err) {
+          this.logger.warn({ err, provider: p.provider, reference: p.reference }, 'asking the provider about a pending payment failed; the next run asks again');
+        }
+      }
+      if (pending.length < BATCH) return settled;
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { ChargeRequest, CollectRequest, CollectResult, PaymentProvider, RefundRequest, RefundResult } from './payment-provider.record.js';
+import type { ChargeRequest, CollectRequest, CollectResult, PaymentProvider, ProviderPaymentState, RefundRequest, RefundResult } from './payment-provider.record.js';
 
 export const MANUAL = 'MANUAL';
 
@@ -24,6 +24,11 @@ export class ManualPaymentProvider implements PaymentProvider {
   /** Never asked: a MANUAL customer's auto-recharge is a request to the integrator (wallet.top_up_requested). */
   async charge(_request: ChargeRequest): Promise<CollectResult> {
     return { status: 'FAILED', reference: null, failureReason: 'manual_collection' };
+  }
+
+  /** Nothing to ask: the integrator's report is the outcome (and MANUAL leaves nothing PENDING to check). */
+  async status(_reference: string): Promise<ProviderPaymentState> {
+    return { status: 'PENDING' };
   }
 }
 

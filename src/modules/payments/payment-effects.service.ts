@@ -1,7 +1,8 @@
 import type { SqlClient } from '../../db/sql.js';
+import { invoiceEventInvoice, type InvoiceRepository } from '../invoices/index.js';
 import { emitWebhook, webhookEventId, WebhookTopic, type WebhookEmission } from '../webhooks/index.js';
 import type { Collected } from './collection.pure.js';
-import { invoiceEventOf, paymentEventOf } from './payment-events.pure.js';
+import { paymentEventOf } from './payment-events.pure.js';
 import { DunningPolicy, PaymentStatus, type CollectedInvoice, type PaymentRecord } from './payment.record.js';
 import type { PaymentRepository } from './payment.repository.js';
 
@@ -38,7 +39,11 @@ export class PaymentEffects {
   /** Other reasons a customer stays suspended (a failed auto-recharge whose wallet suspends), counted in the transaction. */
   readonly suspensionCauses: Array<(client: SqlClient, customerId: string) => Promise<number>> = [];
 
-  constructor(private readonly repo: PaymentRepository) {}
+  constructor(
+    private readonly repo: PaymentRepository,
+    /** Reads the invoice as the transaction sees it, for the events (on the write pool). */
+    private readonly invoices: InvoiceRepository,
+  ) {}
 
   /**
    * Event ids come from the topic and what is announced (webhookEventId): a failed attempt's
@@ -51,7 +56,8 @@ export class PaymentEffects {
       await emitWebhook(client, { ...e, at: now } as WebhookEmission);
       out.announced = true;
     };
-    const invoice = () => this.repo.invoiceEvent(client, inv.id).then(invoiceEventOf);
+    // The invoice as this transaction left it, built as every invoice webhook is (invoiceEventInvoice).
+    const invoice = async () => invoiceEventInvoice((await this.invoices.header(client, inv.id))!);
     if (payment?.status === PaymentStatus.FAILED) {
       const topic = WebhookTopic.INVOICE_PAYMENT_FAILED;
       await emit({ topic, eventId: webhookEventId(topic, payment.id), data: { invoice: await invoice(), payment: paymentEventOf(payment, collected.state.nextPaymentAttemptAt) } });

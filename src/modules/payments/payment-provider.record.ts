@@ -9,8 +9,12 @@
  *   the call and runs the attempt again charges once. The answer may be final (SUCCEEDED,
  *   FAILED) or PENDING: the outcome then arrives later, from the provider's webhook, through
  *   `PaymentService.settle({ provider, reference, outcome })`, which applies it as if the
- *   attempt had just ended. The same kind charges wallets' auto-recharges (`charge`, with the key
- *   `recharge:<id>`). It charges the customer by its references at the provider (`Payer`).
+ *   attempt had just ended. A webhook that never comes (lost, or the endpoint misconfigured)
+ *   does not leave it PENDING for ever: once it has been pending for the pending check window
+ *   (PAYMENT_PENDING_CHECK_MINUTES), the workers ask the provider where it stands (`status`) and
+ *   settle a final answer through the same `settle`. The same kind charges wallets'
+ *   auto-recharges (`charge`, with the key `recharge:<id>`). It charges the customer by its
+ *   references at the provider (`Payer`).
  *
  * Amounts are ledger units (1e-9) of the invoice's currency; `exponent` is the currency's, for
  * providers that count in minor units (amount / 10^(9 - exponent)).
@@ -26,7 +30,16 @@ export interface PaymentProvider {
   refund(request: RefundRequest): Promise<RefundResult>;
   /** Charges a wallet's auto-recharge once per idempotency key (`recharge:<id>`); collecting providers only. */
   charge(request: ChargeRequest): Promise<CollectResult>;
+  /**
+   * Where a payment or charge it answered PENDING stands now, by its reference (a read: asking
+   * twice changes nothing). Collecting providers only; throws when the provider cannot say (out
+   * of reach, failing), and the question is asked again at the next pass.
+   */
+  status(reference: string): Promise<ProviderPaymentState>;
 }
+
+/** What a provider says of a payment it left PENDING: settled either way, or still pending. */
+export type ProviderPaymentState = { status: 'SUCCEEDED' } | { status: 'FAILED'; failureReason: string } | { status: 'PENDING' };
 
 /**
  * What a provider charges a customer by: its references at the provider (a Stripe customer and

@@ -65,17 +65,6 @@ export class PaymentRepository {
     );
   }
 
-  /** The invoice as webhook events carry it (InvoiceEventInvoice), amounts as the API shows them. */
-  async invoiceEvent(client: SqlClient, id: string): Promise<Record<string, unknown>> {
-    const { rows } = await client.query(
-      `select id, customer_id, number, kind, status, currency, period_start, period_end, subtotal::text, tax::text, total::text, prepaid::text,
-              amount_due::text, amount_paid::text, finalized_at, paid_at, payment_reference, voided_at, void_reason, corrects_invoice_id, created_at
-         from invoice where id = $1`,
-      [id],
-    );
-    return rows[0]!;
-  }
-
   /** The plan version in force at the end of the invoice's period: its dunning settings. */
   async planDunning(client: SqlClient, customerId: string, periodEnd: Date): Promise<{ retryDays: number[] | null; policy: DunningPolicy } | null> {
     const { rows } = await client.query<{ dunning_retry_days: number[] | null; dunning_policy: DunningPolicy }>(
@@ -123,6 +112,26 @@ export class PaymentRepository {
   /** Settles a PENDING payment or refund (the only change a payment row allows). */
   async settle(client: SqlClient, id: string, status: 'SUCCEEDED' | 'FAILED', failureReason: string | null, now: Date): Promise<void> {
     await client.query(`update payment set status = $2, failure_reason = $3, updated_at = $4 where id = $1 and status = 'PENDING'`, [id, status, failureReason, now]);
+  }
+
+  /**
+   * Payments (not refunds) these providers left PENDING and that nobody looked at since `before`:
+   * updated_at is when the attempt went pending, then when it was last checked (the one column
+   * payment_guard lets a PENDING row change besides its settlement). Least recently checked first.
+   */
+  async pendingUnchecked(providers: string[], before: Date, limit: number): Promise<Array<{ provider: string; reference: string }>> {
+    const rows = await this.sql.query<{ provider: string; provider_reference: string }>(
+      `select provider, provider_reference from payment
+        where status = 'PENDING' and kind = 'PAYMENT' and provider = any($1::text[]) and provider_reference is not null and updated_at <= $2
+        order by updated_at, seq limit $3`,
+      [providers, before, limit],
+    );
+    return rows.map((r) => ({ provider: r.provider, reference: r.provider_reference }));
+  }
+
+  /** Notes that the provider said a PENDING payment still is: the next check is a window from `now`. */
+  async checkedPending(provider: string, reference: string, now: Date): Promise<void> {
+    await this.sql.query(`update payment set updated_at = $3 where provider = $1 and provider_reference = $2 and status = 'PENDING' and updated_at < $3`, [provider, reference, now]);
   }
 
   /** Payments and refunds of invoices, in the order they were recorded. */

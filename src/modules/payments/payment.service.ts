@@ -85,7 +85,7 @@ export class PaymentService {
     /** Reads for callers (an invoice's payments) go through a pool apart from the changes'. */
     private readonly reads: PaymentRepository = repo,
   ) {
-    this.effects = new PaymentEffects(repo);
+    this.effects = new PaymentEffects(repo, invoices);
   }
 
   /** Told after commit when a customer was suspended or reinstated (cache, live push). */
@@ -299,6 +299,38 @@ export class PaymentService {
   /** Invoices whose next attempt is due now. */
   due(limit: number): Promise<string[]> {
     return this.repo.due(this.clock.now(), this.providers.collecting, MANUAL_RETRY_WINDOW_MS, limit);
+  }
+
+  /** The providers that collect by themselves (the others' customers collect and report). */
+  get collecting(): string[] {
+    return this.providers.collecting;
+  }
+
+  /**
+   * Payments a collecting provider has left PENDING for the pending check window
+   * (PAYMENT_PENDING_CHECK_MINUTES) or longer since it was last asked: their webhook is late,
+   * or lost. The worker asks about each (checkPending).
+   */
+  pendingToCheck(limit: number): Promise<Array<{ provider: string; reference: string }>> {
+    return this.repo.pendingUnchecked(this.providers.collecting, new Date(this.clock.now().getTime() - this.config.pendingCheckMs), limit);
+  }
+
+  /**
+   * Asks the provider where a PENDING payment stands and applies a final answer through `settle`,
+   * the webhook's own path (once: a webhook that arrives as well, before or after, changes
+   * nothing more). Still pending: asked again a window later. A provider that cannot say throws,
+   * and the next pass asks again. True when the answer was final.
+   */
+  async checkPending(p: { provider: string; reference: string }): Promise<boolean> {
+    const provider = this.providers.get(p.provider);
+    if (!provider?.collects) return false;
+    const state = await provider.status(p.reference);
+    if (state.status === 'PENDING') {
+      await this.repo.checkedPending(p.provider, p.reference, this.clock.now());
+      return false;
+    }
+    await this.settle({ provider: p.provider, reference: p.reference, outcome: state.status, failureReason: state.status === 'FAILED' ? state.failureReason : null });
+    return true;
   }
 
   /** Payments and refunds of invoices, oldest first; `fresh`: as the primary has them (a mutation's answer). */

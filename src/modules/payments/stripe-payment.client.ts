@@ -2,7 +2,7 @@ import Stripe from 'stripe';
 import type { StripeConfig } from '../../config/config.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { toMinorUnits } from './minor-units.pure.js';
-import type { ChargeRequest, CollectRequest, CollectResult, Payer, PaymentProvider, RefundRequest, RefundResult } from './payment-provider.record.js';
+import type { ChargeRequest, CollectRequest, CollectResult, Payer, PaymentProvider, ProviderPaymentState, RefundRequest, RefundResult } from './payment-provider.record.js';
 
 export const STRIPE = 'STRIPE';
 
@@ -28,7 +28,8 @@ export type StripeNotice =
  * references of the Stripe customer and payment method are used; no card data passes here.
  *
  * The answer is final when the PaymentIntent succeeded or was declined; `processing` (a bank
- * debit) is PENDING, settled later by Stripe's webhook (`notice`). Network failures, Stripe
+ * debit) is PENDING, settled later by Stripe's webhook (`notice`), or, when that is late, by
+ * asking for the PaymentIntent (`status`). Network failures, Stripe
  * errors of its own (5xx, rate limits) and a wrong key throw: the caller's transaction rolls back
  * and the attempt is made again with the same key.
  */
@@ -69,6 +70,23 @@ export class StripePaymentProvider implements PaymentProvider {
       return { status: 'PENDING', reference: refund.id };
     } catch (err) {
       if (err instanceof Stripe.errors.StripeInvalidRequestError || err instanceof Stripe.errors.StripeCardError) return { status: 'FAILED', failureReason: err.code ?? err.message };
+      throw unavailable(err);
+    }
+  }
+
+  /**
+   * Where a PaymentIntent left `processing` stands, read back from Stripe: `succeeded`, still
+   * `processing`, or anything else (a bank debit that failed is back to
+   * `requires_payment_method`, with the decline) failed, as `collect` reads its answer. Stripe out
+   * of reach or failing throws SERVICE_UNAVAILABLE; an id Stripe does not know throws as is.
+   */
+  async status(reference: string): Promise<ProviderPaymentState> {
+    try {
+      const pi = await this.stripe.paymentIntents.retrieve(reference);
+      if (pi.status === 'succeeded') return { status: 'SUCCEEDED' };
+      if (pi.status === 'processing') return { status: 'PENDING' };
+      return { status: 'FAILED', failureReason: declineOf(pi.last_payment_error) ?? pi.status };
+    } catch (err) {
       throw unavailable(err);
     }
   }

@@ -31,6 +31,26 @@ export class RechargeRepository {
     return rows[0] ? toRecharge(rows[0]) : null;
   }
 
+  /**
+   * Recharges charged and left pending at one of these providers that nobody looked at since
+   * `before` (updated_at: when the charge went pending, then when it was last checked), least
+   * recently checked first.
+   */
+  async pendingUnchecked(providers: string[], before: Date, limit: number): Promise<Array<{ provider: string; reference: string }>> {
+    const rows = await this.sql.query<{ provider: string; payment_reference: string }>(
+      `select provider, payment_reference from wallet_recharge
+        where status = 'IN_FLIGHT' and payment_reference is not null and provider = any($1::text[]) and updated_at <= $2
+        order by updated_at, seq limit $3`,
+      [providers, before, limit],
+    );
+    return rows.map((r) => ({ provider: r.provider, reference: r.payment_reference }));
+  }
+
+  /** Notes that the provider said a pending charge still is: the next check is a window from `now`. */
+  async checkedPending(provider: string, reference: string, now: Date): Promise<void> {
+    await this.sql.query(`update wallet_recharge set updated_at = $3 where provider = $1 and payment_reference = $2 and status = 'IN_FLIGHT' and updated_at < $3`, [provider, reference, now]);
+  }
+
   async byReference(client: SqlClient, provider: string, reference: string): Promise<RechargeRecord | null> {
     const { rows } = await client.query(`select ${COLUMNS} from wallet_recharge where provider = $1 and payment_reference = $2`, [provider, reference]);
     return rows[0] ? toRecharge(rows[0]) : null;
@@ -67,15 +87,38 @@ export class RechargeRepository {
     return { id: r.id, customerId: r.customer_id, currency: r.currency, balance: r.balance };
   }
 
-  /** Failed recharges of wallets whose policy suspends, with no later recharge of the same wallet that succeeded. */
-  async suspending(client: SqlClient, customerId: string): Promise<number> {
+  /**
+   * Failed recharges that keep the customer suspended: of wallets whose policy suspends, with no
+   * later recharge of the same wallet that succeeded, and whose wallet's available balance
+   * (balance less open holds, as the auto-recharge watches it) is still below the threshold the
+   * recharge crossed. `walletId`: of that wallet only.
+   */
+  async suspending(client: SqlClient, customerId: string, walletId: string | null = null): Promise<number> {
     const { rows } = await client.query<{ n: number }>(
-      `select count(*)::int as n from wallet_recharge f
-        where f.customer_id = $1 and f.status = 'FAILED' and f.on_failure = 'SUSPEND'
-          and not exists (select 1 from wallet_recharge s where s.wallet_id = f.wallet_id and s.status = 'SUCCEEDED' and s.seq > f.seq)`,
-      [customerId],
+      `select count(*)::int as n from wallet_recharge f join wallet w on w.id = f.wallet_id
+        where f.customer_id = $1 and ($2::uuid is null or f.wallet_id = $2) and f.status = 'FAILED' and f.on_failure = 'SUSPEND'
+          and not exists (select 1 from wallet_recharge s where s.wallet_id = f.wallet_id and s.status = 'SUCCEEDED' and s.seq > f.seq)
+          and w.balance - coalesce((select sum(r.amount) from reservation r where r.customer_id = f.customer_id and r.wallet_id = f.wallet_id and r.status = 'OPEN'), 0)
+              < f.threshold * 1000000000`,
+      [customerId, walletId],
     );
     return rows[0]!.n;
+  }
+
+  /**
+   * The customer of a wallet with a failed recharge whose policy suspends and that no later
+   * recharge of the wallet superseded, whatever its balance: one that may be what keeps the
+   * customer suspended. Null for any other wallet (most), which a top-up then leaves alone.
+   */
+  async suspendedBy(client: SqlClient, walletId: string): Promise<string | null> {
+    const { rows } = await client.query<{ customer_id: string }>(
+      `select f.customer_id from wallet_recharge f
+        where f.wallet_id = $1 and f.status = 'FAILED' and f.on_failure = 'SUSPEND'
+          and not exists (select 1 from wallet_recharge s where s.wallet_id = f.wallet_id and s.status = 'SUCCEEDED' and s.seq > f.seq)
+        limit 1`,
+      [walletId],
+    );
+    return rows[0]?.customer_id ?? null;
   }
 }
 

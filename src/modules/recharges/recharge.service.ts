@@ -29,8 +29,13 @@ interface Done {
  *   failed recharge suspended is reinstated once nothing else suspends it;
  * - on failure the recharge records why, an alert of the auto-recharge is recorded (and pushed),
  *   wallet.recharge_failed is written, and the wallet's policy applies (SUSPEND: the customer is
- *   suspended as for an uncollectible invoice);
- * - a charge the provider settles later (PENDING) waits for its webhook (`settle`).
+ *   suspended as for an uncollectible invoice, if the wallet is still below the threshold; a
+ *   later successful recharge of the wallet, or a top-up or grant that brings its available
+ *   balance back to the threshold, reinstates it once nothing else suspends it);
+ * - a charge the provider settles later (PENDING) waits for its webhook (`settle`); one still
+ *   pending after the pending check window is asked about (`checkPending`) and settled the same
+ *   way, so a lost webhook does not keep the wallet's recharge in flight (and every further one
+ *   of the wallet waiting) for ever.
  *
  * A crash after the provider's answer and before the commit runs the charge again with the same
  * key: the provider answers as the first time, and nothing is charged or topped up twice.
@@ -45,6 +50,8 @@ export class RechargeService {
     private readonly payments: PaymentService,
     private readonly currencies: CurrencyService,
     private readonly clock: Clock,
+    /** How long a charge stays pending before its provider is asked (PAYMENT_PENDING_CHECK_MINUTES). */
+    private readonly pendingCheckMs: number,
   ) {}
 
   /** Told after commit about the alerts of failed recharges (live pushes). */
@@ -110,9 +117,51 @@ export class RechargeService {
     return found;
   }
 
-  /** Failed recharges that keep the customer suspended (those whose policy is SUSPEND, until a later one of the wallet succeeds). */
+  /** Charges a collecting provider has left pending for the window or longer since it was last asked. */
+  pendingToCheck(limit: number): Promise<Array<{ provider: string; reference: string }>> {
+    return this.repo.pendingUnchecked(this.payments.collecting, new Date(this.clock.now().getTime() - this.pendingCheckMs), limit);
+  }
+
+  /**
+   * Asks the provider where a pending charge stands and applies a final answer through `settle`,
+   * the webhook's own path (once: the wallet is topped up once whichever comes first). Still
+   * pending: asked again a window later. A provider that cannot say throws, and the next pass
+   * asks again. True when the answer was final.
+   */
+  async checkPending(p: { provider: string; reference: string }): Promise<boolean> {
+    const provider = this.payments.provider(p.provider);
+    if (!provider?.collects) return false;
+    const state = await provider.status(p.reference);
+    if (state.status === 'PENDING') {
+      await this.repo.checkedPending(p.provider, p.reference, this.clock.now());
+      return false;
+    }
+    await this.settle({ provider: p.provider, reference: p.reference, outcome: state.status, failureReason: state.status === 'FAILED' ? state.failureReason : null });
+    return true;
+  }
+
+  /**
+   * Failed recharges that keep the customer suspended: those whose policy is SUSPEND, until a
+   * later one of the wallet succeeds or the wallet's available balance is back at or above the
+   * threshold (a top-up, a grant).
+   */
   suspending(client: SqlClient, customerId: string): Promise<number> {
     return this.repo.suspending(client, customerId);
+  }
+
+  /**
+   * In the transaction of a top-up or grant of a wallet (WalletService.onCredited): when a failed
+   * recharge of the wallet may be what suspended its customer, the customer is reinstated if
+   * nothing suspends it any more (reinstateIn: the wallet's available balance back at or above
+   * the threshold, no other failed recharge and no uncollectible invoice of a suspending plan).
+   * Any other wallet's money, and a customer suspended for an unpaid invoice, are left alone.
+   * Pass the result to the payments' `committed` once the transaction has.
+   */
+  async creditedIn(client: SqlClient, walletId: string, by: string, now: Date): Promise<PaymentEffectsDone | null> {
+    const customerId = await this.repo.suspendedBy(client, walletId);
+    if (!customerId) return null;
+    const effects = await this.payments.reinstateIn(client, customerId, by, now);
+    return effects.standing || effects.announced ? effects : null;
   }
 
   private async complete(client: SqlClient, appended: AppendResult[], r: RechargeRecord, result: CollectResult, provider: string, now: Date, policy: boolean): Promise<Done> {
@@ -151,7 +200,9 @@ export class RechargeService {
       data: { wallet: { ...w, balance: formatLedgerUnits(w.balance) }, recharge: { id: r.id, amount, failureCode: result.failureReason, failureMessage: message, nextAttemptAt: null, createdAt } },
     });
     done.announced = true;
-    if (policy && r.onFailure === RechargeFailurePolicy.SUSPEND) {
+    // A wallet back at or above its threshold by the time the charge failed (money added while it
+    // was pending) has what the recharge was for: no suspension, which a top-up would lift at once.
+    if (policy && r.onFailure === RechargeFailurePolicy.SUSPEND && (await this.repo.suspending(client, r.customerId, r.walletId)) > 0) {
       done.standing = await this.payments.suspendIn(client, r.customerId, `the auto-recharge of wallet ${r.walletId} failed: ${result.failureReason}`, r.id, now);
     }
     return done;

@@ -6,7 +6,8 @@ const BATCH = 100;
 /**
  * Charges the recharges that crossings asked for, every pollMs on each instance. Each one is
  * charged under its row's lock (skipped while another instance holds it), so however many
- * instances run, a recharge is charged once.
+ * instances run, a recharge is charged once. Then it asks the providers about charges left
+ * pending past the pending check window whose webhook has not come (RechargeService.checkPending).
  */
 export class RechargeWorker {
   private timer: NodeJS.Timeout | undefined;
@@ -21,7 +22,10 @@ export class RechargeWorker {
   start(): void {
     if (this.pollMs <= 0) return;
     this.timer = setInterval(() => {
-      this.running = this.running.then(() => this.runDue()).catch((err) => this.logger.error({ err }, 'charging auto-recharges failed; the next run retries'));
+      this.running = this.running
+        .then(() => this.runDue())
+        .then(() => this.checkPending())
+        .catch((err) => this.logger.error({ err }, 'charging auto-recharges failed; the next run retries'));
     }, this.pollMs);
     this.timer.unref();
   }
@@ -46,6 +50,24 @@ export class RechargeWorker {
         }
       }
       if (due.length < BATCH) return charged;
+    }
+  }
+
+  /** Asks the providers about every charge pending past the window; returns how many it settled. */
+  async checkPending(): Promise<number> {
+    let settled = 0;
+    const seen = new Set<string>();
+    for (;;) {
+      const pending = (await this.recharges.pendingToCheck(BATCH)).filter((p) => !seen.has(`${p.provider}:${p.reference}`));
+      for (const p of pending) {
+        seen.add(`${p.provider}:${p.reference}`);
+        try {
+          if (await this.recharges.checkPending(p)) settled++;
+        } catch (err) {
+          this.logger.warn({ err, provider: p.provider, reference: p.reference }, 'asking the provider about a pending auto-recharge failed; the next run asks again');
+        }
+      }
+      if (pending.length < BATCH) return settled;
     }
   }
 }

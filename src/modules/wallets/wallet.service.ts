@@ -60,6 +60,13 @@ export interface LedgerMoveResult {
 /** Told after every committed ledger append, with the wallets' new totals and the alerts the transaction recorded. */
 export type LedgerListener = (result: AppendResult, alerts: AlertRecord[]) => void;
 
+/**
+ * Runs in the transaction of a top-up or a grant (not of a replay), after its entry: what else
+ * that money changes commits with it. What it returns, if anything, runs once that transaction
+ * has committed (pushes, pokes).
+ */
+export type CreditedHook = (client: SqlClient, credit: { walletId: string; entryId: string; at: Date }) => Promise<(() => void) | null>;
+
 const MAX_PRIORITY = 1000;
 
 export class WalletService {
@@ -68,6 +75,7 @@ export class WalletService {
   private readonly listeners: LedgerListener[] = [];
   private readonly walletListeners: Array<(wallet: Wallet) => Promise<void>> = [];
   private readonly createdListeners: Array<(wallet: Wallet) => Promise<void>> = [];
+  private readonly creditedHooks: CreditedHook[] = [];
 
   constructor(
     private readonly orm: Orm,
@@ -85,6 +93,15 @@ export class WalletService {
   /** Registers a listener for new wallets (after the listeners of onWalletChanged). */
   onWalletCreated(listener: (wallet: Wallet) => Promise<void>): void {
     this.createdListeners.push(listener);
+  }
+
+  /**
+   * Registers a hook run in the transaction of every top-up (topUpWallet) and grant
+   * (grantCredits) that added money: a customer a failed auto-recharge suspended is reinstated
+   * by it (the recharges module's rule).
+   */
+  onCredited(hook: CreditedHook): void {
+    this.creditedHooks.push(hook);
   }
 
   /** Registers a listener for wallets created or reconfigured (limit mode, overdraft). */
@@ -189,7 +206,7 @@ export class WalletService {
   async topUp(cmd: TopUpCommand): Promise<LedgerMoveResult> {
     if (!isUuid(cmd.walletId)) throw notFound('wallet', cmd.walletId);
     const { key, hash, move } = this.checkTopUp(cmd);
-    return this.inLedgerTransaction((client, appended) => this.moveMoneyIn(client, appended, 'topUpWallet', key, hash, cmd.walletId, move));
+    return this.credit((client, appended) => this.moveMoneyIn(client, appended, 'topUpWallet', key, hash, cmd.walletId, move));
   }
 
   /**
@@ -231,7 +248,8 @@ export class WalletService {
     if (cmd.expiresAt && cmd.expiresAt.getTime() <= this.clock.now().getTime()) check.fail('expiresAt', 'must be in the future');
     check.done();
     const hash = requestHash({ walletId: cmd.walletId, amount, priority, expiresAt: cmd.expiresAt ?? null, reason });
-    return this.moveMoney('grantCredits', key!, hash, cmd.walletId, async (client, appended, now) => {
+    if (!isUuid(cmd.walletId)) throw notFound('wallet', cmd.walletId);
+    return this.credit((client, appended) => this.moveMoneyIn(client, appended, 'grantCredits', key!, hash, cmd.walletId, async (client, appended, now) => {
       const block = Object.assign(new CreditBlock(), {
         id: newId(now.getTime()),
         walletId: cmd.walletId,
@@ -246,7 +264,7 @@ export class WalletService {
       await insertGrantBlock(client, block);
       const entry = { walletId: cmd.walletId, creditBlockId: block.id, kind: LedgerEntryKind.GRANT, amount: block.granted, description: reason, createdAt: now };
       return this.append(client, appended, [entry]);
-    });
+    }));
   }
 
   async get(id: string): Promise<Wallet> {
@@ -286,21 +304,31 @@ export class WalletService {
   }
 
   /**
-   * Claims the idempotency key, runs the movement, stores its result, and commits; a retry with
-   * the same key and request gets the stored result, a different request with the key an error.
+   * Money into a wallet (a top-up, a grant) in a ledger transaction of its own, with the credited
+   * hooks in the same transaction once it appended (a replay appends nothing and runs none), and
+   * what they leave for after the commit.
    */
-  private async moveMoney(
-    operation: string,
-    key: string,
-    hash: string,
-    walletId: string,
-    move: (client: SqlClient, appended: AppendResult[], now: Date) => Promise<AppendResult>,
-  ): Promise<LedgerMoveResult> {
-    if (!isUuid(walletId)) throw notFound('wallet', walletId);
-    return this.inLedgerTransaction((client, appended) => this.moveMoneyIn(client, appended, operation, key, hash, walletId, move));
+  private async credit(move: (client: SqlClient, appended: AppendResult[]) => Promise<LedgerMoveResult>): Promise<LedgerMoveResult> {
+    let after: Array<() => void> = [];
+    const result = await this.inLedgerTransaction(async (client, appended) => {
+      after = []; // a retried transaction starts over
+      const moved = await move(client, appended);
+      if (appended.length === 0) return moved;
+      for (const hook of this.creditedHooks) {
+        const then = await hook(client, { walletId: moved.walletId, entryId: moved.entryId, at: this.clock.now() });
+        if (then) after.push(then);
+      }
+      return moved;
+    });
+    for (const then of after) then();
+    return result;
   }
 
-  /** moveMoney inside a ledger transaction already open. */
+  /**
+   * Claims the idempotency key, runs the movement and stores its result, inside a ledger
+   * transaction already open; a retry with the same key and request gets the stored result, a
+   * different request with the key an error.
+   */
   private async moveMoneyIn(
     client: SqlClient,
     appended: AppendResult[],

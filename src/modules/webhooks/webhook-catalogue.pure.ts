@@ -59,7 +59,12 @@ const invoice = object(
     tax: decimal('Tax'),
     total: decimal('Subtotal with tax'),
     prepaid: decimal('Paid ahead from wallets (negative or zero)'),
-    amountDue: decimal('What the customer owes: total plus prepaid'),
+    amountDue: decimal(
+      "What remains to be paid, as the API's Invoice.amountDue: total plus prepaid less amountPaid, and zero once PAID (a refund of a paid invoice does not make it due again); negative is a credit to the customer",
+    ),
+    amountPaid: decimal('Received for the invoice, less what was refunded'),
+    paymentStatus: oneOf(['NONE', 'PENDING', 'FAILED', 'PARTIALLY_PAID', 'PAID', 'UNCOLLECTIBLE', 'PARTIALLY_REFUNDED', 'REFUNDED'], "Where collecting it stands, as the API's Invoice.paymentStatus."),
+    dueAt: nullable(instant('When it falls due (paymentTermsDays after finalization); null until finalized.')),
     finalizedAt: nullable(instant()),
     paidAt: nullable(instant()),
     paymentReference: nullable(text()),
@@ -68,7 +73,7 @@ const invoice = object(
     correctsInvoiceId: nullable(uuid('The voided invoice this one corrects.')),
     createdAt: instant(),
   },
-  'The invoice header as it is after the change; its lines are read through the API (invoice(id)).',
+  "The invoice header as it is after the change, its figures as the API's Invoice has them (the same for every invoice topic); its lines are read through the API (invoice(id)).",
 );
 
 const subscription = (description: string) =>
@@ -251,13 +256,13 @@ export const WEBHOOK_CATALOGUE: readonly WebhookCatalogueEntry[] = [
   {
     topic: WebhookTopic.CUSTOMER_SUSPENDED,
     name: 'CUSTOMER_SUSPENDED',
-    summary: 'A customer was suspended for an unpaid invoice: new usage is refused.',
+    summary: 'A customer was suspended, for an invoice left uncollectible under a plan that suspends or for a failed auto-recharge of a wallet that suspends: new usage is refused.',
     data: object({ customer, reason: text(), suspendedAt: instant() }),
   },
   {
     topic: WebhookTopic.CUSTOMER_REINSTATED,
     name: 'CUSTOMER_REINSTATED',
-    summary: 'A suspended customer was reinstated: usage is accepted again.',
+    summary: 'A suspended customer was reinstated, nothing suspending it any more (the invoice paid; the wallet recharged, or topped up or granted back to its auto-recharge threshold): usage is accepted again.',
     data: object({ customer, reinstatedAt: instant() }),
   },
 ];

@@ -47,7 +47,13 @@ export interface InvoiceEventInvoice {
   tax: DecimalText;
   total: DecimalText;
   prepaid: DecimalText;
+  /** What remains to be paid, as the API's Invoice.amountDue. */
   amountDue: DecimalText;
+  /** Received, less what was refunded. */
+  amountPaid: DecimalText;
+  paymentStatus: 'NONE' | 'PENDING' | 'FAILED' | 'PARTIALLY_PAID' | 'PAID' | 'UNCOLLECTIBLE' | 'PARTIALLY_REFUNDED' | 'REFUNDED';
+  /** When it falls due; set when finalized. */
+  dueAt: Iso | null;
   finalizedAt: Iso | null;
   paidAt: Iso | null;
   paymentReference: string | null;
