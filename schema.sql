@@ -1305,8 +1305,10 @@ CREATE TABLE public.subscription (
     cancel_at_period_end boolean DEFAULT false NOT NULL,
     canceled_at timestamp with time zone,
     replaces_subscription_id uuid,
+    billing_day smallint,
     CONSTRAINT subscription_alignment_check CHECK (((alignment)::text = ANY ((ARRAY['CALENDAR'::character varying, 'ANNIVERSARY'::character varying])::text[]))),
     CONSTRAINT subscription_base_fee_timing_check CHECK (((base_fee_timing)::text = ANY ((ARRAY['ADVANCE'::character varying, 'ARREARS'::character varying])::text[]))),
+    CONSTRAINT subscription_billing_day CHECK (((billing_day IS NULL) OR (((billing_day >= 1) AND (billing_day <= 31)) AND ((alignment)::text = 'CALENDAR'::text)))),
     CONSTRAINT subscription_ends_after_start CHECK (((ends_at IS NULL) OR (ends_at > starts_at))),
     CONSTRAINT subscription_status_check CHECK (((status)::text = ANY ((ARRAY['ACTIVE'::character varying, 'CANCELED'::character varying, 'ENDED'::character varying])::text[])))
 );

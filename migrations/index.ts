@@ -19,6 +19,7 @@ import { Migration20261201002000Payments } from './Migration20261201002000Paymen
 import { Migration20261201003000InvoiceDocuments } from './Migration20261201003000InvoiceDocuments.js';
 import { Migration20261201004000PaymentMethods } from './Migration20261201004000PaymentMethods.js';
 import { Migration20261201005000WalletAutoRecharge } from './Migration20261201005000WalletAutoRecharge.js';
+import { Migration20261201007000SubscriptionBillingDay } from './Migration20261201007000SubscriptionBillingDay.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -45,4 +46,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201003000InvoiceDocuments', class: Migration20261201003000InvoiceDocuments },
   { name: 'Migration20261201004000PaymentMethods', class: Migration20261201004000PaymentMethods },
   { name: 'Migration20261201005000WalletAutoRecharge', class: Migration20261201005000WalletAutoRecharge },
+  { name: 'Migration20261201007000SubscriptionBillingDay', class: Migration20261201007000SubscriptionBillingDay },
 ];

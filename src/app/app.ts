@@ -30,6 +30,7 @@ import { CustomerResolver, CustomerService } from '../modules/customers/index.js
 import { MeterResolver, MeterService } from '../modules/meters/index.js';
 import { PlanResolver, PlanService } from '../modules/plans/index.js';
 import { ChargePreviewService, RuleSetResolver, RuleService } from '../modules/rules/index.js';
+import { SimulationRepository, SimulationResolver, SimulationService } from '../modules/simulations/index.js';
 import {
   AccountStateService,
   createRedisClient,
@@ -334,6 +335,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   await partitionWorker.start();
   const held = (customerId: string) => accounts.heldByWallet(customerId);
   const usageReports = new UsageReportService(pools.read, customers, subscriptions, wallets, held, clock);
+  // Price simulations read much: on the read pool, one statement at most a minute, a quarter at most.
+  const simulations = new SimulationService(new SimulationRepository(pools.read), { statementTimeoutMs: 60_000, maxWindowDays: 92 });
   const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, driftMonitor, alerts, webhooks, webhookWorker, publisher, invoices, taxes, usageReports, partitions, payments, dunning, recharges, rechargeWorker };
 
   const schema = await buildAppSchema(
@@ -346,6 +349,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       [MeterResolver, new MeterResolver(meters)],
       [PlanResolver, new PlanResolver(plans)],
       [RuleSetResolver, new RuleSetResolver(rules, previews)],
+      [SimulationResolver, new SimulationResolver(simulations)],
       [ReservationResolver, new ReservationResolver(reservations)],
       [SubscriptionResolver, new SubscriptionResolver(subscriptions)],
       [UsageResolver, new UsageResolver(usage)],

@@ -58,7 +58,7 @@ const LIST_SIZE = 3;
 const SIZED_BY_USAGE = new Set(['UsageReport', 'UsageBucket']);
 
 /** Fixed costs of fields that compute much: each reads and aggregates a period's usage. */
-const FIELD_COST: Record<string, number> = { upcomingInvoice: 500, currentPeriod: 50, previewCharge: 20 };
+const FIELD_COST: Record<string, number> = { upcomingInvoice: 500, currentPeriod: 50, previewCharge: 20, simulatePricing: 1000 };
 
 const time = (x: unknown): number | null => {
   const t = x instanceof Date ? x.getTime() : typeof x === 'string' ? Date.parse(x) : NaN;

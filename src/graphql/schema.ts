@@ -13,6 +13,7 @@ import { InvoicePaymentsResolver, PaymentResolver } from '../modules/payments/in
 import { PlanResolver } from '../modules/plans/index.js';
 import { ReservationResolver } from '../modules/reservations/index.js';
 import { RuleSetResolver } from '../modules/rules/index.js';
+import { SimulationResolver } from '../modules/simulations/index.js';
 import { SubscriptionResolver } from '../modules/subscriptions/index.js';
 import { UsageResolver } from '../modules/usage/index.js';
 import { UsageReportResolver } from '../modules/usage-reports/index.js';
@@ -38,6 +39,7 @@ export const resolverClasses = [
   PlanResolver,
   ReservationResolver,
   RuleSetResolver,
+  SimulationResolver,
   SubscriptionResolver,
   TaxRateResolver,
   UsageResolver,

@@ -16,6 +16,8 @@ export interface CompiledRuleSet {
   effectiveFrom: Date;
   currency: string;
   minimumSpend: Decimal | null;
+  /** The most its charges add up to in a period (after adjustments), or null. */
+  maximumSpend?: Decimal | null;
   /** What an event no charge prices gets: refused (UNPRICED_EVENT) or accepted free. */
   unmatched: 'refuse' | 'free';
   selector: RuleSelector;
@@ -40,6 +42,7 @@ export function compileRuleSet(definition: RuleSetDefinition, hash: string): Com
     effectiveFrom: new Date(definition.effectiveFrom),
     currency: definition.currency,
     minimumSpend: definition.minimumSpend === undefined ? null : new Decimal(definition.minimumSpend),
+    maximumSpend: definition.maximumSpend === undefined ? null : new Decimal(definition.maximumSpend),
     unmatched: definition.unmatched ?? 'refuse',
     selector: new RuleSelector(definition.rules),
     components,

@@ -92,5 +92,23 @@ export async function rateAggregate(ruleSet: CompiledRuleSet, input: AggregateIn
       adjustments: applied,
     });
   }
+  if (ruleSet.maximumSpend) capAggregate(ruleSet.maximumSpend, lines);
   return { ruleSet: ruleSet.ref, firedRules, refusal: null, lines };
+}
+
+/** A rule set's maximumSpend over a whole period: its lines, in order, add up to at most the cap. */
+function capAggregate(cap: Decimal, lines: AggregateLine[]): void {
+  let room = cap;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (!l.amount) continue;
+    if (l.amount.lessThanOrEqualTo(room)) {
+      room = room.minus(l.amount);
+      continue;
+    }
+    const amount = room;
+    room = ZERO;
+    const base = l.base && (l.amount.isZero() ? ZERO : l.base.times(amount).div(l.amount));
+    lines[i] = { ...l, amount, base, units: roundToLedgerUnits(amount, 'HALF_UP'), tiers: [] };
+  }
 }

@@ -1,5 +1,5 @@
 import { Decimal } from '../shared/money/decimal.js';
-import { exactLedgerUnits, roundToLedgerUnits } from '../shared/money/units.js';
+import { exactLedgerUnits, fromLedgerUnits, roundToLedgerUnits } from '../shared/money/units.js';
 import { COUNTER_EPSILON, type CumulativeCharge, type PerEventCharge } from './charge-models/index.js';
 import type { CompiledComponent, CompiledRuleSet } from './compile.js';
 import { toSelectionFacts, type FiredRule, type Selection } from './selection.js';
@@ -81,6 +81,8 @@ export function priceSelection(ruleSet: CompiledRuleSet, input: RatingInput, sel
     lines.push(priced);
   }
   if (charges === 0 && ruleSet.unmatched === 'refuse') return refused(ruleSet, firedRules, selection, unpriced(ruleSet, input));
+  const marks = mark ? [mark.use] : [];
+  if (ruleSet.maximumSpend) marks.push(capToMaximum(ruleSet.ref.key, ruleSet.maximumSpend, lines, input.period.counters));
   return {
     ruleSet: ruleSet.ref,
     firedRules,
@@ -90,8 +92,46 @@ export function priceSelection(ruleSet: CompiledRuleSet, input: RatingInput, sel
     units: lines.reduce((sum, l) => sum + l.units, 0n),
     periodValidity: selection.periodValidity,
     meterAdvance: meterAdvance(input, meter, selection.periodValidity, mark?.seen ?? false),
-    marks: mark ? [mark.use] : [],
+    marks,
   };
+}
+
+/** The period counter of what a rule set with a maximum spend has charged (in currency units, at ledger scale). */
+export const spendCounterKey = (ruleSetKey: string): string => `spend:${ruleSetKey}`;
+
+/**
+ * A rule set's maximumSpend: what its events are charged in a period, in ledger units, stops at
+ * the cap. The event that reaches it pays up to it (its lines cut in order), later ones nothing.
+ * Returns the use of the spend counter, with the counter values for which the result holds.
+ */
+function capToMaximum(ruleSetKey: string, cap: Decimal, lines: PricedLine[], counters: CounterLookup): CounterUse {
+  const key = spendCounterKey(ruleSetKey);
+  const before = counters.get(key) ?? ZERO;
+  const capUnits = roundToLedgerUnits(cap, 'HALF_UP');
+  const beforeUnits = roundToLedgerUnits(before, 'HALF_UP');
+  const total = lines.reduce((sum, l) => sum + l.units, 0n);
+  const left = capUnits - beforeUnits;
+  if (total <= left) {
+    // Under the cap wherever the counter stands, up to the cap less this event.
+    return { key, before, delta: fromLedgerUnits(total), validFrom: ZERO, validTo: fromLedgerUnits(capUnits - total) };
+  }
+  let room = left > 0n ? left : 0n;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.units <= room) {
+      room -= l.units;
+      continue;
+    }
+    const units = room;
+    room = 0n;
+    const amount = fromLedgerUnits(units);
+    const base = l.amount.isZero() ? ZERO : l.base.times(amount).div(l.amount);
+    lines[i] = { ...l, amount, base, units, tiers: [] };
+  }
+  const charged = left > 0n ? left : 0n;
+  // Past the cap the event is free wherever the counter stands above it; crossing it, only here.
+  if (left <= 0n) return { key, before, delta: ZERO, validFrom: fromLedgerUnits(beforeUnits < capUnits ? beforeUnits : capUnits), validTo: null };
+  return { key, before, delta: fromLedgerUnits(charged), validFrom: before, validTo: before };
 }
 
 const SUM: MeterFacts = { aggregation: 'SUM' };
@@ -314,14 +354,21 @@ function pricePerEvent(
   if (value === undefined) return { missing: charge.of };
   let counter: CounterUse | null = null;
   let eventsBefore = 0;
-  if (charge.countsEvents) {
+  let valueBefore = ZERO;
+  if (charge.countsValue) {
+    // A free amount: the counter holds the period's running total of the value.
+    const key = counterKey(component, input.event.dimensions);
+    valueBefore = counters.get(key) ?? ZERO;
+    const piece = charge.valuePiece!(valueBefore, value);
+    counter = { key, before: valueBefore, delta: value, validFrom: piece.from, validTo: piece.to };
+  } else if (charge.countsEvents) {
     const key = counterKey(component, input.event.dimensions);
     const before = counters.get(key) ?? ZERO;
     eventsBefore = before.toNumber();
     const piece = charge.eventsPiece(eventsBefore)!;
     counter = { key, before, delta: ONE, validFrom: new Decimal(piece.from), validTo: piece.to === null ? null : new Decimal(piece.to) };
   }
-  const base = charge.price(value, eventsBefore).amount;
+  const base = charge.price(value, eventsBefore, valueBefore).amount;
   const amount = base.times(factor);
   const fields: LineFields = { componentId: component.params.id, model: charge.model, description: component.params.description ?? null, adjustments: applied, provisional: false };
   return line(fields, value, base, amount, roundToLedgerUnits(amount, 'HALF_UP'), [], counter);

@@ -5,6 +5,10 @@ export interface TierDefinition {
   upTo: string | null;
   unitPrice: string;
   flatFee?: string;
+  /** The tier's units are counted in whole blocks of this many units (any size), rounded per `rounding`. */
+  blockSize?: string;
+  /** How a partial block counts: a whole block ("up", the default) or nothing ("down"). */
+  rounding?: 'up' | 'down';
 }
 
 export interface PercentTierDefinition {
@@ -25,6 +29,11 @@ export interface ChargeCommon {
   counter?: string;
   /** Keep a separate period counter per value of these event dimensions. */
   counterBy?: string[];
+  /**
+   * The most the charge's period counter is charged in a period (counter charges only): the
+   * event that reaches it pays up to it, later events nothing.
+   */
+  maximumSpend?: string;
 }
 
 /** The parameters of every charge model (each model's file declares its own). */
@@ -78,10 +87,14 @@ export interface RuleSetDefinition {
   key: string;
   version: number;
   effectiveFrom: string;
+  /** Says that `effectiveFrom` lies before the version is first published, and why. */
+  backdated?: { reason: string };
   currency: string;
   description?: string;
   /** The least the rule set's charges add up to in a period; the invoice trues up the rest. */
   minimumSpend?: string;
+  /** The most the rule set's charges add up to in a period: the event that reaches it pays up to it, later events nothing. */
+  maximumSpend?: string;
   /** What happens to an event no charge prices: refused with UNPRICED_EVENT (the default) or accepted free. */
   unmatched?: 'refuse' | 'free';
   rules: RuleDefinition[];

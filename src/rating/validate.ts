@@ -125,14 +125,12 @@ function validateWithinLimits(text: string, expected: { key?: string; version?: 
   const syntax: ParseError[] = [];
   const tree = parseTree(text, syntax, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   if (syntax.length > 0 || !tree) {
-    const first = syntax[0];
-    const problems = [
-      {
-        pointer: '',
-        ...locator.at(first?.offset ?? 0),
-        message: first ? `invalid JSON: ${JSON_ERRORS[printParseErrorCode(first.error)] ?? printParseErrorCode(first.error)}` : 'invalid JSON: the file is empty',
-      },
-    ];
+    // Every syntax fault the parser recovers from, once per place.
+    const offsets = new Set<number>();
+    const problems = syntax
+      .filter((e) => !offsets.has(e.offset) && offsets.add(e.offset))
+      .map((e) => ({ pointer: '', ...locator.at(e.offset), message: `invalid JSON: ${JSON_ERRORS[printParseErrorCode(e.error)] ?? printParseErrorCode(e.error)}` }));
+    if (problems.length === 0) problems.push({ pointer: '', ...locator.at(0), message: 'invalid JSON: the file is empty' });
     return { ok: false, problems };
   }
   const at = (pointer: string, message: string): RuleFileProblem => {
@@ -162,6 +160,14 @@ function validateWithinLimits(text: string, expected: { key?: string; version?: 
   } catch (err) {
     return { ok: false, ...ident, problems: [at('/rules', `the rules do not build: ${(err as Error).message}`)] };
   }
+}
+
+/** Line and column of the value at a JSON pointer in a rule file's text (of its nearest ancestor when absent). */
+export function locatePointer(text: string, pointer: string): { line: number; column: number } {
+  const tree = parseTree(text);
+  if (!tree) return { line: 1, column: 1 };
+  const node = findNodeAtLocation(tree, toPath(pointer)) ?? nearest(tree, toPath(pointer));
+  return new Locator(text).at(node.offset);
 }
 
 function nearest(tree: Node, path: Array<string | number>): Node {
@@ -200,6 +206,7 @@ function schemaProblems(errors: ErrorObject[], doc: unknown): Array<{ pointer: s
       const parsed = parseFactPath(String(valueAt(doc, e.instancePath)));
       message = `unsafe fact path: ${'error' in parsed ? parsed.error : 'not allowed'}`;
     }
+    else if (e.keyword === 'not') message = 'must be greater than zero'; // the schema's one `not`: positiveAmount
     else if (e.keyword === 'enum') message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     else if (e.keyword === 'const') message = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
     else if (e.keyword === 'discriminator') message = describeDiscriminator(e);
@@ -229,11 +236,23 @@ function semanticProblems(def: RuleSetDefinition, expected: { key?: string; vers
   if (expected.key !== undefined && def.key !== expected.key) fail(['key'], `must be "${expected.key}", the name of its folder`);
   if (expected.version !== undefined && def.version !== expected.version) fail(['version'], `must be ${expected.version}, the number in its file name`);
   if (Number.isNaN(Date.parse(def.effectiveFrom))) fail(['effectiveFrom'], 'is not a valid instant');
+  if (def.minimumSpend !== undefined && def.maximumSpend !== undefined && new Decimal(def.minimumSpend).greaterThan(def.maximumSpend)) {
+    fail(['maximumSpend'], 'must not be less than minimumSpend');
+  }
 
   const ruleNames = new Set<string>();
   const chargeIds = new Set<string>();
   const adjustmentIds = new Set<string>();
-  def.rules.forEach((rule, r) => {
+  // A rule whose shape is wrong (the schema says how) does not hide the faults of the others.
+  const eachRule = (fn: (rule: RuleSetDefinition['rules'][number], r: number) => void) =>
+    (Array.isArray(def.rules) ? def.rules : []).forEach((rule, r) => {
+      try {
+        fn(rule, r);
+      } catch {
+        // Too far off for these checks; the schema's faults stand for it.
+      }
+    });
+  eachRule((rule, r) => {
     if (ruleNames.has(rule.name)) fail(['rules', r, 'name'], `repeats the rule name "${rule.name}"`);
     ruleNames.add(rule.name);
     checkConditions(rule.conditions, ['rules', r, 'conditions'], fail);
@@ -259,7 +278,7 @@ function semanticProblems(def: RuleSetDefinition, expected: { key?: string; vers
       if (p.kind === 'discount' && new Decimal(p.percent).greaterThan(100)) fail(at('percent'), 'a discount is at most 100 percent');
     }
   });
-  def.rules.forEach((rule, r) => {
+  eachRule((rule, r) => {
     if (rule.event.type !== 'adjustment') return;
     rule.event.params.appliesTo?.forEach((id, i) => {
       if (!chargeIds.has(id)) fail(['rules', r, 'event', 'params', 'appliesTo', i], `no charge has the id "${id}"`);

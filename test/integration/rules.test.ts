@@ -91,6 +91,8 @@ describe('hot reload', () => {
     v3.rules[1].event.params.tiers[0].unitPrice = '2.00';
     // The description repeats the price, so it changes with it (a stale one is refused).
     v3.rules[1].event.params.description = 'gpt-4o input tokens (per 1M: 2.00)';
+    // September lies in the past: ai-price-book has published versions, so the file must say so.
+    v3.backdated = { reason: 'the September price was agreed late' };
     const good = JSON.stringify(v3, null, 2);
     const broken = good.replace('"2.00"', '"two dollars"');
     await writeFile(path.join(dir, 'ai-price-book/v3.json'), broken);
@@ -103,12 +105,35 @@ describe('hot reload', () => {
     const stillV2 = await t.admin.ok(PreviewChargeDocument, { input: gpt4oInput('2026-10-01T00:00:00Z') });
     expect(stillV2.previewCharge).toMatchObject({ ruleSet: { version: 2 }, amount: '2.5' });
 
+    const notSaid = JSON.stringify({ ...v3, backdated: undefined }, null, 2);
+    await writeFile(path.join(dir, 'ai-price-book/v3.json'), notSaid);
+    await eventually(
+      async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.some((r) => r.version === 3 && r.errors[0]?.pointer === '/effectiveFrom'),
+      'the backdated file to be refused',
+    );
+    const late = (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.find((r) => r.version === 3)!;
+    const fromLine = notSaid.split('\n').findIndex((l) => l.includes('"effectiveFrom"')) + 1;
+    expect(late).toMatchObject({ status: 'INVALID', errors: [{ file: 'ai-price-book/v3.json', line: fromLine, pointer: '/effectiveFrom', message: expect.stringMatching(/^takes effect at 2026-09-01T00:00:00Z, before it is published .*"backdated"/) }] });
+    expect((await t.admin.ok(PreviewChargeDocument, { input: gpt4oInput('2026-10-01T00:00:00Z') })).previewCharge.ruleSet.version).toBe(2);
+
     await writeFile(path.join(dir, 'ai-price-book/v3.json'), good);
     await eventually(async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.some((r) => r.version === 3 && r.status === 'SERVING'), 'the fixed file to be served');
     const v3Price = await t.admin.ok(PreviewChargeDocument, { input: gpt4oInput('2026-10-01T00:00:00Z') });
     expect(v3Price.previewCharge).toMatchObject({ ruleSet: { version: 3 }, amount: '2' });
     const before = await t.admin.ok(PreviewChargeDocument, { input: gpt4oInput('2026-08-01T00:00:00Z') });
     expect(before.previewCharge.ruleSet.version).toBe(2);
+  });
+
+  it('shows a version whose effectiveFrom is ahead as SCHEDULED, and prices with it from then on', async () => {
+    const v4 = JSON.parse(await readFile(path.join(dir, 'ai-price-book/v3.json'), 'utf8'));
+    v4.version = 4;
+    v4.effectiveFrom = '2099-01-01T00:00:00Z';
+    delete v4.backdated;
+    await writeFile(path.join(dir, 'ai-price-book/v4.json'), JSON.stringify(v4, null, 2));
+    await eventually(async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.some((r) => r.version === 4), 'the scheduled version to be published');
+    const statuses = (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.map((r) => [r.version, r.status]);
+    expect(statuses).toEqual([[1, 'SERVING'], [2, 'SERVING'], [3, 'SERVING'], [4, 'SCHEDULED']]);
+    expect((await t.admin.ok(PreviewChargeDocument, { input: gpt4oInput('2099-02-01T00:00:00Z') })).previewCharge.ruleSet.version).toBe(4);
   });
 
   it('refuses a change to a published version and keeps serving what was published', async () => {

@@ -43,6 +43,11 @@ const RULES = [
     onMeter('active_users', 'active users', { id: 'users', model: 'per_unit', unitPrice: '0.01' }),
     onMeter('seats', 'seats', { id: 'seats', model: 'per_unit', unitPrice: '1' }),
   ]),
+  ruleSet('capped', [
+    onMeter('calls', 'calls up to a maximum', { id: 'calls', model: 'per_unit', unitPrice: '0.01', maximumSpend: '1' }),
+    onMeter('payments', 'payment fees past a free amount', { id: 'fees', model: 'percentage', of: 'amount', rate: '2', fixedFee: '0.30', freeAmount: '100' }),
+  ]),
+  ruleSet('capped-set', [onMeter('calls', 'calls', { id: 'calls', model: 'per_unit', unitPrice: '0.01' })], { maximumSpend: '1' }),
 ];
 
 function rulesDir(): string {
@@ -70,6 +75,9 @@ beforeAll(async () => {
   await plan('volume-fine', '0', [{ meterCode: 'calls', ruleSetKey: 'volume-fine' }]);
   await plan('starter', '20', [{ meterCode: 'llm_tokens', ruleSetKey: 'ai-price-book', groupBy: ['model'] }]);
   await plan('kinds', '0', ['peak_gpus', 'active_users', 'seats'].map((meterCode) => ({ meterCode, ruleSetKey: 'kinds' })));
+  await meter({ code: 'payments', name: 'Payments', aggregation: 'COUNT' });
+  await plan('capped', '0', ['calls', 'payments'].map((meterCode) => ({ meterCode, ruleSetKey: 'capped' })));
+  await plan('capped-set', '0', [{ meterCode: 'calls', ruleSetKey: 'capped-set' }]);
 });
 
 afterAll(async () => {
@@ -84,9 +92,9 @@ async function customer(planCode: string, startsAt: string, metadata: Record<str
   return customer.id;
 }
 
-async function use(customerId: string, at: string, meterCode: string, quantity: string | null, dimensions?: Record<string, string>) {
+async function use(customerId: string, at: string, meterCode: string, quantity: string | null, dimensions?: Record<string, string>, values?: Record<string, string>) {
   clock.set(at);
-  const r = await t.admin.ok(RecordUsageDocument, { input: { customerId, meterCode, quantity, dimensions, timestamp: at, idempotencyKey: `u-${seq++}` } });
+  const r = await t.admin.ok(RecordUsageDocument, { input: { customerId, meterCode, quantity, dimensions, values, timestamp: at, idempotencyKey: `u-${seq++}` } });
   expect(r.recordUsage.accepted).toBe(true);
   return r.recordUsage.event!;
 }
@@ -207,6 +215,39 @@ describe('meters are priced by their aggregation', () => {
     expect((await use(c, '2026-03-02T11:00:00.000Z', 'peak_gpus', '8')).charged).toBe('0.5');
     expect((await use(c, '2026-03-02T11:00:00.000Z', 'active_users', null, { user: 'ann' })).charged).toBe('0');
     expect((await use(c, '2026-03-02T11:00:00.000Z', 'active_users', null, { user: 'dan' })).charged).toBe('0.01');
+  });
+});
+
+describe('maximum spend and free amounts through the store', () => {
+  it('a charge stops at its maximum spend and a percentage skips its free amount, also after the store lost its state', async () => {
+    const c = await customer('capped', '2026-03-01T00:00:00.000Z');
+    expect((await use(c, '2026-03-02T10:00:00.000Z', 'calls', '60')).charged).toBe('0.6');
+    expect((await use(c, '2026-03-02T10:00:00.000Z', 'payments', null, undefined, { amount: '70' })).charged).toBe('0');
+    await deleteRedisKeys(t.redisPrefix);
+    expect((await use(c, '2026-03-02T11:00:00.000Z', 'calls', '60')).charged).toBe('0.4'); // up to the cap of 1
+    expect((await use(c, '2026-03-02T11:00:00.000Z', 'payments', null, undefined, { amount: '50' })).charged).toBe('0.7'); // 20 above the free 100, plus the fee
+    await deleteRedisKeys(t.redisPrefix);
+    expect((await use(c, '2026-03-02T12:00:00.000Z', 'calls', '10')).charged).toBe('0');
+    expect((await use(c, '2026-03-02T12:00:00.000Z', 'payments', null, undefined, { amount: '10' })).charged).toBe('0.5');
+    const inv = await closeMarch(c);
+    const usage = (meter: string) => inv.lines.find((l) => l.kind === 'USAGE' && l.meterCode === meter)!;
+    expect(usage('calls')).toMatchObject({ quantity: '130', amount: '1.00' });
+    expect(usage('calls').description).toContain('maximum spend of 1 reached');
+    expect(usage('payments').amount).toBe('1.20');
+  });
+
+  it("a rule set's maximum spend holds across a store rebuilt from PostgreSQL, and the invoice shows it", async () => {
+    const c = await customer('capped-set', '2026-03-01T00:00:00.000Z');
+    expect((await use(c, '2026-03-02T10:00:00.000Z', 'calls', '60')).charged).toBe('0.6');
+    await deleteRedisKeys(t.redisPrefix);
+    expect((await use(c, '2026-03-02T11:00:00.000Z', 'calls', '60')).charged).toBe('0.4');
+    await deleteRedisKeys(t.redisPrefix);
+    expect((await use(c, '2026-03-02T12:00:00.000Z', 'calls', '10')).charged).toBe('0');
+    const inv = await closeMarch(c);
+    expect(lines(inv)).toEqual([['USAGE', '1.00']]); // the cap's TRUE_UP line is zero, and left off
+    expect(inv.lines[0]!.tiers).toEqual([]); // 130 calls at 0.01 no longer make the amount
+    expect(inv.lines[0]!.description).toContain('(maximum spend of 1 for capped-set reached)');
+    expect(inv.total).toBe('1.00');
   });
 });
 

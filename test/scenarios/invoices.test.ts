@@ -78,10 +78,24 @@ const MINIMUM_RULES = {
   ],
 };
 
+const CAPPED_RULES = {
+  key: 'capped-test',
+  version: 1,
+  effectiveFrom: '2026-01-01T00:00:00Z',
+  currency: 'USD',
+  rules: [
+    {
+      name: 'per call, at most 20 a period',
+      conditions: { all: [{ fact: 'event', path: '$.meter', operator: 'equal', value: 'api_calls' }] },
+      event: { type: 'charge', params: { id: 'calls', model: 'per_unit', unitPrice: '0.01', maximumSpend: '20' } },
+    },
+  ],
+};
+
 function rulesDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'billing-rules-'));
   cpSync(path.resolve('rules'), dir, { recursive: true });
-  for (const r of [VOLUME_RULES, FLAT_RULES, MINIMUM_RULES]) {
+  for (const r of [VOLUME_RULES, FLAT_RULES, MINIMUM_RULES, CAPPED_RULES]) {
     mkdirSync(path.join(dir, r.key));
     writeFileSync(path.join(dir, r.key, 'v1.json'), JSON.stringify(r, null, 2));
   }
@@ -104,17 +118,20 @@ beforeAll(async () => {
   await plan('volume', '0', 'api_calls', 'volume-test');
   await plan('flat', '0', 'api_calls', 'flat-first');
   await plan('minimum', '0', 'api_calls', 'minimum-test');
+  await plan('capped', '31', 'api_calls', 'capped-test');
+  await plan('weekly', '7', 'api_calls', 'capped-test', { billingInterval: 'WEEKLY' });
 });
 
 afterAll(async () => {
   await t?.close();
 });
 
-async function customer(planCode: string, startsAt: string, opts: { timing?: 'ADVANCE' | 'ARREARS'; taxRateCode?: string } = {}): Promise<string> {
+async function customer(planCode: string, startsAt: string, opts: { timing?: 'ADVANCE' | 'ARREARS'; taxRateCode?: string; billingDay?: number } = {}): Promise<string> {
   const externalId = `s-${process.pid}-${seq++}`;
   const { customer } = (await t.admin.ok(CreateCustomerDocument, { input: { externalId, name: externalId, currency: 'USD', taxRateCode: opts.taxRateCode } })).createCustomer;
   clock.set(startsAt);
-  await t.admin.ok(CreateSubscriptionDocument, { input: { customerId: customer.id, planCode, startsAt, baseFeeTiming: opts.timing ?? 'ARREARS' } });
+  const created = await t.admin.ok(CreateSubscriptionDocument, { input: { customerId: customer.id, planCode, startsAt, baseFeeTiming: opts.timing ?? 'ARREARS', billingDay: opts.billingDay } });
+  expect(created.createSubscription.subscription.billingDay).toBe(opts.billingDay ?? null);
   return customer.id;
 }
 
@@ -275,6 +292,48 @@ describe('true-ups, allowances and flat fees', () => {
       ['MINIMUM', '15.00'],
     ]);
     expect(inv.total).toBe('25.00');
+  });
+});
+
+describe('billing day and maximum spend', () => {
+  it('periods run from the billing day; a charge stops at its maximum spend and the line says so', async () => {
+    const c = await customer('capped', '2026-03-15T00:00:00.000Z', { billingDay: 15 });
+    await use(c, '2026-03-20T00:00:00.000Z', '1500', 'api_calls'); // 15.00
+    await use(c, '2026-04-10T00:00:00.000Z', '1000', 'api_calls'); // 10.00, of which 5.00 up to the cap
+    await use(c, '2026-04-12T00:00:00.000Z', '700', 'api_calls'); // past the cap: 0
+    await use(c, '2026-04-15T00:00:00.000Z', '300', 'api_calls'); // the next period
+    expect((await close(c, '2026-04-01T00:00:00.000Z')).drafted).toBe(0);
+    expect((await close(c, '2026-04-15T00:00:00.000Z')).drafted).toBe(1);
+    const inv = await invoiceFor(c, '2026-03-15T00:00:00.000Z');
+    expect(inv.periodEnd).toBe('2026-04-15T00:00:00.000Z');
+    expect(summary(inv).lines).toEqual([
+      ['BASE_FEE', '31.00'],
+      ['USAGE', '20.00'],
+    ]);
+    const usage = inv.lines.find((l) => l.kind === 'USAGE')!;
+    expect(usage.quantity).toBe('3200');
+    expect(usage.description).toContain('maximum spend of 20 reached');
+  });
+
+  it('a subscription starting between billing days begins with a partial period; a billing day past the month end is its last day', async () => {
+    const c = await customer('capped', '2026-03-20T00:00:00.000Z', { billingDay: 15 });
+    await close(c, '2026-04-16T00:00:00.000Z');
+    const inv = await invoiceFor(c, '2026-03-15T00:00:00.000Z');
+    expect(summary(inv).lines).toEqual([['BASE_FEE', '26.00']]); // 26 of 31 days
+    const late = await customer('capped', '2026-01-31T00:00:00.000Z', { billingDay: 31 });
+    await close(late, '2026-03-02T00:00:00.000Z');
+    const feb = await invoiceFor(late, '2026-01-31T00:00:00.000Z');
+    expect(feb.periodEnd).toBe('2026-02-28T00:00:00.000Z');
+  });
+
+  it('a billing day is refused out of range, on anniversary alignment and on weekly plans', async () => {
+    const { customer: k } = (await t.admin.ok(CreateCustomerDocument, { input: { externalId: `bd-${process.pid}`, name: 'bd', currency: 'USD' } })).createCustomer;
+    const attempt = (planCode: string, extra: Record<string, unknown>) =>
+      t.admin.request(CreateSubscriptionDocument, { input: { customerId: k.id, planCode, startsAt: '2026-03-01T00:00:00.000Z', ...extra } });
+    expect(codesOf(await attempt('capped', { billingDay: 32 }))).toEqual(['VALIDATION_FAILED']);
+    expect(codesOf(await attempt('capped', { billingDay: 0 }))).toEqual(['VALIDATION_FAILED']);
+    expect(codesOf(await attempt('capped', { billingDay: 10, alignment: 'ANNIVERSARY' }))).toEqual(['VALIDATION_FAILED']);
+    expect(codesOf(await attempt('weekly', { billingDay: 10 }))).toEqual(['VALIDATION_FAILED']);
   });
 });
 

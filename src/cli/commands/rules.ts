@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { registerDiffCommand } from './rules-diff.js';
+import { registerSimulateCommand } from './rules-simulate.js';
 import { loadConfig } from '../../config/config.js';
-import { formatProblem, readRuleFiles, RulePathMissing, bookFromFiles, evaluate, runExamples, type ExampleEvent } from '../../modules/rules/index.js';
+import { stat } from 'node:fs/promises';
+import { checkLock, formatProblem, LOCK_FILE, readRuleFiles, writeLock, RulePathMissing, bookFromFiles, evaluate, runExamples, type ExampleCase, type ExampleEvent } from '../../modules/rules/index.js';
 import { formatDecimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
 
@@ -14,27 +17,58 @@ function missing(err: unknown): undefined {
   return undefined;
 }
 
-/** `billing rules validate|test|eval`: the pricing team's tools. They read files only. */
+/** `billing rules validate|lock|test|eval|diff` (and `simulate`): the pricing team's tools. All but simulate read files only. */
 export function registerRuleCommands(program: Command): void {
   const rules = program.command('rules').description('validate, test and try pricing rule sets');
+  registerSimulateCommand(rules);
+  registerDiffCommand(rules);
 
   rules
     .command('validate [dir]')
     .description('check every rule file; exit 1 with file:line:column and the reason on any fault')
     .action(async (dir?: string) => {
-      const files = await readRuleFiles(dir ?? defaultDir(), { mustExist: true }).catch(missing);
+      const folder = dir ?? defaultDir();
+      const files = await readRuleFiles(folder, { mustExist: true }).catch(missing);
       if (!files) return;
+      // A folder's lock (rules.lock.json) is checked too: a locked version changed or gone, a new one backdated.
+      const lockFaults = (await stat(folder)).isDirectory() ? await checkLock(folder, files, new Date()) : [];
       let faults = 0;
       for (const { file, result } of files) {
-        if (result.ok) {
+        const own = lockFaults.filter((p) => p.file === file);
+        if (result.ok && own.length === 0) {
           process.stdout.write(`ok    ${file}  ${result.definition.key} v${result.definition.version} from ${result.definition.effectiveFrom}  ${result.hash.slice(0, 12)}\n`);
         } else {
-          faults += result.problems.length;
-          for (const p of result.problems) process.stdout.write(`FAIL  ${formatProblem(file, p)}\n`);
+          const problems = [...(result.ok ? [] : result.problems), ...own];
+          faults += problems.length;
+          for (const p of problems) process.stdout.write(`FAIL  ${formatProblem(file, p)}\n`);
         }
+      }
+      for (const p of lockFaults.filter((p) => p.file === LOCK_FILE)) {
+        faults++;
+        process.stdout.write(`FAIL  ${formatProblem(LOCK_FILE, p)}\n`);
       }
       process.stdout.write(`${files.length} file(s), ${faults} fault(s)\n`);
       if (faults > 0 || files.length === 0) process.exitCode = 1;
+    });
+
+  rules
+    .command('lock [dir]')
+    .description(`record the content hash of every valid version in ${LOCK_FILE}; refuses while a locked version changed or disappeared`)
+    .action(async (dir?: string) => {
+      const folder = dir ?? defaultDir();
+      const files = await readRuleFiles(folder, { mustExist: true }).catch(missing);
+      if (!files) return;
+      if (!(await stat(folder)).isDirectory()) throw new Error('rules lock takes a rules folder, not a file');
+      for (const { file, result } of files) if (!result.ok) process.stdout.write(`skipped  ${file}: ${result.problems.length} fault(s); run rules validate\n`);
+      const { written, added, problems } = await writeLock(folder, files);
+      for (const p of problems) process.stdout.write(`FAIL  ${formatProblem(p.file, p)}\n`);
+      if (problems.length > 0) {
+        process.stdout.write(`${LOCK_FILE} not written\n`);
+        process.exitCode = 1;
+        return;
+      }
+      for (const a of added) process.stdout.write(`locked   ${a}\n`);
+      process.stdout.write(written ? `${LOCK_FILE} written\n` : `${LOCK_FILE} up to date\n`);
     });
 
   rules
@@ -62,17 +96,24 @@ export function registerRuleCommands(program: Command): void {
     .option('--period-quantity <decimal>', 'period-to-date quantity before the event', '0')
     .option('--aggregate', "rate the quantity as a whole period's aggregate")
     .option('--events <n>', 'with --aggregate: the number of events in the period')
-    .action(async (opts: { rules: string; event: string; ruleSet?: string; periodQuantity: string; aggregate?: boolean; events?: string }) => {
-      let event: ExampleEvent;
-      try {
-        event = JSON.parse(opts.event) as ExampleEvent;
-      } catch {
-        throw new Error('--event is not valid JSON');
-      }
+    .option('--customer <json>', 'the customer facts: {"id", "externalId", "metadata": {"tier": "enterprise"}}')
+    .option('--plan <json>', 'the plan facts: {"code", "version"}; none when left out')
+    .action(async (opts: { rules: string; event: string; ruleSet?: string; periodQuantity: string; aggregate?: boolean; events?: string; customer?: string; plan?: string }) => {
+      const json = <T>(option: string, text: string | undefined): T | undefined => {
+        if (text === undefined) return undefined;
+        try {
+          return JSON.parse(text) as T;
+        } catch {
+          throw new Error(`${option} is not valid JSON`);
+        }
+      };
+      const event = json<ExampleEvent>('--event', opts.event)!;
+      const customer = json<ExampleCase['customer']>('--customer', opts.customer);
+      const plan = json<ExampleCase['plan']>('--plan', opts.plan);
       const { book, files } = await bookFromFiles(opts.rules);
       for (const f of files) if (!f.result.ok) for (const p of f.result.problems) process.stderr.write(`skipped: ${formatProblem(f.file, p)}\n`);
       const events = opts.events === undefined ? undefined : /^[0-9]{1,12}$/.test(opts.events) ? Number(opts.events) : Number.NaN;
-      const { ruleSet, rating } = await evaluate(book, { ruleSet: opts.ruleSet, event, periodQuantity: opts.periodQuantity, aggregate: !!opts.aggregate, events });
+      const { ruleSet, rating } = await evaluate(book, { ruleSet: opts.ruleSet, event, customer, plan, periodQuantity: opts.periodQuantity, aggregate: !!opts.aggregate, events });
       const out = {
         ruleSet: ruleSet.ref,
         firedRules: rating.firedRules,

@@ -24,7 +24,7 @@ export class BillingTimeline {
   ) {}
 
   periodOf(s: TimelineSubscription, at: Date): Period {
-    return periodAt(s.plan.plan.billingInterval, s.alignment, s.billingAnchor, this.timeZone, at);
+    return periodAt(s.plan.plan.billingInterval, s.alignment, s.billingAnchor, this.timeZone, at, s.billingDay ?? null);
   }
 
   /** Every period some subscription was in force in that ended by `at`, oldest first. */

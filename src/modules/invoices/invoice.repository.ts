@@ -31,6 +31,8 @@ export interface SubscriptionRow {
   startsAt: Date;
   endsAt: Date | null;
   billingAnchor: Date;
+  /** The day of the month CALENDAR periods start on; the 1st when null or absent. */
+  billingDay?: number | null;
   trialEndsAt: Date | null;
   baseFeeTiming: 'ADVANCE' | 'ARREARS';
   replacesSubscriptionId: string | null;
@@ -53,7 +55,7 @@ export class InvoiceRepository {
 
   async subscriptions(client: SqlClient, customerId: string): Promise<SubscriptionRow[]> {
     const { rows } = await client.query<Record<string, never>>(
-      `select id, plan_id, status, alignment, starts_at, ends_at, billing_anchor, trial_ends_at, base_fee_timing, replaces_subscription_id, updated_at
+      `select id, plan_id, status, alignment, starts_at, ends_at, billing_anchor, billing_day, trial_ends_at, base_fee_timing, replaces_subscription_id, updated_at
          from subscription where customer_id = $1 order by starts_at, created_at`,
       [customerId],
     );
@@ -65,6 +67,7 @@ export class InvoiceRepository {
       startsAt: r.starts_at,
       endsAt: r.ends_at,
       billingAnchor: r.billing_anchor,
+      billingDay: r.billing_day,
       trialEndsAt: r.trial_ends_at,
       baseFeeTiming: r.base_fee_timing,
       replacesSubscriptionId: r.replaces_subscription_id,

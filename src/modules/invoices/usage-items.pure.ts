@@ -10,7 +10,14 @@ export type { ChargeInfo, LatestValue, RuleSetLookup, UsageGroup, UsageItemsInpu
 const ZERO = new Decimal(0);
 const ONE = new Decimal(1);
 
-type WorkingItem = BillingItem & { included: Decimal; free: Decimal; tierMap: Map<string, TierLine & { q: Decimal; a: Decimal }>; tally: AdjustmentTally };
+type WorkingItem = BillingItem & {
+  included: Decimal;
+  free: Decimal;
+  tierMap: Map<string, TierLine & { q: Decimal; a: Decimal }>;
+  tally: AdjustmentTally;
+  /** A charge's maximumSpend, and what each of its counters was charged before adjustments. */
+  cap: { maximum: Decimal; spent: Map<string, Decimal> } | null;
+};
 
 /** A per-unit charge's price part, so its line shows quantity × price like a tiered one. */
 function priceParts(g: UsageGroup, rs: CompiledRuleSet | undefined): UsageGroup['tiers'] {
@@ -18,6 +25,8 @@ function priceParts(g: UsageGroup, rs: CompiledRuleSet | undefined): UsageGroup[
   const charge = rs?.components.get(g.component)?.charge;
   if (charge?.kind !== 'cumulative' || charge.model !== 'per_unit' || g.quantity.isZero()) return [];
   const unitPrice = charge.piece(ZERO, ONE)!.slope;
+  // A maximum spend cut the amount: quantity × price no longer makes it, so no part is shown.
+  if (!unitPrice.times(g.quantity).equals(g.base)) return [];
   return [{ tier: 1, unitPrice, flatFee: ZERO, quantity: g.quantity, amount: g.base }];
 }
 
@@ -37,6 +46,7 @@ function usageLines(input: UsageItemsInput): BillingItem[] {
         free: ZERO,
         tierMap: new Map(),
         tally: new AdjustmentTally(),
+        cap: null,
       };
       item.details = { component: g.component, ruleSet: g.ruleSetKey, aggregation: aggregationOf(input, g.meterCode), events: 0, versions: [] as number[] };
       items.set(key, item);
@@ -47,6 +57,12 @@ function usageLines(input: UsageItemsInput): BillingItem[] {
     item.details.events = (item.details.events as number) + g.events;
     const versions = item.details.versions as number[];
     if (!versions.includes(g.ruleSetVersion)) versions.push(g.ruleSetVersion);
+    const maximum = rs?.components.get(g.component)?.params.maximumSpend;
+    if (maximum !== undefined) {
+      item.cap ??= { maximum: new Decimal(maximum), spent: new Map() };
+      const counter = g.counterKey ?? '';
+      item.cap.spent.set(counter, (item.cap.spent.get(counter) ?? ZERO).plus(g.base));
+    }
     const free = rs?.components.get(g.component)?.freeUnits ?? ZERO;
     if (free.greaterThan(0) && g.counterKey) {
       item.included = item.included.plus(g.counted.minus(g.quantity));
@@ -65,7 +81,14 @@ function usageLines(input: UsageItemsInput): BillingItem[] {
     }
   }
   const out: BillingItem[] = [];
-  for (const [key, { included, free, tierMap, tally, ...item }] of items) {
+  for (const [key, { included, free, tierMap, tally, cap, ...item }] of items) {
+    if (cap) {
+      // The invoice shows a charge's cap, and says when its usage reached it.
+      const reached = [...cap.spent.values()].some((spent) => spent.greaterThanOrEqualTo(cap.maximum));
+      item.details.maximumSpend = formatDecimal(cap.maximum);
+      item.details.maximumReached = reached;
+      if (reached) item.description = `${item.description} (maximum spend of ${formatDecimal(cap.maximum)} reached)`;
+    }
     item.tiers = [...tierMap.values()].sort((a, b) => a.tier - b.tier).map(({ q, a, ...t }) => ({ ...t, quantity: formatDecimal(q), amount: formatDecimal(a) }));
     item.adjustments = tally.lines();
     out.push(item);
@@ -132,6 +155,39 @@ function minimumSpend(input: UsageItemsInput, charged: BillingItem[]): BillingIt
   return out;
 }
 
+/**
+ * Maximum spend of each rule set (in force at the period's end), once its charges reach it: its
+ * usage lines say so, and a TRUE_UP line takes back what true-ups (volume, LATEST) would add
+ * beyond the cap (events past the cap were charged nothing, so it is usually zero, and then left
+ * off). Its rounded figure is the cap less what the charges it covers round to, so the rule set's
+ * lines add up to the cap exactly.
+ */
+function maximumSpend(input: UsageItemsInput, charged: BillingItem[]): BillingItem[] {
+  const out: BillingItem[] = [];
+  const at = new Date(input.period.end.getTime() - 1);
+  for (const key of new Set(input.charges.map((c) => c.ruleSetKey))) {
+    const rs = input.rules.resolve(key, at);
+    if (!rs?.maximumSpend) continue;
+    const own = charged.filter((i) => i.details.ruleSet === key);
+    const spent = own.reduce((s, i) => s.plus(i.amount), ZERO);
+    const spentRounded = own.reduce((s, i) => s.plus(i.rounded ?? input.round(i.amount)), ZERO);
+    const cap = input.round(rs.maximumSpend);
+    if (spentRounded.lessThan(cap)) continue;
+    for (const item of own.filter((i) => i.kind === LineKind.USAGE)) {
+      item.description = `${item.description} (maximum spend of ${formatDecimal(rs.maximumSpend)} for ${rs.ref.key} reached)`;
+      item.details.ruleSetMaximumSpend = formatDecimal(rs.maximumSpend);
+    }
+    out.push({
+      ...lineBase(input.period, LineKind.TRUE_UP, `maximum:${key}`, `Maximum spend of ${formatDecimal(rs.maximumSpend)} (${rs.ref.key} v${rs.ref.version}): reached`, null, null),
+      quantity: null,
+      amount: Decimal.min(ZERO, rs.maximumSpend.minus(spent)),
+      rounded: cap.minus(spentRounded),
+      details: { ruleSet: key, maximum: formatDecimal(rs.maximumSpend), spent: formatDecimal(spent) },
+    });
+  }
+  return out;
+}
+
 /** Everything a period's usage owes: usage lines with tiers, allowances, true-ups, zero-usage fees, minimums. */
 export async function usageItems(input: UsageItemsInput): Promise<BillingItem[]> {
   const lines = usageLines(input);
@@ -139,6 +195,6 @@ export async function usageItems(input: UsageItemsInput): Promise<BillingItem[]>
   const trueUps = [...volumeTrueUps(input, usage), ...latestTrueUps(input, usage)];
   const zero = await zeroUsageItems(input);
   const charged = [...lines, ...trueUps, ...zero].filter((i) => i.kind !== LineKind.ALLOWANCE);
-  return [...lines, ...trueUps, ...zero, ...minimumSpend(input, charged)];
+  return [...lines, ...trueUps, ...zero, ...maximumSpend(input, charged), ...minimumSpend(input, charged)];
 }
 

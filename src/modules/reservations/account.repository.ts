@@ -116,13 +116,19 @@ export class AccountRepository {
       async (client) => {
         const version = await versionOf(client, customerId);
         // Charge counters are the sums of what each event advanced them by; a UNIQUE_COUNT meter
-        // also marks every value it has seen this period. Every read of the period's events also
+        // also marks every value it has seen this period, and a rule set with a maximum spend
+        // counts what its events were charged (their lines marked `s`). Every read of the period's events also
         // says occurred_at >= the period start (where they all are): usage_event is partitioned
         // by month of occurred_at, and the months before the period are then not read.
         const counters = await client.query<{ key: string; total: string }>(
           `select l->>'ck' as key, sum((l->>'cd')::numeric)::text as total
              from usage_event e cross join lateral jsonb_array_elements(e.lines) l
             where e.customer_id = $1 and e.period_start = $2 and e.occurred_at >= $2 and l ? 'ck'
+            group by 1
+           union all
+           select 'spend:' || e.rule_set_key, (sum((l->>'u')::numeric) / 1000000000)::text
+             from usage_event e cross join lateral jsonb_array_elements(e.lines) l
+            where e.customer_id = $1 and e.period_start = $2 and e.occurred_at >= $2 and l ? 's'
             group by 1
            union all
            select 'seen:' || e.meter_code || '|' || (e.dimensions ->> m.property), '1'

@@ -84,8 +84,10 @@ export class ChargePreviewService {
     };
     if (cmd.aggregate) return { kind: 'aggregate', rating: await rateAggregate(ruleSet, { ...facts, events }) };
     const before = cmd.periodQuantity ?? new Decimal(0);
-    // Every counter the event touches stands at the given period quantity; a UNIQUE_COUNT value counts as new.
-    const input: RatingInput = { ...facts, period: { quantity: before, counters: { get: (k) => (k.startsWith('seen:') ? undefined : before) } }, meter: meterFacts(meter!, dimensions) };
+    // Every counter the event touches stands at the given period quantity; a UNIQUE_COUNT value counts
+    // as new, and a rule set's maximum spend has charged nothing yet.
+    const fresh = (k: string) => k.startsWith('seen:') || k.startsWith('spend:');
+    const input: RatingInput = { ...facts, period: { quantity: before, counters: { get: (k) => (fresh(k) ? undefined : before) } }, meter: meterFacts(meter!, dimensions) };
     return { kind: 'event', rating: await rateEvent(ruleSet, input) };
   }
 }

@@ -74,6 +74,7 @@ export async function evaluate(book: RuleBook, c: Omit<ExampleCase, 'name' | 'ex
   if (aggregation === 'UNIQUE_COUNT' && (typeof c.event.property !== 'string' || dimensions[c.event.property] === undefined)) {
     check.fail('event.property', 'a UNIQUE_COUNT meter names the dimension it counts, and the event carries it');
   }
+  checkCustomerAndPlan(check, c.customer, c.plan);
   if (c.aggregate && (!Number.isSafeInteger(c.events) || c.events! < 0)) check.fail('events', 'is required with an aggregate: the number of events in the period');
   check.done();
   const keys = book.keys();
@@ -88,10 +89,32 @@ export async function evaluate(book: RuleBook, c: Omit<ExampleCase, 'name' | 'ex
   };
   if (c.aggregate) return { ruleSet, rating: await rateAggregate(ruleSet, { ...facts, events: c.events! }) };
   const counters = new Map(Object.entries(c.counters ?? {}).map(([k, v]) => [k, new Decimal(v)]));
-  // Counters not named stand at the period quantity; a UNIQUE_COUNT value not named is new.
-  const lookup = (k: string) => counters.get(k) ?? (k.startsWith('seen:') ? undefined : before!);
+  // Counters not named stand at the period quantity; a UNIQUE_COUNT value not named is new, and a
+  // rule set's maximum-spend counter not named has charged nothing yet.
+  const lookup = (k: string) => counters.get(k) ?? (k.startsWith('seen:') || k.startsWith('spend:') ? undefined : before!);
   const meter = aggregation === 'UNIQUE_COUNT' ? { aggregation, distinctValue: dimensions[c.event.property!]! } : { aggregation };
   return { ruleSet, rating: await rateEvent(ruleSet, { ...facts, period: { quantity: before!, counters: { get: lookup } }, meter }) };
+}
+
+/** The customer and plan facts a case (or `rules eval --customer --plan`) gives, in the shapes rating reads. */
+function checkCustomerAndPlan(check: Checker, customer: unknown, plan: unknown): void {
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (customer !== undefined) {
+    if (!isObject(customer)) check.fail('customer', 'must be an object: {"id", "externalId", "metadata"}');
+    else {
+      for (const k of Object.keys(customer)) if (!['id', 'externalId', 'metadata'].includes(k)) check.fail(`customer.${k}`, 'is not a customer fact: use id, externalId or metadata');
+      for (const k of ['id', 'externalId'] as const) if (customer[k] !== undefined && typeof customer[k] !== 'string') check.fail(`customer.${k}`, 'must be a string');
+      const metadata = customer.metadata;
+      if (metadata !== undefined && (!isObject(metadata) || Object.values(metadata).some((v) => typeof v !== 'string'))) check.fail('customer.metadata', 'must map names to strings');
+    }
+  }
+  if (plan !== undefined && plan !== null) {
+    if (!isObject(plan)) check.fail('plan', 'must be an object: {"code", "version"}');
+    else {
+      if (typeof plan.code !== 'string' || plan.code === '') check.fail('plan.code', 'must be the plan code, a string');
+      if (!Number.isSafeInteger(plan.version) || (plan.version as number) < 1) check.fail('plan.version', 'must be the plan version, a positive integer');
+    }
+  }
 }
 
 /** Differences between what a case expects and what rating produced; empty when it passes. */

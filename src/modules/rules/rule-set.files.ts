@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { MAX_RULE_FILE_CHARS, validateRuleSetText, type RuleFileProblem, type RuleSetValidation } from '../../rating/validate.js';
+import { locatePointer, MAX_RULE_FILE_CHARS, validateRuleSetText, type RuleFileProblem, type RuleSetValidation } from '../../rating/validate.js';
 
 /** A rule-set file as read from disk and validated. */
 export interface RuleFile {
@@ -73,4 +73,10 @@ export async function readRuleFiles(dirOrFile: string, options: { mustExist?: bo
 /** "file:line:column: message (at pointer)" for terminals and logs. */
 export function formatProblem(file: string, p: RuleFileProblem): string {
   return `${file}:${p.line}:${p.column}: ${p.message}${p.pointer ? ` (at ${p.pointer})` : ''}`;
+}
+
+/** Line and column of a JSON pointer in a rule file (1:1 when the file cannot be read). */
+export async function locateInFile(file: string, pointer: string): Promise<{ line: number; column: number }> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  return text === undefined ? { line: 1, column: 1 } : locatePointer(text, pointer);
 }

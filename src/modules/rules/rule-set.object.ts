@@ -12,6 +12,7 @@ registerEnumType(RuleSetStatus, {
   name: 'RuleSetStatus',
   valuesConfig: {
     SERVING: { description: 'Published; prices the events of its effective window.' },
+    SCHEDULED: { description: 'Published, but its effectiveFrom is still ahead: it prices events from then on.' },
     INVALID: { description: 'The file has errors and is not used.' },
     CHANGED_AFTER_PUBLISHING: { description: 'The file differs from the published version of its number; the published one keeps serving.' },
   },

@@ -15,6 +15,8 @@ export interface PublishedRuleSet {
 export const RuleSetStatus = {
   /** Published; prices the events of its effective window. */
   SERVING: 'SERVING',
+  /** Published; its effectiveFrom is still ahead, so it prices no event yet (it will from then on). */
+  SCHEDULED: 'SCHEDULED',
   /** The file has errors; it is not used (a published version of the same number keeps serving). */
   INVALID: 'INVALID',
   /** The file differs from the version published under its number; the published content keeps serving. */

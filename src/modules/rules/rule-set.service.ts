@@ -1,11 +1,13 @@
 import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
 import type { SqlPool } from '../../db/sql.js';
 import type { CompiledRuleSet } from '../../rating/compile.js';
 import { RuleBook } from '../../rating/rule-book.js';
 import { validateRuleSetText } from '../../rating/validate.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { formatProblem, readRuleFiles, ruleFileIdentity } from './rule-set.files.js';
+import { backdatingProblem } from './rule-lock.pure.js';
+import { formatProblem, locateInFile, readRuleFiles, ruleFileIdentity } from './rule-set.files.js';
 import { RuleSetStatus, type PublishedRuleSet, type RuleSetEntry } from './rule-set.record.js';
 import { RuleSetRepository } from './rule-set.repository.js';
 
@@ -97,8 +99,10 @@ export class RuleService {
     return this.book.version(key, version);
   }
 
+  /** Every published version (SCHEDULED while its effectiveFrom is ahead) and every refused file. */
   status(): RuleSetEntry[] {
-    return this.entries;
+    const now = this.clock.now().getTime();
+    return this.entries.map((e) => (e.status === RuleSetStatus.SERVING && e.effectiveFrom && e.effectiveFrom.getTime() > now ? { ...e, status: RuleSetStatus.SCHEDULED } : e));
   }
 
   private async load(): Promise<void> {
@@ -112,6 +116,9 @@ export class RuleService {
       : [];
     const published = new Map((await this.repo.all()).map((p) => [`${p.key}@${p.version}`, p]));
     const problems: RuleSetEntry[] = [];
+    // Keys with versions published before this load: a new version of one may have events priced
+    // before its effectiveFrom by an earlier version, so it may not start in the past unless it says so.
+    const keysBefore = new Set([...published.values()].map((p) => p.key));
     for (const { file, result } of files) {
       if (!result.ok) {
         const id = ruleFileIdentity(file);
@@ -122,6 +129,13 @@ export class RuleService {
       const { definition, hash } = result;
       const id = `${definition.key}@${definition.version}`;
       let stored = published.get(id);
+      const late = !stored && keysBefore.has(definition.key) ? backdatingProblem(definition, this.clock.now()) : undefined;
+      if (late) {
+        this.logger.warn({ file }, `refused rule file: ${late}`);
+        const where = this.options.dir ? await locateInFile(path.join(this.options.dir, file), '/effectiveFrom') : { line: 1, column: 1 };
+        problems.push(problemEntry(file, definition.key, definition.version, RuleSetStatus.INVALID, [{ pointer: '/effectiveFrom', ...where, message: late }]));
+        continue;
+      }
       if (!stored) {
         stored = await this.repo.publish(
           { key: definition.key, version: definition.version, hash, effectiveFrom: new Date(definition.effectiveFrom), currency: definition.currency, content: definition, sourceFile: file },

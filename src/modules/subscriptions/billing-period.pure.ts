@@ -12,26 +12,29 @@ const MONTHS: Record<BillingInterval, number> = { WEEKLY: 0, MONTHLY: 1, QUARTER
 
 /**
  * The billing period holding `at`, in the customer's time zone. CALENDAR periods start at
- * midnight on the first day of the month (quarter, year) or on Monday; ANNIVERSARY periods start
- * at the anchor's local time of day on its day of the month (clamped to short months) or weekday.
+ * midnight on the first day of the month (quarter, year) or on Monday; with a `billingDay` (1-31)
+ * on that day of the month instead, the last day of a shorter month when it has no such day
+ * (a 31 bills on 30 April and 28 or 29 February). ANNIVERSARY periods start at the anchor's local
+ * time of day on its day of the month (clamped to short months) or weekday.
  */
-export function periodAt(interval: BillingInterval, alignment: Alignment, anchor: Date, timeZone: string, at: Date): Period {
+export function periodAt(interval: BillingInterval, alignment: Alignment, anchor: Date, timeZone: string, at: Date, billingDay: number | null = null): Period {
   if (interval === 'WEEKLY') return weekly(alignment, anchor, timeZone, at);
   const months = MONTHS[interval];
   const a = toLocal(anchor, timeZone);
   const l = toLocal(at, timeZone);
+  const calendarDay = alignment === 'CALENDAR' ? (billingDay ?? 1) : null;
   const boundary = (k: number): Date => {
-    if (alignment === 'CALENDAR') {
+    if (calendarDay !== null) {
       const firstMonth = Math.floor((l.month - 1) / months) * months + 1;
-      const d = addMonths(l.year, firstMonth, 1, k * months);
-      return fromLocal(d.year, d.month, 1, timeZone);
+      const d = addMonths(l.year, firstMonth, calendarDay, k * months);
+      return fromLocal(d.year, d.month, d.day, timeZone);
     }
     // Anniversary: count whole intervals from the anchor.
     const d = addMonths(a.year, a.month, a.day, k * months);
     return fromLocal(d.year, d.month, d.day, timeZone, a.hour, a.minute, a.second);
   };
-  if (alignment === 'CALENDAR') return { start: boundary(0), end: boundary(1) };
-  let k = Math.floor(((l.year - a.year) * 12 + (l.month - a.month)) / months);
+  if (calendarDay === 1) return { start: boundary(0), end: boundary(1) };
+  let k = calendarDay !== null ? 0 : Math.floor(((l.year - a.year) * 12 + (l.month - a.month)) / months);
   while (boundary(k).getTime() > at.getTime()) k--;
   while (boundary(k + 1).getTime() <= at.getTime()) k++;
   return { start: boundary(k), end: boundary(k + 1) };

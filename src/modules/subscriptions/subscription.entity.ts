@@ -18,6 +18,8 @@ export class Subscription {
   endsAt!: Date | null;
   /** The instant anniversary periods count from; a plan change keeps its predecessor's. */
   billingAnchor!: Date;
+  /** CALENDAR monthly, quarterly and yearly periods start on this day of the month (1-31, clamped to short months); the 1st when null. */
+  billingDay!: number | null;
   cancelAtPeriodEnd!: boolean;
   canceledAt!: Date | null;
   /** The subscription this one took over from on a plan change. */
@@ -40,6 +42,7 @@ export const SubscriptionSchema = new EntitySchema<Subscription>({
     startsAt: { type: 'Date', columnType: 'timestamptz' },
     endsAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     billingAnchor: { type: 'Date', columnType: 'timestamptz' },
+    billingDay: { type: 'smallint', nullable: true },
     cancelAtPeriodEnd: { type: 'boolean' },
     canceledAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     replacesSubscriptionId: { type: 'uuid', nullable: true },

@@ -19,6 +19,12 @@ export class CreateSubscriptionInput {
   @Field(() => BillingAlignment, { nullable: true, defaultValue: 'CALENDAR' })
   alignment?: keyof typeof BillingAlignment | null;
 
+  @Field(() => Int, {
+    nullable: true,
+    description: 'CALENDAR monthly, quarterly and yearly plans: periods start on this day of the month (1-31; the last day of a shorter month). The 1st when absent.',
+  })
+  billingDay?: number | null;
+
   @Field(() => Date, { nullable: true })
   trialEndsAt?: Date | null;
 

@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { PlanObject, toPlanObject } from '../plans/index.js';
 import { BaseFeeTiming, SubscriptionStatus } from './subscription.entity.js';
 import type { ActivePlan } from './subscription.service.js';
@@ -41,6 +41,9 @@ export class SubscriptionObject {
   @Field(() => BillingAlignment)
   alignment!: keyof typeof BillingAlignment;
 
+  @Field(() => Int, { nullable: true, description: 'The day of the month CALENDAR periods start on (the last day of a shorter month); null: the 1st.' })
+  billingDay!: number | null;
+
   @Field(() => Date)
   startsAt!: Date;
 
@@ -72,6 +75,7 @@ export const toSubscriptionObject = ({ subscription: s, plan }: ActivePlan): Sub
   plan: toPlanObject(plan),
   status: s.status,
   alignment: s.alignment,
+  billingDay: s.billingDay,
   startsAt: s.startsAt,
   endsAt: s.endsAt,
   trialEndsAt: s.trialEndsAt,

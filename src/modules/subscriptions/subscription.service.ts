@@ -32,6 +32,7 @@ export interface CreateSubscriptionCommand {
   planVersion?: number | null;
   startsAt?: Date | null;
   alignment?: Alignment | null;
+  billingDay?: number | null;
   trialEndsAt?: Date | null;
   baseFeeTiming?: BaseFeeTiming | null;
 }
@@ -76,6 +77,12 @@ export class SubscriptionService {
     const startsAt = cmd.startsAt ?? this.clock.now();
     if (cmd.trialEndsAt && cmd.trialEndsAt.getTime() <= startsAt.getTime()) check.fail('trialEndsAt', 'must be after startsAt');
     if (plan.plan.currency !== customer.currency) check.fail('planCode', `the plan is in ${plan.plan.currency}; the customer is billed in ${customer.currency}`);
+    const billingDay = cmd.billingDay ?? null;
+    if (billingDay !== null) {
+      if (!Number.isInteger(billingDay) || billingDay < 1 || billingDay > 31) check.fail('billingDay', 'must be a day of the month, 1 to 31');
+      else if ((cmd.alignment ?? 'CALENDAR') !== 'CALENDAR') check.fail('billingDay', 'applies to CALENDAR alignment only: ANNIVERSARY periods start on the start day');
+      else if (plan.plan.billingInterval === 'WEEKLY') check.fail('billingDay', 'applies to monthly, quarterly and yearly plans, not weekly ones');
+    }
     check.done();
     const existing = await this.forCustomer(customer.id, true);
     if (existing.some((s) => !s.subscription.endsAt || s.subscription.endsAt.getTime() > startsAt.getTime())) {
@@ -91,6 +98,7 @@ export class SubscriptionService {
       startsAt,
       endsAt: null,
       billingAnchor: startsAt,
+      billingDay,
       cancelAtPeriodEnd: false,
       canceledAt: null,
       replacesSubscriptionId: null,
@@ -129,7 +137,8 @@ export class SubscriptionService {
   /** The billing period of `at`: the subscription's, or the calendar month in the customer's zone without one. */
   periodOf(active: ActivePlan | undefined, timeZone: string, at: Date): Period {
     if (!active) return periodAt('MONTHLY', 'CALENDAR', at, timeZone, at);
-    return periodAt(active.plan.plan.billingInterval, active.subscription.alignment, active.subscription.billingAnchor, timeZone, at);
+    const s = active.subscription;
+    return periodAt(active.plan.plan.billingInterval, s.alignment, s.billingAnchor, timeZone, at, s.billingDay);
   }
 
   /**

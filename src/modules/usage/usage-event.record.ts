@@ -18,6 +18,7 @@ export interface StoredLine {
   ck?: string;
   cd?: string;
   p?: true; // provisional until the period closes
+  s?: true; // counts toward its rule set's maximumSpend: period snapshots sum `u` per rule set
 }
 
 /** An accepted usage event, as committed (immutable). */
@@ -77,4 +78,9 @@ export function toStoredLine(l: PricedLine): StoredLine {
   return line;
 }
 
-export const storedLines = (rating: EventRating): StoredLine[] => rating.lines.map(toStoredLine);
+export function storedLines(rating: EventRating): StoredLine[] {
+  const lines = rating.lines.map(toStoredLine);
+  // A rule set with a maximum spend counts what its events were charged (see spendCounterKey).
+  if (rating.marks.some((m) => m.key.startsWith('spend:'))) for (const l of lines) l.s = true;
+  return lines;
+}

@@ -46,9 +46,16 @@ export interface PerEventCharge {
   of: string;
   /** Whether the charge needs the count of earlier events in the period. */
   countsEvents: boolean;
-  price(value: Decimal, eventsBefore: number): Priced;
+  /**
+   * Whether the charge needs the period's running total of the value `of` before the event (a free
+   * amount); its counter then advances by the event's value. Never together with countsEvents.
+   */
+  countsValue?: boolean;
+  price(value: Decimal, eventsBefore: number, valueBefore?: Decimal): Priced;
   /** Event counts for which price() stays the same, or null when it does not depend on them. */
   eventsPiece(eventsBefore: number): { from: number; to: number | null } | null;
+  /** Running totals before the event for which price() stays the same (countsValue charges). */
+  valuePiece?(valueBefore: Decimal, value: Decimal): { from: Decimal; to: Decimal | null };
   /**
    * Aggregate over a period of `events` events carrying `value` in all, or null when per-event
    * minimums or maximums make that impossible; `estimated` when it assumes equal values per event.

@@ -1,6 +1,7 @@
 import { Decimal } from '../../shared/money/decimal.js';
 import { dec, type ChargeModel, type CompiledCharge, type FigureSink } from './charge-model.js';
 import { costPlusModel, type CostPlusParams } from './cost-plus.js';
+import { capped } from './maximum-spend.js';
 import { graduatedModel, graduatedPercentageModel, type GraduatedParams, type GraduatedPercentageParams } from './graduated.js';
 import { packageModel, type PackageParams } from './package.js';
 import { percentageModel, type PercentageParams } from './percentage.js';
@@ -30,15 +31,22 @@ const modelOf = (params: ChargeParams) => CHARGE_MODELS[params.model] as ChargeM
 
 /** The pricing function of a charge, from its (validated) parameters. */
 export function compileCharge(params: ChargeParams): CompiledCharge {
-  return modelOf(params).compile(params, dec(params.per, new Decimal(1)));
+  const charge = modelOf(params).compile(params, dec(params.per, new Decimal(1)));
+  if (params.maximumSpend === undefined || charge.kind !== 'cumulative') return charge;
+  return capped(charge, new Decimal(params.maximumSpend));
 }
 
 /** The figures of a charge's own parameters, for description checks. */
 export function chargeModelFigures(params: ChargeParams, out: FigureSink): void {
   modelOf(params).figures(params, out);
+  if (params.maximumSpend !== undefined) out.figure(params.maximumSpend);
 }
 
 /** What the JSON Schema cannot say about a charge's parameters, as [parameter, message]. */
 export function chargeModelProblems(params: ChargeParams): Array<[string, string]> {
-  return modelOf(params).check?.(params) ?? [];
+  const problems = modelOf(params).check?.(params) ?? [];
+  if (params.maximumSpend !== undefined && compileCharge({ ...params, maximumSpend: undefined }).kind !== 'cumulative') {
+    problems.push(['maximumSpend', `a ${params.model} charge is priced per event, without a period counter to cap`]);
+  }
+  return problems;
 }

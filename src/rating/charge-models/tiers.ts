@@ -14,6 +14,20 @@ export interface Tier {
   flatFee: Decimal;
   /** unitPrice in ledger units (1e-9) when that is a whole number, for exact integer arithmetic. */
   unitPriceUnits: bigint | null;
+  /** Units counted in whole blocks of `size` (a partial block rounded up or down); null: every unit counts. */
+  block: Block | null;
+}
+
+export interface Block {
+  size: Decimal;
+  rounding: 'up' | 'down';
+}
+
+/** The units billed for p units: p in whole blocks, rounded as the block says, at most `cap`. */
+export function blockUnits(block: Block, p: Decimal, cap: Decimal | null = null): Decimal {
+  const blocks = p.div(block.size);
+  const billed = (block.rounding === 'up' ? blocks.ceil() : blocks.floor()).times(block.size);
+  return cap !== null && billed.greaterThan(cap) ? cap : billed;
 }
 
 /** A price in ledger units (1e-9 of the currency) when it is a whole number of them. */
@@ -31,10 +45,10 @@ export interface Priced {
 export const NOTHING: Priced = { amount: ZERO, parts: [] };
 
 /** Builds tiers from ordered inclusive upper bounds. */
-export function buildTiers(defs: Array<{ upTo: Decimal | null; unitPrice: Decimal; flatFee: Decimal }>): Tier[] {
+export function buildTiers(defs: Array<{ upTo: Decimal | null; unitPrice: Decimal; flatFee: Decimal; block?: Block | null }>): Tier[] {
   let from = ZERO;
   return defs.map((d) => {
-    const tier = { from, upTo: d.upTo, unitPrice: d.unitPrice, flatFee: d.flatFee, unitPriceUnits: priceUnits(d.unitPrice) };
+    const tier = { from, upTo: d.upTo, unitPrice: d.unitPrice, flatFee: d.flatFee, unitPriceUnits: priceUnits(d.unitPrice), block: d.block ?? null };
     from = d.upTo ?? from;
     return tier;
   });
@@ -49,10 +63,18 @@ export function tierIndexAt(tiers: Tier[], x: Decimal): number {
   return tiers.length - 1;
 }
 
+/** Units a tier bills for the counter range (lo, hi] inside it: hi − lo, or the difference of whole blocks. */
+function tierUnits(t: Tier, lo: Decimal, hi: Decimal): Decimal {
+  if (!t.block) return hi.minus(lo);
+  const width = t.upTo && t.upTo.minus(t.from);
+  return blockUnits(t.block, hi.minus(t.from), width).minus(blockUnits(t.block, lo.minus(t.from), width));
+}
+
 /**
  * Graduated pricing of the counter range (a, b]: each unit at the price of the tier it falls in,
  * and a tier's flat fee once, when the range enters it (a <= from < b; the first tier is entered
- * by the range that starts at 0).
+ * by the range that starts at 0). A tier with blocks bills the whole blocks the range adds to it
+ * (its units counted from the tier's start, the last block cut at the tier's end).
  */
 export function graduatedRange(tiers: Tier[], a: Decimal, b: Decimal): Priced {
   const parts: TierPart[] = [];
@@ -62,8 +84,9 @@ export function graduatedRange(tiers: Tier[], a: Decimal, b: Decimal): Priced {
     const lo = Decimal.max(a, t.from);
     const hi = t.upTo === null ? b : Decimal.min(b, t.upTo);
     if (hi.lessThanOrEqualTo(lo)) continue;
-    const quantity = hi.minus(lo);
+    const quantity = tierUnits(t, lo, hi);
     const flatFee = a.lessThanOrEqualTo(t.from) && t.from.lessThan(b) ? t.flatFee : ZERO;
+    if (t.block && quantity.isZero() && flatFee.isZero()) continue;
     const partAmount = quantity.times(t.unitPrice).plus(flatFee);
     parts.push({ tier: i + 1, quantity, unitPrice: t.unitPrice, flatFee, amount: partAmount });
     amount = amount.plus(partAmount);
@@ -71,11 +94,14 @@ export function graduatedRange(tiers: Tier[], a: Decimal, b: Decimal): Priced {
   return { amount, parts };
 }
 
-/** Graduated aggregate of a period that reached x; at x = 0 the first tier's flat fee is still due. */
-export function graduatedTotal(tiers: Tier[], x: Decimal): Priced {
+/**
+ * Graduated aggregate of a period that reached x; at x = 0 the first tier's flat fee is still due,
+ * unless `feeAtZero` is false.
+ */
+export function graduatedTotal(tiers: Tier[], x: Decimal, feeAtZero = true): Priced {
   if (x.isZero()) {
     const first = tiers[0]!;
-    if (first.flatFee.isZero()) return NOTHING;
+    if (first.flatFee.isZero() || !feeAtZero) return NOTHING;
     return { amount: first.flatFee, parts: [{ tier: 1, quantity: ZERO, unitPrice: first.unitPrice, flatFee: first.flatFee, amount: first.flatFee }] };
   }
   return graduatedRange(tiers, ZERO, x);
@@ -96,6 +122,7 @@ export function tiersOf(defs: Array<TierDefinition | PercentTierDefinition>, per
       upTo: d.upTo === null ? null : new Decimal(d.upTo),
       unitPrice: 'rate' in d ? new Decimal(d.rate).div(HUNDRED) : perUnit(d.unitPrice, per),
       flatFee: dec(d.flatFee),
+      block: 'blockSize' in d && d.blockSize !== undefined ? { size: new Decimal(d.blockSize), rounding: d.rounding ?? 'up' } : null,
     })),
   );
 }
@@ -106,6 +133,7 @@ export function tierFigures(tiers: TierDefinition[], out: FigureSink): void {
     out.price(t.unitPrice);
     if (t.upTo !== null) out.figure(t.upTo);
     if (t.flatFee !== undefined) out.figure(t.flatFee);
+    if (t.blockSize !== undefined) out.figure(t.blockSize);
   }
   const prices = tiers.map((t) => new Decimal(t.unitPrice));
   prices.forEach((q, i) => {

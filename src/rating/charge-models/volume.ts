@@ -1,17 +1,23 @@
 import { Decimal } from '../../shared/money/decimal.js';
 import type { ChargeCommon, TierDefinition } from '../types.js';
 import { COUNTER_EPSILON, ZERO, type ChargeModel, type Piece } from './charge-model.js';
-import { tierFigures, tierIndexAt, tiersOf, type Priced, type Tier } from './tiers.js';
+import { blockUnits, tierFigures, tierIndexAt, tiersOf, type Priced, type Tier } from './tiers.js';
 
-export type VolumeParams = ChargeCommon & { model: 'volume'; tiers: TierDefinition[] };
+export type VolumeParams = ChargeCommon & { model: 'volume'; tiers: TierDefinition[]; flatFeeAtZero?: boolean };
 
-/** Volume aggregate of a period that reached x: every unit at the price of x's tier, plus that tier's flat fee. */
-export function volumeTotal(tiers: Tier[], x: Decimal): Priced {
+/**
+ * Volume aggregate of a period that reached x: every unit at the price of x's tier (counted in
+ * that tier's whole blocks when it has them), plus that tier's flat fee; at x = 0 nothing when
+ * `feeAtZero` is false.
+ */
+export function volumeTotal(tiers: Tier[], x: Decimal, feeAtZero = true): Priced {
+  if (x.isZero() && !feeAtZero) return { amount: ZERO, parts: [] };
   const i = tierIndexAt(tiers, x);
   const t = tiers[i]!;
-  const amount = x.times(t.unitPrice).plus(t.flatFee);
+  const quantity = t.block ? blockUnits(t.block, x) : x;
+  const amount = quantity.times(t.unitPrice).plus(t.flatFee);
   if (amount.isZero()) return { amount, parts: [] };
-  return { amount, parts: [{ tier: i + 1, quantity: x, unitPrice: t.unitPrice, flatFee: t.flatFee, amount }] };
+  return { amount, parts: [{ tier: i + 1, quantity, unitPrice: t.unitPrice, flatFee: t.flatFee, amount }] };
 }
 
 /**
@@ -44,7 +50,7 @@ export const volumeModel: ChargeModel<VolumeParams> = {
       of: null,
       exact: false,
       range: (a, b) => volumeProvisional(tiers, a, b),
-      total: (x) => volumeTotal(tiers, x),
+      total: (x) => volumeTotal(tiers, x, params.flatFeeAtZero ?? true),
       piece: (a, b) => volumePiece(tiers, a, b),
       tierAt: (x) => {
         const i = tierIndexAt(tiers, x);

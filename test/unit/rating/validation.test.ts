@@ -33,6 +33,30 @@ describe('rule file validation', () => {
     expect(problems('{\n  "key": "x",\n  "version": 1,\n}\n')).toEqual([{ pointer: '', line: 4, column: 1, message: expect.stringMatching(/^invalid JSON: a property name/) }]);
   });
 
+  it('reports every syntax fault of a file, each where it is', () => {
+    const text = '{\n  "key": "a",\n  "rules": [1,],\n  "currency": "USD",\n  "x": [2,]\n}';
+    expect(problems(text).map((p) => [p.line, p.column, p.message])).toEqual([
+      [3, 15, 'invalid JSON: a value was expected'],
+      [5, 11, 'invalid JSON: a value was expected'],
+    ]);
+  });
+
+  it("a rule of the wrong shape does not hide another rule's faults", () => {
+    const text = edit((d) => {
+      d.rules.push({ ...structuredClone(d.rules[0]), name: 'second' }, { ...structuredClone(d.rules[0]), name: 'third' });
+      delete d.rules[1].conditions;
+      d.rules[2].event.params.id = 'third';
+      d.rules[2].event.params.per = '7';
+    });
+    const found = problems(text).map((p) => [p.pointer, p.message]);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        ['/rules/1', 'is missing the required property "conditions"'],
+        ['/rules/2/event/params/per', expect.stringMatching(/^must be a power of ten/)],
+      ]),
+    );
+  });
+
   it('points at the value the schema refuses, with its line', () => {
     const text = edit((d) => (d.rules[0].event.params.tiers[1].unitPrice = '-3.00'));
     const [p] = problems(text);
