@@ -176,9 +176,12 @@ const toMs = (text: string): number => {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 };
 
+let wrkRuns = 0;
+
 /** Runs wrk with a Lua script (its text) against a URL; returns throughput and latency percentiles. */
 export async function wrk(url: string, script: string, opts: { connections: number; threads: number; seconds: number; args?: string[] }): Promise<WrkResult> {
-  const file = path.join(tmpdir(), `bench-${process.pid}-${Date.now()}.lua`);
+  // One file per call: wrk runs started in the same millisecond must not share (and overwrite) a script.
+  const file = path.join(tmpdir(), `bench-${process.pid}-${Date.now()}-${wrkRuns++}.lua`);
   await writeFile(file, script);
   const { stdout } = await promisify(execFile)(
     'wrk',
