@@ -6,6 +6,23 @@ import { Role } from '../../modules/api-keys/index.js';
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const app = await createApp({ config });
+  // Before anything is served or announced: a SIGTERM that comes at once (a supervisor giving
+  // up on a slow start) must drain, not kill the process half-way through its first steps.
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, 'draining and shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        app.logger.error({ err }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   const address = await app.listen();
   const host = ['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : address.address;
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
@@ -27,20 +44,4 @@ export async function serve(): Promise<void> {
       ].join('\n') + '\n',
     );
   }
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.logger.info({ signal }, 'draining and shutting down');
-    app.stop().then(
-      () => process.exit(0),
-      (err) => {
-        app.logger.error({ err }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
 }
