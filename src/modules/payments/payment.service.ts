@@ -322,14 +322,24 @@ export class PaymentService {
    * and the next pass asks again. True when the answer was final.
    */
   async checkPending(p: { provider: string; reference: string }): Promise<boolean> {
+    return this.askProvider(p, (now) => this.repo.checkedPending(p.provider, p.reference, now), (s) => this.settle(s));
+  }
+
+  /**
+   * The pending check of any charge at a collecting provider (an invoice's payment here, a
+   * wallet's recharge in the recharges module): asks the provider, marks the charge checked
+   * (`stillPending`) while it is pending, or applies the final answer (`settle`, the path the
+   * provider's webhook takes). True when the answer was final.
+   */
+  async askProvider(p: { provider: string; reference: string }, stillPending: (now: Date) => Promise<void>, settle: (s: Settlement) => Promise<unknown>): Promise<boolean> {
     const provider = this.providers.get(p.provider);
     if (!provider?.collects) return false;
     const state = await provider.status(p.reference);
     if (state.status === 'PENDING') {
-      await this.repo.checkedPending(p.provider, p.reference, this.clock.now());
+      await stillPending(this.clock.now());
       return false;
     }
-    await this.settle({ provider: p.provider, reference: p.reference, outcome: state.status, failureReason: state.status === 'FAILED' ? state.failureReason : null });
+    await settle({ provider: p.provider, reference: p.reference, outcome: state.status, failureReason: state.status === 'FAILED' ? state.failureReason : null });
     return true;
   }
 

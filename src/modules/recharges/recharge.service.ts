@@ -129,15 +129,7 @@ export class RechargeService {
    * asks again. True when the answer was final.
    */
   async checkPending(p: { provider: string; reference: string }): Promise<boolean> {
-    const provider = this.payments.provider(p.provider);
-    if (!provider?.collects) return false;
-    const state = await provider.status(p.reference);
-    if (state.status === 'PENDING') {
-      await this.repo.checkedPending(p.provider, p.reference, this.clock.now());
-      return false;
-    }
-    await this.settle({ provider: p.provider, reference: p.reference, outcome: state.status, failureReason: state.status === 'FAILED' ? state.failureReason : null });
-    return true;
+    return this.payments.askProvider(p, (now) => this.repo.checkedPending(p.provider, p.reference, now), (s) => this.settle(s));
   }
 
   /**
