@@ -15,11 +15,19 @@ export type UsageOutcome =
 
 export type Refused = Extract<UsageOutcome, { kind: 'refused' }>;
 
+/**
+ * A refusal for want of funds, saying what is available: never below zero. The store's figure
+ * (balance less holds) goes below zero for a moment after it lost its state: rebuilt from
+ * PostgreSQL, it may admit events while events it held before the loss are still committing;
+ * those commits then take the balance below the new holds, PostgreSQL refuses the events held
+ * too many, and their holds are given back. Meanwhile nothing can be spent, which is what a
+ * caller is told.
+ */
 export const fundsRefused = (available: bigint | null, what = 'this event'): Refused => ({
   kind: 'refused',
   code: 'WALLET_INSUFFICIENT_FUNDS',
   message: `the wallet does not hold enough funds for ${what}`,
-  details: available === null ? {} : { available: formatLedgerUnits(available) },
+  details: available === null ? {} : { available: formatLedgerUnits(available < 0n ? 0n : available) },
 });
 
 export const capRefused = (spend: { spent: bigint; cap: bigint } | null): Refused => ({
