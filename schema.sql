@@ -86,7 +86,14 @@ begin
           into v, seen
           from usage_period_total t
          where t.customer_id = d.customer_id and t.period_start = per and t.meter_code = d.meter_code;
-        if seen and m_aggregation = 'LATEST' then
+        if m_aggregation = 'RECURRING' then
+          select l.level into v
+            from meter_level l
+           where l.customer_id = d.customer_id and l.meter_id = m_id
+           order by l.set_at desc, l.event_id desc
+           limit 1;
+          v := coalesce(v, 0);
+        elsif seen and m_aggregation = 'LATEST' then
           -- The time of the last event, then the last event at that time (the one with the
           -- highest id).
           select max(e.occurred_at) into last_at
@@ -289,6 +296,31 @@ begin
 end $$;
 
 --
+-- Name: meter_level_add(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.meter_level_add() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+declare
+  recurring uuid[];
+begin
+  select coalesce(array_agg(m.id), '{}'::uuid[]) into recurring from meter m where m.aggregation = 'RECURRING';
+  if cardinality(recurring) = 0 then
+    return null;
+  end if;
+  insert into meter_level (customer_id, meter_id, set_at, event_id, level, dimensions, counters)
+  select n.customer_id, n.meter_id, n.occurred_at, n.id, n.quantity, n.dimensions,
+         array(select distinct l->>'ck' from jsonb_array_elements(n.lines) l where l ? 'ck' order by 1)
+    from new_events n
+   where n.meter_id = any(recurring)
+   order by 1, 2, 3, 4
+  on conflict do nothing;
+  return null;
+end
+$$;
+
+--
 -- Name: payment_guard(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -398,7 +430,8 @@ begin
             e.rule_set_version, e.rule_set_hash, e.fired_rules, e.lines, e.allocations, p_batch, e.soft_limit_exceeded,
             case when e.wallet_id is null then null
                  else w.balance - sum(e.charged) over (partition by e.wallet_id order by e.ordinality) end,
-            e.available_after, e.reservation_id, e.created_at)::usage_event as p,
+            e.available_after, e.reservation_id, e.created_at,
+            e.cost, e.cost_units, e.cost_source, e.cost_currency, e.cost_book)::usage_event as p,
            e.ordinality as p_ord
       from unnest(ev) with ordinality as e
       left join wallet w on w.id = e.wallet_id
@@ -928,7 +961,9 @@ CREATE TABLE public.customer_token (
     created_at timestamp with time zone NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     revoked_at timestamp with time zone,
-    CONSTRAINT customer_token_lifetime CHECK ((expires_at > created_at))
+    scopes text[] DEFAULT '{READ}'::text[] NOT NULL,
+    CONSTRAINT customer_token_lifetime CHECK ((expires_at > created_at)),
+    CONSTRAINT customer_token_scopes CHECK ((('READ'::text = ANY (scopes)) AND (scopes <@ ARRAY['READ'::text, 'MANAGE'::text])))
 );
 
 --
@@ -1075,7 +1110,7 @@ CREATE TABLE public.meter (
     property character varying(64),
     dimensions text[] DEFAULT '{}'::text[] NOT NULL,
     created_at timestamp with time zone NOT NULL,
-    CONSTRAINT meter_aggregation_check CHECK (((aggregation)::text = ANY ((ARRAY['COUNT'::character varying, 'SUM'::character varying, 'MAX'::character varying, 'UNIQUE_COUNT'::character varying, 'LATEST'::character varying])::text[]))),
+    CONSTRAINT meter_aggregation_check CHECK (((aggregation)::text = ANY ((ARRAY['COUNT'::character varying, 'SUM'::character varying, 'MAX'::character varying, 'UNIQUE_COUNT'::character varying, 'LATEST'::character varying, 'RECURRING'::character varying])::text[]))),
     CONSTRAINT meter_property_needed CHECK (
 CASE aggregation
     WHEN 'COUNT'::text THEN (property IS NULL)
@@ -1083,6 +1118,27 @@ CASE aggregation
     ELSE true
 END)
 );
+
+--
+-- Name: meter_level; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.meter_level (
+    customer_id uuid NOT NULL,
+    meter_id uuid NOT NULL,
+    set_at timestamp with time zone NOT NULL,
+    event_id uuid NOT NULL,
+    level numeric(30,9) NOT NULL,
+    dimensions jsonb NOT NULL,
+    counters text[] NOT NULL,
+    CONSTRAINT meter_level_level_check CHECK ((level >= (0)::numeric))
+);
+
+--
+-- Name: TABLE meter_level; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.meter_level IS 'Every level a RECURRING meter was set to, per customer: kept beyond usage retention, so a level carries over into later periods.';
 
 --
 -- Name: mikro_orm_migrations; Type: TABLE; Schema: public; Owner: -
@@ -1358,7 +1414,14 @@ CREATE TABLE public.usage_event (
     available_after bigint,
     reservation_id uuid,
     created_at timestamp with time zone NOT NULL,
-    CONSTRAINT usage_event_quantity_check CHECK ((quantity > (0)::numeric))
+    cost numeric,
+    cost_units bigint,
+    cost_source character varying(8),
+    cost_currency character varying(32),
+    cost_book jsonb,
+    CONSTRAINT usage_event_cost_known CHECK ((((cost IS NULL) = (cost_units IS NULL)) AND ((cost IS NULL) = (cost_source IS NULL)) AND ((cost IS NULL) = (cost_currency IS NULL)) AND ((cost_book IS NULL) = ((cost_source)::text IS DISTINCT FROM 'BOOK'::text)))),
+    CONSTRAINT usage_event_cost_source CHECK (((cost_source)::text = ANY ((ARRAY['BOOK'::character varying, 'ACTUAL'::character varying])::text[]))),
+    CONSTRAINT usage_event_quantity_check CHECK ((quantity >= (0)::numeric))
 )
 PARTITION BY RANGE (occurred_at);
 
@@ -1394,7 +1457,14 @@ CREATE TABLE public.usage_event_default (
     available_after bigint,
     reservation_id uuid,
     created_at timestamp with time zone NOT NULL,
-    CONSTRAINT usage_event_quantity_check CHECK ((quantity > (0)::numeric))
+    cost numeric,
+    cost_units bigint,
+    cost_source character varying(8),
+    cost_currency character varying(32),
+    cost_book jsonb,
+    CONSTRAINT usage_event_cost_known CHECK ((((cost IS NULL) = (cost_units IS NULL)) AND ((cost IS NULL) = (cost_source IS NULL)) AND ((cost IS NULL) = (cost_currency IS NULL)) AND ((cost_book IS NULL) = ((cost_source)::text IS DISTINCT FROM 'BOOK'::text)))),
+    CONSTRAINT usage_event_cost_source CHECK (((cost_source)::text = ANY ((ARRAY['BOOK'::character varying, 'ACTUAL'::character varying])::text[]))),
+    CONSTRAINT usage_event_quantity_check CHECK ((quantity >= (0)::numeric))
 );
 
 --
@@ -1788,6 +1858,13 @@ ALTER TABLE ONLY public.ledger_entry
 
 ALTER TABLE ONLY public.meter
     ADD CONSTRAINT meter_code_key UNIQUE (code);
+
+--
+-- Name: meter_level meter_level_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.meter_level
+    ADD CONSTRAINT meter_level_pkey PRIMARY KEY (customer_id, meter_id, set_at, event_id);
 
 --
 -- Name: meter meter_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2336,6 +2413,12 @@ CREATE TRIGGER usage_event_append_only BEFORE DELETE OR UPDATE ON public.usage_e
 --
 
 CREATE TRIGGER usage_event_keys AFTER INSERT ON public.usage_event REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION public.usage_event_key_add();
+
+--
+-- Name: usage_event usage_event_meter_level; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER usage_event_meter_level AFTER INSERT ON public.usage_event REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION public.meter_level_add();
 
 --
 -- Name: usage_event usage_event_period_line; Type: TRIGGER; Schema: public; Owner: -

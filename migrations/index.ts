@@ -20,6 +20,9 @@ import { Migration20261201003000InvoiceDocuments } from './Migration202612010030
 import { Migration20261201004000PaymentMethods } from './Migration20261201004000PaymentMethods.js';
 import { Migration20261201005000WalletAutoRecharge } from './Migration20261201005000WalletAutoRecharge.js';
 import { Migration20261201007000SubscriptionBillingDay } from './Migration20261201007000SubscriptionBillingDay.js';
+import { Migration20261201009000CostBooks } from './Migration20261201009000CostBooks.js';
+import { Migration20261201010000CustomerTokenScopes } from './Migration20261201010000CustomerTokenScopes.js';
+import { Migration20261201011000RecurringMeters } from './Migration20261201011000RecurringMeters.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -47,4 +50,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201004000PaymentMethods', class: Migration20261201004000PaymentMethods },
   { name: 'Migration20261201005000WalletAutoRecharge', class: Migration20261201005000WalletAutoRecharge },
   { name: 'Migration20261201007000SubscriptionBillingDay', class: Migration20261201007000SubscriptionBillingDay },
+  { name: 'Migration20261201009000CostBooks', class: Migration20261201009000CostBooks },
+  { name: 'Migration20261201010000CustomerTokenScopes', class: Migration20261201010000CustomerTokenScopes },
+  { name: 'Migration20261201011000RecurringMeters', class: Migration20261201011000RecurringMeters },
 ];

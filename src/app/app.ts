@@ -11,6 +11,7 @@ import { asUnavailable, closeSqlPools, openSqlPools, type SqlPool } from '../db/
 import { ReplicaReadPool, replicaObserver } from '../db/read-replica.js';
 import type { RequestContext } from '../graphql/context.js';
 import { createErrorFormatter, toGraphQLError } from '../graphql/errors.js';
+import { variableErrorPlugin } from '../graphql/variable-coercion.js';
 import { buildAppSchema } from '../graphql/schema.js';
 import { CredentialSockets } from '../graphql/credential-sockets.js';
 import { serveGraphQLOverWebSocket } from '../graphql/ws.js';
@@ -31,6 +32,7 @@ import { MeterResolver, MeterService } from '../modules/meters/index.js';
 import { PlanResolver, PlanService } from '../modules/plans/index.js';
 import { ChargePreviewService, RuleSetResolver, RuleService } from '../modules/rules/index.js';
 import { SimulationRepository, SimulationResolver, SimulationService } from '../modules/simulations/index.js';
+import { MarginRepository, MarginResolver, MarginService, MAX_MARGIN_DAYS } from '../modules/margins/index.js';
 import {
   AccountStateService,
   createRedisClient,
@@ -48,7 +50,7 @@ import {
 } from '../modules/reservations/index.js';
 import { SubscriptionResolver, SubscriptionService } from '../modules/subscriptions/index.js';
 import { UsageContextCache, UsageResolver, UsageService, usageRoutes, COMMIT_SESSION, UsageRepository, UsagePartitionRepository, UsagePartitionService, UsagePartitionWorker } from '../modules/usage/index.js';
-import { UsageReportResolver, UsageReportService } from '../modules/usage-reports/index.js';
+import { UsageEventListRepository, UsageEventListResolver, UsageEventListService, UsageReportResolver, UsageReportService, usageReportRoutes } from '../modules/usage-reports/index.js';
 import { CustomerWalletsResolver, WalletResolver, WalletService } from '../modules/wallets/index.js';
 import { MemoryLiveBus, type LiveBus, LiveFeeds, LivePublisher, LiveResolver, LiveRepository, RedisLiveBus } from '../modules/live/index.js';
 import { AlertResolver, AlertService } from '../modules/alerts/index.js';
@@ -233,10 +235,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   await withTimeout(notices.listen((id) => (credentials.forget(id), sockets.revoked(id))), 5_000, 'listening for revocations').catch(onBusError);
   sockets.startRecheck(config.live.credentialRecheckMs, (ids) => credentials.validAmong(ids), onBusError);
   const meters = new MeterService(orm, clock);
-  const plans = new PlanService(orm, meters, currencies, clock);
-  const wallets = new WalletService(orm, sql, customers, currencies, clock);
   const rules = new RuleService(sql, clock, logger.child({ module: 'rules' }), config.rules);
   await rules.start();
+  const plans = new PlanService(orm, meters, currencies, clock, (key) => rules.isCostBook(key));
+  const wallets = new WalletService(orm, sql, customers, currencies, clock);
   const previews = new ChargePreviewService(rules, meters, plans, customers, clock);
   const subscriptions = new SubscriptionService(orm, customers, plans, clock);
   const accounts = new AccountStateService(store, sql, clock, logger.child({ module: 'accounts' }));
@@ -335,8 +337,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   await partitionWorker.start();
   const held = (customerId: string) => accounts.heldByWallet(customerId);
   const usageReports = new UsageReportService(pools.read, customers, subscriptions, wallets, held, clock);
+  const usageEvents = new UsageEventListService(new UsageEventListRepository(pools.read));
   // Price simulations read much: on the read pool, one statement at most a minute, a quarter at most.
   const simulations = new SimulationService(new SimulationRepository(pools.read), { statementTimeoutMs: 60_000, maxWindowDays: 92 });
+  // Margins aggregate a window of events: on the read pool (its statement timeout), a quarter at most.
+  const margins = new MarginService(new MarginRepository(pools.read), MAX_MARGIN_DAYS);
   const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, driftMonitor, alerts, webhooks, webhookWorker, publisher, invoices, taxes, usageReports, partitions, payments, dunning, recharges, rechargeWorker };
 
   const schema = await buildAppSchema(
@@ -350,10 +355,12 @@ export async function createApp(options: AppOptions): Promise<App> {
       [PlanResolver, new PlanResolver(plans)],
       [RuleSetResolver, new RuleSetResolver(rules, previews)],
       [SimulationResolver, new SimulationResolver(simulations)],
+      [MarginResolver, new MarginResolver(margins)],
       [ReservationResolver, new ReservationResolver(reservations)],
       [SubscriptionResolver, new SubscriptionResolver(subscriptions)],
       [UsageResolver, new UsageResolver(usage)],
       [UsageReportResolver, new UsageReportResolver(usageReports)],
+      [UsageEventListResolver, new UsageEventListResolver(usageEvents)],
       [WalletResolver, new WalletResolver(wallets, held)],
       [LiveResolver, new LiveResolver()],
       [AlertResolver, new AlertResolver(alerts)],
@@ -369,6 +376,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const formatError = createErrorFormatter(logger, config.graphql.stackTraces, { hideSchemaDetails: config.graphql.hideSchemaDetails, limits: config.limits });
   // One guard for HTTP and WebSocket: limits on the document, cost per credential, rate limits.
   const guard = new OperationGuard(schema, config.limits, rateLimits);
+  // One gate for every read: GraphQL queries and usage exports wait in the same line.
+  const readGate = new ReadGate(config.readConcurrency);
   // Operations counted, timed and traced the same over HTTP and WebSocket.
   const operationTelemetry = { metrics, tracing, names: new OperationNames(schema) };
   const apollo = new ApolloServer<RequestContext>({
@@ -377,7 +386,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     hideSchemaDetailsFromClientErrors: config.graphql.hideSchemaDetails,
     parseOptions: { maxTokens: config.limits.maxTokens },
     validationRules: limitRules(config.limits),
-    plugins: [operationTelemetryPlugin(operationTelemetry), operationGuardPlugin(guard, new ReadGate(config.readConcurrency)), ...(replica ? [readAfterWritePlugin((p) => replica.wrote(p.keyId))] : [])],
+    plugins: [operationTelemetryPlugin(operationTelemetry), operationGuardPlugin(guard, readGate), variableErrorPlugin(formatError), ...(replica ? [readAfterWritePlugin((p) => replica.wrote(p.keyId))] : [])],
     includeStacktraceInErrorResponses: config.graphql.stackTraces,
     formatError,
     // Keys travel in the Authorization header, never in cookies, so a cross-site request
@@ -435,6 +444,14 @@ export async function createApp(options: AppOptions): Promise<App> {
       },
     },
     ...usageRoutes({ usage, credentials, rates: rateLimits, bodyLimit: config.bodyLimitBytes, wrote: replica ? (p) => replica.wrote(p.keyId) : undefined }),
+    ...usageReportRoutes({
+      reports: usageReports,
+      credentials,
+      rates: rateLimits,
+      reads: readGate,
+      limits: config.limits,
+      meterNames: async (codes) => new Map((await meters.findByCodes(codes)).map((m) => [m.code, m.name])),
+    }),
     ...dashboardRoutes(),
     ...(stripe ? stripeWebhookRoutes({ stripe, payments, settleRecharge: (s) => recharges.settle(s), bodyLimit: config.bodyLimitBytes, logger: logger.child({ module: 'stripe' }) }) : []),
   ];

@@ -5,6 +5,7 @@ import { configVariables, ConfigError } from '../config/config.js';
 import { AppError } from '../shared/errors.js';
 import { registerInvoiceCommands } from './commands/invoices.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerMarginsCommand } from './commands/margins.js';
 import { registerPartitionCommands } from './commands/partitions.js';
 import { registerReconcileCommand } from './commands/reconcile.js';
 import { registerRuleCommands } from './commands/rules.js';
@@ -43,6 +44,7 @@ registerKeyCommands(program);
 registerRuleCommands(program);
 registerReconcileCommand(program);
 registerInvoiceCommands(program);
+registerMarginsCommand(program);
 registerPartitionCommands(program);
 registerSchemaCommands(program);
 

@@ -2,7 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { asUnavailable, isConnectionError } from '../db/sql.js';
-import { AppError, ErrorCode } from '../shared/errors.js';
+import { AppError, ErrorCode, type FieldProblem } from '../shared/errors.js';
 import type { Limits } from '../config/config.js';
 import { LIMIT_MARK, tokenLimitError } from './operation-limits.js';
 
@@ -37,10 +37,15 @@ export function createErrorFormatter(logger: Logger, includeStackTraces: boolean
   const format = formatWith(logger, includeStackTraces, options.limits);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const out = format(formatted, error);
+    if (!options.hideSchemaDetails) return out;
     // "Did you mean …?" names fields and types a caller did not know of: not in production.
-    return options.hideSchemaDetails ? { ...out, message: out.message.replace(/ ?Did you mean .*\?$/, '') } : out;
+    const fields = out.extensions?.fields;
+    const hidden = Array.isArray(fields) ? { extensions: { ...out.extensions, fields: fields.map((f: FieldProblem) => ({ ...f, message: withoutSuggestion(f.message) })) } } : {};
+    return { ...out, message: withoutSuggestion(out.message), ...hidden };
   };
 }
+
+const withoutSuggestion = (message: string): string => message.replace(/ ?Did you mean [^?]*\?/g, '');
 
 function formatWith(logger: Logger, includeStackTraces: boolean, limits: Limits | undefined) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {

@@ -57,8 +57,12 @@ const LIST_SIZE = 3;
 /** Types whose lists `usage` has already counted (buckets × groups). */
 const SIZED_BY_USAGE = new Set(['UsageReport', 'UsageBucket']);
 
-/** Fixed costs of fields that compute much: each reads and aggregates a period's usage. */
-const FIELD_COST: Record<string, number> = { upcomingInvoice: 500, currentPeriod: 50, previewCharge: 20, simulatePricing: 1000 };
+/**
+ * Fixed costs of fields that compute much: each reads and aggregates a period's usage
+ * (`usageEvents` reads raw events, by index with a customer and by a few days' partitions
+ * without one, on top of what its page costs).
+ */
+const FIELD_COST: Record<string, number> = { upcomingInvoice: 500, currentPeriod: 50, previewCharge: 20, simulatePricing: 1000, margins: 500, usageEvents: 50 };
 
 const time = (x: unknown): number | null => {
   const t = x instanceof Date ? x.getTime() : typeof x === 'string' ? Date.parse(x) : NaN;
@@ -74,6 +78,14 @@ function usageCells(args: Record<string, unknown>): number {
   const groupBy = (args.groupBy ?? {}) as { meter?: boolean; dimensions?: unknown[] };
   const keys = (groupBy.meter ? 1 : 0) + (Array.isArray(groupBy.dimensions) ? groupBy.dimensions.length : 0);
   return buckets * GROUPS_PER_KEY ** Math.min(keys, 4);
+}
+
+/**
+ * What a usage export (`GET /v1/usage/export`) costs: what the same `usage` query would, one
+ * point per row it may return (bucket × group), since a CSV row carries no nested selection.
+ */
+export function usageExportCost(args: { from: Date; to: Date; granularity: string; groupBy: { meter: boolean; dimensions: string[] } }): number {
+  return 20 + usageCells(args);
 }
 
 const isList = (type: GraphQLOutputType): boolean => isListType(isNonNullType(type) ? type.ofType : type);

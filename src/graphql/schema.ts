@@ -8,6 +8,7 @@ import { CustomerTokenResolver } from '../modules/customer-tokens/index.js';
 import { InvoiceDocumentResolver, InvoiceResolver } from '../modules/invoices/index.js';
 import { TaxRateResolver } from '../modules/taxes/index.js';
 import { LiveResolver } from '../modules/live/index.js';
+import { MarginResolver } from '../modules/margins/index.js';
 import { MeterResolver } from '../modules/meters/index.js';
 import { InvoicePaymentsResolver, PaymentResolver } from '../modules/payments/index.js';
 import { PlanResolver } from '../modules/plans/index.js';
@@ -16,7 +17,7 @@ import { RuleSetResolver } from '../modules/rules/index.js';
 import { SimulationResolver } from '../modules/simulations/index.js';
 import { SubscriptionResolver } from '../modules/subscriptions/index.js';
 import { UsageResolver } from '../modules/usage/index.js';
-import { UsageReportResolver } from '../modules/usage-reports/index.js';
+import { UsageEventListResolver, UsageReportResolver } from '../modules/usage-reports/index.js';
 import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/index.js';
 import { WebhookResolver } from '../modules/webhooks/index.js';
 import { authChecker } from './auth-checker.js';
@@ -34,6 +35,7 @@ export const resolverClasses = [
   InvoicePaymentsResolver,
   InvoiceResolver,
   LiveResolver,
+  MarginResolver,
   MeterResolver,
   PaymentResolver,
   PlanResolver,
@@ -42,6 +44,7 @@ export const resolverClasses = [
   SimulationResolver,
   SubscriptionResolver,
   TaxRateResolver,
+  UsageEventListResolver,
   UsageResolver,
   UsageReportResolver,
   WalletResolver,

@@ -27,6 +27,7 @@ import type { LiveFeeds } from '../modules/live/index.js';
 import type { RequestContext } from './context.js';
 import { CREDENTIAL_CLOSED, type CredentialSockets } from './credential-sockets.js';
 import { observedExecution, observeRefused, type OperationTelemetry } from './operation-telemetry.js';
+import { withVariableError } from './variable-coercion.js';
 
 /** Close code for a socket beyond its credential's cap (graphql-ws uses 4429 for too many requests). */
 export const TOO_MANY_SOCKETS = 4429;
@@ -86,6 +87,7 @@ export function serveGraphQLOverWebSocket(
   const rules = [...specifiedRules, ...limitRules(options.limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const formatted = (errors: readonly GraphQLError[]) => errors.map((err) => formatError(err.toJSON(), err));
   const telemetry = options.telemetry;
+  const observed = <T>(args: ExecutionArgs, run: () => Promise<T>): Promise<T> => (telemetry ? observedExecution(telemetry, args, run) : run());
   /** Parses, validates and guards a subscribe message: the operation's execution arguments, or why it is refused. */
   const prepare = async (ctx: Context<Record<string, unknown> | undefined, Extra & Partial<{ principal: Principal }>>, payload: SubscribePayload, requestId: string): Promise<ExecutionArgs | GraphQLError[]> => {
     const principal = (ctx.extra as SocketExtra).principal!;
@@ -138,9 +140,10 @@ export function serveGraphQLOverWebSocket(
         return true;
       },
       onClose: (ctx) => (ctx.extra as SocketExtra).untrack?.(),
-      // The operation runs under its request id (and, traced, in its span), counted and timed.
-      execute: telemetry ? (args) => observedExecution(telemetry, args, () => execute(args)) : undefined,
-      subscribe: telemetry ? (args) => observedExecution(telemetry, args, () => subscribe(args)) : undefined,
+      // The operation runs under its request id (and, traced, in its span), counted and timed;
+      // variables that do not coerce are one VALIDATION_FAILED, as over HTTP.
+      execute: (args) => observed(args, async () => withVariableError(args, await execute(args))),
+      subscribe: (args) => observed(args, async () => withVariableError(args, await subscribe(args))),
       onOperation: (ctx, id, _payload, _args, result) => {
         if (!telemetry || typeof (result as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') return;
         ((ctx.extra as SocketExtra).streaming ??= new Set()).add(id);

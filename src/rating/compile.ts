@@ -1,7 +1,7 @@
 import { Decimal } from '../shared/money/decimal.js';
 import { compileCharge, type CompiledCharge } from './charge-models/index.js';
 import { RuleSelector } from './selection.js';
-import type { AdjustmentParams, ChargeParams, RuleSetDefinition, RuleSetRef } from './types.js';
+import type { AdjustmentParams, ChargeParams, RuleSetDefinition, RuleSetPurpose, RuleSetRef } from './types.js';
 
 export interface CompiledComponent {
   params: ChargeParams;
@@ -15,6 +15,8 @@ export interface CompiledRuleSet {
   definition: RuleSetDefinition;
   effectiveFrom: Date;
   currency: string;
+  /** "price" (what customers are charged) or "cost" (a cost book). */
+  purpose: RuleSetPurpose;
   minimumSpend: Decimal | null;
   /** The most its charges add up to in a period (after adjustments), or null. */
   maximumSpend?: Decimal | null;
@@ -41,6 +43,7 @@ export function compileRuleSet(definition: RuleSetDefinition, hash: string): Com
     definition,
     effectiveFrom: new Date(definition.effectiveFrom),
     currency: definition.currency,
+    purpose: definition.purpose ?? 'price',
     minimumSpend: definition.minimumSpend === undefined ? null : new Decimal(definition.minimumSpend),
     maximumSpend: definition.maximumSpend === undefined ? null : new Decimal(definition.maximumSpend),
     unmatched: definition.unmatched ?? 'refuse',

@@ -10,3 +10,4 @@ export { contentHash, canonicalJson } from './canonical-json.js';
 export { toSelectionFacts, type SelectionFacts } from './selection.js';
 export * from './types.js';
 export { RuleBook } from './rule-book.js';
+export { ACTUAL_COST_VALUE, costRatingInput, rateCost, rateCostIfWarm, type CostBookUse, type EventCost } from './cost-book.js';

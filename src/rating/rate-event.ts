@@ -41,8 +41,9 @@ export function rateEventIfWarm(ruleSet: CompiledRuleSet, input: RatingInput): E
 
 /** Prices what the rules selected. Synchronous: selection is the only step that may wait. */
 export function priceSelection(ruleSet: CompiledRuleSet, input: RatingInput, selection: Selection): EventRating {
-  const firedRules = selection.fired.map((f) => f.name);
-  const refusalRule = selection.fired.find((f) => f.event.type === 'refuse');
+  const prepared = prepare(ruleSet, selection.fired);
+  const firedRules = prepared.names.slice();
+  const refusalRule = prepared.refusal;
   if (refusalRule && refusalRule.event.type === 'refuse') {
     const { code, message } = refusalRule.event.params;
     return refused(ruleSet, firedRules, selection, { code, message, rule: refusalRule.name, source: 'rule' });
@@ -57,18 +58,14 @@ export function priceSelection(ruleSet: CompiledRuleSet, input: RatingInput, sel
       source: 'rule',
     });
   }
-  const adjustments = selection.fired.flatMap((f) => (f.event.type === 'adjustment' ? [f.event.params] : []));
   const lines: PricedLine[] = [];
   // Charges that share a counter see it advanced by the charges before them in this event.
   const advanced = new Map<string, Decimal>();
   const counters = { get: (key: string) => advanced.get(key) ?? input.period.counters.get(key) };
   let charges = 0;
-  for (const fired of selection.fired) {
-    if (fired.event.type !== 'charge') continue;
+  for (const { fired, component, applied, factor } of prepared.charges) {
     charges++;
-    const component = ruleSet.components.get(fired.event.params.id)!;
-    const applied = adjustmentsFor(ruleSet, adjustments, component.params.id);
-    const priced = priceComponent(component, applied, input, counters, meter, mark?.seen ?? false);
+    const priced = priceComponent(component, applied, factor, input, counters, meter, mark?.seen ?? false);
     if ('missing' in priced) {
       return refused(ruleSet, firedRules, selection, {
         code: 'VALUE_MISSING',
@@ -77,7 +74,7 @@ export function priceSelection(ruleSet: CompiledRuleSet, input: RatingInput, sel
         source: 'rule',
       });
     }
-    if (priced.counter) advanced.set(priced.counter.key, priced.counter.before.plus(priced.counter.delta));
+    if (priced.counter && charges < prepared.charges.length) advanced.set(priced.counter.key, priced.counter.before.plus(priced.counter.delta));
     lines.push(priced);
   }
   if (charges === 0 && ruleSet.unmatched === 'refuse') return refused(ruleSet, firedRules, selection, unpriced(ruleSet, input));
@@ -88,7 +85,7 @@ export function priceSelection(ruleSet: CompiledRuleSet, input: RatingInput, sel
     firedRules,
     refusal: null,
     lines,
-    amount: lines.reduce((sum, l) => sum.plus(l.amount), ZERO),
+    amount: lines.length === 1 ? lines[0]!.amount : lines.reduce((sum, l) => sum.plus(l.amount), ZERO),
     units: lines.reduce((sum, l) => sum + l.units, 0n),
     periodValidity: selection.periodValidity,
     meterAdvance: meterAdvance(input, meter, selection.periodValidity, mark?.seen ?? false),
@@ -164,7 +161,9 @@ function distinctMark(input: RatingInput, meter: MeterFacts): { seen: boolean; u
 /**
  * How the event moves its meter's period quantity: SUM and COUNT add the quantity; MAX and LATEST
  * raise it to the event's quantity when that is higher (so the advance holds only for the exact
- * quantity it was computed from); UNIQUE_COUNT adds one for a value not seen this period.
+ * quantity it was computed from); UNIQUE_COUNT adds one for a value not seen this period;
+ * RECURRING sets it to the event's quantity, the meter's new level (up or down, for the exact
+ * level it was computed from).
  */
 function meterAdvance(input: RatingInput, meter: MeterFacts, validity: Selection['periodValidity'], seen: boolean): MeterAdvance {
   const from = validity?.from ?? null;
@@ -178,6 +177,8 @@ function meterAdvance(input: RatingInput, meter: MeterFacts, validity: Selection
       return { delta: q.minus(before), validFrom: before, validTo: before };
     case 'UNIQUE_COUNT':
       return { delta: seen ? ZERO : ONE, validFrom: from, validTo: to };
+    case 'RECURRING':
+      return { delta: q.minus(before), validFrom: before, validTo: before };
     default:
       return { delta: q, validFrom: from, validTo: to };
   }
@@ -197,6 +198,35 @@ function refused(ruleSet: CompiledRuleSet, firedRules: string[], selection: Sele
   };
 }
 
+/** What a selection fires, worked out once per memoised selection: its rule names, refusal and charges with their adjustments. */
+interface PreparedSelection {
+  names: string[];
+  refusal: FiredRule | undefined;
+  charges: Array<{ fired: FiredRule; component: CompiledComponent; applied: AppliedAdjustment[]; factor: Decimal }>;
+}
+
+/** Keyed by the selector's memoised rule list, which belongs to one rule set and never changes. */
+const PREPARED = new WeakMap<FiredRule[], PreparedSelection>();
+
+function prepare(ruleSet: CompiledRuleSet, fired: FiredRule[]): PreparedSelection {
+  let p = PREPARED.get(fired);
+  if (!p) {
+    const adjustments = fired.flatMap((f) => (f.event.type === 'adjustment' ? [f.event.params] : []));
+    p = {
+      names: fired.map((f) => f.name),
+      refusal: fired.find((f) => f.event.type === 'refuse'),
+      charges: fired.flatMap((f) => {
+        if (f.event.type !== 'charge') return [];
+        const component = ruleSet.components.get(f.event.params.id)!;
+        const applied = adjustmentsFor(ruleSet, adjustments, component.params.id);
+        return [{ fired: f, component, applied, factor: applied.length === 0 ? ONE : applied.reduce((m, a) => m.times(a.factor), ONE) }];
+      }),
+    };
+    PREPARED.set(fired, p);
+  }
+  return p;
+}
+
 function adjustmentsFor(ruleSet: CompiledRuleSet, adjustments: AdjustmentParams[], componentId: string): AppliedAdjustment[] {
   return adjustments
     .filter((a) => !a.appliesTo || a.appliesTo.includes(componentId))
@@ -206,19 +236,59 @@ function adjustmentsFor(ruleSet: CompiledRuleSet, adjustments: AdjustmentParams[
 function priceComponent(
   component: CompiledComponent,
   applied: AppliedAdjustment[],
+  factor: Decimal,
   input: RatingInput,
   counters: CounterLookup,
   meter: MeterFacts,
   seen: boolean,
 ): PricedLine | { missing: string } {
-  const factor = applied.length === 0 ? ONE : applied.reduce((m, a) => m.times(a.factor), ONE);
   const charge = component.charge;
   if (charge.kind === 'per-event') return pricePerEvent(component, charge, factor, applied, input, counters);
   const measured = charge.measure === 'quantity' ? input.event.quantity : input.event.values[charge.of!];
   if (measured === undefined) return { missing: charge.of! };
   // Value-measured charges add the value the event carries, whatever the meter.
   const aggregation = charge.measure === 'quantity' ? meter.aggregation : 'SUM';
+  if (aggregation === 'RECURRING') return priceLevel(component, charge, factor, applied, input, counters, measured);
   return priceCumulative(component, charge, factor, applied, input.event.dimensions, counters, measured, aggregation, seen);
+}
+
+/**
+ * RECURRING: the share of the billing period left from the event on, (end − t) / (end − start),
+ * kept within [0, 1]; the whole period when the input carries no period bounds.
+ */
+export function remainingShare(input: Pick<RatingInput, 'event' | 'period'>): Decimal {
+  const { start, end } = input.period;
+  if (!start || !end || end.getTime() <= start.getTime()) return ONE;
+  const left = new Decimal(end.getTime() - input.event.timestamp.getTime()).div(end.getTime() - start.getTime());
+  return Decimal.min(ONE, Decimal.max(ZERO, left));
+}
+
+/**
+ * A charge of a RECURRING meter. The counter holds the meter's level (carried over from earlier
+ * periods when the period starts); the event sets a new level q. It is charged the rise of the
+ * whole-period price, max(0, total(q) − total(level)), for the share of the period left
+ * (remainingShare): a downgrade is charged nothing here and credited by the invoice, which
+ * bills the exact time-weighted amount. Provisional, rounded half up; the result holds for the
+ * exact level it was computed from.
+ */
+function priceLevel(
+  component: CompiledComponent,
+  charge: CumulativeCharge,
+  factor: Decimal,
+  applied: AppliedAdjustment[],
+  input: RatingInput,
+  counters: CounterLookup,
+  q: Decimal,
+): PricedLine {
+  const key = counterKey(component, input.event.dimensions);
+  const c = counters.get(key) ?? ZERO;
+  const free = component.freeUnits;
+  const billable = (x: Decimal) => Decimal.max(ZERO, x.minus(free));
+  const rise = Decimal.max(ZERO, charge.total(billable(q)).amount.minus(charge.total(billable(c)).amount));
+  const base = rise.times(remainingShare(input));
+  const amount = base.times(factor);
+  const fields: LineFields = { componentId: component.params.id, model: charge.model, description: component.params.description ?? null, adjustments: applied, provisional: true };
+  return line(fields, billable(q).minus(billable(c)), base, amount, roundToLedgerUnits(amount, 'HALF_UP'), [], { key, before: c, delta: q.minus(c), validFrom: c, validTo: c });
 }
 
 /**
@@ -280,10 +350,11 @@ export function inPiece(charge: CumulativeCharge, factor: Decimal, free: Decimal
   else if (plainFactor && piece.slopeUnits !== null && q.isInteger()) units = piece.slopeUnits * BigInt(q.toFixed());
   else if (onLattice(amount)) units = exactLedgerUnits(amount);
   else return undefined;
-  const tiers = piece.tier === null ? [] : [{ tier: piece.tier, quantity: q, unitPrice: piece.slope, flatFee: ZERO, amount: piece.slope.times(q) }];
+  const base = plainFactor ? amount : piece.slope.times(q);
+  const tiers = piece.tier === null ? [] : [{ tier: piece.tier, quantity: q, unitPrice: piece.slope, flatFee: ZERO, amount: base }];
   const validFrom = noFree ? piece.from : piece.from.plus(free);
   const validTo = piece.to && (noFree ? piece.to : piece.to.plus(free));
-  return line(fields, q, plainFactor ? amount : piece.slope.times(q), amount, units, tiers, { key, before: c, delta: q, validFrom, validTo });
+  return line(fields, q, base, amount, units, tiers, { key, before: c, delta: q, validFrom, validTo });
 }
 
 /** Builds a line with one fixed shape (object spread here costs more than the pricing). */

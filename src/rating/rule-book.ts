@@ -6,6 +6,8 @@ import type { CompiledRuleSet } from './compile.js';
  */
 export class RuleBook {
   private readonly byKey = new Map<string, CompiledRuleSet[]>();
+  /** The keys of cost books, sorted: few, and read for every event. */
+  private readonly costKeys: string[];
 
   constructor(versions: Iterable<CompiledRuleSet>) {
     for (const v of versions) {
@@ -14,6 +16,7 @@ export class RuleBook {
       this.byKey.set(v.ref.key, list);
     }
     for (const list of this.byKey.values()) list.sort((a, b) => a.effectiveFrom.getTime() - b.effectiveFrom.getTime() || a.ref.version - b.ref.version);
+    this.costKeys = [...this.byKey].filter(([, list]) => list.some((v) => v.purpose === 'cost')).map(([key]) => key).sort();
   }
 
   /** The version in force at `at`, or undefined when the key is unknown or `at` precedes every version. */
@@ -27,6 +30,21 @@ export class RuleBook {
       else break;
     }
     return found;
+  }
+
+  /** The version in force at `at` of every cost book (rule sets of purpose "cost"), by key. */
+  costBooks(at: Date): CompiledRuleSet[] {
+    const out: CompiledRuleSet[] = [];
+    for (const key of this.costKeys) {
+      const v = this.resolve(key, at);
+      if (v?.purpose === 'cost') out.push(v);
+    }
+    return out;
+  }
+
+  /** Whether `key` names a cost book (any of its versions is one). */
+  isCostBook(key: string): boolean {
+    return this.costKeys.includes(key);
   }
 
   version(key: string, version: number): CompiledRuleSet | undefined {

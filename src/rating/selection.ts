@@ -91,9 +91,17 @@ export class RuleSelector {
       byPath.set(id, read);
     }
     this.reads = [...byPath.values()];
+    this.readsContextOnly = this.reads.every((r) => (r.fact === 'event' ? /^\$\.(meter|dimensions)(\.|\[|$)/.test(r.path) : r.fact === 'customer' || r.fact === 'plan'));
     const period = this.reads.find((r) => r.fact === 'period' && r.path === '$.quantity');
     this.periodThresholds = period ? (period.comparisons ?? []) : null;
   }
+
+  /**
+   * True when selection reads only the event's meter and dimensions, the customer and the plan:
+   * nothing of the event's figures (quantity, timestamp, values) nor the period. Its selection
+   * then holds for every event with the same meter, dimensions, customer and plan.
+   */
+  readonly readsContextOnly: boolean;
 
   /** True when selection depends on the period-to-date quantity. */
   get readsPeriod(): boolean {

@@ -82,6 +82,9 @@ export interface RuleDefinition {
   event: RuleEventDefinition;
 }
 
+/** A price rule set charges customers; a cost book says what serving an event costs. */
+export type RuleSetPurpose = 'price' | 'cost';
+
 /** One version of a rule set, as written in `rules/<key>/v<version>.json`. */
 export interface RuleSetDefinition {
   key: string;
@@ -90,6 +93,11 @@ export interface RuleSetDefinition {
   /** Says that `effectiveFrom` lies before the version is first published, and why. */
   backdated?: { reason: string };
   currency: string;
+  /**
+   * What the rule set prices: what customers are charged ("price", the default) or what serving
+   * an event costs ("cost": a cost book, which prices each event alone; see cost-book.ts).
+   */
+  purpose?: RuleSetPurpose;
   description?: string;
   /** The least the rule set's charges add up to in a period; the invoice trues up the rest. */
   minimumSpend?: string;
@@ -132,10 +140,16 @@ export interface PeriodState {
   quantity: Decimal;
   /** Values of the charge counters this event uses, by counter key; undefined means zero. */
   counters: CounterLookup;
+  /**
+   * The billing period the event falls in, [start, end): a RECURRING meter's event is charged for
+   * the share of it left from its timestamp on. Absent, that share is the whole period.
+   */
+  start?: Date;
+  end?: Date;
 }
 
 /** How a meter turns a period's events into one quantity. */
-export type MeterAggregation = 'COUNT' | 'SUM' | 'MAX' | 'UNIQUE_COUNT' | 'LATEST';
+export type MeterAggregation = 'COUNT' | 'SUM' | 'MAX' | 'UNIQUE_COUNT' | 'LATEST' | 'RECURRING';
 
 /** The meter of the event, as rating needs it. */
 export interface MeterFacts {
@@ -197,7 +211,7 @@ export interface PricedLine {
   tiers: TierPart[];
   adjustments: AppliedAdjustment[];
   counter: CounterUse | null;
-  /** True when the amount is provisional until the period closes (volume tiers). */
+  /** True when the amount is provisional until the period closes (volume tiers, LATEST and RECURRING meters). */
   provisional: boolean;
 }
 

@@ -5,6 +5,7 @@ import { Decimal, parseDecimal } from '../shared/money/decimal.js';
 import { contentHash } from './canonical-json.js';
 import { CHARGE_MODELS, chargeModelProblems } from './charge-models/index.js';
 import { compileRuleSet, type CompiledRuleSet } from './compile.js';
+import { costBookProblems } from './cost-book.js';
 import { staleFigures } from './description-figures.js';
 import { parseFactPath } from './fact-path.js';
 import { isDecimalOperator } from './operators.js';
@@ -239,6 +240,7 @@ function semanticProblems(def: RuleSetDefinition, expected: { key?: string; vers
   if (def.minimumSpend !== undefined && def.maximumSpend !== undefined && new Decimal(def.minimumSpend).greaterThan(def.maximumSpend)) {
     fail(['maximumSpend'], 'must not be less than minimumSpend');
   }
+  if (def.purpose === 'cost') costBookProblems(def, fail);
 
   const ruleNames = new Set<string>();
   const chargeIds = new Set<string>();

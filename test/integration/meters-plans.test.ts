@@ -43,6 +43,13 @@ describe('meters', () => {
     const label = await t.admin.ok(CreateMeterDocument, { input: { code: 'c5', name: 'c', aggregation: 'SUM' } });
     expect(label.createMeter.meter).toMatchObject({ aggregation: 'SUM', property: null });
   });
+
+  it('creates RECURRING meters (a level held until changed), with or without a label', async () => {
+    const labelled = await t.admin.ok(CreateMeterDocument, { input: { code: 'seats_r', name: 'Seats', aggregation: 'RECURRING', property: 'seats', dimensions: ['team'] } });
+    expect(labelled.createMeter.meter).toMatchObject({ code: 'seats_r', aggregation: 'RECURRING', property: 'seats', dimensions: ['team'] });
+    const bare = await t.admin.ok(CreateMeterDocument, { input: { code: 'capacity_r', name: 'Reserved capacity', aggregation: 'RECURRING' } });
+    expect(bare.createMeter.meter).toMatchObject({ aggregation: 'RECURRING', property: null });
+  });
 });
 
 describe('plans', () => {

@@ -67,7 +67,7 @@ afterAll(async () => {
 async function usageEvents(client: TestClient): Promise<string> {
   const now = Date.now();
   const { usage } = await client.ok(UsageDocument, { customerId: c.customerId, from: new Date(now - 2 * 86_400_000).toISOString(), to: new Date(now + 86_400_000).toISOString(), granularity: 'DAY' });
-  return usage.totals[0]?.events ?? '0';
+  return String(usage.totals[0]?.events ?? 0);
 }
 
 const record = () => t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `rr-${seq++}`) });
@@ -152,7 +152,7 @@ describe('a read replica (DATABASE_READ_URL)', () => {
       await t.admin.ok(CreateAlertDefinitionDocument, { input: { metric: 'PERIOD_SPEND', customerId: c.customerId, currency: 'USD', threshold: '50' } });
       // The dashboard's key has written nothing: it gets the replica's answer, from before the pause.
       expect(await usageEvents(reader)).toBe(before);
-      expect((await reader.ok(CurrentPeriodDocument, { customerId: c.customerId })).currentPeriod.spend[0]!.events).toBe(before);
+      expect((await reader.ok(CurrentPeriodDocument, { customerId: c.customerId })).currentPeriod.spend[0]!.events).toBe(Number(before));
       expect((await reader.ok(AlertDefinitionsDocument, { customerId: c.customerId })).alertDefinitions).toEqual([]);
       // The key that wrote sees what it wrote: the replica has not replayed it, so the primary answers.
       expect(await usageEvents(t.admin)).toBe(String(Number(before) + 1));
@@ -216,7 +216,7 @@ describe('a read replica (DATABASE_READ_URL)', () => {
       expect(down.status).toBe(200);
       expect(down.body.status).toBe('ready');
       expect(await usageEvents(reader)).toBe(n);
-      expect((await reader.ok(CurrentPeriodDocument, { customerId: c.customerId })).currentPeriod.spend[0]!.events).toBe(n);
+      expect((await reader.ok(CurrentPeriodDocument, { customerId: c.customerId })).currentPeriod.spend[0]!.events).toBe(Number(n));
       expect((await replicaReads('primary', 'replica_unavailable')) + (await replicaReads('primary', 'replica_error'))).toBeGreaterThan(0);
     } finally {
       await pair.startReplica();

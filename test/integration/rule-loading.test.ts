@@ -76,7 +76,7 @@ describe('the server with pathological rule files', () => {
     const ready = await fetch(t.url.replace('/graphql', '/readyz'));
     expect(ready.status).toBe(200);
     const body = (await ready.json()) as { checks: { rules: { serving: number; refused: Array<{ file: string }> } } };
-    expect(body.checks.rules.serving).toBe(4);
+    expect(body.checks.rules.serving).toBe(6);
     expect(body.checks.rules.refused.map((r) => r.file).sort()).toEqual(Object.keys(PATHOLOGICAL).sort());
   });
 

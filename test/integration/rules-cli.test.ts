@@ -19,7 +19,8 @@ describe('billing rules', () => {
     const r = await runBilling(['rules', 'validate', shipped], {});
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ok {4}ai-price-book\/v1\.json {2}ai-price-book v1 from 2026-01-01T00:00:00Z/m);
-    expect(r.stdout).toMatch(/4 file\(s\), 0 fault\(s\)/);
+    expect(r.stdout).toMatch(/^ok {4}provider-costs\/v1\.json {2}provider-costs v1 \(cost book\) from 2026-01-01T00:00:00Z/m);
+    expect(r.stdout).toMatch(/6 file\(s\), 0 fault\(s\)/);
   });
 
   it('validate names file, line, column and reason of a broken file, and exits 1', async () => {
@@ -33,7 +34,7 @@ describe('billing rules', () => {
   it('test runs the examples beside the rules', async () => {
     const r = await runBilling(['rules', 'test', shipped], {});
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/20 example\(s\), 0 failed/);
+    expect(r.stdout).toMatch(/49 example\(s\), 0 failed/);
   });
 
   it('test prints a diff for a wrong expectation and exits 1', async () => {
@@ -107,7 +108,7 @@ describe('the lock (rules.lock.json)', () => {
   it('holds every shipped version, and rules lock leaves it as it is', async () => {
     const dir = await shippedCopy();
     const before = await readFile(path.join(dir, 'rules.lock.json'), 'utf8');
-    expect(Object.keys(JSON.parse(before))).toEqual(['ai-price-book', 'hybrid-plan', 'image-credits']);
+    expect(Object.keys(JSON.parse(before))).toEqual(['ai-price-book', 'hybrid-plan', 'image-credits', 'platform-plan', 'provider-costs']);
     const r = await runBilling(['rules', 'lock', dir], {});
     expect(r).toMatchObject({ code: 0, stdout: 'rules.lock.json up to date\n' });
     expect(await readFile(path.join(dir, 'rules.lock.json'), 'utf8')).toBe(before);
@@ -180,9 +181,39 @@ describe('the lock (rules.lock.json)', () => {
     expect(r).toMatchObject({ code: 0 });
     expect(r.stdout).toBe('locked   another-plan v1\nlocked   another-plan v2\nlocked   hybrid-plan v2\nrules.lock.json written\n');
     const text = await readFile(path.join(dir, 'rules.lock.json'), 'utf8');
-    expect(Object.keys(JSON.parse(text))).toEqual(['ai-price-book', 'another-plan', 'hybrid-plan', 'image-credits']);
+    expect(Object.keys(JSON.parse(text))).toEqual(['ai-price-book', 'another-plan', 'hybrid-plan', 'image-credits', 'platform-plan', 'provider-costs']);
     expect(Object.keys(JSON.parse(text)['hybrid-plan'])).toEqual(['1', '2']);
     expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+  });
+});
+
+describe('cost books', () => {
+  it('validate refuses what a cost book may not say at its line, and a version that changes its key’s purpose', async () => {
+    const dir = await shippedCopy();
+    const doc = await readJson(path.join(dir, 'provider-costs/v1.json'));
+    const charge = doc.rules[0].event.params;
+    const bad = {
+      ...doc,
+      version: 2,
+      effectiveFrom: '2099-01-01T00:00:00Z',
+      minimumSpend: '10',
+      rules: [
+        { ...doc.rules[0], event: { type: 'charge', params: { ...charge, model: 'graduated', unitPrice: undefined, tiers: [{ upTo: null, unitPrice: '2' }] } } },
+        { ...doc.rules[1], event: { type: 'refuse', params: { code: 'NO', message: 'no' } } },
+        ...doc.rules.slice(2),
+      ],
+    };
+    await writeFile(path.join(dir, 'provider-costs/v2.json'), JSON.stringify(bad, null, 2));
+    const r = await runBilling(['rules', 'validate', dir], {});
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL  provider-costs\/v2\.json:\d+:\d+: is not allowed in a cost book: a cost book prices each event alone, with no period minimum \(at \/minimumSpend\)$/m);
+    expect(r.stdout).toMatch(/^FAIL  provider-costs\/v2\.json:\d+:\d+: a graduated charge is priced from a period counter; .* \(at \/rules\/0\/event\/params\/model\)$/m);
+    expect(r.stdout).toMatch(/^FAIL  provider-costs\/v2\.json:\d+:\d+: a cost book never refuses an event.* \(at \/rules\/1\/event\/type\)$/m);
+
+    await writeFile(path.join(dir, 'provider-costs/v2.json'), JSON.stringify({ ...doc, version: 2, effectiveFrom: '2099-01-01T00:00:00Z', purpose: undefined }, null, 2));
+    const changed = await runBilling(['rules', 'validate', dir], {});
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toMatch(/^FAIL  provider-costs\/v2\.json:1:1: a rule set keeps its purpose: version 1 of "provider-costs" is a cost book; publish a price rule set under a key of its own \(at \/purpose\)$/m);
   });
 });
 

@@ -42,15 +42,17 @@ afterAll(async () => {
 describe('ruleSets', () => {
   it('lists the shipped versions as serving, with effective dates and content hashes', async () => {
     const { ruleSets } = await t.admin.ok(RuleSetsDocument, {});
-    expect(ruleSets.map((r) => [r.key, r.version, r.status, r.file])).toEqual([
-      ['ai-price-book', 1, 'SERVING', 'ai-price-book/v1.json'],
-      ['ai-price-book', 2, 'SERVING', 'ai-price-book/v2.json'],
-      ['hybrid-plan', 1, 'SERVING', 'hybrid-plan/v1.json'],
-      ['image-credits', 1, 'SERVING', 'image-credits/v1.json'],
+    expect(ruleSets.map((r) => [r.key, r.version, r.status, r.file, r.purpose])).toEqual([
+      ['ai-price-book', 1, 'SERVING', 'ai-price-book/v1.json', 'PRICE'],
+      ['ai-price-book', 2, 'SERVING', 'ai-price-book/v2.json', 'PRICE'],
+      ['hybrid-plan', 1, 'SERVING', 'hybrid-plan/v1.json', 'PRICE'],
+      ['image-credits', 1, 'SERVING', 'image-credits/v1.json', 'PRICE'],
+      ['platform-plan', 1, 'SERVING', 'platform-plan/v1.json', 'PRICE'],
+      ['provider-costs', 1, 'SERVING', 'provider-costs/v1.json', 'COST'],
     ]);
     expect(ruleSets.every((r) => /^[0-9a-f]{64}$/.test(r.hash ?? ''))).toBe(true);
     const published = await t.app.sql.query<{ n: number }>('select count(*)::int as n from rule_set_version');
-    expect(published).toEqual([{ n: 4 }]);
+    expect(published).toEqual([{ n: 6 }]);
   });
 });
 

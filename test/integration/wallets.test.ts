@@ -47,12 +47,13 @@ describe('wallets', () => {
     const wallet = await newWallet();
     const input = { walletId: wallet.id, amount: '10.123456789', idempotencyKey: 'pay-1', reference: 'stripe:pi_1' };
     const first = await t.admin.ok(TopUpWalletDocument, { input });
-    expect(first.topUpWallet).toMatchObject({ balanceAfter: '10.123456789', entry: { kind: 'TOP_UP', amount: '10.123456789', reference: 'stripe:pi_1' } });
+    expect(first.topUpWallet).toMatchObject({ balanceAfter: '10.123456789', replayed: false, entry: { kind: 'TOP_UP', amount: '10.123456789', reference: 'stripe:pi_1' } });
     await t.admin.ok(TopUpWalletDocument, { input: { ...input, amount: '1', idempotencyKey: 'pay-2' } });
 
     const retry = await t.admin.ok(TopUpWalletDocument, { input: { ...input, amount: '10.1234567890' } });
     expect(retry.topUpWallet.entry).toEqual(first.topUpWallet.entry);
     expect(retry.topUpWallet.balanceAfter).toBe('10.123456789');
+    expect(retry.topUpWallet.replayed).toBe(true);
     expect(retry.topUpWallet.wallet.balance).toBe('11.123456789');
 
     const reused = await t.admin.request(TopUpWalletDocument, { input: { ...input, amount: '99' } });
@@ -66,6 +67,8 @@ describe('wallets', () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => t.admin.ok(TopUpWalletDocument, { input })));
     expect(new Set(results.map((r) => r.topUpWallet.entry.id)).size).toBe(1);
     expect(new Set(results.map((r) => r.topUpWallet.balanceAfter))).toEqual(new Set(['5']));
+    // One request moved the money; every other one got its answer again.
+    expect(results.filter((r) => !r.topUpWallet.replayed)).toHaveLength(1);
     expect(await ledgerTotals(wallet.id)).toMatchObject({ balance: '5000000000', n: '1', sum: '5000000000' });
   });
 
@@ -92,6 +95,9 @@ describe('wallets', () => {
     const sooner = new Date(Date.now() + 86_400_000).toISOString();
     const grant = await t.admin.ok(GrantCreditsDocument, { input: { walletId: wallet.id, amount: '20', idempotencyKey: 'g1', priority: 5, expiresAt: later, reason: 'promo' } });
     expect(grant.grantCredits.creditBlock).toMatchObject({ kind: 'GRANT', priority: 5, granted: '20', remaining: '20', reason: 'promo' });
+    expect(grant.grantCredits.replayed).toBe(false);
+    const again = await t.admin.ok(GrantCreditsDocument, { input: { walletId: wallet.id, amount: '20', idempotencyKey: 'g1', priority: 5, expiresAt: later, reason: 'promo' } });
+    expect(again.grantCredits).toEqual({ ...grant.grantCredits, replayed: true });
     await t.admin.ok(GrantCreditsDocument, { input: { walletId: wallet.id, amount: '3', idempotencyKey: 'g2', priority: 5, expiresAt: sooner } });
     await t.admin.ok(GrantCreditsDocument, { input: { walletId: wallet.id, amount: '7', idempotencyKey: 'g3', priority: 1 } });
     const blocks = (await t.admin.ok(WalletDocument, { id: wallet.id })).wallet!.creditBlocks;

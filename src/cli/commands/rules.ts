@@ -36,7 +36,7 @@ export function registerRuleCommands(program: Command): void {
       for (const { file, result } of files) {
         const own = lockFaults.filter((p) => p.file === file);
         if (result.ok && own.length === 0) {
-          process.stdout.write(`ok    ${file}  ${result.definition.key} v${result.definition.version} from ${result.definition.effectiveFrom}  ${result.hash.slice(0, 12)}\n`);
+          process.stdout.write(`ok    ${file}  ${result.definition.key} v${result.definition.version}${result.definition.purpose === 'cost' ? ' (cost book)' : ''} from ${result.definition.effectiveFrom}  ${result.hash.slice(0, 12)}\n`);
         } else {
           const problems = [...(result.ok ? [] : result.problems), ...own];
           faults += problems.length;

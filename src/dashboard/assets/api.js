@@ -1,6 +1,7 @@
-// The public GraphQL API, from the browser: queries over HTTP and subscriptions over the
-// graphql-transport-ws protocol (only the subset a read-only client needs). The token travels
-// in the Authorization header and in connection_init, never in a URL.
+// The public GraphQL API, from the browser: queries and the few mutations a MANAGE token may run
+// over HTTP, subscriptions over the graphql-transport-ws protocol (only the subset this client
+// needs), and CSV exports. The token travels in the Authorization header and in
+// connection_init, never in a URL.
 
 /** An error that came back from the API, with its extensions.code. */
 export class ApiError extends Error {
@@ -30,6 +31,32 @@ export async function query(token, document, variables = {}) {
   if (!res.ok || !body.data) throw new ApiError(`The service answered ${res.status}.`, 'UNKNOWN', res.status);
   return body.data;
 }
+
+/**
+ * Fetches a CSV export with the token in the Authorization header (a plain link could not carry
+ * it) and hands it to the browser as a download named `filename`.
+ */
+export async function downloadCsv(token, path, filename) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+  } catch {
+    throw new ApiError('The service cannot be reached.', 'NETWORK', 0);
+  }
+  if (!res.ok) {
+    const first = (await res.json().catch(() => ({}))).errors?.[0];
+    throw new ApiError(first?.message ?? `The service answered ${res.status}.`, first?.extensions?.code ?? 'UNKNOWN', res.status);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const link = Object.assign(document.createElement('a'), { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** Runs one mutation; resolves with its data or rejects with the first error as an ApiError. */
+export const mutate = query;
 
 const FORBIDDEN_CLOSE = 4403;
 

@@ -1,10 +1,12 @@
 // The customer dashboard: reads the token from the URL fragment (never sent to the server) or
 // from this tab's sessionStorage, loads each section over HTTP and keeps them current over one
-// WebSocket. Uses only the public GraphQL API.
+// WebSocket. Uses only the public GraphQL API and the usage export.
 import { ApiError, openLive, query } from './api.js';
-import { el } from './format.js';
+import { loadExplorer } from './explorer.js';
+import { el, setTimeZone } from './format.js';
 import * as s from './sections.js';
-import { loadDaily, loadMeters, loadPeriod, showLiveSpend } from './usage.js';
+import { loadSettings } from './settings.js';
+import { loadMeters, loadModels, loadPeriod, showLiveSpend } from './usage.js';
 
 const STORE_KEY = 'billing-dashboard';
 const STATUS_TEXT = { idle: 'Not connected', connecting: 'Connecting…', live: 'Live', retrying: 'Reconnecting…', refused: 'Token refused' };
@@ -123,7 +125,39 @@ async function loadAlerts() {
 
 async function loadInvoices() {
   const { invoices } = await ask(s.INVOICES_QUERY);
-  fill('invoices', s.renderInvoices(invoices.nodes, session.customer.timezone, await invoiceLinks(invoices.nodes)));
+  fill('invoices', s.renderInvoices(invoices.nodes, await invoiceLinks(invoices.nodes)));
+}
+
+async function loadUpcoming() {
+  fill('upcoming', s.renderUpcoming((await ask(s.UPCOMING_QUERY)).upcomingInvoice));
+}
+
+async function loadCredits() {
+  fill('credits', s.renderCredits((await ask(s.CREDITS_QUERY)).wallets));
+}
+
+/** The cap and thresholds; after a change, what depends on them is read again and the outcome said. */
+async function loadSettingsSection() {
+  fill('settings', await loadSettings(session, ask, async (message) => {
+    const { customer } = await ask(s.CUSTOMER_QUERY);
+    if (customer) session.customer = customer;
+    await Promise.all([load('settings', loadSettingsSection), loadUsageSection('period')]);
+    const status = $('settings-status');
+    if (status) status.textContent = message;
+  }));
+}
+
+/** Display names of meters and plans, the meters' dimensions and what the token may do; the page works on codes without them. */
+async function loadContext() {
+  try {
+    const { viewer, meters, subscriptions } = await ask(s.CONTEXT_QUERY);
+    session.viewer = viewer;
+    session.meters = new Map(meters.nodes.map((m) => [m.code, m]));
+    session.plans = new Map(subscriptions.map((x) => [x.plan.code, x.plan.name]));
+  } catch (err) {
+    if (err instanceof StaleAnswer) throw err;
+    console.warn('display names unavailable', err.message);
+  }
 }
 
 /** Signed links to each invoice's page and PDF (a browser opening them sends no token); none on failure. */
@@ -140,19 +174,44 @@ async function invoiceLinks(invoices) {
   }
 }
 
-const USAGE_LOADERS = { period: loadPeriod, meters: loadMeters, daily: loadDaily };
+/** The explorer's form was applied: keep its state and draw it again. */
+function exploreWith(state) {
+  session.explorer = state;
+  void loadUsageSection('explorer').then(() => $('explorer-form')?.querySelector('button[type="submit"]')?.focus());
+}
+
+const USAGE_LOADERS = { period: loadPeriod, meters: loadMeters, models: loadModels, explorer: (session, ask) => loadExplorer(session, ask, exploreWith) };
 const loadUsageSection = (section) =>
   session.unavailable.has(section) ? Promise.resolve() : load(section, async () => fill(section, await USAGE_LOADERS[section](session, ask)));
-/** The period first: usage by meter starts where it starts. */
-const loadUsage = () => Promise.all([loadUsageSection('period').then(() => loadUsageSection('meters')), loadUsageSection('daily')]);
+/** The period first: the tables of this period start where it starts. */
+const loadUsage = () => Promise.all([loadUsageSection('period').then(() => Promise.all([loadUsageSection('meters'), loadUsageSection('models')])), loadUsageSection('explorer')]);
 
 let usageRefresh;
-/** Usage figures follow pushed events, at most once a second and a half. */
+let detailRefresh;
+let detailAt = 0;
+/** The tables, the chart and the upcoming invoice read more than the period: they follow pushed events at most every five seconds. */
+const DETAIL_MS = 5_000;
+
+/** Reads again what usage changes; the explorer waits while its form has the focus, so no edit is lost. */
+function refreshDetails() {
+  detailAt = Date.now();
+  void loadUsageSection('models');
+  void load('credits', loadCredits);
+  void load('upcoming', loadUpcoming);
+  if (!$('explorer-body').contains(document.activeElement)) void loadUsageSection('explorer');
+}
+
+/** Usage figures follow pushed events: the period at most once a second and a half, the details less often. */
 function refreshUsageSoon() {
   clearTimeout(usageRefresh);
   usageRefresh = setTimeout(() => {
     if (!session) return;
-    void loadUsage();
+    void loadUsageSection('period').then(() => loadUsageSection('meters'));
+    if (detailRefresh) return;
+    detailRefresh = setTimeout(() => {
+      detailRefresh = undefined;
+      if (session) refreshDetails();
+    }, Math.max(0, detailAt + DETAIL_MS - Date.now()));
   }, 1500);
 }
 
@@ -176,7 +235,7 @@ function subscribeLive() {
   });
 }
 
-const SECTIONS = ['balance', 'period', 'meters', 'daily', 'alerts', 'invoices'];
+const SECTIONS = ['balance', 'period', 'upcoming', 'explorer', 'models', 'meters', 'credits', 'settings', 'alerts', 'invoices'];
 
 async function open(credentials) {
   session = { ...credentials, wallets: new Map(), unavailable: new Set() };
@@ -197,6 +256,8 @@ async function open(credentials) {
   // The API answers another customer's id exactly as an unknown one (it discloses nothing).
   if (!customer) return showSignIn('This token cannot read that customer.');
   session.customer = customer;
+  setTimeZone(customer.timezone);
+  $('zone-name').textContent = customer.timezone;
   showStanding(!!customer.suspendedAt, customer.suspensionReason);
   session.wallets = new Map(customer.wallets.map((w) => [w.id, { ...w }]));
   $('title').textContent = customer.name;
@@ -210,8 +271,12 @@ async function open(credentials) {
     if (state === 'refused') showSignIn('The token was refused or has expired. Ask for a new link.');
   });
   subscribeLive();
+  await loadContext();
   await Promise.all([
     loadUsage(),
+    load('upcoming', loadUpcoming),
+    load('credits', loadCredits),
+    load('settings', loadSettingsSection),
     load('alerts', loadAlerts),
     load('invoices', loadInvoices),
   ]);

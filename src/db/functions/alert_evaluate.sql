@@ -12,7 +12,10 @@
 --                 store holds the highest value so far, a safe bound for admitting usage, but the
 --                 invoice bills the last value, and that is the usage the customer sees: an alert
 --                 on it fires when the last value crosses and re-arms when a later value falls back;
---   UNIQUE_COUNT  the number of distinct values of the meter's property among the events.
+--   UNIQUE_COUNT  the number of distinct values of the meter's property among the events;
+--   RECURRING     the level the customer holds: the latest set, by (set_at, event_id), in
+--                 meter_level (one key read, the primary key's order), carried over from earlier
+--                 periods; 0 before any.
 -- A meter code with no meter row is watched as a sum.
 --
 -- Every read is by key or index, but two read events, which no total keeps (a period with no
@@ -96,7 +99,14 @@ begin
           into v, seen
           from usage_period_total t
          where t.customer_id = d.customer_id and t.period_start = per and t.meter_code = d.meter_code;
-        if seen and m_aggregation = 'LATEST' then
+        if m_aggregation = 'RECURRING' then
+          select l.level into v
+            from meter_level l
+           where l.customer_id = d.customer_id and l.meter_id = m_id
+           order by l.set_at desc, l.event_id desc
+           limit 1;
+          v := coalesce(v, 0);
+        elsif seen and m_aggregation = 'LATEST' then
           -- The time of the last event, then the last event at that time (the one with the
           -- highest id).
           select max(e.occurred_at) into last_at

@@ -7,7 +7,8 @@
 --      group: they are duplicates and are not charged again;
 --   3. locks the wallets and gives each event the balance right after it;
 --   4. posts one USAGE ledger entry per wallet and credit block (ledger_entry_apply checks floors);
---   5. inserts the events (usage_event_key_add records their keys, then usage_period_line_add,
+--   5. inserts the events, each with what serving it cost (the cost columns, null when unknown;
+--      see rules/README.md, "Cost books") (usage_event_key_add records their keys, then usage_period_line_add,
 --      usage_rollup_add and spending_cap_guard run on them); a key taken meanwhile by a
 --      concurrent commit raises a serialization failure (in usage_event_key_add), so the caller
 --      retries the whole transaction;
@@ -66,7 +67,8 @@ begin
             e.rule_set_version, e.rule_set_hash, e.fired_rules, e.lines, e.allocations, p_batch, e.soft_limit_exceeded,
             case when e.wallet_id is null then null
                  else w.balance - sum(e.charged) over (partition by e.wallet_id order by e.ordinality) end,
-            e.available_after, e.reservation_id, e.created_at)::usage_event as p,
+            e.available_after, e.reservation_id, e.created_at,
+            e.cost, e.cost_units, e.cost_source, e.cost_currency, e.cost_book)::usage_event as p,
            e.ordinality as p_ord
       from unnest(ev) with ordinality as e
       left join wallet w on w.id = e.wallet_id

@@ -2,7 +2,7 @@ import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-
 import type { RequestContext } from '../../graphql/context.js';
 import { connectionType, PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { forbidden } from '../../shared/errors.js';
-import { assertCustomerAccess, Role } from '../api-keys/index.js';
+import { assertCustomerAccess, Permission, type Principal, Role } from '../api-keys/index.js';
 import {
   AlertDefinitionObject,
   CreateAlertDefinitionInput,
@@ -21,21 +21,30 @@ import type { AlertService } from './alert.service.js';
 
 const AlertConnection = connectionType('Alert', AlertObject);
 
+/**
+ * The customer a non-ADMIN caller acts for (a customer token with the MANAGE scope); null for
+ * ADMIN. A caller without a customer gets an id no customer has, so it reaches nothing.
+ */
+const actingFor = (principal: Principal): string | null => (principal.role === Role.ADMIN ? null : (principal.customerId ?? 'no-customer'));
+
 @Resolver()
 export class AlertResolver {
   constructor(private readonly service: AlertService) {}
 
-  @Authorized(Role.ADMIN)
-  @Mutation(() => CreateAlertDefinitionPayload, { description: 'Watches a threshold; if the value is already across it, the alert fires at once.' })
-  async createAlertDefinition(@Arg('input', () => CreateAlertDefinitionInput) input: CreateAlertDefinitionInput): Promise<CreateAlertDefinitionPayload> {
-    const { definition, fired } = await this.service.create(input);
+  @Authorized(Role.ADMIN, Permission.CUSTOMER_MANAGE)
+  @Mutation(() => CreateAlertDefinitionPayload, {
+    description: "Watches a threshold; if the value is already across it, the alert fires at once. A customer token with the MANAGE scope may watch its own customer's figures (no defaults for new wallets, no auto top-ups).",
+  })
+  async createAlertDefinition(@Ctx() ctx: RequestContext, @Arg('input', () => CreateAlertDefinitionInput) input: CreateAlertDefinitionInput): Promise<CreateAlertDefinitionPayload> {
+    if (input.customerId) assertCustomerAccess(ctx.principal, input.customerId);
+    const { definition, fired } = await this.service.create({ ...input, asCustomer: actingFor(ctx.principal) });
     return { definition: toAlertDefinitionObject(definition), fired: fired.map(toAlertObject) };
   }
 
-  @Authorized(Role.ADMIN)
-  @Mutation(() => UpdateAlertDefinitionPayload)
-  async updateAlertDefinition(@Arg('input', () => UpdateAlertDefinitionInput) input: UpdateAlertDefinitionInput): Promise<UpdateAlertDefinitionPayload> {
-    const { definition, fired } = await this.service.update(input);
+  @Authorized(Role.ADMIN, Permission.CUSTOMER_MANAGE)
+  @Mutation(() => UpdateAlertDefinitionPayload, { description: "A customer token with the MANAGE scope may change its own customer's definitions." })
+  async updateAlertDefinition(@Ctx() ctx: RequestContext, @Arg('input', () => UpdateAlertDefinitionInput) input: UpdateAlertDefinitionInput): Promise<UpdateAlertDefinitionPayload> {
+    const { definition, fired } = await this.service.update({ ...input, asCustomer: actingFor(ctx.principal) });
     return { definition: toAlertDefinitionObject(definition), fired: fired.map(toAlertObject) };
   }
 
@@ -49,10 +58,10 @@ export class AlertResolver {
     return { autoRecharge: toWalletAutoRechargeObject(definition), fired: fired.map(toAlertObject) };
   }
 
-  @Authorized(Role.ADMIN)
-  @Mutation(() => DeleteAlertDefinitionPayload, { description: 'Stops watching; the alerts it recorded stay.' })
-  async deleteAlertDefinition(@Arg('input', () => DeleteAlertDefinitionInput) input: DeleteAlertDefinitionInput): Promise<DeleteAlertDefinitionPayload> {
-    return { id: (await this.service.remove(input.id)).id };
+  @Authorized(Role.ADMIN, Permission.CUSTOMER_MANAGE)
+  @Mutation(() => DeleteAlertDefinitionPayload, { description: "Stops watching; the alerts it recorded stay. A customer token with the MANAGE scope may delete its own customer's definitions (not an auto-recharge)." })
+  async deleteAlertDefinition(@Ctx() ctx: RequestContext, @Arg('input', () => DeleteAlertDefinitionInput) input: DeleteAlertDefinitionInput): Promise<DeleteAlertDefinitionPayload> {
+    return { id: (await this.service.remove(input.id, actingFor(ctx.principal))).id };
   }
 
   @Authorized(Role.ADMIN, Role.CUSTOMER)

@@ -1,7 +1,7 @@
 import { isUniqueViolation, type SqlPool } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
-import { AppError, ErrorCode, notFound, ValidationError } from '../../shared/errors.js';
+import { AppError, ErrorCode, forbidden, notFound, ValidationError } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import { isoCurrencyExponent } from '../../shared/money/currencies.js';
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
@@ -28,6 +28,8 @@ export interface CreateAlertDefinitionCommand {
   topUpTarget?: Decimal | null;
   /** A default copied onto every new wallet (of `currency`, or of any): wallet metrics only. */
   defaultForNewWallets?: boolean | null;
+  /** A customer acting for itself (a token with the MANAGE scope): the only customer it may watch; no defaults, no top-ups. */
+  asCustomer?: string | null;
 }
 
 export interface UpdateAlertDefinitionCommand {
@@ -39,6 +41,8 @@ export interface UpdateAlertDefinitionCommand {
   topUpAmount?: Decimal | null;
   topUpTarget?: Decimal | null;
   enabled?: boolean | null;
+  /** A customer acting for itself: only its own definitions, no top-ups. */
+  asCustomer?: string | null;
 }
 
 /** A wallet's auto-recharge: the auto top-up definition the provider charges (README, "Collecting payments"). */
@@ -105,19 +109,23 @@ export class AlertService {
     const direction = cmd.direction ?? (wallet ? AlertDirection.BELOW : AlertDirection.ABOVE);
     const values = this.checkValues(check, metric, direction, cmd);
     check.done();
+    if (cmd.asCustomer && isDefault) throw forbidden('defaults for new wallets need an ADMIN key');
+    this.checkSelfService(cmd);
 
     let customerId: string | null = null;
     let walletId: string | null = null;
     let currency: string | null = cmd.currency ?? null;
     if (!isDefault && cmd.walletId) {
       const w = isUuid(cmd.walletId) ? await this.wallets.find(cmd.walletId) : null;
-      if (!w) throw notFound('wallet', cmd.walletId);
+      // Another customer's wallet answers as an unknown one, as the wallet query does.
+      if (!w || (cmd.asCustomer && w.customerId !== cmd.asCustomer)) throw notFound('wallet', cmd.walletId);
       walletId = w.id;
       customerId = w.customerId;
       currency = w.currency;
     } else if (!isDefault) {
       customerId = (await this.customers.get({ id: cmd.customerId! })).id;
     }
+    if (cmd.asCustomer && customerId !== cmd.asCustomer) throw forbidden("a customer token may only watch its own customer's figures");
     if (cmd.meterCode && !(await this.meters.findByCode(cmd.meterCode))) throw notFound('meter', cmd.meterCode);
 
     const now = this.clock.now();
@@ -140,8 +148,9 @@ export class AlertService {
   }
 
   async update(cmd: UpdateAlertDefinitionCommand): Promise<{ definition: AlertDefinition; fired: AlertRecord[] }> {
-    const current = isUuid(cmd.id) ? await this.repo.find(cmd.id) : null;
+    const current = this.visible(isUuid(cmd.id) ? await this.repo.find(cmd.id) : null, cmd.asCustomer);
     if (!current) throw notFound('alert definition', cmd.id);
+    this.checkSelfService(cmd);
     if (current.rechargeOnFailure) throw new ValidationError([{ path: 'id', message: "is a wallet's auto-recharge: change it with setWalletAutoRecharge" }]);
     const check = new Checker();
     const name = cmd.name ? check.text('name', cmd.name, { max: 200 }) : current.name;
@@ -217,9 +226,11 @@ export class AlertService {
     return isUuid(walletId) ? autoRechargeOf(this.sql, walletId) : Promise.resolve(null);
   }
 
-  async remove(id: string): Promise<AlertDefinition> {
-    const current = isUuid(id) ? await this.repo.find(id) : null;
+  /** Stops watching; asCustomer: a customer acting for itself, which may not remove a wallet's auto-recharge. */
+  async remove(id: string, asCustomer: string | null = null): Promise<AlertDefinition> {
+    const current = this.visible(isUuid(id) ? await this.repo.find(id) : null, asCustomer);
     if (!current) throw notFound('alert definition', id);
+    if (asCustomer && current.rechargeOnFailure) throw forbidden("a wallet's auto-recharge is changed with setWalletAutoRecharge, by an ADMIN key");
     await this.sql.transaction((client) => this.repo.remove(client, id, this.clock.now()));
     return current;
   }
@@ -257,6 +268,19 @@ export class AlertService {
     });
     this.tell(fired);
     return { definition, fired };
+  }
+
+  /**
+   * A definition as a customer acting for itself sees it: another customer's (or a default for
+   * new wallets) answers as an unknown id does, so ids disclose nothing.
+   */
+  private visible(found: AlertDefinition | null, asCustomer: string | null | undefined): AlertDefinition | null {
+    return found && (!asCustomer || found.customerId === asCustomer) ? found : null;
+  }
+
+  /** Auto top-ups request money from the operator: a customer acting for itself sets none. */
+  private checkSelfService(cmd: { asCustomer?: string | null; topUpAmount?: Decimal | null; topUpTarget?: Decimal | null }): void {
+    if (cmd.asCustomer && (cmd.topUpAmount || cmd.topUpTarget)) throw forbidden('auto top-ups need an ADMIN key');
   }
 
   private tell(fired: AlertRecord[]): void {

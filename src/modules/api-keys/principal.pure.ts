@@ -8,6 +8,14 @@ export const Role = {
 } as const;
 export type Role = (typeof Role)[keyof typeof Role];
 
+/**
+ * A grant declared in `@Authorized(...)` beside the roles: a customer token minted with the
+ * MANAGE scope, on a mutation of its own customer's settings (spending cap, alert thresholds).
+ * Which customer is checked where it becomes known, with assertCustomerAccess.
+ */
+export const Permission = { CUSTOMER_MANAGE: 'CUSTOMER_MANAGE' } as const;
+export type Permission = (typeof Permission)[keyof typeof Permission];
+
 /** The authenticated caller of one request or socket. */
 export interface Principal {
   /** The id of the API key, or of the customer token, that authenticated the caller. */
@@ -15,8 +23,10 @@ export interface Principal {
   role: Role;
   /** Set for CUSTOMER keys: the only customer they may see. */
   customerId: string | null;
-  /** A customer token: a CUSTOMER principal that may run queries and subscriptions, never a mutation. */
+  /** A customer token: a CUSTOMER principal that may run queries and subscriptions, and no mutation but those `manage` allows. */
   readOnly?: boolean;
+  /** A customer token minted with the MANAGE scope: it may also run the mutations granted to Permission.CUSTOMER_MANAGE. */
+  manage?: boolean;
   /** When the credential stops working; an open socket authenticated with it is closed then. */
   expiresAt?: Date | null;
 }

@@ -1,6 +1,10 @@
 import { EntitySchema } from '@mikro-orm/core';
 
-/** A short-lived, read-only credential scoped to one customer, minted for a frontend. */
+/** What a customer token may do: READ its customer's data (every token), MANAGE its spending cap and alert thresholds. */
+export const CustomerTokenScope = { READ: 'READ', MANAGE: 'MANAGE' } as const;
+export type CustomerTokenScope = (typeof CustomerTokenScope)[keyof typeof CustomerTokenScope];
+
+/** A short-lived credential scoped to one customer, minted for a frontend: read-only unless minted with MANAGE. */
 export class CustomerToken {
   id!: string;
   customerId!: string;
@@ -13,6 +17,8 @@ export class CustomerToken {
   createdAt!: Date;
   expiresAt!: Date;
   revokedAt!: Date | null;
+  /** Always holds READ. */
+  scopes!: CustomerTokenScope[];
 }
 
 export const CustomerTokenSchema = new EntitySchema<CustomerToken>({
@@ -27,5 +33,6 @@ export const CustomerTokenSchema = new EntitySchema<CustomerToken>({
     createdAt: { type: 'Date', columnType: 'timestamptz' },
     expiresAt: { type: 'Date', columnType: 'timestamptz' },
     revokedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    scopes: { type: 'string[]', columnType: 'text[]' },
   },
 });

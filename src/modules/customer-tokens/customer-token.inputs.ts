@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { CustomerTokenScope } from './customer-token.entity.js';
 import { CustomerTokenObject } from './customer-token.object.js';
 
 @InputType()
@@ -8,6 +9,12 @@ export class CreateCustomerTokenInput {
 
   @Field(() => Int, { nullable: true, description: 'Lifetime in seconds: 10 to 86400 (24 hours); 900 (15 minutes) by default.' })
   ttlSeconds?: number | null;
+
+  @Field(() => [CustomerTokenScope], {
+    nullable: true,
+    description: 'What the token may do: [READ] (the default) reads; [READ, MANAGE] also sets the customer\'s spending cap and alert thresholds. READ is always included.',
+  })
+  scopes?: CustomerTokenScope[] | null;
 }
 
 @ObjectType()

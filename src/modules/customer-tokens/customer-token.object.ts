@@ -1,7 +1,16 @@
-import { Field, ID, ObjectType } from 'type-graphql';
-import type { CustomerToken } from './customer-token.entity.js';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { type Principal, Role } from '../api-keys/index.js';
+import { CustomerTokenScope, type CustomerToken } from './customer-token.entity.js';
 
-@ObjectType('CustomerToken', { description: "A short-lived, read-only credential for one customer's frontend." })
+registerEnumType(CustomerTokenScope, {
+  name: 'CustomerTokenScope',
+  valuesConfig: {
+    READ: { description: "Query and subscribe to the customer's own data (every token)." },
+    MANAGE: { description: "Also set the customer's spending cap (setCustomerSpendingCap) and create, update and delete its alert thresholds." },
+  },
+});
+
+@ObjectType('CustomerToken', { description: "A short-lived credential for one customer's frontend: read-only unless minted with the MANAGE scope." })
 export class CustomerTokenObject {
   @Field(() => ID)
   id!: string;
@@ -20,6 +29,9 @@ export class CustomerTokenObject {
 
   @Field(() => Date, { nullable: true })
   revokedAt!: Date | null;
+
+  @Field(() => [CustomerTokenScope])
+  scopes!: CustomerTokenScope[];
 }
 
 export const toCustomerTokenObject = (token: CustomerToken): CustomerTokenObject => ({
@@ -29,4 +41,31 @@ export const toCustomerTokenObject = (token: CustomerToken): CustomerTokenObject
   createdAt: token.createdAt,
   expiresAt: token.expiresAt,
   revokedAt: token.revokedAt,
+  scopes: token.scopes,
+});
+
+@ObjectType('Viewer', { description: 'The credential that sent this request, as a frontend needs to know it.' })
+export class ViewerObject {
+  @Field(() => Role)
+  role!: Role;
+
+  @Field(() => ID, { nullable: true, description: 'The only customer it may see (CUSTOMER keys and customer tokens).' })
+  customerId!: string | null;
+
+  @Field(() => Boolean, { description: 'A customer token (rather than an API key).' })
+  customerToken!: boolean;
+
+  @Field(() => Boolean, { description: "It may set the customer's spending cap and alert thresholds: an ADMIN key, or a customer token with the MANAGE scope." })
+  canManage!: boolean;
+
+  @Field(() => Date, { nullable: true, description: 'When it stops working; null for API keys that do not expire.' })
+  expiresAt!: Date | null;
+}
+
+export const toViewerObject = (p: Principal): ViewerObject => ({
+  role: p.role,
+  customerId: p.customerId,
+  customerToken: !!p.readOnly,
+  canManage: p.role === Role.ADMIN || (p.role === Role.CUSTOMER && !!p.manage),
+  expiresAt: p.expiresAt ?? null,
 });

@@ -1,8 +1,8 @@
-import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { Role } from '../api-keys/index.js';
 import { CreateCustomerTokenInput, CreateCustomerTokenPayload, RevokeCustomerTokenInput, RevokeCustomerTokenPayload } from './customer-token.inputs.js';
-import { toCustomerTokenObject } from './customer-token.object.js';
+import { toCustomerTokenObject, toViewerObject, ViewerObject } from './customer-token.object.js';
 import type { CustomerTokenService } from './customer-token.service.js';
 
 @Resolver()
@@ -10,10 +10,16 @@ export class CustomerTokenResolver {
   constructor(private readonly tokens: CustomerTokenService) {}
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => CreateCustomerTokenPayload, { description: "Mints a short-lived token that may read (query and subscribe to) one customer's data, and nothing else." })
+  @Mutation(() => CreateCustomerTokenPayload, { description: "Mints a short-lived token that may read (query and subscribe to) one customer's data and, with the MANAGE scope, set that customer's spending cap and alert thresholds; nothing else." })
   async createCustomerToken(@Ctx() ctx: RequestContext, @Arg('input', () => CreateCustomerTokenInput) input: CreateCustomerTokenInput): Promise<CreateCustomerTokenPayload> {
     const created = await this.tokens.create({ ...input, createdByKeyId: ctx.principal.keyId });
     return { customerToken: toCustomerTokenObject(created.customerToken), token: created.token };
+  }
+
+  @Authorized(Role.ADMIN, Role.INGEST, Role.CUSTOMER)
+  @Query(() => ViewerObject, { description: 'Who is asking: the role, customer and powers of the credential that sent the request.' })
+  viewer(@Ctx() ctx: RequestContext): ViewerObject {
+    return toViewerObject(ctx.principal);
   }
 
   @Authorized(Role.ADMIN)

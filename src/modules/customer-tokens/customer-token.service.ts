@@ -5,7 +5,7 @@ import { notFound } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
 import { digestSecret, PrincipalCache, Role, type Principal } from '../api-keys/index.js';
-import { CustomerToken } from './customer-token.entity.js';
+import { CustomerToken, CustomerTokenScope } from './customer-token.entity.js';
 import { CustomerTokenRepository } from './customer-token.repository.js';
 
 /** Every customer token starts with this, so a bearer secret can be routed without a lookup. */
@@ -19,6 +19,8 @@ const KEEP_EXPIRED_MS = 24 * 60 * 60 * 1000;
 export interface CreateCustomerTokenCommand {
   customerId: string;
   ttlSeconds?: number | null;
+  /** READ (the default, always included) and MANAGE. */
+  scopes?: CustomerTokenScope[] | null;
   /** The key minting it, recorded for the audit trail. */
   createdByKeyId?: string | null;
 }
@@ -33,7 +35,8 @@ export interface CreatedCustomerToken {
 export const isCustomerToken = (secret: string): boolean => secret.startsWith(CUSTOMER_TOKEN_PREFIX);
 
 /**
- * Customer tokens: short-lived, read-only credentials scoped to one customer, which a backend
+ * Customer tokens: short-lived credentials scoped to one customer (read-only, or with MANAGE
+ * also its spending cap and alert thresholds), which a backend
  * mints for its browser app. Stored as SHA-256 digests like API keys; revocation needs a row
  * anyway, so a signed token would save only the lookup that the cache already absorbs.
  */
@@ -53,7 +56,13 @@ export class CustomerTokenService {
     if (!isUuid(cmd.customerId)) check.fail('customerId', 'must be a customer id');
     const ttlSeconds = cmd.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     check.integer('ttlSeconds', ttlSeconds, { min: MIN_TTL_SECONDS, max: MAX_TTL_SECONDS });
+    const asked = cmd.scopes ?? [];
+    asked.forEach((scope, i) => {
+      if (!Object.values(CustomerTokenScope).includes(scope)) check.fail(`scopes.${i}`, 'must be READ or MANAGE');
+    });
     check.done();
+    // Stored in a fixed order, READ always first: a set, whatever order and repeats were asked.
+    const scopes = Object.values(CustomerTokenScope).filter((s) => s === CustomerTokenScope.READ || asked.includes(s));
     if (!(await this.customerExists(cmd.customerId))) throw notFound('customer', cmd.customerId);
 
     const token = `${CUSTOMER_TOKEN_PREFIX}${randomBytes(30).toString('base64url')}`;
@@ -67,6 +76,7 @@ export class CustomerTokenService {
       createdAt: now,
       expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
       revokedAt: null,
+      scopes,
     });
     const repo = new CustomerTokenRepository(this.orm);
     await repo.insert(row);
@@ -98,12 +108,13 @@ export class CustomerTokenService {
     this.cache.forget(tokenId);
   }
 
-  /** Resolves a token to a read-only CUSTOMER principal, or throws UNAUTHENTICATED. */
+  /** Resolves a token to a CUSTOMER principal (read-only, managing with MANAGE), or throws UNAUTHENTICATED. */
   authenticateSecret(token: string): Promise<Principal> {
     return this.cache.lookup(digestSecret(token), async (hash) => {
       const row = await new CustomerTokenRepository(this.orm).findBySecretHash(hash);
       if (!row || row.revokedAt) return null;
-      return { keyId: row.id, role: Role.CUSTOMER, customerId: row.customerId, readOnly: true, expiresAt: row.expiresAt };
+      const manage = row.scopes.includes(CustomerTokenScope.MANAGE);
+      return { keyId: row.id, role: Role.CUSTOMER, customerId: row.customerId, readOnly: true, manage, expiresAt: row.expiresAt };
     });
   }
 

@@ -136,3 +136,18 @@ export class SetCustomerPaymentMethodPayload {
   @Field(() => CustomerObject)
   customer!: CustomerObject;
 }
+
+@InputType({ description: "A customer's postpaid spending cap alone: what an ADMIN key, or the customer's own token with the MANAGE scope, may set." })
+export class SetCustomerSpendingCapInput {
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => DecimalScalar, { nullable: true, description: "Cap on spend per billing period in the customer's currency (zero or more); null removes it." })
+  spendingCap!: Decimal | null;
+}
+
+@ObjectType()
+export class SetCustomerSpendingCapPayload {
+  @Field(() => CustomerObject)
+  customer!: CustomerObject;
+}

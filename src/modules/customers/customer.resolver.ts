@@ -1,9 +1,18 @@
 import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
-import { assertCustomerAccess, Role, visibleTo } from '../api-keys/index.js';
+import { assertCustomerAccess, Permission, Role, visibleTo } from '../api-keys/index.js';
 import { CustomerConnection, CustomerObject, toCustomerObject } from './customer.object.js';
-import { CreateCustomerInput, CreateCustomerPayload, SetCustomerPaymentMethodInput, SetCustomerPaymentMethodPayload, UpdateCustomerInput, UpdateCustomerPayload } from './customer.inputs.js';
+import {
+  CreateCustomerInput,
+  CreateCustomerPayload,
+  SetCustomerPaymentMethodInput,
+  SetCustomerPaymentMethodPayload,
+  SetCustomerSpendingCapInput,
+  SetCustomerSpendingCapPayload,
+  UpdateCustomerInput,
+  UpdateCustomerPayload,
+} from './customer.inputs.js';
 import type { CustomerService } from './customer.service.js';
 
 @Resolver(() => CustomerObject)
@@ -40,6 +49,13 @@ export class CustomerResolver {
   @Mutation(() => UpdateCustomerPayload)
   async updateCustomer(@Arg('input', () => UpdateCustomerInput) input: UpdateCustomerInput): Promise<UpdateCustomerPayload> {
     return { customer: toCustomerObject(await this.service.update(input)) };
+  }
+
+  @Authorized(Role.ADMIN, Permission.CUSTOMER_MANAGE)
+  @Mutation(() => SetCustomerSpendingCapPayload, { description: "Sets or removes a customer's spending cap; a customer token with the MANAGE scope may set its own customer's." })
+  async setCustomerSpendingCap(@Ctx() ctx: RequestContext, @Arg('input', () => SetCustomerSpendingCapInput) input: SetCustomerSpendingCapInput): Promise<SetCustomerSpendingCapPayload> {
+    assertCustomerAccess(ctx.principal, input.customerId);
+    return { customer: toCustomerObject(await this.service.update({ id: input.customerId, spendingCap: input.spendingCap })) };
   }
 
   @Authorized(Role.ADMIN)

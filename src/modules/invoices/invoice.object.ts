@@ -37,7 +37,7 @@ registerEnumType(InvoicePaymentStatus, {
   },
 });
 
-@ObjectType()
+@ObjectType('InvoiceTier')
 export class InvoiceTierObject {
   @Field(() => Int)
   tier!: number;
@@ -118,7 +118,7 @@ export class InvoiceLineObject {
   details!: Record<string, unknown>;
 }
 
-@ObjectType()
+@ObjectType('InvoiceTaxRate')
 export class InvoiceTaxRateObject {
   @Field(() => String)
   code!: string;
@@ -133,7 +133,7 @@ export class InvoiceTaxRateObject {
   inclusive!: boolean;
 }
 
-@ObjectType()
+@ObjectType('InvoiceRuleSet')
 export class InvoiceRuleSetObject {
   @Field(() => String)
   key!: string;

@@ -20,7 +20,7 @@ import { InvoiceKind, InvoicePaymentStatus, InvoiceStatus, LineKind, type Billin
 import type { InvoiceRepository } from './invoice.repository.js';
 import { PeriodUsageRepository, type PeriodUsage } from './period-usage.repository.js';
 import { prepaidItems } from './prepaid-items.pure.js';
-import { usageItems, type RuleSetLookup } from './usage-items.pure.js';
+import { usageItems, type MeterLevels, type RuleSetLookup } from './usage-items.pure.js';
 import { invoiceEvent, type InvoiceTopic } from './invoice-events.pure.js';
 import { emitWebhook, WebhookTopic } from '../webhooks/index.js';
 
@@ -215,8 +215,10 @@ export class InvoiceService {
       // The same projection as currentPeriod's spend, applied to each usage-driven line of the
       // period, counted from when billing began in it.
       const billedFrom = scope.timeline.segments(p).reduce<Date | null>((first, s) => (!first || s.start < first ? s.start : first), null);
+      // A RECURRING meter's lines already bill the levels held to the period's end: not projected.
+      const recurring = new Set(scope.timeline.charges(p).filter((c) => c.aggregation === 'RECURRING').map((c) => c.meterCode));
       const projectedLines = computed.lines.map((l) => {
-        if (!isUsage(l) || l.periodStart.getTime() !== p.start.getTime()) return l;
+        if (!isUsage(l) || l.periodStart.getTime() !== p.start.getTime() || (l.meterCode !== null && recurring.has(l.meterCode))) return l;
         const precise = projectSpend(l.precise, p, now, billedFrom);
         return { ...l, precise, rounded: roundMoney(precise, scope.options) };
       });
@@ -307,10 +309,13 @@ export class InvoiceService {
     const usagePeriods = [p, ...this.latePeriods(existing, p, counts)];
     for (const up of usagePeriods) {
       const latestMeters = timeline.charges(up).filter((c) => c.aggregation === 'LATEST').map((c) => c.meterCode);
+      const recurringMeters = timeline.charges(up).filter((c) => c.aggregation === 'RECURRING').map((c) => c.meterCode);
       const usage = await this.usage.periodUsage(client, customer.id, up.start, customer.currency, timeline.groupBy(up), latestMeters);
+      // RECURRING meters are billed for the levels held, carried in or set: not only the period's events.
+      const levels = await this.usage.meterLevels(client, customer.id, up.start, up.end, recurringMeters);
       usageSeen[up.start.toISOString()] = usage.seen;
       for (const g of usage.groups) ruleSets.set(`${g.ruleSetKey}@${g.ruleSetVersion}`, { key: g.ruleSetKey, version: g.ruleSetVersion, hash: g.ruleSetHash });
-      items.push(...(await this.usageOf(scope, up, usage)));
+      items.push(...(await this.usageOf(scope, up, usage, levels)));
     }
     const periods = [...usagePeriods.map((x) => x.start), ...(next ? [next.start] : [])];
     const billed = await this.repo.billed(client, customer.id, periods, self);
@@ -341,13 +346,14 @@ export class InvoiceService {
     return [...seen.entries()].filter(([start, s]) => (counts.get(start) ?? 0) > s.count).map(([, s]) => s.period);
   }
 
-  private async usageOf(scope: CustomerScope, p: Period, usage: PeriodUsage): Promise<BillingItem[]> {
+  private async usageOf(scope: CustomerScope, p: Period, usage: PeriodUsage, levels: MeterLevels[]): Promise<BillingItem[]> {
     const inForce = scope.timeline.at(new Date(p.end.getTime() - 1)) ?? scope.timeline.at(p.start);
     const round = (amount: Decimal) => roundMoney(amount, scope.options);
     const items = await usageItems({
       period: p,
       groups: usage.groups,
       latest: usage.latest,
+      levels,
       charges: scope.timeline.charges(p),
       rules: this.rules,
       customer: { id: scope.customer.id, externalId: scope.customer.externalId, metadata: scope.customer.metadata },

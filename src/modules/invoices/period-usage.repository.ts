@@ -3,7 +3,7 @@ import type { SqlClient } from '../../db/sql.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { Decimal } from '../../shared/money/decimal.js';
 import type { PeriodPayments } from './prepaid-items.pure.js';
-import type { LatestValue, UsageGroup } from './usage-items.pure.js';
+import type { LatestValue, MeterLevels, UsageGroup } from './usage-items.pure.js';
 
 export interface PeriodUsage extends PeriodPayments {
   groups: UsageGroup[];
@@ -189,6 +189,38 @@ export class PeriodUsageRepository {
       charged: BigInt(r.charged),
       seen: Number(r.seen),
     };
+  }
+
+  /**
+   * RECURRING meters (by code): the level carried into the period [start, end) (the last set
+   * before its start) and the levels set in it, by time then event id, from meter_level, which
+   * retention keeps. Meters with neither are left out.
+   */
+  async meterLevels(client: SqlClient, customerId: string, start: Date, end: Date, meterCodes: string[]): Promise<MeterLevels[]> {
+    if (meterCodes.length === 0) return [];
+    const { rows } = await client.query<{ meter_code: string; carried: boolean; set_at: Date; level: string; dimensions: Record<string, string> }>(
+      `select m.code as meter_code, true as carried, k.set_at, k.level::text as level, k.dimensions, k.event_id
+         from meter m
+         cross join lateral (select l.set_at, l.event_id, l.level, l.dimensions from meter_level l
+                              where l.customer_id = $1 and l.meter_id = m.id and l.set_at < $2
+                              order by l.set_at desc, l.event_id desc limit 1) k
+        where m.code = any($4::text[]) and m.aggregation = 'RECURRING'
+       union all
+       select m.code, false, l.set_at, l.level::text, l.dimensions, l.event_id
+         from meter m join meter_level l on l.meter_id = m.id
+        where m.code = any($4::text[]) and m.aggregation = 'RECURRING' and l.customer_id = $1 and l.set_at >= $2 and l.set_at < $3
+        order by 1, 2 desc, 3, 6`,
+      [customerId, start, end, meterCodes],
+    );
+    const out = new Map<string, MeterLevels>();
+    for (const r of rows) {
+      const m = out.get(r.meter_code) ?? { meterCode: r.meter_code, carried: null, changes: [] };
+      const set = { at: r.set_at, level: new Decimal(r.level), dimensions: r.dimensions };
+      if (r.carried) m.carried = set;
+      else m.changes.push(set);
+      out.set(r.meter_code, m);
+    }
+    return [...out.values()];
   }
 
   /** Committed events per period start (ISO) of a customer, for periods with invoices to check. */

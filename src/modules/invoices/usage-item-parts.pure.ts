@@ -55,6 +55,20 @@ export interface LatestValue {
   adjustments: string[];
 }
 
+/** A level a RECURRING meter was set to, by the event at `at` (with its dimensions). */
+export interface LevelSet {
+  at: Date;
+  level: Decimal;
+  dimensions: Record<string, string>;
+}
+
+/** A RECURRING meter in a period: the level carried in from before it, and the levels set in it by time. */
+export interface MeterLevels {
+  meterCode: string;
+  carried: LevelSet | null;
+  changes: LevelSet[];
+}
+
 export interface RuleSetLookup {
   version(key: string, version: number): CompiledRuleSet | undefined;
   resolve(key: string, at: Date): CompiledRuleSet | undefined;
@@ -64,6 +78,8 @@ export interface UsageItemsInput {
   period: Period;
   groups: UsageGroup[];
   latest: LatestValue[];
+  /** RECURRING meters with a level carried in or set in the period. */
+  levels?: MeterLevels[];
   charges: ChargeInfo[];
   rules: RuleSetLookup;
   customer: CustomerFacts;

@@ -1,11 +1,11 @@
 import { rateAggregate } from '../../rating/rate-aggregate.js';
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import { LineKind, type BillingItem, type TierLine } from './invoice.record.js';
-import { latestTrueUps, volumeTrueUps } from './true-ups.pure.js';
+import { latestTrueUps, recurringTrueUps, volumeTrueUps } from './true-ups.pure.js';
 import { AdjustmentTally, aggregationOf, describe, itemKey, lineBase, type UsageGroup, type UsageItemsInput } from './usage-item-parts.pure.js';
 import type { CompiledRuleSet } from '../../rating/compile.js';
 
-export type { ChargeInfo, LatestValue, RuleSetLookup, UsageGroup, UsageItemsInput } from './usage-item-parts.pure.js';
+export type { ChargeInfo, LatestValue, LevelSet, MeterLevels, RuleSetLookup, UsageGroup, UsageItemsInput } from './usage-item-parts.pure.js';
 
 const ZERO = new Decimal(0);
 const ONE = new Decimal(1);
@@ -64,11 +64,13 @@ function usageLines(input: UsageItemsInput): BillingItem[] {
       item.cap.spent.set(counter, (item.cap.spent.get(counter) ?? ZERO).plus(g.base));
     }
     const free = rs?.components.get(g.component)?.freeUnits ?? ZERO;
-    if (free.greaterThan(0) && g.counterKey) {
+    // A RECURRING meter's counter holds a level, not usage drawn from an allowance.
+    if (free.greaterThan(0) && g.counterKey && aggregationOf(input, g.meterCode) !== 'RECURRING') {
       item.included = item.included.plus(g.counted.minus(g.quantity));
       item.free = free;
     }
-    for (const t of priceParts(g, rs)) {
+    // A RECURRING meter's line is no quantity × price: its events were charged prorated rises.
+    for (const t of aggregationOf(input, g.meterCode) === 'RECURRING' ? [] : priceParts(g, rs)) {
       const tk = `${t.tier}:${t.unitPrice.toFixed()}`;
       const prior = item.tierMap.get(tk);
       if (prior) {
@@ -106,6 +108,8 @@ async function zeroUsageItems(input: UsageItemsInput): Promise<BillingItem[]> {
   const at = new Date(input.period.end.getTime() - 1);
   for (const charge of input.charges) {
     if (input.groups.some((g) => g.meterCode === charge.meterCode && g.ruleSetKey === charge.ruleSetKey)) continue;
+    // A RECURRING meter's level, carried in or set, is billed by recurringTrueUps.
+    if (charge.aggregation === 'RECURRING' && input.levels?.some((l) => l.meterCode === charge.meterCode)) continue;
     const rs = input.rules.resolve(charge.ruleSetKey, at);
     if (!rs) continue;
     const rated = await rateAggregate(rs, {
@@ -192,7 +196,7 @@ function maximumSpend(input: UsageItemsInput, charged: BillingItem[]): BillingIt
 export async function usageItems(input: UsageItemsInput): Promise<BillingItem[]> {
   const lines = usageLines(input);
   const usage = new Map(lines.filter((l) => l.kind === LineKind.USAGE).map((l) => [l.key.slice('usage:'.length), l]));
-  const trueUps = [...volumeTrueUps(input, usage), ...latestTrueUps(input, usage)];
+  const trueUps = [...volumeTrueUps(input, usage), ...latestTrueUps(input, usage), ...(await recurringTrueUps(input, usage))];
   const zero = await zeroUsageItems(input);
   const charged = [...lines, ...trueUps, ...zero].filter((i) => i.kind !== LineKind.ALLOWANCE);
   return [...lines, ...trueUps, ...zero, ...maximumSpend(input, charged), ...minimumSpend(input, charged)];

@@ -7,6 +7,7 @@ export const Aggregation = {
   MAX: 'MAX',
   UNIQUE_COUNT: 'UNIQUE_COUNT',
   LATEST: 'LATEST',
+  RECURRING: 'RECURRING',
 } as const;
 export type Aggregation = (typeof Aggregation)[keyof typeof Aggregation];
 
@@ -16,7 +17,7 @@ export class Meter {
   name!: string;
   aggregation!: Aggregation;
   /**
-   * SUM, MAX and LATEST: what the event's `quantity` measures (a label, e.g. "tokens"; optional).
+   * SUM, MAX, LATEST and RECURRING: what the event's `quantity` measures (a label, e.g. "tokens"; optional).
    * UNIQUE_COUNT: the dimension whose distinct values it counts (required). COUNT: none.
    */
   property!: string | null;

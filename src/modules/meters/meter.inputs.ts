@@ -15,7 +15,7 @@ export class CreateMeterInput {
 
   @Field(() => String, {
     nullable: true,
-    description: 'SUM, MAX, LATEST: what the quantity measures, e.g. "tokens" (optional). UNIQUE_COUNT: the dimension whose distinct values it counts (required, one of dimensions). COUNT: leave out.',
+    description: 'SUM, MAX, LATEST, RECURRING: what the quantity measures, e.g. "tokens" or "seats" (optional). UNIQUE_COUNT: the dimension whose distinct values it counts (required, one of dimensions). COUNT: leave out.',
   })
   property?: string | null;
 

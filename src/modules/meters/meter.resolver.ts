@@ -9,13 +9,13 @@ import type { MeterService } from './meter.service.js';
 export class MeterResolver {
   constructor(private readonly service: MeterService) {}
 
-  @Authorized(Role.ADMIN)
-  @Query(() => MeterConnection)
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
+  @Query(() => MeterConnection, { description: "The meters, by code: a customer's frontend reads their names (to show instead of codes) and the dimensions usage may be grouped by." })
   async meters(@Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<MeterObject>> {
     return toConnection(await this.service.list(toPageRequest(args)), (m) => m.code, toMeterObject);
   }
 
-  @Authorized(Role.ADMIN)
+  @Authorized(Role.ADMIN, Role.CUSTOMER)
   @Query(() => MeterObject, { nullable: true })
   async meter(@Arg('code', () => String) code: string): Promise<MeterObject | null> {
     const meter = await this.service.findByCode(code);

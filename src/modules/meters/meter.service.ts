@@ -34,8 +34,8 @@ export class MeterService {
     if (!Object.values(Aggregation).includes(cmd.aggregation)) check.fail('aggregation', 'is not a known aggregation');
     const property = check.text('property', cmd.property, { max: 64, pattern: CODE_PATTERN, hint: CODE_HINT }) ?? null;
     if (cmd.aggregation === Aggregation.COUNT && property) check.fail('property', 'must be empty for a COUNT meter');
-    // SUM, MAX and LATEST measure the event's quantity: property names what it counts (a label such
-    // as "tokens"). UNIQUE_COUNT counts the distinct values of a dimension: property names it.
+    // SUM, MAX, LATEST and RECURRING measure the event's quantity (RECURRING: the level it sets):
+    // property names what it counts (a label such as "tokens" or "seats"). UNIQUE_COUNT counts the distinct values of a dimension: property names it.
     if (cmd.aggregation === Aggregation.UNIQUE_COUNT && !property) check.fail('property', 'is required for a UNIQUE_COUNT meter: the dimension whose distinct values it counts');
     const dimensions = this.checkDimensions(check, cmd.dimensions ?? []);
     if (cmd.aggregation === Aggregation.UNIQUE_COUNT && property && !dimensions.includes(property)) {

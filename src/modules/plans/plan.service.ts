@@ -66,6 +66,8 @@ export class PlanService {
     private readonly meters: MeterService,
     private readonly currencies: CurrencyService,
     private readonly clock: Clock,
+    /** Whether a rule-set key names a cost book, which prices no usage and so is no plan's price. */
+    private readonly isCostBook: (ruleSetKey: string) => boolean = () => false,
   ) {}
 
   async create(cmd: CreatePlanCommand): Promise<PlanView> {
@@ -182,6 +184,9 @@ export class PlanService {
       if (seen.has(c.meterCode)) check.fail(`charges.${i}.meterCode`, 'appears twice in this plan');
       seen.add(c.meterCode);
       const ruleSetKey = check.text(`charges.${i}.ruleSetKey`, c.ruleSetKey, { max: 64, required: true, pattern: CODE_PATTERN, hint: 'must be 1-64 letters, digits, "_", "." or "-"' });
+      if (ruleSetKey && this.isCostBook(ruleSetKey)) {
+        check.fail(`charges.${i}.ruleSetKey`, `${JSON.stringify(ruleSetKey)} is a cost book (purpose "cost"): it says what serving usage costs and never prices it; name a price rule set`);
+      }
       const displayName = check.text(`charges.${i}.displayName`, c.displayName, { max: 200 }) ?? null;
       const groupBy = c.groupBy ?? [];
       groupBy.forEach((d, j) => {

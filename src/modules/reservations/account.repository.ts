@@ -139,15 +139,29 @@ export class AccountRepository {
         );
         // A meter's period quantity as the store advances it: MAX and LATEST hold the highest
         // value so far (LATEST is trued up to the last value on the invoice), UNIQUE_COUNT the
-        // number of distinct values, SUM and COUNT the total.
+        // number of distinct values, RECURRING the level the period's last event set, SUM and
+        // COUNT the total.
         const meters = await client.query<{ meter_code: string; total: string }>(
           `select e.meter_code,
                   (case m.aggregation when 'MAX' then max(e.quantity) when 'LATEST' then max(e.quantity)
                                       when 'UNIQUE_COUNT' then count(distinct e.dimensions ->> m.property)
+                                      when 'RECURRING' then (array_agg(e.quantity order by e.occurred_at desc, e.id desc))[1]
                                       else sum(e.quantity) end)::text as total
              from usage_event e join meter m on m.id = e.meter_id
             where e.customer_id = $1 and e.period_start = $2 and e.occurred_at >= $2
             group by e.meter_code, m.aggregation`,
+          [customerId, periodStart],
+        );
+        // RECURRING meters: the level carried into the period (the last set before it, from
+        // meter_level, which retention keeps) is where the period starts, for the meter and for
+        // every counter its setting event moved; the period's events moved them on from there.
+        const carried = await client.query<{ meter_code: string; level: string; counters: string[] }>(
+          `select m.code as meter_code, k.level::text as level, k.counters
+             from meter m
+             cross join lateral (select l.level, l.counters from meter_level l
+                                  where l.customer_id = $1 and l.meter_id = m.id and l.set_at < $2
+                                  order by l.set_at desc, l.event_id desc limit 1) k
+            where m.aggregation = 'RECURRING'`,
           [customerId, periodStart],
         );
         const spend = await client.query<{ currency: string; total: string }>(
@@ -158,12 +172,19 @@ export class AccountRepository {
            ) s group by 1`,
           [customerId, periodStart],
         );
+        const counterUnits = new Map(counters.rows.map((r) => [r.key, units(r.total)]));
+        const meterQuantities = new Map(meters.rows.map((r) => [r.meter_code, units(r.total)]));
+        for (const c of carried.rows) {
+          const level = units(c.level);
+          for (const key of c.counters) counterUnits.set(key, (counterUnits.get(key) ?? 0n) + level);
+          if (!meterQuantities.has(c.meter_code)) meterQuantities.set(c.meter_code, level);
+        }
         return {
           periodKey: periodStart.toISOString(),
           version,
           expireAt,
-          counters: new Map(counters.rows.map((r) => [r.key, units(r.total)])),
-          meterQuantities: new Map(meters.rows.map((r) => [r.meter_code, units(r.total)])),
+          counters: counterUnits,
+          meterQuantities,
           spend: new Map(spend.rows.map((r) => [r.currency, BigInt(r.total)])),
         };
       },

@@ -9,6 +9,7 @@ import type { CustomerService } from '../customers/index.js';
 import type { MeterService, Meter } from '../meters/index.js';
 import type { PlanService } from '../plans/index.js';
 import { checkDimensions, checkDistinctValue, checkQuantity, checkValues, meterFacts } from '../usage/index.js';
+import { calendarMonth } from './rule-examples.files.js';
 import type { RuleService } from './rule-set.service.js';
 
 export interface PreviewChargeCommand {
@@ -57,7 +58,8 @@ export class ChargePreviewService {
     const meter = await this.meters.findByCode(cmd.meterCode);
     const check = new Checker();
     if (!meter) check.fail('meterCode', `unknown meter ${JSON.stringify(cmd.meterCode)}`);
-    const quantity = checkQuantity(check, 'quantity', cmd.quantity);
+    // A RECURRING meter's event sets its level, which may be 0.
+    const quantity = checkQuantity(check, 'quantity', cmd.quantity, meter?.aggregation === 'RECURRING');
     const dimensions = checkDimensions(check, 'dimensions', cmd.dimensions, meter);
     const values = checkValues(check, 'values', cmd.values);
     if (cmd.periodQuantity && cmd.periodQuantity.isNegative()) check.fail('periodQuantity', 'must not be negative');
@@ -85,9 +87,10 @@ export class ChargePreviewService {
     if (cmd.aggregate) return { kind: 'aggregate', rating: await rateAggregate(ruleSet, { ...facts, events }) };
     const before = cmd.periodQuantity ?? new Decimal(0);
     // Every counter the event touches stands at the given period quantity; a UNIQUE_COUNT value counts
-    // as new, and a rule set's maximum spend has charged nothing yet.
+    // as new, and a rule set's maximum spend has charged nothing yet. A RECURRING meter's event is
+    // priced in the calendar month (UTC) of its timestamp.
     const fresh = (k: string) => k.startsWith('seen:') || k.startsWith('spend:');
-    const input: RatingInput = { ...facts, period: { quantity: before, counters: { get: (k) => (fresh(k) ? undefined : before) } }, meter: meterFacts(meter!, dimensions) };
+    const input: RatingInput = { ...facts, period: { quantity: before, counters: { get: (k) => (fresh(k) ? undefined : before) }, ...calendarMonth(at) }, meter: meterFacts(meter!, dimensions) };
     return { kind: 'event', rating: await rateEvent(ruleSet, input) };
   }
 }

@@ -6,7 +6,7 @@ import { rateEvent } from '../../rating/rate-event.js';
 import { RuleBook } from '../../rating/rule-book.js';
 import type { EventRating, MeterAggregation } from '../../rating/types.js';
 
-const AGGREGATIONS: MeterAggregation[] = ['COUNT', 'SUM', 'MAX', 'UNIQUE_COUNT', 'LATEST'];
+const AGGREGATIONS: MeterAggregation[] = ['COUNT', 'SUM', 'MAX', 'UNIQUE_COUNT', 'LATEST', 'RECURRING'];
 import { ValidationError } from '../../shared/errors.js';
 import { Decimal, formatDecimal, parseDecimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
@@ -62,7 +62,8 @@ export async function bookFromFiles(dirOrFile: string): Promise<{ book: RuleBook
 /** Rates an example case (or an `eval` event) with the version in force at its timestamp. */
 export async function evaluate(book: RuleBook, c: Omit<ExampleCase, 'name' | 'expect'>): Promise<Evaluation> {
   const check = new Checker();
-  const quantity = checkQuantity(check, 'event.quantity', parseDecimal(String(c.event.quantity ?? '')) ?? null);
+  // A RECURRING meter's event sets its level, which may be 0.
+  const quantity = checkQuantity(check, 'event.quantity', parseDecimal(String(c.event.quantity ?? '')) ?? null, c.event.aggregation === 'RECURRING');
   const dimensions = checkDimensions(check, 'event.dimensions', c.event.dimensions, null);
   const values = checkValues(check, 'event.values', c.event.values);
   const timestamp = new Date(c.event.timestamp ?? Date.now());
@@ -93,7 +94,12 @@ export async function evaluate(book: RuleBook, c: Omit<ExampleCase, 'name' | 'ex
   // rule set's maximum-spend counter not named has charged nothing yet.
   const lookup = (k: string) => counters.get(k) ?? (k.startsWith('seen:') || k.startsWith('spend:') ? undefined : before!);
   const meter = aggregation === 'UNIQUE_COUNT' ? { aggregation, distinctValue: dimensions[c.event.property!]! } : { aggregation };
-  return { ruleSet, rating: await rateEvent(ruleSet, { ...facts, period: { quantity: before!, counters: { get: lookup } }, meter }) };
+  return { ruleSet, rating: await rateEvent(ruleSet, { ...facts, period: { quantity: before!, counters: { get: lookup }, ...calendarMonth(timestamp) }, meter }) };
+}
+
+/** The calendar month (UTC) of an instant: the billing period examples and `rules eval` rate RECURRING events in. */
+export function calendarMonth(at: Date): { start: Date; end: Date } {
+  return { start: new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1)), end: new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)) };
 }
 
 /** The customer and plan facts a case (or `rules eval --customer --plan`) gives, in the shapes rating reads. */

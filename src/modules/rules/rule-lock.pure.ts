@@ -1,4 +1,4 @@
-import type { RuleSetDefinition } from '../../rating/types.js';
+import type { RuleSetDefinition, RuleSetPurpose } from '../../rating/types.js';
 
 /** The lock file's name, at the top of a rules folder. */
 export const LOCK_FILE = 'rules.lock.json';
@@ -53,7 +53,8 @@ export function lockOf(files: LockedFile[], previous: RuleLock = {}): RuleLock {
 
 /**
  * What the lock refuses: a locked version whose file now hashes differently, a locked version
- * whose file is gone, and a new version that would be backdated. A version the lock does not
+ * whose file is gone, a new version that would be backdated, and a version whose purpose (price
+ * or cost) differs from an earlier version's in the folder. A version the lock does not
  * list is new. `invalid` lists the key@version of files present but invalid (their own faults say why).
  */
 export function lockProblems(lock: RuleLock, files: LockedFile[], invalid: Set<string>, now: Date): LockProblem[] {
@@ -78,6 +79,9 @@ export function lockProblems(lock: RuleLock, files: LockedFile[], invalid: Set<s
       const late = backdatingProblem(definition, now);
       if (late) problems.push({ file, pointer: '/effectiveFrom', line: 0, column: 0, message: late });
     }
+    const earlier = files.filter((f) => f.definition.key === definition.key && f.definition.version < definition.version);
+    const changed = purposeProblem(definition, earlier.map((f) => ({ key: f.definition.key, version: f.definition.version, purpose: f.definition.purpose ?? 'price' })));
+    if (changed) problems.push({ file, pointer: '/purpose', line: 0, column: 0, message: changed });
   }
   for (const key of Object.keys(lock).sort()) {
     for (const version of Object.keys(lock[key]!)) {
@@ -106,6 +110,22 @@ export function backdatingProblem(definition: RuleSetDefinition, at: Date): stri
     `takes effect at ${definition.effectiveFrom}, before it is published (${at.toISOString()}): events already priced by an earlier version would be priced differently. ` +
     `Give it a later effectiveFrom, or say "backdated": { "reason": "…" }`
   );
+}
+
+export const PURPOSE_PROBLEM = 'a rule set keeps its purpose';
+
+/**
+ * Why a version is refused for changing its key's purpose (a price rule set turned cost book, or
+ * back), or undefined: plans name the key, and a cost book never prices usage.
+ */
+export function purposeProblem(definition: RuleSetDefinition, others: Iterable<{ key: string; version: number; purpose: RuleSetPurpose }>): string | undefined {
+  const purpose = definition.purpose ?? 'price';
+  const name = (p: RuleSetPurpose) => (p === 'cost' ? 'cost book' : 'price rule set');
+  for (const o of others) {
+    if (o.key !== definition.key || o.version === definition.version || o.purpose === purpose) continue;
+    return `${PURPOSE_PROBLEM}: version ${o.version} of "${o.key}" is a ${name(o.purpose)}; publish a ${name(purpose)} under a key of its own`;
+  }
+  return undefined;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

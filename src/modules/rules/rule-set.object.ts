@@ -6,7 +6,7 @@ import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
 import type { ChargePreview } from './charge-preview.service.js';
 import { RuleSetRefObject, TierPartObject } from '../usage/index.js';
-import { RuleSetStatus, type RuleSetEntry } from './rule-set.record.js';
+import { RuleSetKind, RuleSetStatus, type RuleSetEntry } from './rule-set.record.js';
 
 registerEnumType(RuleSetStatus, {
   name: 'RuleSetStatus',
@@ -15,6 +15,15 @@ registerEnumType(RuleSetStatus, {
     SCHEDULED: { description: 'Published, but its effectiveFrom is still ahead: it prices events from then on.' },
     INVALID: { description: 'The file has errors and is not used.' },
     CHANGED_AFTER_PUBLISHING: { description: 'The file differs from the published version of its number; the published one keeps serving.' },
+  },
+});
+
+registerEnumType(RuleSetKind, {
+  name: 'RuleSetPurpose',
+  description: 'What a rule set prices: its `purpose` in the file.',
+  valuesConfig: {
+    PRICE: { description: 'What customers are charged: plans name it.' },
+    COST: { description: 'A cost book: what serving each event costs, rated beside its price; never a plan’s price.' },
   },
 });
 
@@ -49,6 +58,9 @@ export class RuleSetVersionObject {
 
   @Field(() => String, { nullable: true })
   currency!: string | null;
+
+  @Field(() => RuleSetKind, { nullable: true, description: 'PRICE or COST (a cost book); null for a file that could not be used.' })
+  purpose!: RuleSetKind | null;
 
   @Field(() => String, { nullable: true, description: 'SHA-256 of the canonical JSON content.' })
   hash!: string | null;
@@ -104,7 +116,7 @@ export class PricedLineObject {
   @Field(() => [String], { description: 'Adjustments applied to this line, by id.' })
   adjustments!: string[];
 
-  @Field(() => Boolean, { description: 'True when the amount is provisional until the period closes (volume tiers, LATEST meters).' })
+  @Field(() => Boolean, { description: 'True when the amount is provisional until the period closes (volume tiers, LATEST and RECURRING meters).' })
   provisional!: boolean;
 
   @Field(() => Boolean, {

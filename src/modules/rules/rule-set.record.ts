@@ -24,6 +24,13 @@ export const RuleSetStatus = {
 } as const;
 export type RuleSetStatus = (typeof RuleSetStatus)[keyof typeof RuleSetStatus];
 
+/** What a rule set prices (its `purpose`): customers' charges, or what serving events costs (a cost book). */
+export const RuleSetKind = {
+  PRICE: 'PRICE',
+  COST: 'COST',
+} as const;
+export type RuleSetKind = (typeof RuleSetKind)[keyof typeof RuleSetKind];
+
 export interface RuleFileError extends RuleFileProblem {
   file: string;
 }
@@ -34,6 +41,8 @@ export interface RuleSetEntry {
   version: number | null;
   effectiveFrom: Date | null;
   currency: string | null;
+  /** PRICE or COST (a cost book); null for a file that could not be used. */
+  purpose: RuleSetKind | null;
   hash: string | null;
   status: RuleSetStatus;
   file: string | null;

@@ -2,13 +2,14 @@ import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { SqlPool } from '../../db/sql.js';
 import type { CompiledRuleSet } from '../../rating/compile.js';
+import type { RuleSetDefinition } from '../../rating/types.js';
 import { RuleBook } from '../../rating/rule-book.js';
 import { validateRuleSetText } from '../../rating/validate.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { backdatingProblem } from './rule-lock.pure.js';
+import { backdatingProblem, PURPOSE_PROBLEM, purposeProblem } from './rule-lock.pure.js';
 import { formatProblem, locateInFile, readRuleFiles, ruleFileIdentity } from './rule-set.files.js';
-import { RuleSetStatus, type PublishedRuleSet, type RuleSetEntry } from './rule-set.record.js';
+import { RuleSetKind, RuleSetStatus, type PublishedRuleSet, type RuleSetEntry } from './rule-set.record.js';
 import { RuleSetRepository } from './rule-set.repository.js';
 
 export interface RuleServiceOptions {
@@ -99,6 +100,16 @@ export class RuleService {
     return this.book.version(key, version);
   }
 
+  /** The version in force at `at` of every cost book: what rates an event's cost. */
+  costBooks(at: Date): CompiledRuleSet[] {
+    return this.book.costBooks(at);
+  }
+
+  /** Whether `key` names a cost book, which never prices usage. */
+  isCostBook(key: string): boolean {
+    return this.book.isCostBook(key);
+  }
+
   /** Every published version (SCHEDULED while its effectiveFrom is ahead) and every refused file. */
   status(): RuleSetEntry[] {
     const now = this.clock.now().getTime();
@@ -129,11 +140,13 @@ export class RuleService {
       const { definition, hash } = result;
       const id = `${definition.key}@${definition.version}`;
       let stored = published.get(id);
-      const late = !stored && keysBefore.has(definition.key) ? backdatingProblem(definition, this.clock.now()) : undefined;
-      if (late) {
-        this.logger.warn({ file }, `refused rule file: ${late}`);
-        const where = this.options.dir ? await locateInFile(path.join(this.options.dir, file), '/effectiveFrom') : { line: 1, column: 1 };
-        problems.push(problemEntry(file, definition.key, definition.version, RuleSetStatus.INVALID, [{ pointer: '/effectiveFrom', ...where, message: late }]));
+      // A new version may not start in the past unless it says so, nor change its key's purpose.
+      const refusal = stored ? undefined : (keysBefore.has(definition.key) ? backdatingProblem(definition, this.clock.now()) : undefined) ?? purposeProblem(definition, [...published.values()].map(purposeOf));
+      if (refusal) {
+        this.logger.warn({ file }, `refused rule file: ${refusal}`);
+        const pointer = refusal.startsWith(PURPOSE_PROBLEM) ? '/purpose' : '/effectiveFrom';
+        const where = this.options.dir ? await locateInFile(path.join(this.options.dir, file), pointer) : { line: 1, column: 1 };
+        problems.push(problemEntry(file, definition.key, definition.version, RuleSetStatus.INVALID, [{ pointer, ...where, message: refusal }]));
         continue;
       }
       if (!stored) {
@@ -195,12 +208,15 @@ export class RuleService {
   }
 }
 
+const purposeOf = (p: PublishedRuleSet) => ({ key: p.key, version: p.version, purpose: (p.content as RuleSetDefinition).purpose ?? 'price' });
+
 function servingEntry(p: PublishedRuleSet, file: string | null): RuleSetEntry {
   return {
     key: p.key,
     version: p.version,
     effectiveFrom: p.effectiveFrom,
     currency: p.currency,
+    purpose: (p.content as RuleSetDefinition).purpose === 'cost' ? RuleSetKind.COST : RuleSetKind.PRICE,
     hash: p.hash,
     status: RuleSetStatus.SERVING,
     file,
@@ -210,5 +226,5 @@ function servingEntry(p: PublishedRuleSet, file: string | null): RuleSetEntry {
 }
 
 function problemEntry(file: string, key: string | null, version: number | null, status: RuleSetStatus, problems: Array<{ pointer: string; line: number; column: number; message: string }>): RuleSetEntry {
-  return { key, version, effectiveFrom: null, currency: null, hash: null, status, file, publishedAt: null, errors: problems.map((p) => ({ ...p, file })) };
+  return { key, version, effectiveFrom: null, currency: null, purpose: null, hash: null, status, file, publishedAt: null, errors: problems.map((p) => ({ ...p, file })) };
 }

@@ -1,6 +1,7 @@
 import type { CompiledRuleSet } from '../../rating/compile.js';
-import { rateEvent, rateEventIfWarm } from '../../rating/rate-event.js';
+import { priceSelection } from '../../rating/rate-event.js';
 import type { RuleBook } from '../../rating/rule-book.js';
+import { toSelectionFacts, type Selection } from '../../rating/selection.js';
 import type { EventRating, MeterFacts, PlanFacts, RatingInput } from '../../rating/types.js';
 import { Decimal, formatDecimal, RoundingMode } from '../../shared/money/decimal.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
@@ -44,8 +45,23 @@ export interface SimulationTally {
   unchanged: number;
   /** Events read before the window, to rebuild the counters of the window's first periods. */
   primed: number;
-  state: { customerId: string; period: string; counters: Map<string, Decimal>; meters: Map<string, Decimal> };
+  state: {
+    customerId: string;
+    period: string;
+    counters: Map<string, Decimal>;
+    meters: Map<string, Decimal>;
+    selections: SelectionMemo;
+    /** The current customer's cells by (interned) dimensions object, then rule set and currency. */
+    cellsByDimensions: Map<Readonly<Record<string, string>>, Map<string, SimulationCell>>;
+  };
 }
+
+/**
+ * The current customer's rule selections, for rule sets whose selection reads only the event's
+ * meter and dimensions, the customer and the plan: by rule set, meter and plan, then by the
+ * (interned) dimensions object.
+ */
+type SelectionMemo = Map<CompiledRuleSet, Map<string, Map<Readonly<Record<string, string>>, Selection>>>;
 
 export function newTally(by: string, candidateKeys: Iterable<string>, from: Date): SimulationTally {
   return {
@@ -58,7 +74,7 @@ export function newTally(by: string, candidateKeys: Iterable<string>, from: Date
     refused: 0,
     unchanged: 0,
     primed: 0,
-    state: { customerId: '', period: '', counters: new Map(), meters: new Map() },
+    state: { customerId: '', period: '', counters: new Map(), meters: new Map(), selections: new Map(), cellsByDimensions: new Map() },
   };
 }
 
@@ -108,6 +124,7 @@ export async function simulateBatch(book: RuleBook, tally: SimulationTally, rows
   let customerFacts: RatingInput['customer'] = { id: '', externalId: '', metadata: {} };
   for (const row of rows) {
     const [customerId, period, atText, meterCode, , dimensionsJson, , key, currency, chargedText] = row;
+    if (customerId !== state.customerId) state.cellsByDimensions = new Map();
     if (customerId !== state.customerId || period !== state.period) {
       state.customerId = customerId;
       state.period = period;
@@ -115,10 +132,11 @@ export async function simulateBatch(book: RuleBook, tally: SimulationTally, rows
       state.meters = new Map();
     }
     if (customer?.id !== customerId) {
+      state.selections = new Map();
       customer = lookups.customers.get(customerId);
       customerFacts = { id: customerId, externalId: customer?.externalId ?? customerId, metadata: customer?.metadata ?? {} };
     }
-    const at = Date.parse(atText);
+    const at = utcMillis(atText);
     const dimensions = dimensionsOf(tally, dimensionsJson);
     const charged = BigInt(chargedText);
     let candidate = charged;
@@ -128,10 +146,16 @@ export async function simulateBatch(book: RuleBook, tally: SimulationTally, rows
       const timestamp = new Date(at);
       const ruleSet: CompiledRuleSet | undefined = book.resolve(key, timestamp);
       if (ruleSet) {
-        const input = ratingInput(state, customerFacts, planAt(customer, at), lookups.meters.get(meterCode), row, dimensions, timestamp);
-        // Awaits only when the rule selection is not memoised yet.
-        const rating = rateEventIfWarm(ruleSet, input) ?? (await rateEvent(ruleSet, input));
-        candidate = advance(state, rating, meterCode);
+        const plan = planAt(customer, at);
+        const input = ratingInput(state, customerFacts, plan, lookups.meters.get(meterCode), row, dimensions, timestamp);
+        const memo = ruleSet.selector.readsContextOnly ? selectionsOf(state.selections, ruleSet, meterCode, plan) : null;
+        let selection = memo?.get(dimensions);
+        if (!selection) {
+          // Awaits only when the rule selection is not memoised by the rule set yet.
+          selection = ruleSet.selector.lookup(input) ?? (await ruleSet.selector.select(toSelectionFacts(input)));
+          memo?.set(dimensions, selection);
+        }
+        candidate = advance(state, priceSelection(ruleSet, input, selection), meterCode);
       } else candidate = -1n;
       if (candidate < 0n) {
         candidate = 0n;
@@ -143,17 +167,44 @@ export async function simulateBatch(book: RuleBook, tally: SimulationTally, rows
       continue;
     }
     tally.events++;
-    const value = Object.hasOwn(dimensions, tally.by) ? String(dimensions[tally.by]) : NO_DIMENSION;
-    const cellKey = `${customerId}\u0000${value}\u0000${key}\u0000${currency}`;
-    const cell = tally.cells.get(cellKey);
-    if (cell) {
-      cell.events++;
-      cell.current += charged;
-      cell.candidate += candidate;
-    } else {
-      tally.cells.set(cellKey, { customer: customer?.externalId ?? customerId, value, ruleSet: key, currency, events: 1, current: charged, candidate });
+    let cells = state.cellsByDimensions.get(dimensions);
+    if (!cells) state.cellsByDimensions.set(dimensions, (cells = new Map()));
+    const inCustomer = `${key}\u0000${currency}`;
+    let cell = cells.get(inCustomer);
+    if (!cell) {
+      const value = Object.hasOwn(dimensions, tally.by) ? String(dimensions[tally.by]) : NO_DIMENSION;
+      const cellKey = `${customerId}\u0000${value}\u0000${key}\u0000${currency}`;
+      cell = tally.cells.get(cellKey);
+      if (!cell) tally.cells.set(cellKey, (cell = { customer: customer?.externalId ?? customerId, value, ruleSet: key, currency, events: 0, current: 0n, candidate: 0n }));
+      cells.set(inCustomer, cell);
     }
+    cell.events++;
+    cell.current += charged;
+    cell.candidate += candidate;
   }
+}
+
+function selectionsOf(memo: SelectionMemo, ruleSet: CompiledRuleSet, meterCode: string, plan: PlanFacts | null): Map<Readonly<Record<string, string>>, Selection> {
+  let byContext = memo.get(ruleSet);
+  if (!byContext) memo.set(ruleSet, (byContext = new Map()));
+  const context = plan ? `${meterCode}\u0000${plan.code}\u0000${plan.version}` : meterCode;
+  let byDimensions = byContext.get(context);
+  if (!byDimensions) byContext.set(context, (byDimensions = new Map()));
+  return byDimensions;
+}
+
+/**
+ * The instant of a timestamp as PostgreSQL prints it in UTC ("2026-03-01 12:00:00.5+00"), read
+ * field by field (Date.parse takes its slow path on this form); anything else goes to Date.parse.
+ */
+export function utcMillis(text: string): number {
+  const end = text.length - 3;
+  if (end < 19 || text.charCodeAt(10) !== 32 || text.charCodeAt(end) !== 43 || text.charCodeAt(end + 1) !== 48 || text.charCodeAt(end + 2) !== 48) return Date.parse(text);
+  const d = (i: number) => text.charCodeAt(i) - 48;
+  let ms = 0;
+  // Milliseconds: up to three digits after the point (PostgreSQL prints up to six, without trailing zeros).
+  for (let i = 20, scale = 100; i < end && scale >= 1; i++, scale /= 10) ms += d(i) * scale;
+  return Date.UTC(d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3), d(5) * 10 + d(6) - 1, d(8) * 10 + d(9), d(11) * 10 + d(12), d(14) * 10 + d(15), d(17) * 10 + d(18)) + ms;
 }
 
 /** The rating input of one event, with the period state before it. */

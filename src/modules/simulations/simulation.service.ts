@@ -106,8 +106,13 @@ export class SimulationService {
     try {
       const compiled = request.candidate.flatMap((f) => (f.result.ok ? [f.result.compiled] : []));
       const book = new RuleBook(compiled);
-      const tally = newTally(by, book.keys(), from);
-      await this.repo.stream({ from, to, customerIds }, this.limits.statementTimeoutMs, (rows, customers, meters) => simulateBatch(book, tally, rows, { customers, meters }));
+      let tally = newTally(by, book.keys(), from);
+      await this.repo.stream(
+        { from, to, customerIds },
+        this.limits.statementTimeoutMs,
+        (rows, customers, meters) => simulateBatch(book, tally, rows, { customers, meters }),
+        () => void (tally = newTally(by, book.keys(), from)),
+      );
       return simulationReport(tally, from, to);
     } finally {
       if (credential !== undefined) this.running.delete(credential);

@@ -2,7 +2,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import type { TaxRate } from './tax-rate.repository.js';
 
-@ObjectType({ description: 'A named tax percentage that customers and plans refer to by code.' })
+@ObjectType('TaxRate', { description: 'A named tax percentage that customers and plans refer to by code.' })
 export class TaxRateObject {
   @Field(() => String)
   code!: string;

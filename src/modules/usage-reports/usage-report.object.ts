@@ -1,3 +1,4 @@
+import { GraphQLSafeInt } from 'graphql-scalars';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { formatDecimal } from '../../shared/money/decimal.js';
@@ -27,8 +28,8 @@ export class UsageSumsObject {
   @Field(() => DecimalScalar, { description: 'What was charged (sum of the events\' charges, 1e-9 of the currency): what the ledger moved.' })
   charged!: string;
 
-  @Field(() => String, { description: 'Number of events (a string: it may exceed 32 bits).' })
-  events!: string;
+  @Field(() => GraphQLSafeInt, { description: 'Number of events: an integer, exact up to 2^53 − 1 (more than 32 bits).' })
+  events!: number;
 }
 
 @ObjectType('UsageDimensionValue')
@@ -54,7 +55,7 @@ export class UsageGroupObject extends UsageSumsObject {
   @Field(() => DecimalScalar, {
     nullable: true,
     description:
-      "The meter's aggregate over the bucket: COUNT events, SUM total, MAX largest, UNIQUE_COUNT distinct values of its property, LATEST the latest event's quantity. Null when the group holds several meters.",
+      "The meter's aggregate over the bucket: COUNT events, SUM total, MAX largest, UNIQUE_COUNT distinct values of its property, LATEST the latest event's quantity, RECURRING the level its latest event set (the level at the bucket's end). Null when the group holds several meters.",
   })
   quantity!: string | null;
 }
@@ -185,8 +186,14 @@ export const toUsageSumsObject = (s: UsageSums): UsageSumsObject => ({
   currency: s.currency,
   amount: formatDecimal(s.amount),
   charged: formatLedgerUnits(s.charged),
-  events: s.events.toString(),
+  events: countOf(s.events),
 });
+
+/** A count as a JSON number: exact below 2^53, which no count of events reaches. */
+function countOf(n: bigint): number {
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`a count of ${n} exceeds 2^53 - 1`);
+  return Number(n);
+}
 
 const toUsageGroupObject = (g: UsageGroup): UsageGroupObject => ({
   ...toUsageSumsObject(g),

@@ -13,6 +13,14 @@ export interface RangeQuery {
   bounds: Date[];
   dimensions: string[];
   meterCodes: string[] | null;
+  /** Only events whose dimension `key` has one of `values`, for every filter. */
+  filters?: UsageDimensionFilter[];
+}
+
+/** A dimension and the values it may have. */
+export interface UsageDimensionFilter {
+  key: string;
+  values: string[];
 }
 
 /** One bucket, meter, currency and dimension values. Numbers are decimal strings. */
@@ -61,7 +69,7 @@ export class UsageReportRepository {
   /**
    * Aggregates per bucket, meter, currency and dimension values, as each meter's type needs:
    * sums, the max, distinct values of the meter's property (UNIQUE_COUNT), and the quantity of
-   * the latest event (LATEST; ties broken by event id).
+   * the latest event (LATEST, and RECURRING: the level at the bucket's end; ties broken by event id).
    */
   async aggregate(q: RangeQuery): Promise<RangeRow[]> {
     const params: SqlParam[] = [q.customerId, q.from, q.to, q.lo, q.hi, q.bounds, q.meterCodes];
@@ -70,23 +78,28 @@ export class UsageReportRepository {
       return `s.dimensions->>$${params.length} as d${i}`;
     });
     const groupDims = q.dimensions.map((_, i) => `, d${i}`).join('');
+    const filters = (q.filters ?? []).map((f) => {
+      params.push(f.key, f.values);
+      return ` and dimensions->>$${params.length - 1} = any ($${params.length}::text[])`;
+    });
+    const where = filters.join('');
     const rows = await this.sql.query<Row>(
       `with src as (
          select r.bin_start as at, r.meter_code, r.currency, r.dimensions, r.events, r.quantity, r.max_quantity, r.amount, r.charged,
                 r.latest_at, r.latest_event_id, r.latest_quantity
            from usage_rollup r
-          where r.customer_id = $1 and r.bin_start >= $4 and r.bin_start < $5 and ($7::text[] is null or r.meter_code = any ($7))
+          where r.customer_id = $1 and r.bin_start >= $4 and r.bin_start < $5 and ($7::text[] is null or r.meter_code = any ($7))${where.replaceAll('dimensions->>', 'r.dimensions->>')}
          union all
          select e.occurred_at, e.meter_code, e.currency, e.dimensions, 1, e.quantity, e.quantity, e.amount, e.charged,
                 e.occurred_at, e.id, e.quantity
            from usage_event e
-          where e.customer_id = $1 and ($7::text[] is null or e.meter_code = any ($7))
+          where e.customer_id = $1 and ($7::text[] is null or e.meter_code = any ($7))${where.replaceAll('dimensions->>', 'e.dimensions->>')}
             and ((e.occurred_at >= $2 and e.occurred_at < $4) or (e.occurred_at >= $5 and e.occurred_at < $3)))
        select width_bucket(s.at, $6::timestamptz[]) as bucket, s.meter_code, m.aggregation, s.currency${dims.map((d) => `, ${d}`).join('')},
               sum(s.events)::text as events, sum(s.quantity)::text as quantity, max(s.max_quantity)::text as max_quantity,
               count(distinct s.dimensions->>m.property) filter (where m.aggregation = 'UNIQUE_COUNT')::text as uniques,
               ((array_agg(s.latest_quantity order by s.latest_at desc, s.latest_event_id desc)
-                 filter (where m.aggregation = 'LATEST'))[1])::text as latest,
+                 filter (where m.aggregation in ('LATEST', 'RECURRING')))[1])::text as latest,
               sum(s.amount)::text as amount, sum(s.charged)::text as charged
          from src s join meter m on m.code = s.meter_code
         group by 1, 2, 3, 4${groupDims}

@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { assertCustomerAccess, Role } from '../api-keys/index.js';
 import { Granularity } from './usage-buckets.pure.js';
-import { UsageGroupByInput } from './usage-report.inputs.js';
+import { UsageDimensionFilterInput, UsageGroupByInput } from './usage-report.inputs.js';
 import { CurrentPeriodObject, toCurrentPeriodObject, toUsageReportObject, UsageReportObject } from './usage-report.object.js';
 import type { UsageReportService } from './usage-report.service.js';
 
@@ -22,6 +22,7 @@ export class UsageReportResolver {
     @Arg('granularity', () => Granularity) granularity: Granularity,
     @Arg('groupBy', () => UsageGroupByInput, { nullable: true }) groupBy: UsageGroupByInput | null,
     @Arg('meterCodes', () => [String], { nullable: true, description: 'Only these meters (default: all).' }) meterCodes: string[] | null,
+    @Arg('filter', () => [UsageDimensionFilterInput], { nullable: true, description: 'Only events matching every filter (at most 4), by dimension value.' }) filter: UsageDimensionFilterInput[] | null,
   ): Promise<UsageReportObject> {
     assertCustomerAccess(ctx.principal, customerId);
     const report = await this.service.usage({
@@ -32,6 +33,7 @@ export class UsageReportResolver {
       groupByMeter: groupBy?.meter ?? false,
       dimensions: groupBy?.dimensions ?? [],
       meterCodes: meterCodes ?? null,
+      filters: filter ?? [],
     });
     return toUsageReportObject(report);
   }

@@ -10,10 +10,12 @@ import type { Period, SubscriptionService } from '../subscriptions/index.js';
 import { LimitMode, type Wallet, type WalletService } from '../wallets/index.js';
 import { binSpan, bucketBounds, Granularity } from './usage-buckets.pure.js';
 import { elapsedShare, projectSpend } from './usage-projection.pure.js';
-import { UsageReportRepository, type RangeRow } from './usage-report.repository.js';
+import { UsageReportRepository, type RangeRow, type UsageDimensionFilter } from './usage-report.repository.js';
 
 export const MAX_GROUP_DIMENSIONS = 4;
 export const MAX_METER_FILTER = 50;
+export const MAX_DIMENSION_FILTERS = 4;
+export const MAX_FILTER_VALUES = 50;
 export const MAX_TOP_MODELS = 50;
 /** The dimension top models are ranked by. */
 export const MODEL_DIMENSION = 'model';
@@ -26,6 +28,8 @@ export interface UsageReportCommand {
   groupByMeter: boolean;
   dimensions: string[];
   meterCodes: string[] | null;
+  /** Only events matching every filter (by dimension value). */
+  filters?: UsageDimensionFilter[];
 }
 
 /** Sums of committed usage; amount exact, charged in ledger units. */
@@ -106,10 +110,11 @@ export class UsageReportService {
       else if (cmd.dimensions.indexOf(d) !== i) check.fail(`groupBy.dimensions.${i}`, `repeats ${JSON.stringify(d)}`);
     });
     if (cmd.meterCodes && cmd.meterCodes.length > MAX_METER_FILTER) check.fail('meterCodes', `must have at most ${MAX_METER_FILTER} codes`);
+    checkFilters(check, cmd.filters ?? []);
     check.done();
     const customer = await this.customers.get({ id: cmd.customerId });
     const bounds = bucketBounds(cmd.from, cmd.to, cmd.granularity, customer.timezone);
-    const rows = await this.repo.aggregate({ customerId: customer.id, from: cmd.from, to: cmd.to, ...binSpan(cmd.from, cmd.to), bounds, dimensions: cmd.dimensions, meterCodes: cmd.meterCodes });
+    const rows = await this.repo.aggregate({ customerId: customer.id, from: cmd.from, to: cmd.to, ...binSpan(cmd.from, cmd.to), bounds, dimensions: cmd.dimensions, meterCodes: cmd.meterCodes, filters: cmd.filters ?? [] });
     const groups = mergeRows(rows, cmd.dimensions, cmd.groupByMeter);
     const buckets = bounds.slice(1).map((end, i) => ({ start: bounds[i]!, end, groups: groups.get(i + 1) ?? [] }));
     return { customer, from: cmd.from, to: cmd.to, granularity: cmd.granularity, buckets, totals: totalsOf([...groups.values()].flat()) };
@@ -151,6 +156,17 @@ export class UsageReportService {
   }
 }
 
+/** Filters by dimension value: few, on dimension names, each with 1 to MAX_FILTER_VALUES values of at most 255 characters. */
+export function checkFilters(check: Checker, filters: UsageDimensionFilter[]): void {
+  if (filters.length > MAX_DIMENSION_FILTERS) check.fail('filter', `must have at most ${MAX_DIMENSION_FILTERS} filters`);
+  filters.forEach((f, i) => {
+    if (!CODE_PATTERN.test(f.key)) check.fail(`filter.${i}.key`, 'is not a dimension name');
+    else if (filters.findIndex((g) => g.key === f.key) !== i) check.fail(`filter.${i}.key`, `repeats ${JSON.stringify(f.key)}`);
+    if (f.values.length === 0 || f.values.length > MAX_FILTER_VALUES) check.fail(`filter.${i}.values`, `must have 1 to ${MAX_FILTER_VALUES} values`);
+    else if (f.values.some((v) => v.length > 255)) check.fail(`filter.${i}.values`, 'values are at most 255 characters');
+  });
+}
+
 /** A meter's aggregate over one bucket, by its type (see the README: "Usage queries"). */
 export function quantityOf(row: RangeRow): Decimal {
   switch (row.aggregation) {
@@ -163,6 +179,7 @@ export function quantityOf(row: RangeRow): Decimal {
     case Aggregation.UNIQUE_COUNT:
       return new Decimal(row.uniques);
     case Aggregation.LATEST:
+    case Aggregation.RECURRING:
       return new Decimal(row.latest ?? '0');
   }
 }

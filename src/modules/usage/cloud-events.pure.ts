@@ -13,9 +13,10 @@ import type { RecordUsageCommand } from './usage-prepare.service.js';
  *   type         the meter code
  *   subject      the customer's external id
  *   time         when the usage happened (RFC 3339; now when absent)
- *   data         an object: the meter's property is the quantity (SUM, MAX, LATEST meters; a
- *                COUNT meter counts the event and a UNIQUE_COUNT meter the property's distinct
- *                values, as a dimension), the meter's dimensions are the dimensions, and any other
+ *   data         an object: the meter's property is the quantity (SUM, MAX, LATEST meters, and
+ *                a RECURRING meter's new level; a COUNT meter counts the event and a UNIQUE_COUNT
+ *                meter the property's distinct values, as a dimension), the meter's dimensions
+ *                are the dimensions, and any other
  *                numeric member is a value the rules may read. Numbers are taken only when they
  *                are exact as JSON numbers (at most 15 significant digits); send decimal strings
  *                otherwise.

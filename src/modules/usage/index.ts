@@ -3,7 +3,7 @@ export { checkDimensions, checkDistinctValue, checkQuantity, checkValues } from 
 export { keyReused, type RefusalCode, reservationClosed, type UsageOutcome } from './usage-outcomes.pure.js';
 export { meterFacts } from './usage-rating.pure.js';
 export { RuleSetRefObject, TierPartObject, toRefusal, toUsageEventObject, UsageEventObject, UsageRefusalObject } from './usage.object.js';
-export { COMMIT_SESSION, UsageRepository } from './usage.repository.js';
+export { COMMIT_SESSION, toUsageEventRecord, type UsageEventRow, UsageRepository } from './usage.repository.js';
 export { UsageResolver } from './usage.resolver.js';
 export { usageRoutes } from './usage.routes.js';
 export type { AuthorizeUsageCommand, RecordUsageCommand } from './usage-prepare.service.js';
@@ -12,3 +12,4 @@ export type { PartitionRow, PruneRow } from './usage-partition.repository.js';
 export { UsagePartitionRepository } from './usage-partition.repository.js';
 export { type PruneReport, UsagePartitionService } from './usage-partition.service.js';
 export { UsagePartitionWorker } from './usage-partition.worker.js';
+export type { UsageEventRecord } from './usage-event.record.js';

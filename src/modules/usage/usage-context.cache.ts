@@ -16,7 +16,13 @@ export interface UsageContext {
   ruleSet: CompiledRuleSet;
   period: Period;
   periodKey: string;
+  /** The cost books in force at the event's time: they rate what serving it cost. */
+  costBooks: CompiledRuleSet[];
 }
+
+/** A plan charge names a cost book as its price: refused, nothing is charged. */
+export const costBookAsPrice = (key: string): AppError =>
+  new AppError(ErrorCode.RULE_SET_IS_COST_BOOK, `rule set ${key} is a cost book: it says what serving usage costs and never prices it; the plan must name a price rule set`, { ruleSet: key });
 
 /**
  * Lookups read for every event and changed rarely: fresh for CACHE_MS; after that the cached value
@@ -79,6 +85,8 @@ export class UsageContextCache {
     }
     const ruleSet = this.rules.resolve(charge.charge.ruleSetKey, at);
     if (!ruleSet) throw notFound('rule set in force', `${charge.charge.ruleSetKey} at ${at.toISOString()}`);
+    // Fail closed: a cost book (named by a plan before it was published as one) never prices usage.
+    if (ruleSet.purpose === 'cost') throw costBookAsPrice(ruleSet.ref.key);
     const periodCacheKey = `${customer.id}|${active?.subscription.id ?? ''}|${customer.timezone}`;
     let period = this.periods.get(periodCacheKey);
     if (!period || at.getTime() < period.start.getTime() || at.getTime() >= period.end.getTime()) {
@@ -86,6 +94,6 @@ export class UsageContextCache {
       if (this.periods.size > 100_000) this.periods.clear();
       this.periods.set(periodCacheKey, period);
     }
-    return { customer, meter, active, ruleSet, period, periodKey: periodKey(period) };
+    return { customer, meter, active, ruleSet, period, periodKey: periodKey(period), costBooks: this.rules.costBooks(at) };
   }
 }

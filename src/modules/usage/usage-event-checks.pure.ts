@@ -9,10 +9,13 @@ export const MAX_VALUES = 8;
 const KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** A usage quantity: positive, at most QUANTITY_SCALE decimals, at most MAX_QUANTITY. */
-export function checkQuantity(check: Checker, path: string, quantity: Decimal | null | undefined): Decimal | undefined {
+/**
+ * A usage quantity: positive (or zero, with `zero`), at most QUANTITY_SCALE decimals, at most
+ * MAX_QUANTITY.
+ */
+export function checkQuantity(check: Checker, path: string, quantity: Decimal | null | undefined, zero = false): Decimal | undefined {
   if (quantity === null || quantity === undefined) return check.fail(path, 'is required');
-  if (!quantity.greaterThan(0)) return check.fail(path, 'must be greater than zero');
+  if (zero ? quantity.isNegative() : !quantity.greaterThan(0)) return check.fail(path, zero ? 'must not be negative' : 'must be greater than zero');
   if (quantity.decimalPlaces() > QUANTITY_SCALE) return check.fail(path, `must have at most ${QUANTITY_SCALE} decimal places`);
   if (quantity.greaterThan(MAX_QUANTITY)) return check.fail(path, `must be at most ${MAX_QUANTITY.toFixed()}`);
   return quantity;
@@ -20,10 +23,11 @@ export function checkQuantity(check: Checker, path: string, quantity: Decimal | 
 
 /**
  * The quantity of an event of this meter. COUNT and UNIQUE_COUNT meters count events (or the
- * distinct values they carry): quantity is left out or "1". The others measure a quantity.
+ * distinct values they carry): quantity is left out or "1". The others measure a quantity; a
+ * RECURRING meter's is the level it sets, which may be 0 (every seat removed).
  */
 export function checkMeterQuantity(check: Checker, path: string, quantity: Decimal | null | undefined, meter: Meter): Decimal | undefined {
-  if (meter.aggregation !== 'COUNT' && meter.aggregation !== 'UNIQUE_COUNT') return checkQuantity(check, path, quantity);
+  if (meter.aggregation !== 'COUNT' && meter.aggregation !== 'UNIQUE_COUNT') return checkQuantity(check, path, quantity, meter.aggregation === 'RECURRING');
   if (quantity && !quantity.equals(1)) {
     const what = meter.aggregation === 'COUNT' ? 'counts events' : `counts distinct values of ${meter.property}`;
     return check.fail(path, `a ${meter.aggregation} meter ${what}: leave quantity out or send "1"`);

@@ -1,3 +1,4 @@
+import type { CostBookUse } from '../../rating/cost-book.js';
 import type { EventRating, PricedLine } from '../../rating/types.js';
 import { formatDecimal } from '../../shared/money/decimal.js';
 
@@ -56,6 +57,17 @@ export interface UsageEventRecord {
   availableAfter: bigint | null;
   reservationId: string | null;
   createdAt: Date;
+  /**
+   * What serving the event cost, in `costCurrency`: exact, and in ledger units rounded half-up
+   * once. Every cost field is null when the cost is unknown (no cost book priced the event and it
+   * carried no provider cost), never zero.
+   */
+  cost: string | null;
+  costUnits: bigint | null;
+  /** BOOK: priced by the cost books in `costBook`; ACTUAL: the event's `values.providerCost`. */
+  costSource: 'BOOK' | 'ACTUAL' | null;
+  costCurrency: string | null;
+  costBook: CostBookUse[] | null;
 }
 
 export function toStoredLine(l: PricedLine): StoredLine {

@@ -1,3 +1,4 @@
+import type { EventCost } from '../../rating/cost-book.js';
 import type { EventRating } from '../../rating/types.js';
 import type { Decimal } from '../../shared/money/decimal.js';
 import type { CounterCheck, ReserveEvent, ReserveResult } from '../reservations/index.js';
@@ -28,6 +29,8 @@ export interface UsageJob {
   /** The authorization hold and reservation this event settles. */
   settles: { holdId: string; reservationId: string } | null;
   rating?: EventRating;
+  /** What serving the event cost (cost books, or its actual provider cost); null when unknown. Rated once. */
+  cost?: EventCost | null;
   /** The counters and meter quantity the last reservation moved (set when it is built). */
   checks?: { counters: CounterCheck[]; meterQuantity: ReserveEvent['meterQuantity'] };
   reserved?: Extract<ReserveResult, { status: 'OK' }>;

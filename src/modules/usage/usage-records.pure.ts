@@ -1,3 +1,4 @@
+import type { EventCost } from '../../rating/cost-book.js';
 import { formatDecimal } from '../../shared/money/decimal.js';
 import type { Reservation } from '../reservations/index.js';
 import { keptHold } from './reserve-events.pure.js';
@@ -38,6 +39,19 @@ export function toEventRecord(job: UsageJob, now: Date): UsageEventRecord {
     availableAfter: r.available,
     reservationId: job.settles?.reservationId ?? null,
     createdAt: now,
+    ...costFields(job.cost ?? null),
+  };
+}
+
+/** The cost columns of an event: all null when its cost is unknown. */
+function costFields(cost: EventCost | null): Pick<UsageEventRecord, 'cost' | 'costUnits' | 'costSource' | 'costCurrency' | 'costBook'> {
+  if (!cost) return { cost: null, costUnits: null, costSource: null, costCurrency: null, costBook: null };
+  return {
+    cost: formatDecimal(cost.amount),
+    costUnits: cost.units,
+    costSource: cost.source,
+    costCurrency: cost.currency,
+    costBook: cost.source === 'BOOK' ? cost.books : null,
   };
 }
 

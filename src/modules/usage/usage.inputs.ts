@@ -15,7 +15,7 @@ export class RecordUsageInput {
   @Field(() => String)
   meterCode!: string;
 
-  @Field(() => DecimalScalar, { nullable: true, description: 'Positive, at most 6 decimals. Leave out for COUNT meters.' })
+  @Field(() => DecimalScalar, { nullable: true, description: 'Positive, at most 6 decimals (a RECURRING meter: its new level, 0 allowed). Leave out for COUNT meters.' })
   quantity?: Decimal | null;
 
   @Field(() => Date, { nullable: true, description: 'When the usage happened; now when absent. At most USAGE_MAX_AGE_DAYS in the past.' })

@@ -119,8 +119,11 @@ export class UsageEventObject {
   @Field(() => DecimalScalar)
   quantity!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the usage happened (its `timestamp` when recorded): it picks the rule-set version and the billing period.' })
   timestamp!: Date;
+
+  @Field(() => String, { description: 'The idempotency key it was recorded under, unique per customer.' })
+  idempotencyKey!: string;
 
   @Field(() => GraphQLJSONObject)
   dimensions!: Record<string, string>;
@@ -210,6 +213,7 @@ export const toUsageEventObject = (e: UsageEventRecord): UsageEventObject => ({
   meterCode: e.meterCode,
   quantity: e.quantity,
   timestamp: e.occurredAt,
+  idempotencyKey: e.idempotencyKey,
   dimensions: e.dimensions,
   values: e.values,
   currency: e.currency,

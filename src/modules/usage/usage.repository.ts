@@ -37,7 +37,8 @@ export type CommitOutcome =
   | { kind: 'duplicate' }
   | { kind: 'failed'; error: AppError | unknown };
 
-interface Row {
+/** A usage_event row as `select e.*` reads it. */
+export interface UsageEventRow {
   id: string;
   customer_id: string;
   idempotency_key: string;
@@ -65,9 +66,16 @@ interface Row {
   available_after: string | null;
   reservation_id: string | null;
   created_at: Date;
+  cost: string | null;
+  cost_units: string | null;
+  cost_source: UsageEventRecord['costSource'];
+  cost_currency: string | null;
+  cost_book: UsageEventRecord['costBook'];
 }
 
-const toRecord = (r: Row): UsageEventRecord => ({
+type Row = UsageEventRow;
+
+export const toUsageEventRecord = (r: Row): UsageEventRecord => ({
   id: r.id,
   customerId: r.customer_id,
   idempotencyKey: r.idempotency_key,
@@ -95,6 +103,11 @@ const toRecord = (r: Row): UsageEventRecord => ({
   availableAfter: r.available_after === null ? null : BigInt(r.available_after),
   reservationId: r.reservation_id,
   createdAt: r.created_at,
+  cost: r.cost,
+  costUnits: r.cost_units === null ? null : BigInt(r.cost_units),
+  costSource: r.cost_source,
+  costCurrency: r.cost_currency,
+  costBook: r.cost_book,
 });
 
 /**
@@ -127,7 +140,7 @@ export class UsageRepository {
         where (e.id, e.occurred_at) = (select k.event_id, k.occurred_at from usage_event_key k where k.customer_id = $1 and k.idempotency_key = $2)`,
       [customerId, idempotencyKey],
     );
-    return rows[0] ? toRecord(rows[0]) : null;
+    return rows[0] ? toUsageEventRecord(rows[0]) : null;
   }
 
   /** Events by (customer, key), keyed "customerId|key". */
@@ -137,7 +150,7 @@ export class UsageRepository {
         where (k.customer_id, k.idempotency_key) in (select * from unnest($1::uuid[], $2::varchar[]))`,
       [refs.map((r) => r.customerId), refs.map((r) => r.key)],
     );
-    return new Map(rows.map((r) => [`${r.customer_id}|${r.idempotency_key}`, toRecord(r)]));
+    return new Map(rows.map((r) => [`${r.customer_id}|${r.idempotency_key}`, toUsageEventRecord(r)]));
   }
 
   async findById(id: string): Promise<UsageEventRecord | null> {
@@ -145,7 +158,7 @@ export class UsageRepository {
       `select e.* from usage_event e where (e.id, e.occurred_at) = (select k.event_id, k.occurred_at from usage_event_key k where k.event_id = $1)`,
       [id],
     );
-    return rows[0] ? toRecord(rows[0]) : null;
+    return rows[0] ? toUsageEventRecord(rows[0]) : null;
   }
 
   /** When the event committed under a key happened, kept for every key, also once retention dropped the event. */
@@ -243,6 +256,11 @@ function toRow(e: UsageEventRecord, allocations: Allocation[], settles: string |
     available_after: e.availableAfter?.toString() ?? null,
     reservation_id: settles ?? e.reservationId,
     created_at: e.createdAt,
+    cost: e.cost,
+    cost_units: e.costUnits?.toString() ?? null,
+    cost_source: e.costSource,
+    cost_currency: e.costCurrency,
+    cost_book: e.costBook,
   };
 }
 

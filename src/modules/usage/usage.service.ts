@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config.js';
+import { costRatingInput, rateCost, rateCostIfWarm, type EventCost } from '../../rating/cost-book.js';
 import { rateEvent, rateEventIfWarm } from '../../rating/rate-event.js';
 import type { RatingInput } from '../../rating/types.js';
 import type { Clock } from '../../shared/clock.js';
@@ -257,7 +258,7 @@ export class UsageService {
    * counters: it moves none, and the settle prices the actual usage where the counters then are.
    */
   private async rate(job: UsageJob, ahead: (name: string) => Decimal | undefined = () => undefined): Promise<void> {
-    const { customer, meter, active, ruleSet, periodKey } = job.ctx;
+    const { customer, meter, active, ruleSet, periodKey, period } = job.ctx;
     const lookup = (name: string) => {
       if (job.kind === 'authorization') return undefined;
       const cached = this.counters.get(customer.id, periodKey, name);
@@ -268,10 +269,37 @@ export class UsageService {
       event: { meter: meter.code, quantity: job.quantity, timestamp: job.at, dimensions: job.dimensions, values: job.values },
       customer: { id: customer.id, externalId: customer.externalId, metadata: customer.metadata },
       plan: active ? { code: active.plan.plan.code, version: active.plan.plan.version } : null,
-      period: { quantity: lookup(CounterCache.meterName(meter.code)) ?? new Decimal(0), counters: { get: lookup } },
+      period: { quantity: lookup(CounterCache.meterName(meter.code)) ?? new Decimal(0), counters: { get: lookup }, start: period.start, end: period.end },
       meter: meterFacts(meter, job.dimensions),
     };
     job.rating = rateEventIfWarm(ruleSet, input) ?? (await rateEvent(ruleSet, input));
+    if (job.kind === 'usage' && job.cost === undefined && !job.rating.refusal) {
+      const cost = this.costOf(job, input);
+      job.cost = cost instanceof Promise ? await cost : cost;
+    }
+  }
+
+  /**
+   * What serving an event cost, rated once per event beside its price: by the cost books in
+   * force (each event alone, no period state), or the provider cost it carries. A cost book that
+   * fails leaves the cost unknown; it never refuses the event. Synchronous while the cost books'
+   * rule selections are memoised, as prices are.
+   */
+  private costOf(job: UsageJob, input: RatingInput): EventCost | null | Promise<EventCost | null> {
+    const facts = costRatingInput(input);
+    const { costBooks, ruleSet } = job.ctx;
+    try {
+      const warm = rateCostIfWarm(costBooks, facts, ruleSet.currency);
+      if (warm !== undefined) return warm;
+    } catch (err) {
+      return this.costFailed(job, err);
+    }
+    return rateCost(costBooks, facts, ruleSet.currency).catch((err: unknown) => this.costFailed(job, err));
+  }
+
+  private costFailed(job: UsageJob, err: unknown): null {
+    this.logger.warn({ err: (err as Error).message, meter: job.ctx.meter.code }, "rating an event's cost failed; its cost is unknown");
+    return null;
   }
 
   // ── reserve ───────────────────────────────────────────────────────────────────────────────

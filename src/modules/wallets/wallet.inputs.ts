@@ -71,6 +71,9 @@ export class LedgerMovePayload {
 
   @Field(() => DecimalScalar, { description: 'The balance right after this movement.' })
   balanceAfter!: string;
+
+  @Field(() => Boolean, { description: 'True when this is the answer of an earlier request with the same idempotency key, returned again: nothing moved this time.' })
+  replayed!: boolean;
 }
 
 @ObjectType()

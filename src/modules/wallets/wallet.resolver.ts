@@ -99,7 +99,7 @@ export class WalletResolver {
 
   private async toMovePayload(result: LedgerMoveResult): Promise<TopUpWalletPayload> {
     const [wallet, entry] = await Promise.all([this.service.get(result.walletId), this.service.entry(result.entryId)]);
-    return { wallet: toWalletObject(wallet, (await this.held(wallet.customerId)).get(wallet.id)), entry: toLedgerEntryObject(entry), balanceAfter: formatLedgerUnits(result.balanceAfter) };
+    return { wallet: toWalletObject(wallet, (await this.held(wallet.customerId)).get(wallet.id)), entry: toLedgerEntryObject(entry), balanceAfter: formatLedgerUnits(result.balanceAfter), replayed: result.replayed };
   }
 }
 

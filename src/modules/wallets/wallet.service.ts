@@ -55,6 +55,8 @@ export interface LedgerMoveResult {
   /** Balance right after this movement, in ledger units (as a string, as stored). */
   balanceAfter: string;
   version: string;
+  /** The answer of an earlier request with the same idempotency key, returned again (never stored). */
+  replayed: boolean;
 }
 
 /** Told after every committed ledger append, with the wallets' new totals and the alerts the transaction recorded. */
@@ -339,13 +341,13 @@ export class WalletService {
     move: (client: SqlClient, appended: AppendResult[], now: Date) => Promise<AppendResult>,
   ): Promise<LedgerMoveResult> {
     const now = this.clock.now();
-    const claim = await this.idempotency.claim<LedgerMoveResult>(client, operation, key, hash, now);
-    if (claim.kind === 'replay') return claim.response;
+    const claim = await this.idempotency.claim<Omit<LedgerMoveResult, 'replayed'>>(client, operation, key, hash, now);
+    if (claim.kind === 'replay') return { ...claim.response, replayed: true };
     if (!(await mainBlockId(client, walletId))) throw notFound('wallet', walletId);
     const result = await move(client, appended, now);
     const entry = result.entries[0]!;
     const totals = result.wallets.get(walletId)!;
-    const response: LedgerMoveResult = {
+    const response: Omit<LedgerMoveResult, 'replayed'> = {
       walletId,
       entryId: entry.id,
       creditBlockId: entry.creditBlockId,
@@ -353,7 +355,7 @@ export class WalletService {
       version: totals.version.toString(),
     };
     await this.idempotency.complete(client, operation, key, response);
-    return response;
+    return { ...response, replayed: false };
   }
 
   private async require(repo: WalletRepository, id: string): Promise<Wallet> {

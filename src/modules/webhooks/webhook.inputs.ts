@@ -96,4 +96,7 @@ export class ReplayWebhookEventsPayload {
 
   @Field(() => Int, { description: 'Events enqueued, each as a new delivery with its original id, timestamp and data.' })
   events!: number;
+
+  @Field(() => Boolean, { description: 'True when this is the answer of an earlier request with the same idempotency key, returned again: nothing was enqueued this time.' })
+  replayed!: boolean;
 }

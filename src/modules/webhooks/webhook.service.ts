@@ -49,6 +49,8 @@ export interface ReplayResult {
   replayId: string;
   endpointId: string;
   events: number;
+  /** The answer of an earlier request with the same idempotency key, returned again (never stored). */
+  replayed: boolean;
 }
 
 /** `whsec_` and 32 random bytes in base64: the key of the endpoint's signatures (Standard Webhooks). */
@@ -142,8 +144,8 @@ export class WebhookService {
     const result = await this.sql.transaction(async (client) => {
       fresh = false;
       const now = this.clock.now();
-      const claim = await this.idempotency.claim<ReplayResult>(client, 'replayWebhookEvents', key!, hash, now);
-      if (claim.kind === 'replay') return claim.response;
+      const claim = await this.idempotency.claim<Omit<ReplayResult, 'replayed'>>(client, 'replayWebhookEvents', key!, hash, now);
+      if (claim.kind === 'replay') return { ...claim.response, replayed: true };
       const endpoint = await this.repo.endpointIn(client, cmd.endpointId);
       if (!endpoint) throw notFound('webhook endpoint', cmd.endpointId);
       const topics = asked ?? endpoint.topics;
@@ -159,10 +161,10 @@ export class WebhookService {
       }
       const replayId = newId(now.getTime());
       const events = await this.repo.enqueueReplay(client, endpoint.id, replayId, range, now, MAX_REPLAY_EVENTS);
-      const response: ReplayResult = { replayId, endpointId: endpoint.id, events };
+      const response: Omit<ReplayResult, 'replayed'> = { replayId, endpointId: endpoint.id, events };
       await this.idempotency.complete(client, 'replayWebhookEvents', key!, response);
       fresh = true;
-      return response;
+      return { ...response, replayed: false };
     });
     if (fresh) for (const listener of this.replayedListeners) listener(result);
     return result;
