@@ -81,6 +81,16 @@ describe('price simulation, re-rating', () => {
     expect(report.totals[0]).toMatchObject({ events: 6, candidate: '13' });
   });
 
+  it('leaves the events of RECURRING meters as they were charged, counted as unchanged', async () => {
+    const tally = newTally('key', book.keys(), new Date('2026-03-01T00:00:00Z'));
+    const lookups = { customers: new Map([['c1', customer]]), meters: new Map([['tokens', { aggregation: 'RECURRING' as const, property: null }]]) };
+    const seats: SimulationEventRow = ['c1', '2026-03-01 00:00:00+00', '2026-03-16 00:00:00+00', 'tokens', '8', JSON.stringify({ key: 'web' }), '{}', 'tokens', 'USD', '15000000000'];
+    await simulateBatch(book, tally, [seats], lookups);
+    expect({ events: tally.events, unchanged: tally.unchanged, refused: tally.refused }).toEqual({ events: 1, unchanged: 1, refused: 0 });
+    const report = simulationReport(tally, new Date('2026-03-01T00:00:00Z'), new Date('2026-04-01T00:00:00Z'));
+    expect(report.totals[0]).toMatchObject({ current: '15', candidate: '15', difference: '0' });
+  });
+
   it('knows when a selection reads more than the event’s meter and dimensions, the customer and the plan', () => {
     const byQuantity = ruleSet([{ ...always({ id: 'x', model: 'per_unit', unitPrice: '1' }), conditions: { all: [{ fact: 'event', path: '$.quantity', operator: 'decimalGreaterThan', value: '10' }] } }]);
     const byPeriod = ruleSet([{ ...always({ id: 'x', model: 'per_unit', unitPrice: '1' }), conditions: { all: [{ fact: 'period', path: '$.quantity', operator: 'decimalGreaterThan', value: '10' }] } }]);

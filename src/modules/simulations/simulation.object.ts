@@ -3,7 +3,7 @@ import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { Decimal } from '../../shared/money/decimal.js';
 import type { SimulationLine, SimulationReport } from './simulation.pure.js';
 
-@ObjectType({ description: 'Revenue of one customer, dimension value, rule set or currency: as charged and as the candidate would charge it.' })
+@ObjectType('SimulationLine', { description: 'Revenue of one customer, dimension value, rule set or currency: as charged and as the candidate would charge it.' })
 export class SimulationLineObject {
   @Field(() => String, { description: 'The customer’s external id, the dimension’s value ("(none)" for events without it), the rule-set key, or the currency.' })
   name!: string;
@@ -27,7 +27,7 @@ export class SimulationLineObject {
   percent!: Decimal | null;
 }
 
-@ObjectType({ description: 'A price simulation: recorded events re-rated under candidate rule sets.' })
+@ObjectType('PricingSimulation', { description: 'A price simulation: recorded events re-rated under candidate rule sets.' })
 export class PricingSimulationObject {
   @Field(() => Date)
   from!: Date;

@@ -39,7 +39,10 @@ export interface SimulationTally {
   cells: Map<string, SimulationCell>;
   /** Parsed dimensions by their JSON text: events repeat a few combinations. */
   dimensions: Map<string, Readonly<Record<string, string>>>;
-  /** Events in the window, and of them those the candidate refuses (or has no version in force for) and those of rule sets it does not define. */
+  /**
+   * Events in the window, and of them those the candidate refuses (or has no version in force
+   * for) and those it leaves as charged: of rule sets it does not define, or of RECURRING meters.
+   */
   events: number;
   refused: number;
   unchanged: number;
@@ -140,7 +143,9 @@ export async function simulateBatch(book: RuleBook, tally: SimulationTally, rows
     const dimensions = dimensionsOf(tally, dimensionsJson);
     const charged = BigInt(chargedText);
     let candidate = charged;
-    if (!tally.candidateKeys.has(key)) {
+    // A RECURRING meter's charge depends on the billing period's bounds and the level carried
+    // into it, which a simulation does not rebuild: its events keep what they were charged.
+    if (!tally.candidateKeys.has(key) || lookups.meters.get(meterCode)?.aggregation === 'RECURRING') {
       if (at >= tally.fromMs) tally.unchanged++;
     } else {
       const timestamp = new Date(at);
