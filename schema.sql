@@ -302,18 +302,13 @@ end $$;
 CREATE FUNCTION public.meter_level_add() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-declare
-  recurring uuid[];
 begin
-  select coalesce(array_agg(m.id), '{}'::uuid[]) into recurring from meter m where m.aggregation = 'RECURRING';
-  if cardinality(recurring) = 0 then
-    return null;
-  end if;
   insert into meter_level (customer_id, meter_id, set_at, event_id, level, dimensions, counters)
   select n.customer_id, n.meter_id, n.occurred_at, n.id, n.quantity, n.dimensions,
          array(select distinct l->>'ck' from jsonb_array_elements(n.lines) l where l ? 'ck' order by 1)
     from new_events n
-   where n.meter_id = any(recurring)
+    join meter m on m.id = n.meter_id
+   where m.aggregation = 'RECURRING'
    order by 1, 2, 3, 4
   on conflict do nothing;
   return null;
