@@ -44,6 +44,7 @@ declare
   new_level int;
   lvl int;
   a alert;
+  d_at timestamptz;
 begin
   insert into alert_state (definition_id)
   select ad.id from alert_definition ad
@@ -51,13 +52,16 @@ begin
   on conflict do nothing;
 
   for d in
-    select ad.*, c.spending_cap, c.currency as customer_currency, c.payment_provider
+    select ad.*, c.spending_cap, c.currency as customer_currency, c.payment_provider, tc.frozen_time as clock_time
       from alert_definition ad join customer c on c.id = ad.customer_id
+      left join test_clock tc on tc.id = c.test_clock_id
      where ad.customer_id = any (p_customers) and ad.deleted_at is null and ad.enabled
      order by ad.id
   loop
     -- One transaction at a time per definition: the second sees what the first recorded.
     select * into st from alert_state s where s.definition_id = d.id for update;
+    -- A customer on a test clock lives at the clock's frozen time.
+    d_at := coalesce(d.clock_time, p_at);
     per := null;
     v := null;
     if d.metric in ('WALLET_BALANCE', 'WALLET_AVAILABLE') then
@@ -67,7 +71,7 @@ begin
                             where r.customer_id = d.customer_id and r.wallet_id = d.wallet_id and r.status = 'OPEN'), 0)::numeric / 1000000000;
       end if;
     else
-      select max(t.period_start) into per from usage_period_total t where t.customer_id = d.customer_id and t.period_start <= p_at;
+      select max(t.period_start) into per from usage_period_total t where t.customer_id = d.customer_id and t.period_start <= d_at;
       if per is null then continue; end if;
       if d.metric in ('PERIOD_SPEND', 'SPENDING_CAP_USED') then
         select coalesce(sum(t.charged), 0)::numeric / 1000000000 into v
@@ -122,7 +126,7 @@ begin
                                    on_failure, created_at, updated_at)
       values (gen_random_uuid(), d.wallet_id, d.customer_id, d.id, 'IN_FLIGHT',
               round(coalesce(d.top_up_amount, greatest(d.top_up_target - v, 0)) * 1000000000)::bigint,
-              d.currency, trim_scale(round(v, 9)), d.threshold, d.recharge_on_failure, p_at, p_at)
+              d.currency, trim_scale(round(v, 9)), d.threshold, d.recharge_on_failure, d_at, d_at)
       on conflict (wallet_id) where status = 'IN_FLIGHT' do nothing;
     elsif new_level > old_level then
       -- Each level crossed is its own crossing; a jump over very many records the last ten.
@@ -135,15 +139,15 @@ begin
                 trim_scale(round(v, 9)), per,
                 case when d.top_up_amount is not null then d.top_up_amount
                      when d.top_up_target is not null then greatest(d.top_up_target - v, 0) end,
-                p_at)
+                d_at)
         returning * into a;
         perform webhook_emit(case when a.top_up_amount is null then 'alert.triggered' else 'wallet.top_up_requested' end,
-                             a.id, jsonb_build_object('alert', alert_json(a)), p_at);
+                             a.id, jsonb_build_object('alert', alert_json(a)), d_at);
         return next a;
       end loop;
     end if;
     if new_level is distinct from old_level or st.period_start is distinct from per then
-      update alert_state set level = new_level, period_start = per, value = trim_scale(round(v, 9)), updated_at = p_at where definition_id = d.id;
+      update alert_state set level = new_level, period_start = per, value = trim_scale(round(v, 9)), updated_at = d_at where definition_id = d.id;
     end if;
   end loop;
 end
@@ -926,6 +930,7 @@ CREATE TABLE public.customer (
     payment_provider character varying(32) DEFAULT 'MANUAL'::character varying NOT NULL,
     stripe_customer_id character varying(255),
     stripe_payment_method_id character varying(255),
+    test_clock_id uuid,
     CONSTRAINT customer_payment_provider CHECK (((payment_provider)::text = ANY ((ARRAY['MANUAL'::character varying, 'STRIPE'::character varying])::text[]))),
     CONSTRAINT customer_payment_terms_days CHECK (((payment_terms_days >= 0) AND (payment_terms_days <= 365))),
     CONSTRAINT customer_spending_cap_check CHECK ((spending_cap >= 0)),
@@ -1375,6 +1380,32 @@ CREATE TABLE public.tax_rate (
     inclusive boolean NOT NULL,
     created_at timestamp with time zone NOT NULL,
     CONSTRAINT tax_rate_percent_check CHECK (((percent >= (0)::numeric) AND (percent < (100)::numeric)))
+);
+
+--
+-- Name: test_clock; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.test_clock (
+    id uuid NOT NULL,
+    number bigint NOT NULL,
+    name character varying(100) NOT NULL,
+    frozen_time timestamp with time zone NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: test_clock_number_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.test_clock ALTER COLUMN number ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.test_clock_number_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 --
@@ -1974,6 +2005,20 @@ ALTER TABLE ONLY public.tax_rate
     ADD CONSTRAINT tax_rate_pkey PRIMARY KEY (code);
 
 --
+-- Name: test_clock test_clock_number_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.test_clock
+    ADD CONSTRAINT test_clock_number_key UNIQUE (number);
+
+--
+-- Name: test_clock test_clock_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.test_clock
+    ADD CONSTRAINT test_clock_pkey PRIMARY KEY (id);
+
+--
 -- Name: usage_event usage_event_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2114,6 +2159,12 @@ CREATE UNIQUE INDEX credit_block_one_main ON public.credit_block USING btree (wa
 --
 
 CREATE INDEX credit_block_wallet ON public.credit_block USING btree (wallet_id);
+
+--
+-- Name: customer_test_clock_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_test_clock_idx ON public.customer USING btree (test_clock_id) WHERE (test_clock_id IS NOT NULL);
 
 --
 -- Name: customer_token_customer_expiry; Type: INDEX; Schema: public; Owner: -
@@ -2508,6 +2559,13 @@ ALTER TABLE ONLY public.customer_account
 
 ALTER TABLE ONLY public.customer
     ADD CONSTRAINT customer_tax_rate_code_fkey FOREIGN KEY (tax_rate_code) REFERENCES public.tax_rate(code);
+
+--
+-- Name: customer customer_test_clock_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customer
+    ADD CONSTRAINT customer_test_clock_id_fkey FOREIGN KEY (test_clock_id) REFERENCES public.test_clock(id);
 
 --
 -- Name: customer_token customer_token_created_by_key_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -82,10 +82,10 @@ try {
       Array.from({ length: 200 }, async (_, i) => {
         const start = performance.now();
         const r = await admin
-          .q(`mutation($i: RecordUsageInput!) { recordUsage(input: $i) { accepted } }`, { i: { customerId: payer, meterCode: 'llm_tokens', quantity: '10', dimensions: { model: 'gpt-4o', tokenType: 'input' }, idempotencyKey: `${tag}-${i}` } })
-          .catch(() => ({ recordUsage: { accepted: false } }));
+          .q(`mutation($i: RecordUsageInput!) { recordUsage(input: $i) { status } }`, { i: { customerId: payer, meterCode: 'llm_tokens', quantity: '10', dimensions: { model: 'gpt-4o', tokenType: 'input' }, idempotencyKey: `${tag}-${i}` } })
+          .catch(() => ({ recordUsage: { status: 'ERROR' } }));
         latencies.push(performance.now() - start);
-        if (r.recordUsage.accepted) accepted++;
+        if (r.recordUsage.status === 'ACCEPTED') accepted++;
       }),
     );
     latencies.sort((a, b) => a - b);

@@ -25,7 +25,7 @@ const BATCH_CONNECTIONS = 12;
 
 const event = (customer: string, key: string) =>
   `'{"customerId":"' .. ${customer} .. '","meterCode":"llm_tokens","quantity":"1000","dimensions":{"model":"gpt-4o","tokenType":"input"},"idempotencyKey":"' .. ${key} .. '"}'`;
-const single = `'{"query":"mutation($i: RecordUsageInput!) { recordUsage(input: $i) { accepted } }","variables":{"i":' .. ${event('pick()', "prefix .. '-' .. n")} .. '}}'`;
+const single = `'{"query":"mutation($i: RecordUsageInput!) { recordUsage(input: $i) { status } }","variables":{"i":' .. ${event('pick()', "prefix .. '-' .. n")} .. '}}'`;
 const batch = `(function()
   local parts = {}
   local customer = pick()

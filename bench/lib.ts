@@ -279,7 +279,7 @@ export async function fundedCustomers(gql: Gql, count: number): Promise<string[]
     await gql.q('mutation($i: CreateSubscriptionInput!) { createSubscription(input: $i) { subscription { id } } }', { i: { customerId: c, planCode: 'api', startsAt: new Date(Date.now() - 3_600_000).toISOString() } });
     const w = (await gql.q('mutation($i: CreateWalletInput!) { createWallet(input: $i) { wallet { id } } }', { i: { customerId: c } })).createWallet.wallet.id as string;
     await gql.q('mutation($i: TopUpWalletInput!) { topUpWallet(input: $i) { balanceAfter } }', { i: { walletId: w, amount: '1000000000', idempotencyKey: `fund-${i}` } });
-    await gql.q('mutation($i: RecordUsageInput!) { recordUsage(input: $i) { accepted } }', { i: { customerId: c, meterCode: 'llm_tokens', quantity: '1', idempotencyKey: `warm-${i}`, dimensions: { model: 'gpt-4o', tokenType: 'input' } } });
+    await gql.q('mutation($i: RecordUsageInput!) { recordUsage(input: $i) { status } }', { i: { customerId: c, meterCode: 'llm_tokens', quantity: '1', idempotencyKey: `warm-${i}`, dimensions: { model: 'gpt-4o', tokenType: 'input' } } });
     ids[i] = c;
   });
   return ids;

@@ -100,12 +100,12 @@ async function main() {
       const measured = next >= measureFrom;
       inFlight.push(
         gql
-          .q('mutation($i: RecordUsageInput!) { recordUsage(input: $i) { accepted wallet { balance } } }', {
+          .q('mutation($i: RecordUsageInput!) { recordUsage(input: $i) { status wallet { balance } } }', {
             i: { customerId: w.customerId, meterCode: 'llm_tokens', quantity: '1000', dimensions: { model: 'gpt-4o', tokenType: 'input' }, idempotencyKey: `live-${stamp}-${i}` },
           })
           .then(
             (d) => {
-              if (measured && d.recordUsage.accepted) replies.push({ walletId: w.walletId, balance: d.recordUsage.wallet.balance, at: performance.now() });
+              if (measured && d.recordUsage.status === 'ACCEPTED') replies.push({ walletId: w.walletId, balance: d.recordUsage.wallet.balance, at: performance.now() });
             },
             () => void failed++,
           ),

@@ -23,7 +23,7 @@ const event = (customer: string, key: string) =>
   `'{"customerId":"' .. ${customer} .. '","meterCode":"llm_tokens","quantity":"1000","dimensions":{"model":"gpt-4o","tokenType":"input"},"idempotencyKey":"' .. ${key} .. '"}'`;
 
 function singleBody(): string {
-  return `'{"query":"mutation($i: RecordUsageInput!) { recordUsage(input: $i) { accepted } }","variables":{"i":' .. ${event('pick()', "prefix .. '-' .. n")} .. '}}'`;
+  return `'{"query":"mutation($i: RecordUsageInput!) { recordUsage(input: $i) { status } }","variables":{"i":' .. ${event('pick()', "prefix .. '-' .. n")} .. '}}'`;
 }
 
 /**
@@ -55,7 +55,7 @@ function cloudEventsBody(): string {
 
 /** An authorization of 1,000 tokens for a customer picked at random (each holds money until it expires). */
 function authorizeBody(): string {
-  return `'{"query":"mutation($i: AuthorizeUsageInput!) { authorizeUsage(input: $i) { authorized } }","variables":{"i":{"customerId":"' .. pick() .. '","meterCode":"llm_tokens","estimatedQuantity":"1000","dimensions":{"model":"gpt-4o","tokenType":"input"},"idempotencyKey":"' .. prefix .. '-a-' .. n .. '"}}}'`;
+  return `'{"query":"mutation($i: AuthorizeUsageInput!) { authorizeUsage(input: $i) { status } }","variables":{"i":{"customerId":"' .. pick() .. '","meterCode":"llm_tokens","estimatedQuantity":"1000","dimensions":{"model":"gpt-4o","tokenType":"input"},"idempotencyKey":"' .. prefix .. '-a-' .. n .. '"}}}'`;
 }
 
 const STAGES = ['request', 'prepare', 'rate', 'reserve', 'commit_wait', 'commit', 'post'] as const;

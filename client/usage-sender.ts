@@ -5,9 +5,8 @@ import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
 
 type BatchResult = RecordUsageBatchMutation['recordUsageBatch']['results'][number];
 
-/** What one usage event came to: charged (`accepted`) or refused by the wallet, a cap or a rule. */
+/** What one usage event came to: charged (`ACCEPTED`) or refused by the wallet, a cap or a rule (`REFUSED`). */
 export interface UsageResult {
-  accepted: boolean;
   status: 'ACCEPTED' | 'REFUSED';
   /** True when the server returned the stored result of an earlier attempt with this key. */
   replayed: boolean;
@@ -109,5 +108,5 @@ export class UsageSender {
 
 function toUsageResult(r: BatchResult, idempotencyKey: string): UsageResult {
   const status = r.status === 'ACCEPTED' ? 'ACCEPTED' : 'REFUSED';
-  return { accepted: status === 'ACCEPTED', status, replayed: r.replayed, idempotencyKey, refusal: r.refusal, event: r.event };
+  return { status, replayed: r.replayed, idempotencyKey, refusal: r.refusal, event: r.event };
 }

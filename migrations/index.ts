@@ -24,6 +24,7 @@ import { Migration20261201009000CostBooks } from './Migration20261201009000CostB
 import { Migration20261201010000CustomerTokenScopes } from './Migration20261201010000CustomerTokenScopes.js';
 import { Migration20261201011000RecurringMeters } from './Migration20261201011000RecurringMeters.js';
 import { Migration20261201012000MeterLevelByKey } from './Migration20261201012000MeterLevelByKey.js';
+import { Migration20261201013000TestClocks } from './Migration20261201013000TestClocks.js';
 
 /**
  * Every migration, in order. Listed explicitly (rather than discovered from the folder) so the
@@ -55,4 +56,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201010000CustomerTokenScopes', class: Migration20261201010000CustomerTokenScopes },
   { name: 'Migration20261201011000RecurringMeters', class: Migration20261201011000RecurringMeters },
   { name: 'Migration20261201012000MeterLevelByKey', class: Migration20261201012000MeterLevelByKey },
+  { name: 'Migration20261201013000TestClocks', class: Migration20261201013000TestClocks },
 ];

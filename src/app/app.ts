@@ -13,6 +13,7 @@ import type { RequestContext } from '../graphql/context.js';
 import { createErrorFormatter, toGraphQLError } from '../graphql/errors.js';
 import { variableErrorPlugin } from '../graphql/variable-coercion.js';
 import { buildAppSchema } from '../graphql/schema.js';
+import { NodeRegistry } from '../graphql/node.js';
 import { CredentialSockets } from '../graphql/credential-sockets.js';
 import { serveGraphQLOverWebSocket } from '../graphql/ws.js';
 import { limitRules } from '../graphql/operation-limits.js';
@@ -29,6 +30,7 @@ import { Credentials, CustomerTokenResolver, CustomerTokenService, RevocationNot
 import { CurrencyResolver, CurrencyService } from '../modules/currencies/index.js';
 import { CustomerResolver, CustomerService } from '../modules/customers/index.js';
 import { MeterResolver, MeterService } from '../modules/meters/index.js';
+import { NodeRepository, NodeResolver, NodeService } from '../modules/nodes/index.js';
 import { PlanResolver, PlanService } from '../modules/plans/index.js';
 import { ChargePreviewService, RuleSetResolver, RuleService } from '../modules/rules/index.js';
 import { SimulationRepository, SimulationResolver, SimulationService } from '../modules/simulations/index.js';
@@ -70,6 +72,7 @@ import {
 } from '../modules/payments/index.js';
 import { RechargeRepository, RechargeService, RechargeWorker } from '../modules/recharges/index.js';
 import { TaxRateResolver, TaxRateService } from '../modules/taxes/index.js';
+import { CustomerTestClockResolver, TestClockRepository, TestClockResolver, TestClockService } from '../modules/test-clocks/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -114,6 +117,7 @@ export interface Services {
   dunning: DunningWorker;
   recharges: RechargeService;
   rechargeWorker: RechargeWorker;
+  testClocks: TestClockService;
 }
 
 export interface App {
@@ -240,7 +244,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const plans = new PlanService(orm, meters, currencies, clock, (key) => rules.isCostBook(key));
   const wallets = new WalletService(orm, sql, customers, currencies, clock);
   const previews = new ChargePreviewService(rules, meters, plans, customers, clock);
-  const subscriptions = new SubscriptionService(orm, customers, plans, clock);
+  const subscriptions = new SubscriptionService(orm, customers, plans);
   const accounts = new AccountStateService(store, sql, clock, logger.child({ module: 'accounts' }));
   const contexts = new UsageContextCache(customers, meters, subscriptions, rules);
   const reservationRepo = new ReservationRepository(sql);
@@ -313,6 +317,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   await withTimeout(standings.listen((customer) => contexts.forgetCustomer(customer)), 5_000, 'listening for customer standings').catch(onBusError);
   const dunning = new DunningWorker(payments, logger.child({ module: 'dunning' }), config.dunning.intervalMs);
+  // A test clock's customers close and dun when it advances, at its time, never on the real one.
+  const testClocks = new TestClockService(new TestClockRepository(sql), clock, logger.child({ module: 'test-clocks' }));
+  testClocks.runs({ closeCustomer: (customerId, at) => invoices.closeCustomer(customerId, at), runDunning: (id, at) => dunning.runDue({ id, at }) });
   dunning.start();
   // Wallets' auto-recharges: charged by the customer's provider, topped up in the same
   // transaction; a failure that suspends keeps the customer suspended until a recharge succeeds
@@ -342,8 +349,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const simulations = new SimulationService(new SimulationRepository(pools.read), { statementTimeoutMs: 60_000, maxWindowDays: 92 });
   // Margins aggregate a window of events: on the read pool (its statement timeout), a quarter at most.
   const margins = new MarginService(new MarginRepository(pools.read), MAX_MARGIN_DAYS);
-  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, driftMonitor, alerts, webhooks, webhookWorker, publisher, invoices, taxes, usageReports, partitions, payments, dunning, recharges, rechargeWorker };
+  const services: Services = { apiKeys, customerTokens, currencies, customers, meters, plans, wallets, rules, previews, subscriptions, accounts, usage, reservations, sweeper, reconciler, driftMonitor, alerts, webhooks, webhookWorker, publisher, invoices, taxes, usageReports, partitions, payments, dunning, recharges, rechargeWorker, testClocks };
 
+  // node(id:) answers with every type a resolver registers (NodeSource): buildAppSchema collects them.
+  const nodes = new NodeRegistry();
   const schema = await buildAppSchema(
     new Map<Function, object>([
       [ApiKeyResolver, new ApiKeyResolver(apiKeys)],
@@ -370,7 +379,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       [PaymentResolver, new PaymentResolver(payments)],
       [InvoicePaymentsResolver, new InvoicePaymentsResolver(payments)],
       [TaxRateResolver, new TaxRateResolver(taxes)],
+      [TestClockResolver, new TestClockResolver(testClocks)],
+      [CustomerTestClockResolver, new CustomerTestClockResolver(testClocks)],
+      [NodeResolver, new NodeResolver(new NodeService(nodes, new NodeRepository(sql)))],
     ]),
+    nodes,
   );
 
   const formatError = createErrorFormatter(logger, config.graphql.stackTraces, { hideSchemaDetails: config.graphql.hideSchemaDetails, limits: config.limits });

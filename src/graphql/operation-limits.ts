@@ -58,9 +58,10 @@ const LIST_SIZE = 3;
 const SIZED_BY_USAGE = new Set(['UsageReport', 'UsageBucket']);
 
 /**
- * Fixed costs of fields that compute much: each reads and aggregates a period's usage
+ * Fixed costs of root query fields that compute much: each reads and aggregates a period's usage
  * (`usageEvents` reads raw events, by index with a customer and by a few days' partitions
- * without one, on top of what its page costs).
+ * without one, on top of what its page costs). Only on Query: `PlanSubscription.currentPeriod`
+ * shares a name with the root `currentPeriod` but reads no usage.
  */
 const FIELD_COST: Record<string, number> = { upcomingInvoice: 500, currentPeriod: 50, previewCharge: 20, simulatePricing: 1000, margins: 500, usageEvents: 50 };
 
@@ -97,7 +98,7 @@ const isList = (type: GraphQLOutputType): boolean => isListType(isNonNullType(ty
  * behind them.
  */
 const modelEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
-  const own = FIELD_COST[field.name] ?? 0;
+  const own = type.name === 'Query' ? (FIELD_COST[field.name] ?? 0) : 0;
   // Inside a usage report, lists are as long as its buckets and groups, which `usage` counts.
   if (SIZED_BY_USAGE.has(type.name)) return 1 + childComplexity;
   if (field.name === 'usage' && args.granularity !== undefined) return 20 + usageCells(args) * Math.max(1, childComplexity);

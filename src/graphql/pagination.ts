@@ -1,4 +1,5 @@
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { ValidationError } from '../shared/errors.js';
 import { Checker } from '../shared/validation.js';
 
 /** A page request as repositories take it: at most `first` rows after the row whose key is `after`. */
@@ -90,3 +91,40 @@ export function toConnection<E, T>(page: Page<E>, keyOf: (item: E) => string, ma
     pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
   };
 }
+
+/**
+ * A keyset position on (a timestamp to the microsecond, an id), as a cursor key carries it:
+ * `<YYYY-MM-DDTHH:MM:SS.ffffffZ>|<uuid>`. The timestamp is PostgreSQL's own text (see
+ * `timestampKey` in src/db/keyset.ts): a JS Date would lose its microseconds and skip or repeat rows.
+ */
+export interface TimeIdPosition {
+  at: string;
+  id: string;
+}
+
+const TIME_ID = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+export const timeIdKey = (p: TimeIdPosition): string => `${p.at}|${p.id}`;
+
+/** The position an `after` key names; VALIDATION_FAILED when it is not one `timeIdKey` made. */
+export function toTimeIdPosition(after: string | undefined): TimeIdPosition | null {
+  if (after === undefined) return null;
+  const match = TIME_ID.exec(after);
+  if (!match) throw invalidCursor();
+  return { at: match[1]!, id: match[2]! };
+}
+
+/** VALIDATION_FAILED on `after`: a cursor of another list, or a key that does not parse. */
+export const invalidCursor = (): ValidationError => new ValidationError([{ path: 'after', message: 'is not a cursor of this list' }]);
+
+/**
+ * A page of a list held in memory, ordered by `keyOf` (ascending, by code unit): the items whose
+ * key follows `after`. The list is sorted here, so a page never depends on the order it came in.
+ */
+export function pageInMemory<T>(items: readonly T[], keyOf: (item: T) => string, req: PageRequest): Page<T> {
+  const sorted = [...items].sort((a, b) => compareKeys(keyOf(a), keyOf(b)));
+  const rest = req.after === undefined ? sorted : sorted.filter((item) => compareKeys(keyOf(item), req.after!) > 0);
+  return { items: rest.slice(0, req.first), hasNextPage: rest.length > req.first };
+}
+
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -7,9 +7,11 @@ import { CustomerResolver } from '../modules/customers/index.js';
 import { CustomerTokenResolver } from '../modules/customer-tokens/index.js';
 import { InvoiceDocumentResolver, InvoiceResolver } from '../modules/invoices/index.js';
 import { TaxRateResolver } from '../modules/taxes/index.js';
+import { CustomerTestClockResolver, TestClockResolver } from '../modules/test-clocks/index.js';
 import { LiveResolver } from '../modules/live/index.js';
 import { MarginResolver } from '../modules/margins/index.js';
 import { MeterResolver } from '../modules/meters/index.js';
+import { NodeResolver } from '../modules/nodes/index.js';
 import { InvoicePaymentsResolver, PaymentResolver } from '../modules/payments/index.js';
 import { PlanResolver } from '../modules/plans/index.js';
 import { ReservationResolver } from '../modules/reservations/index.js';
@@ -21,6 +23,7 @@ import { UsageEventListResolver, UsageReportResolver } from '../modules/usage-re
 import { CustomerWalletsResolver, WalletResolver } from '../modules/wallets/index.js';
 import { WebhookResolver } from '../modules/webhooks/index.js';
 import { authChecker } from './auth-checker.js';
+import { isNodeSource, NodeRegistry } from './node.js';
 import { DateTimeScalar } from './scalars/date-time.scalar.js';
 
 /** Every resolver class; the composition root provides an instance of each. */
@@ -29,6 +32,7 @@ export const resolverClasses = [
   ApiKeyResolver,
   CurrencyResolver,
   CustomerResolver,
+  CustomerTestClockResolver,
   CustomerTokenResolver,
   CustomerWalletsResolver,
   InvoiceDocumentResolver,
@@ -37,6 +41,7 @@ export const resolverClasses = [
   LiveResolver,
   MarginResolver,
   MeterResolver,
+  NodeResolver,
   PaymentResolver,
   PlanResolver,
   ReservationResolver,
@@ -44,6 +49,7 @@ export const resolverClasses = [
   SimulationResolver,
   SubscriptionResolver,
   TaxRateResolver,
+  TestClockResolver,
   UsageEventListResolver,
   UsageResolver,
   UsageReportResolver,
@@ -53,8 +59,10 @@ export const resolverClasses = [
 
 export type ResolverInstances = Map<Function, object>;
 
-/** Builds the executable schema with the given resolver instances. */
-export async function buildAppSchema(instances: ResolverInstances): Promise<GraphQLSchema> {
+/** Builds the executable schema with the given resolver instances; `nodes` receives their node types. */
+export async function buildAppSchema(instances: ResolverInstances, nodes = new NodeRegistry()): Promise<GraphQLSchema> {
+  // Each resolver that owns node types registers them, for node(id:) (src/graphql/node.ts).
+  for (const instance of instances.values()) if (isNodeSource(instance)) instance.registerNodeTypes(nodes);
   const container: ContainerType = {
     get(cls: Function) {
       const instance = instances.get(cls);

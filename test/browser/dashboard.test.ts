@@ -3,11 +3,15 @@ import { Decimal } from 'decimal.js';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ClockRecordUsageDocument,
   CloseInvoicesDocument,
   CreateAlertDefinitionDocument,
+  CreateCustomerDocument,
   CreateCustomerTokenDocument,
   CreateDunningPlanDocument,
+  CreateSubscriptionDocument,
   CreateTaxRateDocument,
+  CreateTestClockDocument,
   GrantCreditsDocument,
   InvoicesDocument,
   RecordPaymentAttemptDocument,
@@ -90,7 +94,7 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
 
     // A second model: the usage sections follow the pushed events without a reload.
     const second = await t.admin.ok(RecordUsageDocument, { input: { ...gpt4oInput(a.customerId, 'dashboard-2'), dimensions: { model: 'gpt-4o-mini', tokenType: 'input' } } });
-    expect(second.recordUsage.accepted).toBe(true);
+    expect(second.recordUsage.status).toBe('ACCEPTED');
     balanceNow = usd.format(second.recordUsage.wallet!.balance);
     await balanceIs(page, balanceNow);
     // Meters and plans by their display names, with requests beside the quantity.
@@ -128,7 +132,7 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
       );
     const other = await asPage('query($id: ID!) { customer(id: $id) { name } }', { id: b.customerId });
     expect(other).toEqual({ data: { customer: null } });
-    const otherWallets = await asPage('query($id: ID!) { wallets(customerId: $id) { balance } }', { id: b.customerId });
+    const otherWallets = await asPage('query($id: ID!) { wallets(customerId: $id) { nodes { balance } } }', { id: b.customerId });
     expect(otherWallets.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
     await page.locator('body[data-ready="true"]').waitFor();
@@ -186,6 +190,25 @@ describe.skipIf(!chromiumPath)('customer dashboard in headless Chromium', () => 
     expect(problems).toEqual([]);
     // The link opens that invoice only (the browser logs the refusal, expected here).
     expect((await fetchHead(pdfHref.replace(newest.id, b.customerId))).status).toBe(403);
+    await context.close();
+  });
+
+  it("lives at the test clock's time for a customer on one, and says so", async () => {
+    const { testClock } = (await t.admin.ok(CreateTestClockDocument, { input: { name: 'Browser trial', frozenTime: '2026-01-20T15:00:00Z' } })).createTestClock;
+    const externalId = `clocked-browser-${process.pid}`;
+    const { customer } = (await t.admin.ok(CreateCustomerDocument, { input: { externalId, name: 'Clocked Co', currency: 'USD', testClockId: testClock.id } })).createCustomer;
+    await t.admin.ok(CreateSubscriptionDocument, { input: { customerId: customer.id, planCode: 'api' } });
+    await t.admin.ok(ClockRecordUsageDocument, { input: gpt4oInput(customer.id, `${externalId}-1`) });
+    const { context, page, problems } = await openPage();
+    await page.goto(dashboardUrl(await freshToken(customer.id), customer.id));
+    await page.locator('body[data-ready="true"]').waitFor();
+    expect(await page.locator('#test-clock').innerText()).toBe('Test clock "Browser trial": the time here is Jan 20, 2026, 3:00 PM, not the real time.');
+    // The range ends on the clock's day, and the usage stamped with its time is this period's.
+    expect(await page.locator('#explorer-to').inputValue()).toBe('2026-01-20');
+    await page.locator('#meters-body', { hasText: 'LLM tokens' }).waitFor();
+    expect(await page.locator('#meters-body').innerText()).toContain('$0.25');
+    await page.screenshot({ path: testResultPath('dashboard-test-clock.png'), fullPage: true });
+    expect(problems).toEqual([]);
     await context.close();
   });
 

@@ -81,7 +81,7 @@ describe('authorisation', () => {
     const client = t.client((await key('CUSTOMER', mine.id)).secret);
     expect((await client.ok(CustomerByIdDocument, { id: mine.id })).customer?.id).toBe(mine.id);
     expect((await client.ok(CustomerByExternalIdDocument, { externalId: 'mine' })).customer?.id).toBe(mine.id);
-    expect((await client.ok(CustomerWalletsDocument, { customerId: mine.id })).wallets).toHaveLength(1);
+    expect((await client.ok(CustomerWalletsDocument, { customerId: mine.id })).wallets.nodes).toHaveLength(1);
     expect((await client.ok(WalletDocument, { id: mine.walletId })).wallet?.id).toBe(mine.walletId);
 
     // Another customer's objects answer as unknown ids do: nothing to see, nothing disclosed.

@@ -35,7 +35,7 @@ function stream(t: TestApp, customers: Funded[], perCustomer: number, width: num
       while (next < inputs.length) {
         const input = inputs[next++]!;
         const r = await t.admin.request(RecordUsageDocument, { input }).catch(() => undefined);
-        if (r?.data?.recordUsage.accepted) acked.push(r.data.recordUsage.event!.id);
+        if (r?.data?.recordUsage.status === 'ACCEPTED') acked.push(r.data.recordUsage.event!.id);
         else {
           const code = r?.errors?.[0]?.extensions?.code ?? r?.data?.recordUsage.refusal?.code ?? 'no answer';
           errors.set(String(code), (errors.get(String(code)) ?? 0) + 1);
@@ -55,10 +55,10 @@ async function assertRecovered(t: TestApp, customers: Funded[], run: ReturnType<
   const stored = await t.app.sql.query<{ id: string }>('select id from usage_event where id = any($1::uuid[])', [run.acked]);
   expect(stored.length).toBe(run.acked.length);
   // The service recovers by itself: every input goes through now, the acknowledged ones as replays.
-  let retried: Array<{ recordUsage: { accepted: boolean; replayed: boolean; event: { id: string } | null } }> = [];
+  let retried: Array<{ recordUsage: { status: string; replayed: boolean; event: { id: string } | null } }> = [];
   for (let attempt = 0; attempt < 40; attempt++) {
     const replies = await Promise.all(run.inputs.map((input) => t.admin.request(RecordUsageDocument, { input })));
-    if (replies.every((r) => r.data?.recordUsage.accepted)) {
+    if (replies.every((r) => r.data?.recordUsage.status === 'ACCEPTED')) {
       retried = replies.map((r) => r.data!);
       break;
     }

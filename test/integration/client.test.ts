@@ -92,7 +92,7 @@ describe('the integrator client: idempotency', () => {
     const [first, retry] = http.sent.map((b) => b.events[0]!.idempotencyKey);
     expect(first).toMatch(UUID);
     expect(retry).toBe(first);
-    expect(result).toMatchObject({ accepted: true, replayed: true, idempotencyKey: first });
+    expect(result).toMatchObject({ status: 'ACCEPTED', replayed: true, idempotencyKey: first });
     expect(result.event?.charged).toBe('0.25');
     expect(await ledgerState(t, c.walletId!)).toMatchObject({ events: '1', balance: '9750000000' });
 
@@ -123,7 +123,7 @@ describe('the integrator client: batching', () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => client.recordUsage(event(c.customerId))));
 
     expect(http.sent.map((b) => b.events.length)).toEqual([4, 4]);
-    expect(results.every((r) => r.accepted)).toBe(true);
+    expect(results.every((r) => r.status === 'ACCEPTED')).toBe(true);
     expect(new Set(results.map((r) => r.event!.id)).size).toBe(8);
     expect(results.map((r) => r.idempotencyKey)).toEqual(http.sent.flatMap((b) => b.events.map((e) => e.idempotencyKey)));
     expect(await ledgerState(t, c.walletId!)).toMatchObject({ events: '8', balance: '8000000000' });
@@ -138,7 +138,7 @@ describe('the integrator client: batching', () => {
     const fourth = await client.recordUsage(event(c.customerId));
 
     expect(http.sent.map((b) => b.events.length)).toEqual([3, 1]);
-    expect([...firstThree, fourth].every((r) => r.accepted)).toBe(true);
+    expect([...firstThree, fourth].every((r) => r.status === 'ACCEPTED')).toBe(true);
   });
 
   it('close() sends what waits, then refuses new events', async () => {
@@ -150,7 +150,7 @@ describe('the integrator client: batching', () => {
     await client.close();
 
     expect(http.sent.map((b) => b.events.length)).toEqual([2]);
-    expect((await Promise.all(pending)).map((r) => r.accepted)).toEqual([true, true]);
+    expect((await Promise.all(pending)).map((r) => r.status)).toEqual(['ACCEPTED', 'ACCEPTED']);
     await expect(client.recordUsage(event(c.customerId))).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
   });
 
@@ -169,9 +169,9 @@ describe('the integrator client: batching', () => {
       client.recordUsage({ ...event(rich.customerId), quantity: '1.2.3' }),
     ]);
 
-    expect(good).toMatchObject({ status: 'fulfilled', value: { accepted: true, status: 'ACCEPTED' } });
+    expect(good).toMatchObject({ status: 'fulfilled', value: { status: 'ACCEPTED' } });
     expect(unknownMeter).toMatchObject({ status: 'rejected', reason: { code: 'NOT_FOUND', retryable: false } });
-    expect(refused).toMatchObject({ status: 'fulfilled', value: { accepted: false, status: 'REFUSED', refusal: { code: 'WALLET_INSUFFICIENT_FUNDS' } } });
+    expect(refused).toMatchObject({ status: 'fulfilled', value: { status: 'REFUSED', refusal: { code: 'WALLET_INSUFFICIENT_FUNDS' } } });
     expect(badQuantity).toMatchObject({ status: 'rejected', reason: { code: 'VALIDATION_FAILED' } });
     expect((badQuantity as PromiseRejectedResult).reason).toBeInstanceOf(BillingError);
     expect(await ledgerState(t, rich.walletId!)).toMatchObject({ events: '1', balance: '9750000000' });
@@ -213,7 +213,7 @@ describe('the integrator client: retries', () => {
 
     const result = await client.recordUsage(event(c.customerId));
 
-    expect(result).toMatchObject({ accepted: true, replayed: false });
+    expect(result).toMatchObject({ status: 'ACCEPTED', replayed: false });
     expect(retries).toEqual([2, 3]);
     expect(new Set(http.sent.map((b) => b.events[0]!.idempotencyKey)).size).toBe(1);
     expect(await ledgerState(t, c.walletId!)).toMatchObject({ events: '1', balance: '9750000000' });
@@ -249,7 +249,7 @@ describe('the integrator client: retries', () => {
 
       expect(http.answers[0]).toContain('SERVICE_UNAVAILABLE');
       expect(http.sent.length).toBeGreaterThanOrEqual(2);
-      expect(result.accepted).toBe(true);
+      expect(result.status).toBe('ACCEPTED');
       expect(await ledgerState(cut, c.walletId!)).toMatchObject({ events: '1', balance: '9750000000' });
       await client.close();
     } finally {
@@ -272,7 +272,7 @@ describe('the integrator client: live balance', () => {
     const recorded = await client.recordUsage(event(c.customerId));
     const usage = await updates.waitFor((u) => u.cause === 'USAGE');
 
-    expect(recorded.accepted).toBe(true);
+    expect(recorded.status).toBe('ACCEPTED');
     expect(usage).toMatchObject({ walletId: c.walletId, customerId: c.customerId, balance: '9.75', change: '-0.25', previousSequence: snapshot.sequence });
     expect(errors).toEqual([]);
     unsubscribe();

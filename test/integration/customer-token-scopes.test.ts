@@ -89,15 +89,15 @@ describe('customer token scopes', () => {
     const topUp = { walletId: a.walletId, metric: 'WALLET_AVAILABLE' as const, direction: 'BELOW' as const, threshold: '1', topUpAmount: '100' };
     expect(codesOf(await manager.request(CreateAlertDefinitionDocument, { input: topUp }))).toEqual(['FORBIDDEN']);
     await t.admin.ok(SetWalletAutoRechargeDocument, { input: { walletId: a.walletId!, threshold: '1', amount: '20' } });
-    const recharge = (await t.admin.ok(AlertDefinitionsDocument, { customerId: a.customerId })).alertDefinitions.find((d) => d.name === 'Auto-recharge')!;
+    const recharge = (await t.admin.ok(AlertDefinitionsDocument, { customerId: a.customerId })).alertDefinitions.nodes.find((d) => d.name === 'Auto-recharge')!;
     expect(codesOf(await manager.request(DeleteAlertDefinitionDocument, { input: { id: recharge.id } }))).toEqual(['FORBIDDEN']);
 
     expect(codesOf(await reader.request(DeleteAlertDefinitionDocument, { input: { id: definition.id } }))).toEqual(['FORBIDDEN']);
     expect((await manager.ok(DeleteAlertDefinitionDocument, { input: { id: definition.id } })).deleteAlertDefinition.id).toBe(definition.id);
-    const left = (await reader.ok(AlertDefinitionsDocument, { customerId: a.customerId })).alertDefinitions.map((d) => d.id);
+    const left = (await reader.ok(AlertDefinitionsDocument, { customerId: a.customerId })).alertDefinitions.nodes.map((d) => d.id);
     expect(left).toEqual(expect.arrayContaining([wallet.id, recharge.id]));
     expect(left).not.toContain(definition.id);
-    expect((await t.admin.ok(AlertDefinitionsDocument, { customerId: b.customerId })).alertDefinitions.map((d) => d.id)).toEqual([theirs.id]);
+    expect((await t.admin.ok(AlertDefinitionsDocument, { customerId: b.customerId })).alertDefinitions.nodes.map((d) => d.id)).toEqual([theirs.id]);
   });
 
   it('runs no other mutation with a MANAGE token', async () => {

@@ -144,7 +144,7 @@ describe('what a token may do over HTTP', () => {
   it("reads its own customer's data; another's answers as unknown, and another's listings or an ADMIN listing are FORBIDDEN", async () => {
     const client = t.client((await mint(t, mine.customerId)).token);
     expect((await client.ok(CustomerByIdDocument, { id: mine.customerId })).customer?.id).toBe(mine.customerId);
-    expect((await client.ok(CustomerWalletsDocument, { customerId: mine.customerId })).wallets.map((w) => w.balance)).toEqual(['10']);
+    expect((await client.ok(CustomerWalletsDocument, { customerId: mine.customerId })).wallets.nodes.map((w) => w.balance)).toEqual(['10']);
     expect((await client.ok(WalletDocument, { id: mine.walletId! })).wallet?.id).toBe(mine.walletId);
     expect((await client.ok(CustomerByIdDocument, { id: theirs.customerId })).customer).toBeNull();
     expect(codesOf(await client.request(CustomerWalletsDocument, { customerId: theirs.customerId }))).toEqual(['FORBIDDEN']);

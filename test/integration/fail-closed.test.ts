@@ -73,10 +73,10 @@ describe('an event that no charge prices', () => {
   it('is refused with UNPRICED_EVENT naming the meter, the dimensions and the rule-set version; nothing is charged', async () => {
     const c = await fundedCustomer(t, '10');
     const unknown = (await record(c.customerId, 'gpt-5', { model: 'gpt-5', tokenType: 'output' })).recordUsage;
-    expect(unknown).toMatchObject({ accepted: false, event: null, refusal: { code: 'UNPRICED_EVENT' } });
+    expect(unknown).toMatchObject({ status: 'REFUSED', event: null, refusal: { code: 'UNPRICED_EVENT' } });
     expect(unknown.refusal!.message).toMatch(/^no charge of rule set ai-price-book v\d+ prices this event \(meter llm_tokens, dimensions model="gpt-5", tokenType="output"\)$/);
     const noModel = (await record(c.customerId, 'no-model', { tokenType: 'output' })).recordUsage;
-    expect(noModel).toMatchObject({ accepted: false, refusal: { code: 'UNPRICED_EVENT' } });
+    expect(noModel).toMatchObject({ status: 'REFUSED', refusal: { code: 'UNPRICED_EVENT' } });
     expect(await ledgerState(t, c.walletId!)).toMatchObject({ events: '0', charged: '0', balance: '10000000000' });
     expect((await t.admin.ok(WalletDocument, { id: c.walletId! })).wallet).toMatchObject({ held: '0', available: '10' });
   });
@@ -96,7 +96,7 @@ describe('an event that no charge prices', () => {
     const c = await fundedCustomer(t, '10');
     for (const estimate of [{ estimatedQuantity: '1000' }, { estimatedAmount: '1' }]) {
       const a = await t.admin.ok(AuthorizeUsageDocument, { input: { customerId: c.customerId, meterCode: 'llm_tokens', dimensions: { model: 'gpt-5', tokenType: 'input' }, idempotencyKey: `auth-${Object.keys(estimate)[0]}`, ...estimate } });
-      expect(a.authorizeUsage).toMatchObject({ authorized: false, reservation: null, refusal: { code: 'UNPRICED_EVENT' } });
+      expect(a.authorizeUsage).toMatchObject({ status: 'REFUSED', reservation: null, refusal: { code: 'UNPRICED_EVENT' } });
     }
     expect((await t.admin.ok(WalletDocument, { id: c.walletId! })).wallet).toMatchObject({ held: '0' });
     const preview = await t.admin.ok(PreviewChargeDocument, { input: { ruleSetKey: 'ai-price-book', meterCode: 'llm_tokens', quantity: '1000', dimensions: { model: 'gpt-5' }, timestamp: '2026-03-01T00:00:00Z' } });
@@ -110,22 +110,22 @@ describe('an event that no charge prices', () => {
     const a = (await t.admin.ok(AuthorizeUsageDocument, { input: { customerId: c.customerId, meterCode: 'llm_tokens', estimatedQuantity: '500000', dimensions: { model: 'x' }, idempotencyKey: 'auth-small' } })).authorizeUsage;
     expect(a.reservation).toMatchObject({ amount: '5', status: 'OPEN' });
     const s = await t.admin.ok(SettleReservationDocument, { input: { reservationId: a.reservation!.id, quantity: '2000000', idempotencyKey: 'settle-big' } });
-    expect(s.settleReservation).toMatchObject({ accepted: false, event: null, refusal: { code: 'UNPRICED_EVENT' }, reservation: { status: 'OPEN' } });
+    expect(s.settleReservation).toMatchObject({ status: 'REFUSED', event: null, refusal: { code: 'UNPRICED_EVENT' }, reservation: { status: 'OPEN' } });
     expect(await ledgerState(t, c.walletId!)).toMatchObject({ events: '0' });
   });
 
   it('is accepted at zero when the rule set says unmatched events are free', async () => {
     const c = await fundedCustomer(t, '10', { plan: 'free-rest' });
     const r = (await record(c.customerId, 'free-rest', { model: 'other' })).recordUsage;
-    expect(r).toMatchObject({ accepted: true, event: { amount: '0', charged: '0' } });
+    expect(r).toMatchObject({ status: 'ACCEPTED', event: { amount: '0', charged: '0' } });
   });
 
   it('a price that is legitimately zero (a free tier, a 100% discount) is accepted', async () => {
     const c = await fundedCustomer(t, '10', { plan: 'free-tier' });
-    expect((await record(c.customerId, 'tier-free', { model: 'm' }, '500')).recordUsage).toMatchObject({ accepted: true, event: { charged: '0' } });
-    expect((await record(c.customerId, 'promo', { model: 'promo' }, '5000')).recordUsage).toMatchObject({ accepted: true, event: { charged: '0' } });
+    expect((await record(c.customerId, 'tier-free', { model: 'm' }, '500')).recordUsage).toMatchObject({ status: 'ACCEPTED', event: { charged: '0' } });
+    expect((await record(c.customerId, 'promo', { model: 'promo' }, '5000')).recordUsage).toMatchObject({ status: 'ACCEPTED', event: { charged: '0' } });
     // The discounted tokens still count towards the tiers: 500 + 5,000 + 600 is 5,100 past the free 1,000.
-    expect((await record(c.customerId, 'paid', { model: 'm' }, '600')).recordUsage).toMatchObject({ accepted: true, event: { charged: '6' } });
+    expect((await record(c.customerId, 'paid', { model: 'm' }, '600')).recordUsage).toMatchObject({ status: 'ACCEPTED', event: { charged: '6' } });
   });
 });
 
@@ -139,7 +139,7 @@ describe('settling an authorisation prices what was authorised', () => {
     // claude-sonnet-4 output: 15 per million; 100,000 tokens hold 1.5.
     expect(a).toMatchObject({ amount: '1.5', dimensions: { model: 'claude-sonnet-4', tokenType: 'output' }, estimatedQuantity: '100000' });
     const s = (await t.admin.ok(SettleReservationDocument, { input: { reservationId: a.id, quantity: '80000', idempotencyKey: 'settle-no-dims' } })).settleReservation;
-    expect(s).toMatchObject({ accepted: true, event: { charged: '1.2', dimensions: { model: 'claude-sonnet-4', tokenType: 'output' } }, reservation: { status: 'SETTLED' } });
+    expect(s).toMatchObject({ status: 'ACCEPTED', event: { charged: '1.2', dimensions: { model: 'claude-sonnet-4', tokenType: 'output' } }, reservation: { status: 'SETTLED' } });
     expect((await t.admin.ok(WalletDocument, { id: c.walletId! })).wallet).toMatchObject({ balance: '8.8', held: '0' });
     expect((await t.admin.ok(ReservationDocument, { id: a.id })).reservation).toMatchObject({ dimensions: { model: 'claude-sonnet-4', tokenType: 'output' } });
   });
@@ -155,9 +155,9 @@ describe('settling an authorisation prices what was authorised', () => {
     expect((await t.admin.ok(WalletDocument, { id: c.walletId! })).wallet).toMatchObject({ balance: '10', held: '1.5' });
     // The same dimensions again are fine, and a retry without them is the same request.
     const same = { reservationId: a.id, quantity: '80000', dimensions: { tokenType: 'output', model: 'claude-sonnet-4' }, idempotencyKey: 'settle-same' };
-    expect((await t.admin.ok(SettleReservationDocument, { input: same })).settleReservation).toMatchObject({ accepted: true, event: { charged: '1.2' } });
+    expect((await t.admin.ok(SettleReservationDocument, { input: same })).settleReservation).toMatchObject({ status: 'ACCEPTED', event: { charged: '1.2' } });
     const retry = (await t.admin.ok(SettleReservationDocument, { input: { ...same, dimensions: null } })).settleReservation;
-    expect(retry).toMatchObject({ accepted: true, replayed: true, event: { charged: '1.2' } });
+    expect(retry).toMatchObject({ status: 'ACCEPTED', replayed: true, event: { charged: '1.2' } });
   });
 
   it('keeps the authorised values, and takes the actual figures a settle gives for them', async () => {
@@ -169,6 +169,6 @@ describe('settling an authorisation prices what was authorised', () => {
     ).authorizeUsage.reservation!;
     expect(a).toMatchObject({ amount: '2.5', values: { providerCost: '2' } });
     const s = (await t.admin.ok(SettleReservationDocument, { input: { reservationId: a.id, quantity: '900', values: { providerCost: '1.6' }, idempotencyKey: 'settle-cost' } })).settleReservation;
-    expect(s).toMatchObject({ accepted: true, event: { charged: '2' } });
+    expect(s).toMatchObject({ status: 'ACCEPTED', event: { charged: '2' } });
   });
 });

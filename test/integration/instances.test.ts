@@ -66,9 +66,9 @@ async function record(t: TestApp, origin: string, input: ReturnType<typeof gpt4o
     headers: { 'content-type': 'application/json', authorization: `Bearer ${t.adminKey}` },
     body: JSON.stringify({ query: print(RecordUsageDocument), variables: { input } }),
   });
-  const body = (await res.json()) as { data?: { recordUsage: { accepted: boolean; refusal?: { code: string } | null } }; errors?: Array<{ extensions?: { code?: string } }> };
+  const body = (await res.json()) as { data?: { recordUsage: { status: string; refusal?: { code: string } | null } }; errors?: Array<{ extensions?: { code?: string } }> };
   if (body.errors) return { accepted: false, code: body.errors[0]?.extensions?.code ?? 'ERROR' };
-  return { accepted: body.data!.recordUsage.accepted, code: body.data!.recordUsage.refusal?.code };
+  return { accepted: body.data!.recordUsage.status === 'ACCEPTED', code: body.data!.recordUsage.refusal?.code };
 }
 
 describe.each(['redis', 'cluster'] as const)(`${INSTANCES} server processes on one PostgreSQL and one Redis (%s)`, (store) => {

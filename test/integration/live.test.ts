@@ -59,7 +59,7 @@ describe.each(['redis', 'cluster'] as const)('live balance changes (%s)', (store
     expect(first.previousSequence).toBe(first.sequence);
 
     const used = await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'live-1') });
-    expect(used.recordUsage.accepted).toBe(true);
+    expect(used.recordUsage.status).toBe('ACCEPTED');
     const usage = await watch.next();
     expect(usage).toMatchObject({ cause: 'USAGE', balance: '9.75', available: '9.75', held: '0', change: '-0.25', previousSequence: first.sequence });
 
@@ -149,7 +149,7 @@ describe.each(['redis', 'cluster'] as const)('alerts (%s)', (store) => {
     expect(createAlertDefinition.definition).toMatchObject({ direction: 'BELOW', state: { level: -1 } });
 
     const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `cross-${i}`) })));
-    expect(replies.every((r) => r.recordUsage.accepted)).toBe(true);
+    expect(replies.every((r) => r.recordUsage.status === 'ACCEPTED')).toBe(true);
 
     const pushed = await watch.next();
     expect(pushed).toMatchObject({ definitionId: createAlertDefinition.definition.id, metric: 'WALLET_BALANCE', direction: 'BELOW', threshold: '80', level: 0 });
@@ -299,7 +299,7 @@ describe.each(['redis', 'cluster'] as const)('across server instances (%s)', (st
         headers: { 'content-type': 'application/json', authorization: `Bearer ${t.adminKey}` },
         body: JSON.stringify({ query: print(RecordUsageDocument), variables: { input: gpt4oInput(c.customerId, 'cross-process') } }),
       });
-      expect(((await r.json()) as { data: { recordUsage: { accepted: boolean } } }).data.recordUsage.accepted).toBe(true);
+      expect(((await r.json()) as { data: { recordUsage: { status: string } } }).data.recordUsage.status).toBe('ACCEPTED');
       expect(await watch.next(10_000)).toMatchObject({ cause: 'USAGE', balance: '9.75', walletId: c.walletId });
       watch.close();
     } finally {

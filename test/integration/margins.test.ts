@@ -36,7 +36,7 @@ const record = async (c: Funded, key: string, model: string, tokenType: string, 
     input: { customerId: c.customerId, meterCode: 'llm_tokens', quantity, dimensions: { model, tokenType }, values, idempotencyKey: key, timestamp: when.toISOString() },
   });
   expect(r.recordUsage.refusal).toBeNull();
-  expect(r.recordUsage.accepted).toBe(true);
+  expect(r.recordUsage.status).toBe('ACCEPTED');
 };
 
 beforeAll(async () => {

@@ -74,7 +74,7 @@ describe('plans', () => {
 
     expect((await t.admin.ok(PlanDocument, { code: 'pro' })).plan?.version).toBe(2);
     expect((await t.admin.ok(PlanDocument, { code: 'pro', version: 1 })).plan).toEqual(v1);
-    expect((await t.admin.ok(PlanVersionsDocument, { code: 'pro' })).planVersions.map((p) => p.baseFee)).toEqual(['49', '59']);
+    expect((await t.admin.ok(PlanVersionsDocument, { code: 'pro' })).planVersions.nodes.map((p) => p.baseFee)).toEqual(['49', '59']);
     expect((await t.admin.ok(PlansDocument, { first: 10 })).plans.nodes).toContainEqual({ code: 'pro', version: 2 });
   });
 

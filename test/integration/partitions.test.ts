@@ -324,7 +324,7 @@ describe('retention', () => {
     expect((await closeA('2026-04-01T00:00:00.000Z')).drafted).toBe(1);
     expect((await closeA('2026-04-02T00:00:00.000Z')).finalized).toHaveLength(1);
     // Usage of March arriving on April 5: billed on April's invoice as late usage.
-    expect((await use(a, '2026-04-05T00:00:00.000Z', '100000', 'a-late', '2026-03-30T12:00:00.000Z')).data!.recordUsage.accepted).toBe(true);
+    expect((await use(a, '2026-04-05T00:00:00.000Z', '100000', 'a-late', '2026-03-30T12:00:00.000Z')).data!.recordUsage.status).toBe('ACCEPTED');
   });
 
   it('keeps an old month while one of its billing periods has no final invoice, and says whose', async () => {

@@ -153,10 +153,10 @@ describe('a read replica (DATABASE_READ_URL)', () => {
       // The dashboard's key has written nothing: it gets the replica's answer, from before the pause.
       expect(await usageEvents(reader)).toBe(before);
       expect((await reader.ok(CurrentPeriodDocument, { customerId: c.customerId })).currentPeriod.spend[0]!.events).toBe(Number(before));
-      expect((await reader.ok(AlertDefinitionsDocument, { customerId: c.customerId })).alertDefinitions).toEqual([]);
+      expect((await reader.ok(AlertDefinitionsDocument, { customerId: c.customerId })).alertDefinitions.nodes).toEqual([]);
       // The key that wrote sees what it wrote: the replica has not replayed it, so the primary answers.
       expect(await usageEvents(t.admin)).toBe(String(Number(before) + 1));
-      expect((await t.admin.ok(AlertDefinitionsDocument, { customerId: c.customerId })).alertDefinitions).toHaveLength(1);
+      expect((await t.admin.ok(AlertDefinitionsDocument, { customerId: c.customerId })).alertDefinitions.nodes).toHaveLength(1);
       // Usage sent as CloudEvents counts as a write of its key too.
       expect(await usageEvents(t.client(ingestKey))).toBe(before);
       const res = await fetch(eventsUrl, {

@@ -25,8 +25,8 @@ describe('billing reconcile', () => {
     const postpaid = await fundedCustomer(t, null, { spendingCap: '100' });
     for (const c of [prepaid, postpaid]) {
       await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `used-${c.customerId}`) });
-      expect((await authorize(c.customerId, `amount-${c.customerId}`, { estimatedAmount: '1' })).authorizeUsage.authorized).toBe(true);
-      expect((await authorize(c.customerId, `quantity-${c.customerId}`, { estimatedQuantity: '200000' })).authorizeUsage.authorized).toBe(true);
+      expect((await authorize(c.customerId, `amount-${c.customerId}`, { estimatedAmount: '1' })).authorizeUsage.status).toBe('AUTHORIZED');
+      expect((await authorize(c.customerId, `quantity-${c.customerId}`, { estimatedQuantity: '200000' })).authorizeUsage.status).toBe('AUTHORIZED');
     }
     const r = await runBilling(['reconcile'], env);
     expect(r.stderr).toBe('');

@@ -134,12 +134,12 @@ describe('usage while the customers\' slots move to other masters', () => {
 
     // No call failed: redirections and retries stayed inside the client.
     expect(replies.flatMap((r) => r.errors ?? [])).toEqual([]);
-    const accepted = replies.filter((r) => (r.data as { recordUsage: { accepted: boolean } }).recordUsage.accepted).length;
+    const accepted = replies.filter((r) => (r.data as { recordUsage: { status: string } }).recordUsage.status === 'ACCEPTED').length;
     expect(accepted).toBe(160);
 
     // Everything again: each accepted event is a replay, nothing new is charged.
     const retries = await Promise.all(inputs.map((input) => t.admin.ok(RecordUsageDocument, { input })));
-    expect(retries.filter((r) => r.recordUsage.accepted && !r.recordUsage.replayed)).toEqual([]);
+    expect(retries.filter((r) => r.recordUsage.status === 'ACCEPTED' && !r.recordUsage.replayed)).toEqual([]);
 
     const events = await t.app.sql.query<{ n: number; keys: number }>('select count(*)::int as n, count(distinct (customer_id, idempotency_key))::int as keys from usage_event');
     expect(events).toEqual([{ n: 160, keys: 160 }]);
@@ -210,7 +210,7 @@ describe('a master lost and restarted empty', () => {
     try {
       await setupCatalogue(t);
       const c = await fundedCustomer(t, '10');
-      expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'before') })).recordUsage.accepted).toBe(true);
+      expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'before') })).recordUsage.status).toBe('ACCEPTED');
       const owner = await ownerOf(cluster.nodes, await slotOf(cluster.nodes[0]!, `{c:${c.customerId}}`));
 
       await cluster.kill(owner);
@@ -220,11 +220,11 @@ describe('a master lost and restarted empty', () => {
 
       await cluster.restart(owner);
       let back;
-      for (let i = 0; i < 100 && !(back?.data as { recordUsage?: { accepted: boolean } } | undefined)?.recordUsage?.accepted; i++) {
+      for (let i = 0; i < 100 && (back?.data as { recordUsage?: { status: string } } | undefined)?.recordUsage?.status !== 'ACCEPTED'; i++) {
         await sleep(200);
         back = await t.admin.request(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'down') });
       }
-      expect((back?.data as { recordUsage: { accepted: boolean } }).recordUsage.accepted).toBe(true);
+      expect((back?.data as { recordUsage: { status: string } }).recordUsage.status).toBe('ACCEPTED');
       // The master came back empty: the customer's state was rebuilt from PostgreSQL.
       expect(await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'before') })).toMatchObject({ recordUsage: { replayed: true } });
       expect(await ledgerState(t, c.walletId!)).toMatchObject({ events: '2', balance: '9500000000', entries: '9500000000' });

@@ -24,10 +24,10 @@ describe('two-phase usage', () => {
   it('holds an estimate, then settles below it and gives back the rest', async () => {
     const c = await fundedCustomer(t, '2');
     const a = (await authorize(c.customerId, 'auth-below')).authorizeUsage;
-    expect(a).toMatchObject({ authorized: true, reservation: { amount: '1', status: 'OPEN' } });
+    expect(a).toMatchObject({ status: 'AUTHORIZED', reservation: { amount: '1', status: 'OPEN' } });
     expect(await available(c.walletId!)).toMatchObject({ balance: '2', held: '1', available: '1' });
     const s = await settle(a.reservation!.id, 'settle-below', '50000');
-    expect(s.data?.settleReservation).toMatchObject({ accepted: true, event: { charged: '0.5', reservationId: a.reservation!.id }, reservation: { status: 'SETTLED' } });
+    expect(s.data?.settleReservation).toMatchObject({ status: 'ACCEPTED', event: { charged: '0.5', reservationId: a.reservation!.id }, reservation: { status: 'SETTLED' } });
     expect(await available(c.walletId!)).toMatchObject({ balance: '1.5', held: '0', available: '1.5' });
   });
 
@@ -44,13 +44,13 @@ describe('two-phase usage', () => {
     const c = await fundedCustomer(t, '1');
     const r = (await authorize(c.customerId, 'auth-poor')).authorizeUsage.reservation!;
     const s = await settle(r.id, 'settle-poor', '200000');
-    expect(s.data?.settleReservation).toMatchObject({ accepted: false, refusal: { code: 'WALLET_INSUFFICIENT_FUNDS' }, reservation: { status: 'OPEN' } });
+    expect(s.data?.settleReservation).toMatchObject({ status: 'REFUSED', refusal: { code: 'WALLET_INSUFFICIENT_FUNDS' }, reservation: { status: 'OPEN' } });
     expect(await available(c.walletId!)).toMatchObject({ held: '1', available: '0' });
   });
 
   it('refuses an authorization the wallet cannot cover', async () => {
     const c = await fundedCustomer(t, '0.5');
-    expect((await authorize(c.customerId, 'auth-big')).authorizeUsage).toMatchObject({ authorized: false, refusal: { code: 'WALLET_INSUFFICIENT_FUNDS', available: '0.5' } });
+    expect((await authorize(c.customerId, 'auth-big')).authorizeUsage).toMatchObject({ status: 'REFUSED', refusal: { code: 'WALLET_INSUFFICIENT_FUNDS', available: '0.5' } });
   });
 
   it('prices an estimated quantity with the rules', async () => {

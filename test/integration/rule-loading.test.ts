@@ -67,12 +67,12 @@ describe('the server with pathological rule files', () => {
   });
 
   it('serves the valid versions, shows every bad file INVALID with its reason, and /readyz reports them while ready', async () => {
-    const { ruleSets } = await t.admin.ok(RuleSetsDocument, {});
+    const ruleSets = (await t.admin.ok(RuleSetsDocument, {})).ruleSets.nodes;
     const invalid = ruleSets.filter((r) => r.status === 'INVALID').map((r) => r.file).sort();
     expect(invalid).toEqual(Object.keys(PATHOLOGICAL).sort());
     for (const r of ruleSets.filter((x) => x.status === 'INVALID')) expect(r.errors[0]!.message).not.toBe('');
     const c = await fundedCustomer(t, '10');
-    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'priced') })).recordUsage.accepted).toBe(true);
+    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'priced') })).recordUsage.status).toBe('ACCEPTED');
     const ready = await fetch(t.url.replace('/graphql', '/readyz'));
     expect(ready.status).toBe(200);
     const body = (await ready.json()) as { checks: { rules: { serving: number; refused: Array<{ file: string }> } } };
@@ -86,7 +86,7 @@ describe('the server with pathological rule files', () => {
     try {
       const c = await fundedCustomer(restarted, '10');
       const r = (await restarted.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'after-restart') })).recordUsage;
-      expect(r).toMatchObject({ accepted: true, event: { charged: '0.25' } });
+      expect(r).toMatchObject({ status: 'ACCEPTED', event: { charged: '0.25' } });
       expect((await fetch(restarted.url.replace('/graphql', '/readyz'))).status).toBe(200);
     } finally {
       await restarted.app.stop();

@@ -34,7 +34,7 @@ beforeAll(async () => {
     const r = await t.admin.ok(RecordUsageDocument, {
       input: { customerId: c.customerId, meterCode: 'llm_tokens', quantity, dimensions: { model, tokenType }, idempotencyKey: key, timestamp: when.toISOString() },
     });
-    expect(r.recordUsage.accepted).toBe(true);
+    expect(r.recordUsage.status).toBe('ACCEPTED');
   };
   await record(a, 'a1', 'gpt-4o', 'input', '6000000', at(1));
   await record(a, 'a2', 'gpt-4o', 'input', '6000000', at(2));

@@ -41,7 +41,7 @@ afterAll(async () => {
 
 describe('ruleSets', () => {
   it('lists the shipped versions as serving, with effective dates and content hashes', async () => {
-    const { ruleSets } = await t.admin.ok(RuleSetsDocument, {});
+    const ruleSets = (await t.admin.ok(RuleSetsDocument, {})).ruleSets.nodes;
     expect(ruleSets.map((r) => [r.key, r.version, r.status, r.file, r.purpose])).toEqual([
       ['ai-price-book', 1, 'SERVING', 'ai-price-book/v1.json', 'PRICE'],
       ['ai-price-book', 2, 'SERVING', 'ai-price-book/v2.json', 'PRICE'],
@@ -98,9 +98,9 @@ describe('hot reload', () => {
     const good = JSON.stringify(v3, null, 2);
     const broken = good.replace('"2.00"', '"two dollars"');
     await writeFile(path.join(dir, 'ai-price-book/v3.json'), broken);
-    await eventually(async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.some((r) => r.status === 'INVALID'), 'the broken file to be refused');
+    await eventually(async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.nodes.some((r) => r.status === 'INVALID'), 'the broken file to be refused');
 
-    const invalid = (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.find((r) => r.status === 'INVALID')!;
+    const invalid = (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.nodes.find((r) => r.status === 'INVALID')!;
     const line = broken.split('\n').findIndex((l) => l.includes('"two dollars"')) + 1;
     expect(invalid).toMatchObject({ file: 'ai-price-book/v3.json', version: 3 });
     expect(invalid.errors).toEqual([{ file: 'ai-price-book/v3.json', line, column: expect.any(Number), pointer: '/rules/1/event/params/tiers/0/unitPrice', message: expect.stringMatching(/decimal/) }]);
@@ -110,16 +110,16 @@ describe('hot reload', () => {
     const notSaid = JSON.stringify({ ...v3, backdated: undefined }, null, 2);
     await writeFile(path.join(dir, 'ai-price-book/v3.json'), notSaid);
     await eventually(
-      async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.some((r) => r.version === 3 && r.errors[0]?.pointer === '/effectiveFrom'),
+      async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.nodes.some((r) => r.version === 3 && r.errors[0]?.pointer === '/effectiveFrom'),
       'the backdated file to be refused',
     );
-    const late = (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.find((r) => r.version === 3)!;
+    const late = (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.nodes.find((r) => r.version === 3)!;
     const fromLine = notSaid.split('\n').findIndex((l) => l.includes('"effectiveFrom"')) + 1;
     expect(late).toMatchObject({ status: 'INVALID', errors: [{ file: 'ai-price-book/v3.json', line: fromLine, pointer: '/effectiveFrom', message: expect.stringMatching(/^takes effect at 2026-09-01T00:00:00Z, before it is published .*"backdated"/) }] });
     expect((await t.admin.ok(PreviewChargeDocument, { input: gpt4oInput('2026-10-01T00:00:00Z') })).previewCharge.ruleSet.version).toBe(2);
 
     await writeFile(path.join(dir, 'ai-price-book/v3.json'), good);
-    await eventually(async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.some((r) => r.version === 3 && r.status === 'SERVING'), 'the fixed file to be served');
+    await eventually(async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.nodes.some((r) => r.version === 3 && r.status === 'SERVING'), 'the fixed file to be served');
     const v3Price = await t.admin.ok(PreviewChargeDocument, { input: gpt4oInput('2026-10-01T00:00:00Z') });
     expect(v3Price.previewCharge).toMatchObject({ ruleSet: { version: 3 }, amount: '2' });
     const before = await t.admin.ok(PreviewChargeDocument, { input: gpt4oInput('2026-08-01T00:00:00Z') });
@@ -132,8 +132,8 @@ describe('hot reload', () => {
     v4.effectiveFrom = '2099-01-01T00:00:00Z';
     delete v4.backdated;
     await writeFile(path.join(dir, 'ai-price-book/v4.json'), JSON.stringify(v4, null, 2));
-    await eventually(async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.some((r) => r.version === 4), 'the scheduled version to be published');
-    const statuses = (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.map((r) => [r.version, r.status]);
+    await eventually(async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.nodes.some((r) => r.version === 4), 'the scheduled version to be published');
+    const statuses = (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.nodes.map((r) => [r.version, r.status]);
     expect(statuses).toEqual([[1, 'SERVING'], [2, 'SERVING'], [3, 'SERVING'], [4, 'SCHEDULED']]);
     expect((await t.admin.ok(PreviewChargeDocument, { input: gpt4oInput('2099-02-01T00:00:00Z') })).previewCharge.ruleSet.version).toBe(4);
   });
@@ -142,8 +142,8 @@ describe('hot reload', () => {
     const file = path.join(dir, 'ai-price-book/v1.json');
     const original = await readFile(file, 'utf8');
     await writeFile(file, original.replace('gpt-4o input tokens (per 1M', 'GPT-4o input tokens (per 1M'));
-    await eventually(async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.some((r) => r.status === 'CHANGED_AFTER_PUBLISHING'), 'the change to be refused');
-    const refused = (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.find((r) => r.status === 'CHANGED_AFTER_PUBLISHING')!;
+    await eventually(async () => (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.nodes.some((r) => r.status === 'CHANGED_AFTER_PUBLISHING'), 'the change to be refused');
+    const refused = (await t.admin.ok(RuleSetsDocument, { key: 'ai-price-book' })).ruleSets.nodes.find((r) => r.status === 'CHANGED_AFTER_PUBLISHING')!;
     expect(refused.errors[0]!.message).toMatch(/version 1 of "ai-price-book" was published .* put the change in v2\.json/);
     const march = await t.admin.ok(PreviewChargeDocument, { input: gpt4oInput('2026-03-01T00:00:00Z') });
     expect(march.previewCharge).toMatchObject({ ruleSet: { version: 1 }, amount: '2.5' });

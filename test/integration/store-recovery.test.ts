@@ -56,8 +56,8 @@ describe('a store flushed at a random moment of a burst', () => {
       const c = await fundedCustomer(t, String(FUNDED * 0.25));
       const inputs = Array.from({ length: SENT }, (_, i) => gpt4oInput(c.customerId, `r${round}-${i}`));
       const replies = await burst(inputs, 6, Math.floor(Math.random() * SENT));
-      const accepted = replies.filter((r) => r.data?.recordUsage.accepted).length;
-      const refusals = replies.filter((r) => r.data && !r.data.recordUsage.accepted).map((r) => r.data!.recordUsage.refusal);
+      const accepted = replies.filter((r) => r.data?.recordUsage.status === 'ACCEPTED').length;
+      const refusals = replies.filter((r) => r.data && r.data.recordUsage.status !== 'ACCEPTED').map((r) => r.data!.recordUsage.refusal);
       const errors = replies.filter((r) => r.errors?.length).map((r) => r.errors![0]!.extensions?.code);
       const state = await ledgerState(t, c.walletId!);
       const wrongRefusals = refusals.filter((x) => x?.code !== 'WALLET_INSUFFICIENT_FUNDS' || x.available !== '0').map((x) => `${x?.code} available ${x?.available}`);
@@ -78,8 +78,8 @@ describe('spending caps when the store forgets', () => {
       const c = await fundedCustomer(t, null, { spendingCap: String(FUNDED * 0.25) });
       const inputs = Array.from({ length: SENT }, (_, i) => gpt4oInput(c.customerId, `cap${round}-${i}`));
       const replies = await burst(inputs, 6, Math.floor(Math.random() * SENT));
-      const accepted = replies.filter((r) => r.data?.recordUsage.accepted).length;
-      const codes = [...new Set(replies.filter((r) => !r.data?.recordUsage.accepted).map((r) => r.data?.recordUsage.refusal?.code ?? r.errors?.[0]?.extensions?.code))];
+      const accepted = replies.filter((r) => r.data?.recordUsage.status === 'ACCEPTED').length;
+      const codes = [...new Set(replies.filter((r) => r.data?.recordUsage.status !== 'ACCEPTED').map((r) => r.data?.recordUsage.refusal?.code ?? r.errors?.[0]?.extensions?.code))];
       const [spent] = await t.app.sql.query<{ charged: string }>('select coalesce(sum(charged), 0)::text as charged from usage_event where customer_id = $1', [c.customerId]);
       if (accepted !== FUNDED || spent!.charged !== String(BigInt(FUNDED) * 250_000_000n) || codes.join() !== 'SPENDING_LIMIT_REACHED') {
         failures.push(`round ${round}: ${accepted} accepted, spent ${spent!.charged}, refusals ${codes.join()}`);
@@ -91,17 +91,17 @@ describe('spending caps when the store forgets', () => {
 
   it('PostgreSQL refuses spend past the cap even when the store has forgotten it, and the store is rebuilt', async () => {
     const c = await fundedCustomer(t, null, { spendingCap: '1' });
-    for (let i = 0; i < 4; i++) expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `full-${i}`) })).recordUsage.accepted).toBe(true);
+    for (let i = 0; i < 4; i++) expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `full-${i}`) })).recordUsage.status).toBe('ACCEPTED');
     // The store forgets this period's spend (a lost key, a bad restore): it would let more through.
     const periods = await redis.keys(`${t.redisPrefix}{c:${c.customerId}}:p:*`);
     for (const key of periods) await redis.hset(key, 'sp:USD', '0');
     const over = (await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'over') })).recordUsage;
-    expect(over).toMatchObject({ accepted: false, refusal: { code: 'SPENDING_LIMIT_REACHED' } });
+    expect(over).toMatchObject({ status: 'REFUSED', refusal: { code: 'SPENDING_LIMIT_REACHED' } });
     const [spent] = await t.app.sql.query<{ charged: string }>('select sum(charged)::text as charged from usage_event where customer_id = $1', [c.customerId]);
     expect(spent!.charged).toBe('1000000000');
     // The store was rebuilt from PostgreSQL: the next refusal comes from it, with its figures.
     const again = (await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'again') })).recordUsage;
-    expect(again).toMatchObject({ accepted: false, refusal: { code: 'SPENDING_LIMIT_REACHED' } });
+    expect(again).toMatchObject({ status: 'REFUSED', refusal: { code: 'SPENDING_LIMIT_REACHED' } });
     expect((await t.app.services.reconciler.run(false)).drifts).toEqual([]);
   });
 });

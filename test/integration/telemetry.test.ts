@@ -155,7 +155,7 @@ describe('tracing', () => {
     const traceId = hex(16);
     const callerSpan = hex(8);
     const { body } = await post(print(RecordUsageDocument), { input: gpt4oInput(funded.customerId, 'trace-1') }, { traceparent: `00-${traceId}-${callerSpan}-01` });
-    expect(body.data.recordUsage.accepted).toBe(true);
+    expect(body.data.recordUsage.status).toBe('ACCEPTED');
     await t.app.tracing.flush();
     const names = ['POST /graphql', 'graphql.mutation RecordUsage', 'usage.prepare', 'usage.rate', 'usage.reserve', 'usage.commit', 'usage.post', 'usage.publish'];
     const spans = await until('the spans of the request', async () => {
@@ -255,7 +255,7 @@ describe('request ids', () => {
     // process logger, not the request) logs it.
     await t.app.sql.query('alter table tax_rate rename to tax_rate_hidden');
     try {
-      const { headers, body } = await post('query Rates { taxRates { code } }', {}, { 'x-request-id': 'req-logs-1', traceparent: `00-${traceId}-${hex(8)}-01` });
+      const { headers, body } = await post('query Rates { taxRates { nodes { code } } }', {}, { 'x-request-id': 'req-logs-1', traceparent: `00-${traceId}-${hex(8)}-01` });
       expect(headers.get('x-request-id')).toBe('req-logs-1');
       expect(body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
     } finally {
@@ -351,7 +351,7 @@ describe('metrics', () => {
     monthStart.setUTCDate(1);
     monthStart.setUTCHours(0, 0, 0, 0);
     const at = new Date(monthStart.getTime() - 3_600_000).toISOString();
-    for (const key of ['inv-1', 'inv-2']) expect((await t.admin.ok(RecordUsageDocument, { input: { ...gpt4oInput(funded.customerId, key), timestamp: at } })).recordUsage.accepted).toBe(true);
+    for (const key of ['inv-1', 'inv-2']) expect((await t.admin.ok(RecordUsageDocument, { input: { ...gpt4oInput(funded.customerId, key), timestamp: at } })).recordUsage.status).toBe('ACCEPTED');
     const before = await scrape();
     const report = (await t.admin.ok(CloseInvoicesDocument, {})).closeInvoices;
     expect(report.finalized.length).toBeGreaterThanOrEqual(1);

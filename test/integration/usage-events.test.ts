@@ -13,7 +13,7 @@ const at = (i: number) => new Date(base + Math.min(i, 3) * 3_600_000 + (i > 4 ? 
 
 async function record(c: Funded, key: string, timestamp: Date, dimensions = { model: 'gpt-4o', tokenType: 'input' }) {
   const r = await t.admin.ok(RecordUsageDocument, { input: { ...gpt4oInput(c.customerId, key), dimensions, timestamp: timestamp.toISOString() } });
-  expect(r.recordUsage.accepted).toBe(true);
+  expect(r.recordUsage.status).toBe('ACCEPTED');
   return r.recordUsage.event!.id;
 }
 

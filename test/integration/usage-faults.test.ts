@@ -53,14 +53,14 @@ describe('Redis flushed in the middle of a concurrent run', () => {
       }),
     );
     expect(flushed).toBe(true);
-    const accepted = replies.filter((r) => r.data?.recordUsage.accepted).length;
+    const accepted = replies.filter((r) => r.data?.recordUsage.status === 'ACCEPTED').length;
     expect(accepted).toBeLessThanOrEqual(160);
 
     // Retrying everything charges nothing new for what was accepted.
     const retries = await Promise.all(inputs.map((input) => t.admin.ok(RecordUsageDocument, { input })));
     const charged = await t.app.sql.query<{ n: number }>('select count(*)::int as n from usage_event');
     expect(charged[0]!.n).toBe(160);
-    expect(retries.filter((r) => r.recordUsage.accepted).length).toBe(160);
+    expect(retries.filter((r) => r.recordUsage.status === 'ACCEPTED').length).toBe(160);
     await assertLedgerSound(t, customers);
     for (const c of customers) expect(await ledgerState(t, c.walletId!)).toMatchObject({ balance: '0', events: '40' });
 
@@ -95,7 +95,7 @@ describe('the server killed during a concurrent run', () => {
       while (sent < inputs.length) {
         const input = inputs[sent++]!;
         const r = await client.request(RecordUsageDocument, { input }).catch(() => undefined);
-        if (r?.data?.recordUsage.accepted) acceptedIds.push(r.data.recordUsage.event!.id);
+        if (r?.data?.recordUsage.status === 'ACCEPTED') acceptedIds.push(r.data.recordUsage.event!.id);
       }
     });
     // Kill it mid-traffic: once some events are acknowledged (however loaded the machine is).
@@ -122,7 +122,7 @@ describe('the server killed during a concurrent run', () => {
       await sleep(6_500);
       const again = new TestClient(`http://127.0.0.1:${port2}/graphql`, t.adminKey);
       const replays = await Promise.all(inputs.slice(0, 20).map((input) => again.ok(RecordUsageDocument, { input })));
-      expect(replays.every((r) => r.recordUsage.accepted)).toBe(true);
+      expect(replays.every((r) => r.recordUsage.status === 'ACCEPTED')).toBe(true);
       await assertLedgerSound(t, customers);
       const reconcile = await runBilling(['reconcile'], env);
       expect(reconcile.stdout).toMatch(/ 0 drift\(s\)/);
@@ -181,7 +181,7 @@ describe('an unreachable Redis or PostgreSQL', () => {
     try {
       await setupCatalogue(t);
       const c = await fundedCustomer(t, '10');
-      expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'ok-1') })).recordUsage.accepted).toBe(true);
+      expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'ok-1') })).recordUsage.status).toBe('ACCEPTED');
 
       await redisProxy.cut();
       const noRedis = await t.admin.request(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'no-redis') });
@@ -189,22 +189,22 @@ describe('an unreachable Redis or PostgreSQL', () => {
       expect(noRedis.errors![0]!.extensions!.retryable).toBe(true);
       await redisProxy.restore();
       let back;
-      for (let i = 0; i < 50 && !back?.data?.recordUsage.accepted; i++) {
+      for (let i = 0; i < 50 && back?.data?.recordUsage.status !== 'ACCEPTED'; i++) {
         await sleep(200);
         back = await t.admin.request(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'no-redis') });
       }
-      expect(back?.data?.recordUsage.accepted).toBe(true);
+      expect(back?.data?.recordUsage.status).toBe('ACCEPTED');
 
       await pgProxy.cut();
       const noPg = await t.admin.request(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'no-pg') });
       expect(codesOf(noPg)).toEqual(['SERVICE_UNAVAILABLE']);
       await pgProxy.restore();
       let pgBack;
-      for (let i = 0; i < 50 && !pgBack?.data?.recordUsage.accepted; i++) {
+      for (let i = 0; i < 50 && pgBack?.data?.recordUsage.status !== 'ACCEPTED'; i++) {
         await sleep(200);
         pgBack = await t.admin.request(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'no-pg') });
       }
-      expect(pgBack?.data?.recordUsage.accepted).toBe(true);
+      expect(pgBack?.data?.recordUsage.status).toBe('ACCEPTED');
       expect(await ledgerState(t, c.walletId!)).toMatchObject({ events: '3', balance: '9250000000' });
       const report = await t.app.services.reconciler.run(false);
       expect(report.drifts).toEqual([]);

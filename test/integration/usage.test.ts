@@ -15,7 +15,7 @@ describe('recordUsage', () => {
   it('prices, charges and stores an event with its lines, version and the balance after', async () => {
     const c = await fundedCustomer(t, '10');
     const r = (await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'first') })).recordUsage;
-    expect(r).toMatchObject({ accepted: true, replayed: false, refusal: null, wallet: { id: c.walletId, balance: '9.75', available: '9.75' } });
+    expect(r).toMatchObject({ status: 'ACCEPTED', replayed: false, refusal: null, wallet: { id: c.walletId, balance: '9.75', available: '9.75' } });
     expect(r.event).toMatchObject({ amount: '0.25', charged: '0.25', currency: 'USD', ruleSet: { key: 'ai-price-book', version: 2 }, firedRules: ['gpt-4o input tokens'] });
     expect(r.event!.lines).toEqual([{ componentId: 'gpt-4o-input', amount: '0.25', charged: '0.25', tiers: [{ tier: 1, quantity: '100000', amount: '0.25' }] }]);
     expect(await ledgerState(t, c.walletId!)).toMatchObject({ balance: '9750000000', entries: '9750000000', usage: '-250000000', events: '1', charged: '250000000' });
@@ -26,7 +26,7 @@ describe('recordUsage', () => {
   it('refuses when the wallet cannot pay, before any work, and charges nothing', async () => {
     const c = await fundedCustomer(t, '0.2');
     const r = (await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, 'too-much') })).recordUsage;
-    expect(r).toMatchObject({ accepted: false, event: null, refusal: { code: 'WALLET_INSUFFICIENT_FUNDS', available: '0.2' } });
+    expect(r).toMatchObject({ status: 'REFUSED', event: null, refusal: { code: 'WALLET_INSUFFICIENT_FUNDS', available: '0.2' } });
     expect(await ledgerState(t, c.walletId!)).toMatchObject({ balance: '200000000', events: '0' });
   });
 
@@ -39,7 +39,7 @@ describe('recordUsage', () => {
   it('lets SOFT wallets go below zero, flagged, and OVERDRAFT wallets down to their limit', async () => {
     const soft = await fundedCustomer(t, '0.1', { limitMode: 'SOFT' });
     const s = (await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(soft.customerId, 's') })).recordUsage;
-    expect(s).toMatchObject({ accepted: true, event: { softLimitExceeded: true }, wallet: { balance: '-0.15' } });
+    expect(s).toMatchObject({ status: 'ACCEPTED', event: { softLimitExceeded: true }, wallet: { balance: '-0.15' } });
     const od = await fundedCustomer(t, '0.1', { limitMode: 'OVERDRAFT', overdraftLimit: '0.2' });
     expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(od.customerId, 'o1') })).recordUsage.wallet?.balance).toBe('-0.15');
     expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(od.customerId, 'o2') })).recordUsage.refusal?.code).toBe('WALLET_INSUFFICIENT_FUNDS');
@@ -49,7 +49,7 @@ describe('recordUsage', () => {
     const c = await fundedCustomer(t, null, { spendingCap: '0.5' });
     const results = [];
     for (let i = 0; i < 3; i++) results.push((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `p${i}`) })).recordUsage);
-    expect(results.map((r) => r.accepted)).toEqual([true, true, false]);
+    expect(results.map((r) => r.status)).toEqual(['ACCEPTED', 'ACCEPTED', 'REFUSED']);
     expect(results[2]!.refusal?.code).toBe('SPENDING_LIMIT_REACHED');
     expect(results[0]!.wallet).toBeNull();
   });
@@ -108,8 +108,8 @@ describe.each(['redis', 'cluster'] as const)('concurrency (%s)', (store) => {
   it('accepts exactly k of N concurrent events when the wallet is funded for k, and never goes below zero', async () => {
     const c = await fundedCustomer(t, '5'); // 20 events of 0.25
     const replies = await Promise.all(Array.from({ length: 60 }, (_, i) => t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `k-${i}`) })));
-    expect(replies.filter((r) => r.recordUsage.accepted)).toHaveLength(20);
-    expect(replies.filter((r) => !r.recordUsage.accepted).every((r) => r.recordUsage.refusal?.code === 'WALLET_INSUFFICIENT_FUNDS')).toBe(true);
+    expect(replies.filter((r) => r.recordUsage.status === 'ACCEPTED')).toHaveLength(20);
+    expect(replies.filter((r) => r.recordUsage.status !== 'ACCEPTED').every((r) => r.recordUsage.refusal?.code === 'WALLET_INSUFFICIENT_FUNDS')).toBe(true);
     const balances = replies.flatMap((r) => (r.recordUsage.wallet ? [Number(r.recordUsage.wallet.balance)] : []));
     expect(Math.min(...balances)).toBe(0);
     expect(await ledgerState(t, c.walletId!)).toMatchObject({ balance: '0', entries: '0', events: '20', charged: '5000000000' });
@@ -212,7 +212,7 @@ describe('on the in-process store (the embedded default)', () => {
   it('accepts exactly k of N concurrent events and charges duplicates once', async () => {
     const c = await fundedCustomer(m, '2.5'); // 10 events
     const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => m.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `m-${i % 15}`) })));
-    const accepted = new Set(replies.filter((r) => r.recordUsage.accepted).map((r) => r.recordUsage.event!.id));
+    const accepted = new Set(replies.filter((r) => r.recordUsage.status === 'ACCEPTED').map((r) => r.recordUsage.event!.id));
     expect(accepted.size).toBe(10);
     expect(await ledgerState(m, c.walletId!)).toMatchObject({ balance: '0', events: '10' });
     expect((await m.app.services.reconciler.run(false)).drifts).toEqual([]);

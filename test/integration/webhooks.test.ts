@@ -83,7 +83,7 @@ const createEndpoint = async (url: string, topics: WebhookTopic[] = ['ALERT_TRIG
 const updateEndpoint = (input: { id: string; url?: string; topics?: WebhookTopic[]; description?: string | null; enabled?: boolean }) =>
   t.admin.request(UpdateWebhookEndpointDocument, { input });
 
-const endpointById = async (id: string) => (await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints.find((e) => e.id === id)!;
+const endpointById = async (id: string) => (await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints.nodes.find((e) => e.id === id)!;
 
 const deliveries = async (endpointId: string, status?: WebhookDeliveryStatus, first?: number, after?: string) =>
   (await t.admin.ok(WebhookDeliveriesDocument, { endpointId, status, first, after })).webhookDeliveries;
@@ -156,15 +156,15 @@ describe('webhook endpoints', () => {
     const [stored] = await t.app.sql.query<{ secret: string; topics: string[] }>('select secret, topics from webhook_endpoint where id = $1', [a.endpoint.id]);
     expect(stored).toEqual({ secret: a.secret, topics: ['alert.triggered', 'wallet.top_up_requested'] });
 
-    const listed = await t.admin.raw('{ webhookEndpoints { id url topics } }');
+    const listed = await t.admin.raw('{ webhookEndpoints { nodes { id url topics } } }');
     expect(JSON.stringify(listed)).not.toContain(a.secret);
-    expect(codesOf(await t.admin.raw('{ webhookEndpoints { id secret } }'))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(codesOf(await t.admin.raw('{ webhookEndpoints { nodes { id secret } } }'))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     await updateEndpoint({ id: a.endpoint.id, enabled: false });
     await updateEndpoint({ id: b.endpoint.id, enabled: false });
   });
 
   it('refuses bad URLs and empty topics, creating nothing', async () => {
-    const before = (await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints.length;
+    const before = (await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints.nodes.length;
     const bad: Array<[string, WebhookTopic[], string]> = [
       ['not a url', ['ALERT_TRIGGERED'], 'url'],
       ['/relative/path', ['ALERT_TRIGGERED'], 'url'],
@@ -181,7 +181,7 @@ describe('webhook endpoints', () => {
     }
     const unknownTopic = await t.admin.raw('mutation { createWebhookEndpoint(input: { url: "https://example.com", topics: [USAGE] }) { secret } }');
     expect(codesOf(unknownTopic)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
-    expect((await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints).toHaveLength(before);
+    expect((await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints.nodes).toHaveLength(before);
   });
 
   it('updates an endpoint field by field, validates, and knows missing ones', async () => {

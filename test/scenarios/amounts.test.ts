@@ -95,7 +95,7 @@ async function customer(planCode: string, startsAt: string, metadata: Record<str
 async function use(customerId: string, at: string, meterCode: string, quantity: string | null, dimensions?: Record<string, string>, values?: Record<string, string>) {
   clock.set(at);
   const r = await t.admin.ok(RecordUsageDocument, { input: { customerId, meterCode, quantity, dimensions, values, timestamp: at, idempotencyKey: `u-${seq++}` } });
-  expect(r.recordUsage.accepted).toBe(true);
+  expect(r.recordUsage.status).toBe('ACCEPTED');
   return r.recordUsage.event!;
 }
 

@@ -74,7 +74,7 @@ async function prepaid(funds: string, paymentMethod: string | null, setting: Set
 async function use(customerId: string, n: number) {
   const batch = seq++;
   const results = await Promise.all(Array.from({ length: n }, (_, i) => t.admin.ok(RecordUsageDocument, { input: gpt4oInput(customerId, `ar-${batch}-${i}`) })));
-  expect(results.filter((r) => !r.recordUsage.accepted).map((r) => r.recordUsage.refusal?.code)).toEqual([]);
+  expect(results.filter((r) => r.recordUsage.status !== 'ACCEPTED').map((r) => r.recordUsage.refusal?.code)).toEqual([]);
 }
 
 /** Three workers charging what is due at the same moment; how many recharges they charged between them. */
@@ -192,7 +192,7 @@ describe('auto-recharge through Stripe', () => {
     const standing = (await t.admin.ok(CustomerStandingDocument, { id: c.customerId })).customer!;
     expect(standing).toMatchObject({ suspendedAt: '2026-05-10T12:00:00.000Z', suspensionReason: `the auto-recharge of wallet ${c.walletId} failed: insufficient_funds` });
     const refused = await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `after-${seq++}`) });
-    expect(refused.recordUsage).toMatchObject({ accepted: false, refusal: { code: 'ACCOUNT_SUSPENDED' } });
+    expect(refused.recordUsage).toMatchObject({ status: 'REFUSED', refusal: { code: 'ACCOUNT_SUSPENDED' } });
     expect(await events('customer.suspended', { customerId: c.customerId })).toHaveLength(1);
     // Nothing is retried by itself.
     expect(await chargeDue()).toBe(0);
@@ -208,7 +208,7 @@ describe('auto-recharge through Stripe', () => {
     expect(await wallet(c.walletId)).toMatchObject({ balance: '50' });
     expect((await t.admin.ok(CustomerStandingDocument, { id: c.customerId })).customer).toMatchObject({ suspendedAt: null, suspensionReason: null });
     expect(await events('customer.reinstated', { customerId: c.customerId })).toEqual([{ customer: { id: c.customerId, externalId: c.externalId }, reinstatedAt: '2026-05-10T15:00:00.000Z' }]);
-    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `reinstated-${seq++}`) })).recordUsage.accepted).toBe(true);
+    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `reinstated-${seq++}`) })).recordUsage.status).toBe('ACCEPTED');
   });
 
   it('keeps a charge Stripe settles later in flight, never asks for a second one meanwhile, and tops up once from the signed event', async () => {
@@ -299,7 +299,7 @@ describe('auto-recharge through Stripe', () => {
     expect((await recharges(c.walletId)).map((r) => [r.status, r.failure_code])).toEqual([['FAILED', 'generic_decline']]);
     expect((await t.admin.ok(CustomerStandingDocument, { id: c.customerId })).customer).toMatchObject({ suspendedAt: null });
     expect(await events('wallet.recharge_failed', { walletId: c.walletId })).toHaveLength(1);
-    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `still-${seq++}`) })).recordUsage.accepted).toBe(true);
+    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `still-${seq++}`) })).recordUsage.status).toBe('ACCEPTED');
   });
 });
 
@@ -323,7 +323,7 @@ describe('reinstatement after a failed auto-recharge', () => {
     clock.set('2026-05-12T10:00:00Z');
     await t.admin.ok(GrantCreditsDocument, { input: { walletId: c.walletId, amount: '0.10', idempotencyKey: `grant-${seq++}` } });
     expect(await standing(c.customerId)).toMatchObject({ suspendedAt: '2026-05-12T09:00:00.000Z' });
-    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `still-out-${seq++}`) })).recordUsage).toMatchObject({ accepted: false, refusal: { code: 'ACCOUNT_SUSPENDED' } });
+    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `still-out-${seq++}`) })).recordUsage).toMatchObject({ status: 'REFUSED', refusal: { code: 'ACCOUNT_SUSPENDED' } });
 
     // topUpWallet of 0.15 brings it to 10.00, the threshold: reinstated in the top-up's transaction.
     clock.set('2026-05-12T11:00:00Z');
@@ -332,7 +332,7 @@ describe('reinstatement after a failed auto-recharge', () => {
     expect(await standing(c.customerId)).toMatchObject({ suspendedAt: null, suspensionReason: null });
     expect(await pushed.next()).toMatchObject({ customerId: c.customerId, status: 'ACTIVE', reason: null, at: '2026-05-12T11:00:00.000Z' });
     expect(await events('customer.reinstated', { customerId: c.customerId })).toEqual([{ customer: { id: c.customerId, externalId: c.externalId }, reinstatedAt: '2026-05-12T11:00:00.000Z' }]);
-    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `back-in-${seq++}`) })).recordUsage.accepted).toBe(true);
+    expect((await t.admin.ok(RecordUsageDocument, { input: gpt4oInput(c.customerId, `back-in-${seq++}`) })).recordUsage.status).toBe('ACCEPTED');
     // The same top-up again is a replay: nothing more is announced.
     await topUp(c.walletId, '0.15', key);
     expect(await events('customer.reinstated', { customerId: c.customerId })).toHaveLength(1);

@@ -139,7 +139,7 @@ async function use(customerId: string, at: string, quantity: string, meterCode =
   clock.set(at);
   const dimensions = meterCode === 'llm_tokens' ? { model: 'gpt-4o', tokenType: 'input' } : undefined;
   const r = await t.admin.ok(RecordUsageDocument, { input: { customerId, meterCode, quantity, dimensions, timestamp: at, idempotencyKey: `e-${seq++}` } });
-  expect(r.recordUsage.accepted).toBe(true);
+  expect(r.recordUsage.status).toBe('ACCEPTED');
 }
 
 const close = async (customerId: string, at: string) => {
@@ -208,7 +208,7 @@ describe('plan changes', () => {
 
     await use(c, '2026-04-05T10:00:00.000Z', '100000'); // starter: ai-price-book, 2.50 per 1M → 0.25
     clock.set('2026-04-10T12:00:00.000Z');
-    const { subscriptions } = await t.admin.raw<{ subscriptions: Array<{ id: string }> }>(`query($c: ID!) { subscriptions(customerId: $c) { id } }`, { c }).then((r) => r.data!);
+    const subscriptions = await t.admin.raw<{ subscriptions: { nodes: Array<{ id: string }> } }>(`query($c: ID!) { subscriptions(customerId: $c) { nodes { id } } }`, { c }).then((r) => r.data!.subscriptions.nodes);
     const changed = await t.admin.ok(ChangeSubscriptionPlanDocument, { input: { subscriptionId: subscriptions[0]!.id, planCode: 'pro' } });
     expect(changed.changeSubscriptionPlan.subscription.startsAt).toBe('2026-04-10T12:00:00.000Z');
     expect(changed.changeSubscriptionPlan.subscription.billingAnchor).toBe('2026-04-01T00:00:00.000Z');
@@ -234,7 +234,7 @@ describe('plan changes', () => {
   it('a downgrade takes effect at the end of the period', async () => {
     const c = await customer('pro', '2026-04-01T00:00:00.000Z');
     clock.set('2026-04-20T00:00:00.000Z');
-    const { subscriptions } = await t.admin.raw<{ subscriptions: Array<{ id: string }> }>(`query($c: ID!) { subscriptions(customerId: $c) { id } }`, { c }).then((r) => r.data!);
+    const subscriptions = await t.admin.raw<{ subscriptions: { nodes: Array<{ id: string }> } }>(`query($c: ID!) { subscriptions(customerId: $c) { nodes { id } } }`, { c }).then((r) => r.data!.subscriptions.nodes);
     const changed = await t.admin.ok(ChangeSubscriptionPlanDocument, { input: { subscriptionId: subscriptions[0]!.id, planCode: 'starter' } });
     expect(changed.changeSubscriptionPlan.subscription.startsAt).toBe('2026-05-01T00:00:00.000Z');
     await close(c, '2026-05-02T00:00:00.000Z');
@@ -247,7 +247,7 @@ describe('plan changes', () => {
   it('a cancellation at period end stops the fees; a second change is refused while one is scheduled', async () => {
     const c = await customer('hybrid', '2026-04-01T00:00:00.000Z');
     clock.set('2026-04-05T00:00:00.000Z');
-    const { subscriptions } = await t.admin.raw<{ subscriptions: Array<{ id: string }> }>(`query($c: ID!) { subscriptions(customerId: $c) { id } }`, { c }).then((r) => r.data!);
+    const subscriptions = await t.admin.raw<{ subscriptions: { nodes: Array<{ id: string }> } }>(`query($c: ID!) { subscriptions(customerId: $c) { nodes { id } } }`, { c }).then((r) => r.data!.subscriptions.nodes);
     const cancel = await t.admin.ok(CancelSubscriptionDocument, { input: { subscriptionId: subscriptions[0]!.id, timing: 'PERIOD_END' } });
     expect(cancel.cancelSubscription.subscription).toMatchObject({ endsAt: '2026-05-01T00:00:00.000Z', cancelAtPeriodEnd: true });
     const again = await t.admin.request(ChangeSubscriptionPlanDocument, { input: { subscriptionId: subscriptions[0]!.id, planCode: 'pro' } });

@@ -179,7 +179,7 @@ describe('dunning to suspension', () => {
     const standing = new Watch(live.open(t.wsUrl, t.adminKey), CustomerStandingChangedDocument, { customerId }, 'customerStandingChanged');
     await sleep(300);
     clock.set('2026-04-02T01:00:00Z');
-    expect((await useTokens(customerId, `before-${seq}`)).accepted).toBe(true);
+    expect((await useTokens(customerId, `before-${seq}`)).status).toBe('ACCEPTED');
     expect((await paid(invoiceId, 'FAILED', { failureReason: 'expired card' })).invoice.nextPaymentAttemptAt).toBe('2026-04-03T01:00:00.000Z');
 
     clock.set('2026-04-04T01:00:00Z');
@@ -200,13 +200,13 @@ describe('dunning to suspension', () => {
     // Every way in refuses new usage, before anything is reserved or recorded.
     const before = await eventsOf(customerId);
     const refused = await useTokens(customerId, `after-${seq}`);
-    expect(refused).toMatchObject({ accepted: false, event: null, refusal: { code: 'ACCOUNT_SUSPENDED' } });
+    expect(refused).toMatchObject({ status: 'REFUSED', event: null, refusal: { code: 'ACCOUNT_SUSPENDED' } });
     const batch = await t.admin.ok(RecordUsageBatchDocument, {
       input: { atomic: false, events: [{ customerId, meterCode: 'llm_tokens', quantity: '10', dimensions: { model: 'gpt-4o', tokenType: 'input' }, idempotencyKey: `b-${seq++}` }] },
     });
     expect(batch.recordUsageBatch.results.map((r) => [r.status, r.refusal?.code])).toEqual([['REFUSED', 'ACCOUNT_SUSPENDED']]);
     const authorized = await t.admin.ok(AuthorizeUsageDocument, { input: { customerId, meterCode: 'llm_tokens', estimatedQuantity: '1000', dimensions: { model: 'gpt-4o', tokenType: 'input' }, idempotencyKey: `a-${seq++}` } });
-    expect(authorized.authorizeUsage).toMatchObject({ authorized: false, reservation: null, refusal: { code: 'ACCOUNT_SUSPENDED' } });
+    expect(authorized.authorizeUsage).toMatchObject({ status: 'REFUSED', reservation: null, refusal: { code: 'ACCOUNT_SUSPENDED' } });
     const posted = await fetch(t.url.replace('/graphql', '/v1/events'), {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents+json', authorization: `Bearer ${t.adminKey}` },
@@ -221,7 +221,7 @@ describe('dunning to suspension', () => {
     expect(done.invoice).toMatchObject({ status: 'PAID', paymentStatus: 'PAID', amountDue: '0.00', amountPaid: '100.00' });
     expect((await t.admin.ok(CustomerStandingDocument, { id: customerId })).customer).toMatchObject({ suspendedAt: null, suspensionReason: null });
     expect(await standing.next()).toMatchObject({ customerId, status: 'ACTIVE', reason: null, at: '2026-04-06T09:00:00.000Z' });
-    expect((await useTokens(customerId, `reinstated-${seq}`)).accepted).toBe(true);
+    expect((await useTokens(customerId, `reinstated-${seq}`)).status).toBe('ACCEPTED');
     expect(await eventsOf(customerId)).toBe(before + 1);
     standing.close();
 
@@ -242,7 +242,7 @@ describe('dunning to suspension', () => {
     const last = await paid(invoiceId, 'FAILED', { failureReason: 'declined again' });
     expect(last.invoice).toMatchObject({ status: 'UNCOLLECTIBLE', paymentStatus: 'UNCOLLECTIBLE', nextPaymentAttemptAt: null, uncollectibleAt: '2026-04-03T09:00:00.000Z' });
     expect((await t.admin.ok(CustomerStandingDocument, { id: customerId })).customer).toMatchObject({ suspendedAt: null });
-    expect((await useTokens(customerId, `none-${seq}`)).accepted).toBe(true);
+    expect((await useTokens(customerId, `none-${seq}`)).status).toBe('ACCEPTED');
     const sent = await webhooks(aboutCustomer(customerId));
     expect(sent.map((w) => [w.topic, w.payload.payment?.nextAttemptAt ?? null])).toEqual([
       ['INVOICE_PAYMENT_FAILED', '2026-04-03T08:00:00.000Z'],
@@ -278,14 +278,14 @@ describe('suspension on several instances', () => {
         (await other.admin.ok(RecordUsageDocument, { input: { customerId, meterCode: 'llm_tokens', quantity: '1000', dimensions: { model: 'gpt-4o', tokenType: 'input' }, idempotencyKey: key } })).recordUsage;
       clock.set('2026-04-02T12:00:00Z');
       // The other instance has the customer in its usage cache, fresh for seconds yet.
-      expect((await viaOther(`o-${seq++}`)).accepted).toBe(true);
+      expect((await viaOther(`o-${seq++}`)).status).toBe('ACCEPTED');
       // No retry day: the first failure is the last.
       expect((await paid(invoiceId, 'FAILED', { failureReason: 'declined' })).invoice.status).toBe('UNCOLLECTIBLE');
       await sleep(500);
-      expect(await viaOther(`o-${seq++}`)).toMatchObject({ accepted: false, refusal: { code: 'ACCOUNT_SUSPENDED' } });
+      expect(await viaOther(`o-${seq++}`)).toMatchObject({ status: 'REFUSED', refusal: { code: 'ACCOUNT_SUSPENDED' } });
       await paid(invoiceId, 'SUCCEEDED');
       await sleep(500);
-      expect((await viaOther(`o-${seq++}`)).accepted).toBe(true);
+      expect((await viaOther(`o-${seq++}`)).status).toBe('ACCEPTED');
     } finally {
       await other.app.stop();
     }

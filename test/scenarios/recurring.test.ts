@@ -92,7 +92,7 @@ async function seats(customerId: string, at: string, level: string): Promise<str
   clock.set(at);
   const r = await t.admin.ok(RecordUsageDocument, { input: { customerId, meterCode: 'seats', quantity: level, timestamp: at, idempotencyKey: `s-${seq++}` } });
   expect(r.recordUsage.refusal).toBeNull();
-  expect(r.recordUsage.accepted).toBe(true);
+  expect(r.recordUsage.status).toBe('ACCEPTED');
   return r.recordUsage.event!.charged;
 }
 

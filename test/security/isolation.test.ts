@@ -40,7 +40,7 @@ async function burst(tag: string): Promise<{ latencies: number[]; accepted: numb
       return r;
     }),
   );
-  return { latencies, accepted: replies.filter((r) => r.data?.recordUsage.accepted).length };
+  return { latencies, accepted: replies.filter((r) => r.data?.recordUsage.status === 'ACCEPTED').length };
 }
 
 /** The heaviest reads a customer token may send, over and over until stopped. */

@@ -124,7 +124,7 @@ describe('rate limits and caps', () => {
     const codes: string[] = [];
     for (let i = 0; i < 8; i++) {
       const r = await app.admin.request(RecordUsageDocument, { input: gpt4oInput(payer.customerId, `rate-${i}`) });
-      codes.push(r.data?.recordUsage.accepted ? 'ACCEPTED' : String(r.errors?.[0]?.extensions?.code));
+      codes.push(r.data?.recordUsage.status === 'ACCEPTED' ? 'ACCEPTED' : String(r.errors?.[0]?.extensions?.code));
     }
     expect(codes.filter((c) => c === 'ACCEPTED').length).toBeGreaterThanOrEqual(5);
     expect(codes).toContain('RATE_LIMITED');

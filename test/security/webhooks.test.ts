@@ -106,13 +106,13 @@ describe('with private networks not allowed (the default)', () => {
   afterAll(() => t?.close());
 
   it('refuses every form of an internal address and non-http schemes at registration, and accepts a public address', async () => {
-    const before = (await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints.length;
+    const before = (await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints.nodes.length;
     for (const url of [...INTERNAL_URLS, 'ftp://93.184.216.34/hook']) {
       const result = await create(t.admin, url);
       expect(codesOf(result), url).toEqual(['VALIDATION_FAILED']);
       expect(result.errors![0]!.extensions!.fields, url).toEqual([{ path: 'url', message: expect.stringMatching(/http|public/) }]);
     }
-    expect((await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints).toHaveLength(before);
+    expect((await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints.nodes).toHaveLength(before);
 
     // A public literal needs neither DNS nor a connection to be accepted.
     const accepted = await create(t.admin, 'https://93.184.216.34/hook');
@@ -139,7 +139,7 @@ describe('with private networks not allowed (the default)', () => {
       expect(codesOf(result), url).toEqual(['VALIDATION_FAILED']);
       expect(result.errors![0]!.extensions!.fields, url).toEqual([expect.objectContaining({ path: 'url' })]);
     }
-    const [stored] = (await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints.filter((e) => e.id === endpoint.id);
+    const [stored] = (await t.admin.ok(WebhookEndpointsDocument)).webhookEndpoints.nodes.filter((e) => e.id === endpoint.id);
     expect(stored!.url).toBe('https://93.184.216.34/moving');
     await disable(t, endpoint.id);
   });

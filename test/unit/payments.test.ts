@@ -10,7 +10,7 @@ const schedule: DunningSchedule = { retryDays: [1, 3, 5, 7], policy: 'SUSPEND', 
 function invoice(over: Partial<CollectedInvoice> = {}): CollectedInvoice {
   return {
     id: 'i', customerId: 'c', number: 'INV-1', status: 'FINALIZED', currency: 'USD', periodEnd: at('2026-04-01T00:00:00Z'), billed: 100n * UNIT,
-    amountPaid: 0n, amountRefunded: 0n, paymentStatus: 'NONE', paymentAttempts: 0, nextPaymentAttemptAt: null, dunning: null, paymentReference: null, ...over,
+    amountPaid: 0n, amountRefunded: 0n, paymentStatus: 'NONE', paymentAttempts: 0, nextPaymentAttemptAt: null, dunning: null, paymentReference: null, clockTime: null, ...over,
   };
 }
 

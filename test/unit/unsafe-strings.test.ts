@@ -8,7 +8,7 @@ const HIGH = '\uD83D'; // the first half of an emoji, alone
 const LOW = '\uDE00'; // the second half, alone
 const EMOJI = '\uD83D\uDE00';
 
-const RECORD = parse(`mutation($input: RecordUsageInput!) { recordUsage(input: $input) { accepted } }`);
+const RECORD = parse(`mutation($input: RecordUsageInput!) { recordUsage(input: $input) { status } }`);
 
 /** A document whose string literals are replaced as `replace` says (the parser refuses lone surrogates, other producers may not). */
 function withStrings(source: string, replace: (value: string) => string): DocumentNode {
@@ -91,7 +91,7 @@ describe('findUnsafeStrings in variables', () => {
 describe('findUnsafeStrings in the document', () => {
   it('finds NUL in string and block string literals (escaped or raw), inside object and list literals, naming the argument path', () => {
     const doc = parse(`mutation {
-      recordUsage(input: { customerId: "c", meterCode: "m\\u0000", dimensions: { model: "gpt\\u0000" }, idempotencyKey: "k" }) { accepted }
+      recordUsage(input: { customerId: "c", meterCode: "m\\u0000", dimensions: { model: "gpt\\u0000" }, idempotencyKey: "k" }) { status }
       recordUsageBatch(input: { events: [{ idempotencyKey: "ok" }, { idempotencyKey: """block${NUL}""" }] }) { acceptedCount }
     }`);
     expect(paths(findUnsafeStrings(doc, {}))).toEqual(['input.meterCode', 'input.dimensions.model', 'input.events.1.idempotencyKey']);

@@ -3,7 +3,7 @@
 // WebSocket. Uses only the public GraphQL API and the usage export.
 import { ApiError, openLive, query } from './api.js';
 import { loadExplorer } from './explorer.js';
-import { el, setTimeZone } from './format.js';
+import { dateTime, el, setTimeZone } from './format.js';
 import * as s from './sections.js';
 import { loadSettings } from './settings.js';
 import { loadMeters, loadModels, loadPeriod, showLiveSpend } from './usage.js';
@@ -112,7 +112,7 @@ function showStanding(suspended, reason) {
 }
 
 async function refreshWallets() {
-  const { wallets } = await ask(s.WALLETS_QUERY);
+  const wallets = (await ask(s.WALLETS_QUERY)).wallets.nodes;
   session.wallets = new Map(wallets.map((w) => [w.id, { ...w, last: session.wallets.get(w.id)?.last }]));
   showWallets();
 }
@@ -133,7 +133,7 @@ async function loadUpcoming() {
 }
 
 async function loadCredits() {
-  fill('credits', s.renderCredits((await ask(s.CREDITS_QUERY)).wallets));
+  fill('credits', s.renderCredits((await ask(s.CREDITS_QUERY)).wallets.nodes));
 }
 
 /** The cap and thresholds; after a change, what depends on them is read again and the outcome said. */
@@ -153,7 +153,7 @@ async function loadContext() {
     const { viewer, meters, subscriptions } = await ask(s.CONTEXT_QUERY);
     session.viewer = viewer;
     session.meters = new Map(meters.nodes.map((m) => [m.code, m]));
-    session.plans = new Map(subscriptions.map((x) => [x.plan.code, x.plan.name]));
+    session.plans = new Map(subscriptions.nodes.map((x) => [x.plan.code, x.plan.name]));
   } catch (err) {
     if (err instanceof StaleAnswer) throw err;
     console.warn('display names unavailable', err.message);
@@ -237,6 +237,13 @@ function subscribeLive() {
 
 const SECTIONS = ['balance', 'period', 'upcoming', 'explorer', 'models', 'meters', 'credits', 'settings', 'alerts', 'invoices'];
 
+/** A customer on a test clock: the page shows its time, which every "now" on it is. */
+function showTestClock(clock) {
+  const line = $('test-clock');
+  line.hidden = !clock;
+  line.textContent = clock ? `Test clock "${clock.name}": the time here is ${dateTime(clock.frozenTime)}, not the real time.` : '';
+}
+
 async function open(credentials) {
   session = { ...credentials, wallets: new Map(), unavailable: new Set() };
   $('sign-in').hidden = true;
@@ -262,6 +269,7 @@ async function open(credentials) {
   session.wallets = new Map(customer.wallets.map((w) => [w.id, { ...w }]));
   $('title').textContent = customer.name;
   $('customer-line').textContent = `Account ${customer.externalId} · billed in ${customer.currency}`;
+  showTestClock(customer.testClock);
   document.title = `${customer.name}: usage and billing`;
   $('dashboard').hidden = false;
   $('sign-out').hidden = false;

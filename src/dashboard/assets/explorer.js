@@ -5,7 +5,7 @@ import { ApiError, downloadCsv } from './api.js';
 import { stackedBarChart } from './chart.js';
 import { addDecimals, day, dimensionLabel, el, hour, localDay, money, month, quantity, startOfLocalDay } from './format.js';
 import { table } from './sections.js';
-import { meterName, unitOf, USAGE_QUERY, usageTotals } from './usage.js';
+import { meterName, sessionNow, unitOf, USAGE_QUERY, usageTotals } from './usage.js';
 
 const DAY_MS = 86_400_000;
 const BUCKETS = { HOUR: 'Hour', DAY: 'Day', MONTH: 'Month' };
@@ -16,7 +16,7 @@ const nextDay = (text) => new Date(Date.parse(`${text}T00:00:00Z`) + DAY_MS).toI
 
 /** The explorer's first state: the last 14 days by day, grouped by model when a meter declares it. */
 export function initialExplorer(session) {
-  const today = localDay(new Date());
+  const today = localDay(sessionNow(session));
   const from = new Date(Date.parse(`${today}T00:00:00Z`) - 13 * DAY_MS).toISOString().slice(0, 10);
   return { from, to: today, bucket: 'DAY', group: dimensionsOf(session).includes('model') ? 'model' : 'meter', filterKey: '', filterValue: '' };
 }

@@ -3,7 +3,7 @@
 import { addDecimals, date, dateRange, dateTime, el, money, quantity } from './format.js';
 
 export const CUSTOMER_QUERY = `query DashboardCustomer($id: ID!) {
-  customer(id: $id) { id name externalId currency timezone spendingCap suspendedAt suspensionReason
+  customer(id: $id) { id name externalId currency timezone spendingCap suspendedAt suspensionReason testClock { name frozenTime }
     wallets { id currency balance available held sequence limitMode } }
 }`;
 
@@ -11,11 +11,11 @@ export const CUSTOMER_QUERY = `query DashboardCustomer($id: ID!) {
 export const CONTEXT_QUERY = `query DashboardContext($id: ID!) {
   viewer { canManage expiresAt }
   meters(first: 30) { nodes { code name aggregation property dimensions } }
-  subscriptions(customerId: $id) { status plan { code name } }
+  subscriptions(customerId: $id, first: 5) { nodes { status plan { code name } } }
 }`;
 
 export const WALLETS_QUERY = `query DashboardWallets($id: ID!) {
-  wallets(customerId: $id) { id currency balance available held sequence limitMode }
+  wallets(customerId: $id, first: 5) { nodes { id currency balance available held sequence limitMode } }
 }`;
 
 export const BALANCE_SUBSCRIPTION = `subscription DashboardBalance($id: ID!) {
@@ -46,7 +46,7 @@ export const UPCOMING_QUERY = `query DashboardUpcoming($id: ID!) {
 }`;
 
 export const CREDITS_QUERY = `query DashboardCredits($id: ID!) {
-  wallets(customerId: $id) { id currency creditBlocks { id kind priority expiresAt granted remaining reason createdAt } }
+  wallets(customerId: $id, first: 5) { nodes { id currency creditBlocks { id kind priority expiresAt granted remaining reason createdAt } } }
 }`;
 
 /** How long the dashboard's links to invoice documents last: they are fetched again with the list. */

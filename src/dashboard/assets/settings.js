@@ -5,7 +5,7 @@ import { el, money, quantity } from './format.js';
 import { alertValue } from './sections.js';
 
 export const DEFINITIONS_QUERY = `query DashboardAlertDefinitions($id: ID!) {
-  alertDefinitions(customerId: $id) { id name metric direction threshold currency meterCode walletId enabled rechargeOnFailure }
+  alertDefinitions(customerId: $id, first: 10) { nodes { id name metric direction threshold currency meterCode walletId enabled rechargeOnFailure } }
 }`;
 const SET_CAP = `mutation DashboardSetCap($input: SetCustomerSpendingCapInput!) { setCustomerSpendingCap(input: $input) { customer { spendingCap } } }`;
 const CREATE_ALERT = `mutation DashboardCreateAlert($input: CreateAlertDefinitionInput!) { createAlertDefinition(input: $input) { definition { id } } }`;
@@ -25,7 +25,7 @@ const DECIMAL = /^\d{1,15}(\.\d{1,9})?$/;
  * changed() is called after a successful change, to reload what depends on it.
  */
 export async function loadSettings(session, run, changed) {
-  const { alertDefinitions } = await run(DEFINITIONS_QUERY);
+  const alertDefinitions = (await run(DEFINITIONS_QUERY)).alertDefinitions.nodes;
   const currency = session.customer.currency;
   const cap = session.customer.spendingCap;
   const status = el('p', { id: 'settings-status', class: 'muted', role: 'status' });

@@ -90,10 +90,16 @@ export async function loadPeriod(session, ask) {
   );
 }
 
-const periodStart = (session) => new Date(session.period?.start ?? Date.now() - 30 * DAY_MS);
+/**
+ * The customer's now: the real time, or for a customer on a test clock an instant just after the
+ * clock's time (usage stamped with it counts).
+ */
+export const sessionNow = (session) => (session.customer?.testClock ? new Date(Date.parse(session.customer.testClock.frozenTime) + 1) : new Date());
+
+const periodStart = (session) => new Date(session.period?.start ?? sessionNow(session).getTime() - 30 * DAY_MS);
 
 export async function loadMeters(session, ask) {
-  const rows = (await usageTotals(ask, periodStart(session), new Date(), { meter: true })).sort((a, b) => meterName(session, a.meterCode).localeCompare(meterName(session, b.meterCode)));
+  const rows = (await usageTotals(ask, periodStart(session), sessionNow(session), { meter: true })).sort((a, b) => meterName(session, a.meterCode).localeCompare(meterName(session, b.meterCode)));
   if (rows.length === 0) return el('p', { class: 'muted' }, 'No usage in this period yet.');
   const cells = rows.map((r) => [meterName(session, r.meterCode), `${quantity(r.quantity)} ${unitOf(session, r.meterCode)}`.trim(), quantity(r.events), money(r.charged, r.currency)]);
   return table('Usage by meter this period', ['Meter', 'Quantity', 'Requests', 'Charged'], cells);
@@ -108,7 +114,7 @@ export async function loadModels(session, ask) {
   const meters = [...(session.meters?.values() ?? [])].filter((m) => m.dimensions.includes(MODEL_DIMENSIONS[0]));
   if (meters.length === 0) return el('p', { class: 'muted' }, 'Your meters have no model dimension.');
   const dimensions = MODEL_DIMENSIONS.filter((d) => meters.some((m) => m.dimensions.includes(d)));
-  const perMeter = await Promise.all(meters.map((m) => usageTotals(ask, periodStart(session), new Date(), { dimensions }, null, [m.code])));
+  const perMeter = await Promise.all(meters.map((m) => usageTotals(ask, periodStart(session), sessionNow(session), { dimensions }, null, [m.code])));
   const rows = perMeter
     .flat()
     .filter((r) => r.values.some((v) => v !== null))

@@ -33,6 +33,9 @@
 -- usage_event is partitioned by month of occurred_at, so the months before the period are not
 -- read (pruned when the statement starts, its plan being generic).
 --
+-- A customer on a test clock (customer.test_clock_id) is evaluated at the clock's frozen time,
+-- which its alerts, recharges and webhook events carry, instead of p_at.
+--
 -- A wallet's auto-recharge (recharge_on_failure set, setWalletAutoRecharge) is an auto top-up
 -- definition like the others. When its customer's provider collects by itself (anything but
 -- MANUAL), a crossing records no alert: it asks for a charge instead, a wallet_recharge row
@@ -57,6 +60,7 @@ declare
   new_level int;
   lvl int;
   a alert;
+  d_at timestamptz;
 begin
   insert into alert_state (definition_id)
   select ad.id from alert_definition ad
@@ -64,13 +68,16 @@ begin
   on conflict do nothing;
 
   for d in
-    select ad.*, c.spending_cap, c.currency as customer_currency, c.payment_provider
+    select ad.*, c.spending_cap, c.currency as customer_currency, c.payment_provider, tc.frozen_time as clock_time
       from alert_definition ad join customer c on c.id = ad.customer_id
+      left join test_clock tc on tc.id = c.test_clock_id
      where ad.customer_id = any (p_customers) and ad.deleted_at is null and ad.enabled
      order by ad.id
   loop
     -- One transaction at a time per definition: the second sees what the first recorded.
     select * into st from alert_state s where s.definition_id = d.id for update;
+    -- A customer on a test clock lives at the clock's frozen time.
+    d_at := coalesce(d.clock_time, p_at);
     per := null;
     v := null;
     if d.metric in ('WALLET_BALANCE', 'WALLET_AVAILABLE') then
@@ -80,7 +87,7 @@ begin
                             where r.customer_id = d.customer_id and r.wallet_id = d.wallet_id and r.status = 'OPEN'), 0)::numeric / 1000000000;
       end if;
     else
-      select max(t.period_start) into per from usage_period_total t where t.customer_id = d.customer_id and t.period_start <= p_at;
+      select max(t.period_start) into per from usage_period_total t where t.customer_id = d.customer_id and t.period_start <= d_at;
       if per is null then continue; end if;
       if d.metric in ('PERIOD_SPEND', 'SPENDING_CAP_USED') then
         select coalesce(sum(t.charged), 0)::numeric / 1000000000 into v
@@ -135,7 +142,7 @@ begin
                                    on_failure, created_at, updated_at)
       values (gen_random_uuid(), d.wallet_id, d.customer_id, d.id, 'IN_FLIGHT',
               round(coalesce(d.top_up_amount, greatest(d.top_up_target - v, 0)) * 1000000000)::bigint,
-              d.currency, trim_scale(round(v, 9)), d.threshold, d.recharge_on_failure, p_at, p_at)
+              d.currency, trim_scale(round(v, 9)), d.threshold, d.recharge_on_failure, d_at, d_at)
       on conflict (wallet_id) where status = 'IN_FLIGHT' do nothing;
     elsif new_level > old_level then
       -- Each level crossed is its own crossing; a jump over very many records the last ten.
@@ -148,15 +155,15 @@ begin
                 trim_scale(round(v, 9)), per,
                 case when d.top_up_amount is not null then d.top_up_amount
                      when d.top_up_target is not null then greatest(d.top_up_target - v, 0) end,
-                p_at)
+                d_at)
         returning * into a;
         perform webhook_emit(case when a.top_up_amount is null then 'alert.triggered' else 'wallet.top_up_requested' end,
-                             a.id, jsonb_build_object('alert', alert_json(a)), p_at);
+                             a.id, jsonb_build_object('alert', alert_json(a)), d_at);
         return next a;
       end loop;
     end if;
     if new_level is distinct from old_level or st.period_start is distinct from per then
-      update alert_state set level = new_level, period_start = per, value = trim_scale(round(v, 9)), updated_at = p_at where definition_id = d.id;
+      update alert_state set level = new_level, period_start = per, value = trim_scale(round(v, 9)), updated_at = d_at where definition_id = d.id;
     end if;
   end loop;
 end

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import type { Decimal } from '../../shared/money/decimal.js';
 import { AlertObject, WalletAutoRechargeObject } from './alert.object.js';
@@ -95,7 +96,7 @@ export class AlertStateObject {
   periodStart!: Date | null;
 }
 
-@ObjectType('AlertDefinition')
+@ObjectType('AlertDefinition', { implements: Node })
 export class AlertDefinitionObject {
   @Field(() => ID)
   id!: string;

@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { AlertDirection, AlertMetric, RechargeFailurePolicy, type AlertRecord } from './alert.record.js';
 import type { AlertDefinition } from './alert.repository.js';
@@ -32,7 +33,7 @@ registerEnumType(RechargeFailurePolicy, {
   },
 });
 
-@ObjectType('Alert', { description: 'One crossing of a threshold, recorded once.' })
+@ObjectType('Alert', { implements: Node, description: 'One crossing of a threshold, recorded once.' })
 export class AlertObject {
   @Field(() => ID)
   id!: string;

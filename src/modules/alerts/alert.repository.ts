@@ -1,5 +1,6 @@
 import type { SqlClient, SqlPool } from '../../db/sql.js';
-import type { Page, PageRequest } from '../../graphql/pagination.js';
+import { timestampKey } from '../../db/keyset.js';
+import type { Page, PageRequest, TimeIdPosition } from '../../graphql/pagination.js';
 import type { AlertDirection, AlertMetric, AlertRecord, RechargeFailurePolicy } from './alert.record.js';
 
 /** A threshold as stored. Numbers are decimal strings; a definition without a customer is a default for new wallets. */
@@ -110,12 +111,22 @@ export class AlertRepository {
     return rows[0] ? toDefinition(rows[0]) : null;
   }
 
-  /** A customer's definitions, or (customerId null) the defaults for new wallets. */
-  async list(customerId: string | null): Promise<AlertDefinition[]> {
-    const rows = customerId
-      ? await this.sql.query<Row>(`${SELECT} where d.customer_id = $1 and d.deleted_at is null order by d.created_at, d.id`, [customerId])
-      : await this.sql.query<Row>(`${SELECT} where d.customer_id is null and d.deleted_at is null order by d.created_at, d.id`);
-    return rows.map(toDefinition);
+  /**
+   * A page of a customer's definitions, or (customerId null) of the defaults for new wallets,
+   * oldest first: keyset on (created_at, id), created_at to the microsecond.
+   */
+  async page(customerId: string | null, after: TimeIdPosition | null, first: number): Promise<Page<{ definition: AlertDefinition; position: TimeIdPosition }>> {
+    const rows = await this.sql.query<Row & { position_at: string }>(
+      `${SELECT.replace('select d.id,', `select ${timestampKey('d.created_at')} as position_at, d.id,`)}
+        where d.customer_id is not distinct from $1::uuid and d.deleted_at is null
+          and ($2::timestamptz is null or (d.created_at, d.id) > ($2::timestamptz, $3::uuid))
+        order by d.created_at, d.id limit $4`,
+      [customerId, after?.at ?? null, after?.id ?? null, first + 1],
+    );
+    return {
+      items: rows.slice(0, first).map((r) => ({ definition: toDefinition(r), position: { at: r.position_at, id: r.id } })),
+      hasNextPage: rows.length > first,
+    };
   }
 
   /** Copies the defaults of a currency (and those for any currency) onto a new wallet. */
@@ -136,6 +147,12 @@ export class AlertRepository {
       [walletId],
     );
     return rows[0] ? this.find(rows[0].id, client) : null;
+  }
+
+  /** One alert by id, as `alerts` lists it. */
+  async alert(id: string): Promise<AlertRecord | null> {
+    const rows = await this.sql.query<{ alert: AlertRecord }>('select alert_json(a) as alert from alert a where a.id = $1', [id]);
+    return rows[0]?.alert ?? null;
   }
 
   /** A customer's alerts, newest first. The cursor key is "<created_at ms>|<id>". */

@@ -1,8 +1,9 @@
 import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { connectionType, PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
+import { connectionType, PageArgs, timeIdKey, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { forbidden } from '../../shared/errors.js';
-import { assertCustomerAccess, Permission, type Principal, Role } from '../api-keys/index.js';
+import { assertCustomerAccess, Permission, type Principal, Role, visibleTo } from '../api-keys/index.js';
 import {
   AlertDefinitionObject,
   CreateAlertDefinitionInput,
@@ -20,6 +21,7 @@ import { alertCursor } from './alert.repository.js';
 import type { AlertService } from './alert.service.js';
 
 const AlertConnection = connectionType('Alert', AlertObject);
+const AlertDefinitionConnection = connectionType('AlertDefinition', AlertDefinitionObject);
 
 /**
  * The customer a non-ADMIN caller acts for (a customer token with the MANAGE scope); null for
@@ -28,8 +30,31 @@ const AlertConnection = connectionType('Alert', AlertObject);
 const actingFor = (principal: Principal): string | null => (principal.role === Role.ADMIN ? null : (principal.customerId ?? 'no-customer'));
 
 @Resolver()
-export class AlertResolver {
+export class AlertResolver implements NodeSource {
   constructor(private readonly service: AlertService) {}
+
+  /** Alerts and definitions as nodes: a customer's own to its credentials, defaults (no customer) to ADMIN only. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({
+      typename: 'Alert',
+      table: 'alert',
+      roles: [Role.ADMIN, Role.CUSTOMER],
+      load: async (ctx, id) => {
+        const alert = visibleTo(ctx.principal, await this.service.alert(id));
+        return alert && toAlertObject(alert);
+      },
+    });
+    nodes.register({
+      typename: 'AlertDefinition',
+      table: 'alert_definition',
+      roles: [Role.ADMIN, Role.CUSTOMER],
+      load: async (ctx, id) => {
+        const found = await this.service.get(id);
+        const definition = found && (found.customerId === null ? (ctx.principal.role === Role.ADMIN ? found : null) : visibleTo(ctx.principal, { ...found, customerId: found.customerId }));
+        return definition && toAlertDefinitionObject(definition);
+      },
+    });
+  }
 
   @Authorized(Role.ADMIN, Permission.CUSTOMER_MANAGE)
   @Mutation(() => CreateAlertDefinitionPayload, {
@@ -65,11 +90,16 @@ export class AlertResolver {
   }
 
   @Authorized(Role.ADMIN, Role.CUSTOMER)
-  @Query(() => [AlertDefinitionObject], { description: "A customer's alert definitions, or (ADMIN, without customerId) the defaults for new wallets." })
-  async alertDefinitions(@Ctx() ctx: RequestContext, @Arg('customerId', () => ID, { nullable: true }) customerId?: string | null): Promise<AlertDefinitionObject[]> {
+  @Query(() => AlertDefinitionConnection, { description: "A customer's alert definitions, or (ADMIN, without customerId) the defaults for new wallets, oldest first." })
+  async alertDefinitions(
+    @Ctx() ctx: RequestContext,
+    @Arg('customerId', () => ID, { nullable: true }) customerId: string | null | undefined,
+    @Args(() => PageArgs) args: PageArgs,
+  ): Promise<ConnectionShape<AlertDefinitionObject>> {
     if (customerId) assertCustomerAccess(ctx.principal, customerId);
     else if (ctx.principal.role !== Role.ADMIN) throw forbidden('only an ADMIN key may read the defaults');
-    return (await this.service.definitions(customerId ?? null)).map(toAlertDefinitionObject);
+    const page = await this.service.definitions(customerId ?? null, toPageRequest(args));
+    return toConnection(page, (r) => timeIdKey(r.position), (r) => toAlertDefinitionObject(r.definition));
   }
 
   @Authorized(Role.ADMIN, Role.CUSTOMER)

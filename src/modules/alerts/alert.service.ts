@@ -1,5 +1,5 @@
 import { isUniqueViolation, type SqlPool } from '../../db/sql.js';
-import type { Page, PageRequest } from '../../graphql/pagination.js';
+import { toTimeIdPosition, type Page, type PageRequest, type TimeIdPosition } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, forbidden, notFound, ValidationError } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
@@ -239,9 +239,15 @@ export class AlertService {
     return isUuid(id) ? this.repo.find(id) : Promise.resolve(null);
   }
 
-  definitions(customerId: string | null): Promise<AlertDefinition[]> {
+  /** A page of a customer's definitions, or (customerId null) of the defaults, oldest first. */
+  definitions(customerId: string | null, page: PageRequest): Promise<Page<{ definition: AlertDefinition; position: TimeIdPosition }>> {
     if (customerId !== null && !isUuid(customerId)) throw new ValidationError([{ path: 'customerId', message: 'must be a customer id' }]);
-    return this.reads.list(customerId);
+    return this.reads.page(customerId, toTimeIdPosition(page.after), page.first);
+  }
+
+  /** One alert by id; null for an unknown or malformed id. */
+  alert(id: string): Promise<AlertRecord | null> {
+    return isUuid(id) ? this.reads.alert(id) : Promise.resolve(null);
   }
 
   alerts(customerId: string, page: PageRequest): Promise<Page<AlertRecord>> {

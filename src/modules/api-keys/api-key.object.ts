@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { connectionType } from '../../graphql/pagination.js';
 import type { ApiKey } from './api-key.entity.js';
 import { Role } from './principal.pure.js';
@@ -12,7 +13,7 @@ registerEnumType(Role, {
   },
 });
 
-@ObjectType('ApiKey')
+@ObjectType('ApiKey', { implements: Node })
 export class ApiKeyObject {
   @Field(() => ID)
   id!: string;

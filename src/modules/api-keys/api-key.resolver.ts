@@ -1,4 +1,5 @@
 import { Arg, Args, Authorized, Mutation, Query, Resolver } from 'type-graphql';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { ApiKeyConnection, ApiKeyObject, toApiKeyObject } from './api-key.object.js';
 import { CreateApiKeyInput, CreateApiKeyPayload, RevokeApiKeyInput, RevokeApiKeyPayload } from './api-key.inputs.js';
@@ -6,8 +7,21 @@ import type { ApiKeyService } from './api-key.service.js';
 import { Role } from './principal.pure.js';
 
 @Resolver()
-export class ApiKeyResolver {
+export class ApiKeyResolver implements NodeSource {
   constructor(private readonly keys: ApiKeyService) {}
+
+  /** An API key as a node, for ADMIN keys as apiKeys is. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({
+      typename: 'ApiKey',
+      table: 'api_key',
+      roles: [Role.ADMIN],
+      load: async (_ctx, id) => {
+        const key = await this.keys.find(id);
+        return key && toApiKeyObject(key);
+      },
+    });
+  }
 
   @Authorized(Role.ADMIN)
   @Query(() => ApiKeyConnection)

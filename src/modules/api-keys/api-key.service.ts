@@ -74,6 +74,11 @@ export class ApiKeyService {
     return new ApiKeyRepository(this.orm).count();
   }
 
+  /** One key by id; null for an unknown or malformed id. */
+  find(id: string): Promise<ApiKey | null> {
+    return isUuid(id) ? new ApiKeyRepository(this.orm).findById(id) : Promise.resolve(null);
+  }
+
   /** Revokes a key at once on this instance; other instances stop trusting it on notice (or within seconds, see PrincipalCache). */
   async revoke(id: string): Promise<ApiKey> {
     if (!isUuid(id)) throw notFound('API key', id);

@@ -1,7 +1,8 @@
-import { Arg, Authorized, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Mutation, Query, Resolver } from 'type-graphql';
+import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { Role } from '../api-keys/index.js';
 import { CreateCreditUnitInput, CreateCreditUnitPayload } from './credit-unit.inputs.js';
-import { CreditUnitObject, toCreditUnitObject } from './credit-unit.object.js';
+import { CreditUnitConnection, CreditUnitObject, toCreditUnitObject } from './credit-unit.object.js';
 import type { CurrencyService } from './currency.service.js';
 
 @Resolver()
@@ -9,9 +10,9 @@ export class CurrencyResolver {
   constructor(private readonly currencies: CurrencyService) {}
 
   @Authorized(Role.ADMIN)
-  @Query(() => [CreditUnitObject])
-  async creditUnits(): Promise<CreditUnitObject[]> {
-    return (await this.currencies.listCreditUnits()).map(toCreditUnitObject);
+  @Query(() => CreditUnitConnection, { description: 'The credit units, by code.' })
+  async creditUnits(@Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<CreditUnitObject>> {
+    return toConnection(await this.currencies.listCreditUnits(toPageRequest(args)), (u) => u.code, toCreditUnitObject);
   }
 
   @Authorized(Role.ADMIN)

@@ -1,5 +1,6 @@
 import type { Orm } from '../../db/orm.js';
 import { isUniqueViolation } from '../../db/sql.js';
+import type { Page, PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
 import { alreadyExists } from '../../shared/errors.js';
 import { CREDIT_UNIT_PATTERN, isoCurrencyExponent } from '../../shared/money/currencies.js';
@@ -65,7 +66,8 @@ export class CurrencyService {
     return unit;
   }
 
-  listCreditUnits(): Promise<CreditUnit[]> {
-    return new CreditUnitRepository(this.orm).list();
+  /** A page of the credit units, by code. */
+  listCreditUnits(page: PageRequest): Promise<Page<CreditUnit>> {
+    return new CreditUnitRepository(this.orm).page(page);
   }
 }

@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { type Principal, Role } from '../api-keys/index.js';
 import { CustomerTokenScope, type CustomerToken } from './customer-token.entity.js';
 
@@ -10,7 +11,7 @@ registerEnumType(CustomerTokenScope, {
   },
 });
 
-@ObjectType('CustomerToken', { description: "A short-lived credential for one customer's frontend: read-only unless minted with the MANAGE scope." })
+@ObjectType('CustomerToken', { implements: Node, description: "A short-lived credential for one customer's frontend: read-only unless minted with the MANAGE scope." })
 export class CustomerTokenObject {
   @Field(() => ID)
   id!: string;

@@ -84,6 +84,11 @@ export class CustomerTokenService {
     return { customerToken: row, token };
   }
 
+  /** One token by id; null for an unknown or malformed id. */
+  find(id: string): Promise<CustomerToken | null> {
+    return isUuid(id) ? new CustomerTokenRepository(this.orm).findById(id) : Promise.resolve(null);
+  }
+
   /** Revokes a token at once on this instance; the listeners tell other instances and open sockets. */
   async revoke(id: string): Promise<CustomerToken> {
     if (!isUuid(id)) throw notFound('customer token', id);

@@ -32,6 +32,8 @@ export class Customer {
   /** References at Stripe (cus_…, pm_…): the card itself stays there. */
   stripeCustomerId!: string | null;
   stripePaymentMethodId!: string | null;
+  /** The test clock it lives on, set at creation and never changed; null for a live customer. */
+  testClockId!: string | null;
   createdAt!: Date;
   updatedAt!: Date;
 }
@@ -56,6 +58,7 @@ export const CustomerSchema = new EntitySchema<Customer>({
     paymentProvider: { type: 'string', length: 32, default: 'MANUAL' },
     stripeCustomerId: { type: 'string', length: 255, nullable: true },
     stripePaymentMethodId: { type: 'string', length: 255, nullable: true },
+    testClockId: { type: 'uuid', nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz' },
     updatedAt: { type: 'Date', columnType: 'timestamptz' },
   },

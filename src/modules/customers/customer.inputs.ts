@@ -72,6 +72,9 @@ export class CreateCustomerInput {
 
   @Field(() => Int, { nullable: true, description: "Days after finalization an invoice falls due (0 to 365); the deployment's default when absent." })
   paymentTermsDays?: number | null;
+
+  @Field(() => ID, { nullable: true, description: 'A test clock (createTestClock) to put the customer on: it lives at the clock\'s time, apart from live customers. Never changes.' })
+  testClockId?: string | null;
 }
 
 @ObjectType()

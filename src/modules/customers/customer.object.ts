@@ -1,6 +1,7 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType, UseMiddleware } from 'type-graphql';
 import { AdminOnly } from '../../graphql/admin-only.js';
+import { Node } from '../../graphql/node.js';
 import { connectionType } from '../../graphql/pagination.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
@@ -52,7 +53,7 @@ export class BillingDetailsObject {
   taxId!: string | null;
 }
 
-@ObjectType('Customer')
+@ObjectType('Customer', { implements: Node })
 export class CustomerObject {
   @Field(() => ID)
   id!: string;
@@ -110,6 +111,9 @@ export class CustomerObject {
 
   @Field(() => Date)
   updatedAt!: Date;
+
+  /** The test clock it lives on (Customer.testClock resolves it); null for a live customer. */
+  testClockId!: string | null;
 }
 
 export const CustomerConnection = connectionType('Customer', CustomerObject);
@@ -133,6 +137,7 @@ export const toCustomerObject = (c: Customer): CustomerObject => ({
   stripePaymentMethodId: c.stripePaymentMethodId,
   createdAt: c.createdAt,
   updatedAt: c.updatedAt,
+  testClockId: c.testClockId,
 });
 
 const toAddress = (a: PostalAddress): PostalAddressObject => ({ line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, region: a.region, country: a.country });

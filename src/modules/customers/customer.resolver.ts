@@ -1,5 +1,6 @@
 import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { assertCustomerAccess, Permission, Role, visibleTo } from '../api-keys/index.js';
 import { CustomerConnection, CustomerObject, toCustomerObject } from './customer.object.js';
@@ -16,8 +17,13 @@ import {
 import type { CustomerService } from './customer.service.js';
 
 @Resolver(() => CustomerObject)
-export class CustomerResolver {
+export class CustomerResolver implements NodeSource {
   constructor(private readonly service: CustomerService) {}
+
+  /** A customer as a node, loaded as customer(id:) loads it. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({ typename: 'Customer', table: 'customer', roles: [Role.ADMIN, Role.CUSTOMER], load: (ctx, id) => this.customer(ctx, id, null) });
+  }
 
   @Authorized(Role.ADMIN, Role.CUSTOMER)
   @Query(() => CustomerObject, { nullable: true, description: 'One customer, by id or by external id (exactly one).' })
@@ -34,9 +40,12 @@ export class CustomerResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Query(() => CustomerConnection)
-  async customers(@Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<CustomerObject>> {
-    return toConnection(await this.service.list(toPageRequest(args)), (c) => c.id, toCustomerObject);
+  @Query(() => CustomerConnection, { description: 'Live customers, oldest first; with testClockId, the customers on that test clock instead.' })
+  async customers(
+    @Args(() => PageArgs) args: PageArgs,
+    @Arg('testClockId', () => ID, { nullable: true }) testClockId?: string | null,
+  ): Promise<ConnectionShape<CustomerObject>> {
+    return toConnection(await this.service.list(toPageRequest(args), testClockId ?? null), (c) => c.id, toCustomerObject);
   }
 
   @Authorized(Role.ADMIN)

@@ -10,7 +10,7 @@ import { Checker, checkAmount } from '../../shared/validation.js';
 import type { CurrencyService } from '../currencies/index.js';
 import { checkBillingDetails, PAYMENT_TERMS_DAYS, type BillingDetailsInput } from './billing-details.pure.js';
 import { Customer, PaymentProviderName } from './customer.entity.js';
-import { CustomerRepository } from './customer.repository.js';
+import { CustomerRepository, type CustomerClock } from './customer.repository.js';
 
 export interface CreateCustomerCommand {
   externalId: string;
@@ -23,6 +23,7 @@ export interface CreateCustomerCommand {
   taxRateCode?: string | null;
   billingDetails?: BillingDetailsInput | null;
   paymentTermsDays?: number | null;
+  testClockId?: string | null;
 }
 
 export interface UpdateCustomerCommand {
@@ -98,6 +99,8 @@ export class CustomerService {
     await this.checkTaxRate(check, cmd.taxRateCode);
     const billingDetails = checkBillingDetails(check, 'billingDetails', cmd.billingDetails) ?? null;
     const paymentTermsDays = check.integer('paymentTermsDays', cmd.paymentTermsDays, PAYMENT_TERMS_DAYS) ?? null;
+    const testClock = cmd.testClockId ? isUuid(cmd.testClockId) && (await new CustomerRepository(this.orm).testClock(cmd.testClockId)) : null;
+    if (cmd.testClockId && !testClock) check.fail('testClockId', 'is not a test clock');
     check.done();
 
     const now = this.clock.now();
@@ -116,6 +119,7 @@ export class CustomerService {
       paymentProvider: MANUAL,
       stripeCustomerId: null,
       stripePaymentMethodId: null,
+      testClockId: testClock ? testClock.id : null,
       createdAt: now,
       updatedAt: now,
     });
@@ -209,8 +213,27 @@ export class CustomerService {
     return isUuid(id) && (await new CustomerRepository(this.orm).findById(id)) !== null;
   }
 
-  list(req: PageRequest): Promise<Page<Customer>> {
-    return new CustomerRepository(this.orm).page(req);
+  /**
+   * The customer's "now": its test clock's time, or the real time for a live customer. Usage,
+   * subscriptions, periods and invoices of a customer on a test clock go by it.
+   */
+  async nowOf(customer: Pick<Customer, 'testClockId'>): Promise<Date> {
+    if (!customer.testClockId) return this.clock.now();
+    return (await this.clockOf(customer))!.frozenTime;
+  }
+
+  /** The test clock a customer lives on, read afresh (it moves); null for a live customer. */
+  async clockOf(customer: Pick<Customer, 'testClockId'>): Promise<CustomerClock | null> {
+    if (!customer.testClockId) return null;
+    const clock = await new CustomerRepository(this.orm).testClock(customer.testClockId);
+    if (!clock) throw new Error(`test clock ${customer.testClockId} is missing`);
+    return clock;
+  }
+
+  /** Live customers; with a test clock's id, that clock's customers. */
+  list(req: PageRequest, testClockId: string | null = null): Promise<Page<Customer>> {
+    if (testClockId !== null && !isUuid(testClockId)) return Promise.resolve({ items: [], hasNextPage: false });
+    return new CustomerRepository(this.orm).page(req, testClockId);
   }
 
   private checkTimeZone(check: Checker, zone: string | null): string | undefined {

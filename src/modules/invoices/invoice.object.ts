@@ -1,7 +1,9 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { connectionType } from '../../graphql/pagination.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
+import { RuleSetRefObject } from '../usage/index.js';
 import { InvoiceBuyerObject, InvoiceSellerObject } from './invoice-document.object.js';
 import type { InvoiceTotals } from './invoice.record.js';
 import { InvoiceKind, InvoicePaymentStatus, InvoiceStatus, LineKind, type InvoiceLineRecord, type InvoiceRecord } from './invoice.record.js';
@@ -133,19 +135,7 @@ export class InvoiceTaxRateObject {
   inclusive!: boolean;
 }
 
-@ObjectType('InvoiceRuleSet')
-export class InvoiceRuleSetObject {
-  @Field(() => String)
-  key!: string;
-
-  @Field(() => Int)
-  version!: number;
-
-  @Field(() => String)
-  hash!: string;
-}
-
-@ObjectType('Invoice')
+@ObjectType('Invoice', { implements: Node })
 export class InvoiceObject {
   @Field(() => ID)
   id!: string;
@@ -215,8 +205,8 @@ export class InvoiceObject {
   @Field(() => InvoiceTaxRateObject, { nullable: true })
   taxRate!: InvoiceTaxRateObject | null;
 
-  @Field(() => [InvoiceRuleSetObject], { description: 'Rule-set versions that priced the usage.' })
-  ruleSets!: InvoiceRuleSetObject[];
+  @Field(() => [RuleSetRefObject], { description: 'Rule-set versions that priced the usage.' })
+  ruleSets!: RuleSetRefObject[];
 
   @Field(() => String)
   rounding!: string;

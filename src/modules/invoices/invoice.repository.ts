@@ -76,11 +76,14 @@ export class InvoiceRepository {
   }
 
   /** Customers with a subscription that started by `at`: when their subscriptions last changed, and whether a draft is open. */
+  /** Live customers only: a test clock's customers close when their clock advances. */
   async customersToClose(at: Date): Promise<Array<{ customerId: string; changedAt: Date; hasDraft: boolean }>> {
     const rows = await this.sql.query<{ customer_id: string; changed_at: Date; has_draft: boolean }>(
       `select s.customer_id, max(s.updated_at) as changed_at,
               exists (select 1 from invoice i where i.customer_id = s.customer_id and i.status = 'DRAFT') as has_draft
-         from subscription s where s.starts_at <= $1 group by s.customer_id order by s.customer_id`,
+         from subscription s join customer c on c.id = s.customer_id
+        where s.starts_at <= $1 and c.test_clock_id is null
+        group by s.customer_id order by s.customer_id`,
       [at],
     );
     return rows.map((r) => ({ customerId: r.customer_id, changedAt: r.changed_at, hasDraft: r.has_draft }));

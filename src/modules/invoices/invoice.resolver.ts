@@ -1,16 +1,36 @@
 import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { ValidationError } from '../../shared/errors.js';
-import { notFound } from '../../shared/errors.js';
+import { AppError, ErrorCode, notFound } from '../../shared/errors.js';
 import { assertCustomerAccess, Role, visibleTo } from '../api-keys/index.js';
 import { CloseInvoicesInput, CloseInvoicesPayload, VoidInvoiceInput, VoidInvoicePayload } from './invoice.inputs.js';
 import { InvoiceConnection, InvoiceObject, toInvoiceObject, toProjection, UpcomingInvoice } from './invoice.object.js';
 import type { InvoiceService } from './invoice.service.js';
 
+/** NOT_FOUND as null: `node` answers an invoice it cannot read (not yet on a replica) as an unknown id. */
+const nullWhenNotFound = (err: unknown): null => {
+  if (err instanceof AppError && err.code === ErrorCode.NOT_FOUND) return null;
+  throw err;
+};
+
 @Resolver()
-export class InvoiceResolver {
+export class InvoiceResolver implements NodeSource {
   constructor(private readonly service: InvoiceService) {}
+
+  /** An invoice as a node, loaded and checked as invoice(id:) does; null where that query answers NOT_FOUND. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({
+      typename: 'Invoice',
+      table: 'invoice',
+      roles: [Role.ADMIN, Role.CUSTOMER],
+      load: async (ctx, id) => {
+        const invoice = visibleTo(ctx.principal, await this.service.get(id).catch(nullWhenNotFound));
+        return invoice && toInvoiceObject(invoice);
+      },
+    });
+  }
 
   @Authorized(Role.ADMIN, Role.CUSTOMER)
   @Query(() => InvoiceConnection, { description: "A customer's invoices, newest period first (void ones included)." })

@@ -23,6 +23,7 @@ import { prepaidItems } from './prepaid-items.pure.js';
 import { usageItems, type MeterLevels, type RuleSetLookup } from './usage-items.pure.js';
 import { invoiceEvent, type InvoiceTopic } from './invoice-events.pure.js';
 import { emitWebhook, WebhookTopic } from '../webhooks/index.js';
+import { testClockNumbering } from '../test-clocks/index.js';
 
 /** One customer's close, as the scheduled close ran it (for metrics). */
 export interface CustomerClosed {
@@ -203,9 +204,9 @@ export class InvoiceService {
 
   /** The invoice of the current period as if it closed now, with a projection to the period's end. */
   async upcoming(customerId: string): Promise<{ invoice: InvoiceRecord; projected: ReturnType<typeof invoiceTotals>; elapsed: Decimal } | null> {
-    const now = this.clock.now();
     return this.reads.transaction(async (client) => {
       const scope = await this.scope(client, customerId);
+      const now = await this.customers.nowOf(scope.customer);
       const current = scope.timeline.at(now);
       if (!current) return null;
       const p = scope.timeline.periodOf(current, now);
@@ -441,14 +442,21 @@ export class InvoiceService {
    * details) and the due date are frozen onto it with the number: later changes to either leave
    * the finalized invoice as it was issued.
    */
-  private numberInvoice(client: SqlClient, scope: CustomerScope, id: string, at: Date): Promise<string> {
+  private async numberInvoice(client: SqlClient, scope: CustomerScope, id: string, at: Date): Promise<string> {
     const perCustomer = this.config.numbering === 'CUSTOMER';
     const prefix = this.config.numberPrefix;
     const { customer } = scope;
     const paymentTermsDays = customer.paymentTermsDays ?? this.config.paymentTermsDays;
     const facts = { seller: this.config.seller, buyer: buyerSnapshot(customer), paymentTermsDays, dueAt: dueDate(at, paymentTermsDays, customer.timezone) };
+    // A test clock's customers never take a number of the live sequence.
+    const clock = await this.customers.clockOf(customer);
+    const numbering = clock
+      ? testClockNumbering(clock)
+      : perCustomer
+        ? { scope: customer.id, format: (n: bigint) => `${prefix}-${customer.externalId}-${n.toString().padStart(4, '0')}` }
+        : { scope: 'organization', format: (n: bigint) => `${prefix}-${n.toString().padStart(6, '0')}` };
     return this.repo
-      .finalize(client, id, perCustomer ? customer.id : 'organization', (n) => (perCustomer ? `${prefix}-${customer.externalId}-${n.toString().padStart(4, '0')}` : `${prefix}-${n.toString().padStart(6, '0')}`), at, facts, this.collecting.has(customer.paymentProvider))
+      .finalize(client, id, numbering.scope, numbering.format, at, facts, this.collecting.has(customer.paymentProvider))
       .then(() => this.announce(client, WebhookTopic.INVOICE_FINALIZED, id, at))
       .then(() => id);
   }

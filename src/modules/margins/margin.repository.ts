@@ -27,7 +27,8 @@ export class MarginRepository {
   /**
    * Sums in ledger units. An event's cost counts only in its own currency: a cost in another
    * currency (a CREDITS event served at a USD cost) cannot be set against its revenue, and the
-   * event counts as uncosted, as does one whose cost is unknown.
+   * event counts as uncosted, as does one whose cost is unknown. Without a customer, test clocks'
+   * customers are left out: their usage is not revenue.
    */
   async sums(window: MarginWindow): Promise<MarginSums[]> {
     const { key, join } = GROUP_KEYS[window.groupBy];
@@ -36,7 +37,9 @@ export class MarginRepository {
               coalesce(sum(e.cost_units) filter (where e.cost_currency = e.currency), 0)::text as cost,
               (count(*) filter (where e.cost_units is null or e.cost_currency <> e.currency))::text as uncosted
          from usage_event e ${join}
-        where e.occurred_at >= $1 and e.occurred_at < $2 and ($3::uuid is null or e.customer_id = $3)
+        where e.occurred_at >= $1 and e.occurred_at < $2
+          and ($3::uuid is not null and e.customer_id = $3
+               or $3::uuid is null and e.customer_id not in (select t.id from customer t where t.test_clock_id is not null))
         group by 1, 2
         order by 1, 2`,
       [window.from, window.to, window.customerId],

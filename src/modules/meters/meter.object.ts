@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { connectionType } from '../../graphql/pagination.js';
 import { Aggregation, type Meter } from './meter.entity.js';
 
@@ -17,7 +18,7 @@ registerEnumType(Aggregation, {
   },
 });
 
-@ObjectType('Meter')
+@ObjectType('Meter', { implements: Node })
 export class MeterObject {
   @Field(() => ID)
   id!: string;

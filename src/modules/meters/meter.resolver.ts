@@ -1,4 +1,5 @@
 import { Arg, Args, Authorized, Mutation, Query, Resolver } from 'type-graphql';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { Role } from '../api-keys/index.js';
 import { CreateMeterInput, CreateMeterPayload } from './meter.inputs.js';
@@ -6,8 +7,21 @@ import { MeterConnection, MeterObject, toMeterObject } from './meter.object.js';
 import type { MeterService } from './meter.service.js';
 
 @Resolver()
-export class MeterResolver {
+export class MeterResolver implements NodeSource {
   constructor(private readonly service: MeterService) {}
+
+  /** A meter as a node, for the roles meter(code:) serves. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({
+      typename: 'Meter',
+      table: 'meter',
+      roles: [Role.ADMIN, Role.CUSTOMER],
+      load: async (_ctx, id) => {
+        const meter = await this.service.findById(id);
+        return meter && toMeterObject(meter);
+      },
+    });
+  }
 
   @Authorized(Role.ADMIN, Role.CUSTOMER)
   @Query(() => MeterConnection, { description: "The meters, by code: a customer's frontend reads their names (to show instead of codes) and the dimensions usage may be grouped by." })

@@ -3,7 +3,7 @@ import { isUniqueViolation } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
 import { alreadyExists } from '../../shared/errors.js';
-import { newId } from '../../shared/ids.js';
+import { isUuid, newId } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
 import { Aggregation, Meter } from './meter.entity.js';
 import { MeterRepository } from './meter.repository.js';
@@ -68,6 +68,11 @@ export class MeterService {
 
   findByCodes(codes: string[]): Promise<Meter[]> {
     return new MeterRepository(this.orm).findByCodes(codes);
+  }
+
+  /** One meter by id; null for an unknown or malformed id. */
+  async findById(id: string): Promise<Meter | null> {
+    return isUuid(id) ? ((await new MeterRepository(this.orm).findByIds([id]))[0] ?? null) : null;
   }
 
   findByIds(ids: string[]): Promise<Meter[]> {

@@ -36,16 +36,19 @@ export class DunningWorker {
     await this.running;
   }
 
-  /** Advances every invoice due now; returns how many moved. */
-  async runDue(): Promise<number> {
+  /**
+   * Advances every live customer's invoice due now, or with a test clock its customers' invoices
+   * due at its time; returns how many moved.
+   */
+  async runDue(testClock: { id: string; at: Date } | null = null): Promise<number> {
     let moved = 0;
     const seen = new Set<string>();
     for (;;) {
-      const due = (await this.payments.due(BATCH)).filter((id) => !seen.has(id));
+      const due = (await this.payments.due(BATCH, testClock)).filter((id) => !seen.has(id));
       for (const id of due) {
         seen.add(id);
         try {
-          if (await this.payments.advance(id)) moved++;
+          if (await this.payments.advance(id, testClock?.at)) moved++;
         } catch (err) {
           this.logger.error({ err, invoiceId: id }, 'a dunning step failed; the next run retries');
         }

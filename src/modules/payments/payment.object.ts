@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
 import { PaymentKind, PaymentOutcome, PaymentStatus, type PaymentRecord } from './payment.record.js';
@@ -17,7 +18,7 @@ registerEnumType(PaymentStatus, {
 });
 registerEnumType(PaymentOutcome, { name: 'PaymentOutcome', description: 'What became of a payment attempt the integrator made.' });
 
-@ObjectType('Payment', { description: 'A payment attempt on an invoice, or a refund of a payment: an entry of the record of money received.' })
+@ObjectType('Payment', { implements: Node, description: 'A payment attempt on an invoice, or a refund of a payment: an entry of the record of money received.' })
 export class PaymentObject {
   @Field(() => ID)
   id!: string;

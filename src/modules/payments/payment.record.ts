@@ -72,6 +72,8 @@ export interface CollectedInvoice {
   dunning: DunningSchedule | null;
   /** The reference of the payment that paid it, once PAID. */
   paymentReference: string | null;
+  /** Its customer's test clock's time: payments and dunning steps happen at it. Null for a live customer. */
+  clockTime: Date | null;
 }
 
 /** The invoice columns a payment, a refund or a dunning step writes. */

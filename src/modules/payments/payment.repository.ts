@@ -29,7 +29,8 @@ export class PaymentRepository {
   async lockInvoice(client: SqlClient, id: string): Promise<CollectedInvoice | null> {
     const { rows } = await client.query(
       `select id, customer_id, number, status, currency, period_end, (amount_due * 1000000000)::bigint::text as billed, amount_paid::text,
-              amount_refunded::text, payment_status, payment_attempts, next_payment_attempt_at, dunning, payment_reference
+              amount_refunded::text, payment_status, payment_attempts, next_payment_attempt_at, dunning, payment_reference,
+              (select tc.frozen_time from customer c join test_clock tc on tc.id = c.test_clock_id where c.id = invoice.customer_id) as clock_time
          from invoice where id = $1 for update`,
       [id],
     );
@@ -50,6 +51,7 @@ export class PaymentRepository {
       nextPaymentAttemptAt: r.next_payment_attempt_at,
       dunning: r.dunning as DunningSchedule | null,
       paymentReference: r.payment_reference,
+      clockTime: r.clock_time,
     };
   }
 
@@ -185,14 +187,16 @@ export class PaymentRepository {
    * the schedule (and its provider), the provider is the customer's: a first attempt is due
    * from finalization for customers of a provider that collects.
    */
-  async due(now: Date, collecting: string[], windowMs: number, limit: number): Promise<string[]> {
+  /** Live customers' invoices, or with a test clock's id its customers'. */
+  async due(now: Date, collecting: string[], windowMs: number, limit: number, testClockId: string | null = null): Promise<string[]> {
     const rows = await this.sql.query<{ id: string }>(
       `select i.id from invoice i join customer c on c.id = i.customer_id
         where i.next_payment_attempt_at is not null and i.status = 'FINALIZED'
+          and c.test_clock_id is not distinct from $5::uuid
           and i.next_payment_attempt_at <= case when coalesce(i.dunning ->> 'provider', c.payment_provider) = any($2::text[]) then $1::timestamptz
                                                 else $1::timestamptz - make_interval(secs => $3::bigint / 1000.0) end
         order by i.next_payment_attempt_at limit $4`,
-      [now, collecting, windowMs, limit],
+      [now, collecting, windowMs, limit, testClockId],
     );
     return rows.map((r) => r.id);
   }

@@ -1,5 +1,6 @@
 import { Arg, Authorized, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
-import { Role } from '../api-keys/index.js';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
+import { Role, visibleTo } from '../api-keys/index.js';
 import { InvoiceObject, toInvoiceObject, type InvoiceRecord } from '../invoices/index.js';
 import { MarkInvoicePaidInput, MarkInvoicePaidPayload, RecordPaymentAttemptInput, RecordPaymentAttemptPayload, RefundPaymentInput, RefundPaymentPayload } from './payment.inputs.js';
 import { PaymentObject, toPaymentObject } from './payment.object.js';
@@ -10,8 +11,21 @@ import type { PaymentService } from './payment.service.js';
 type WithPayments = InvoiceObject & { payments?: PaymentRecord[] };
 
 @Resolver()
-export class PaymentResolver {
+export class PaymentResolver implements NodeSource {
   constructor(private readonly service: PaymentService) {}
+
+  /** A payment or refund as a node: to ADMIN keys, and to the credentials of its customer, who read it on their invoices. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({
+      typename: 'Payment',
+      table: 'payment',
+      roles: [Role.ADMIN, Role.CUSTOMER],
+      load: async (ctx, id) => {
+        const payment = visibleTo(ctx.principal, await this.service.findPayment(id));
+        return payment && toPaymentObject(payment);
+      },
+    });
+  }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => RecordPaymentAttemptPayload, {

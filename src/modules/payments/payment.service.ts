@@ -109,8 +109,9 @@ export class PaymentService {
     if (cmd.outcome === PaymentOutcome.SUCCEEDED && failureReason) check.fail('failureReason', 'is only given with outcome FAILED');
     check.done();
     const hash = requestHash({ operation: 'recordPaymentAttempt', invoiceId: cmd.invoiceId, outcome: cmd.outcome, amount, reference, failureReason });
-    return this.idempotent(key!, hash, async (client, now) => {
+    return this.idempotent(key!, hash, async (client, realNow) => {
       const inv = await this.collectable(client, cmd.invoiceId);
+      const now = inv.clockTime ?? realNow;
       const units = await this.amountFor(inv, amount ?? null, 'amount');
       const succeeded = cmd.outcome === PaymentOutcome.SUCCEEDED;
       const payment = this.payment(inv, { kind: PaymentKind.PAYMENT, status: succeeded ? PaymentStatus.SUCCEEDED : PaymentStatus.FAILED, amount: units, provider: MANUAL, reference, failureReason, key: key!, hash, at: now });
@@ -173,7 +174,7 @@ export class PaymentService {
       if (inv.status !== 'FINALIZED' && inv.status !== 'UNCOLLECTIBLE') {
         throw new AppError(ErrorCode.CONFLICT, `a ${inv.status} invoice cannot be marked paid${inv.status === 'PAID' ? ' again with another reference' : ''}`);
       }
-      const at = cmd.paidAt ?? now;
+      const at = cmd.paidAt ?? inv.clockTime ?? now;
       const remaining = amountRemaining(inv);
       const payment =
         remaining > 0n
@@ -181,7 +182,7 @@ export class PaymentService {
           : null;
       // Nothing to collect (a credit, or prepaid in full): paid without a payment.
       const collected = payment ? withPayment(inv, remaining, at, reference) : withNothingDue(inv, at, reference);
-      return { payment, effects: await this.apply(client, inv, collected, payment, now) };
+      return { payment, effects: await this.apply(client, inv, collected, payment, inv.clockTime ?? now) };
     });
     return (await this.invoices.get(cmd.invoiceId))!;
   }
@@ -223,7 +224,7 @@ export class PaymentService {
    * attempt, due from finalization, is made by the provider the customer has then. Rechecked
    * under the invoice's lock, so a step runs once however many workers see it.
    */
-  async advance(invoiceId: string): Promise<boolean> {
+  async advance(invoiceId: string, at?: Date): Promise<boolean> {
     let moved = false;
     await this.inTransaction(async (client, now) => {
       const inv = await this.repo.lockInvoice(client, invoiceId);
@@ -249,7 +250,7 @@ export class PaymentService {
       const collected = status === PaymentStatus.SUCCEEDED ? withPayment(inv, amount, now, result.reference) : status === PaymentStatus.PENDING ? withPending(inv) : withFailure(inv, now, await this.freshSchedule(client, inv, provider.name));
       moved = true;
       return { payment, effects: await this.apply(client, inv, collected, payment, now) };
-    });
+    }, at);
     return moved;
   }
 
@@ -297,8 +298,9 @@ export class PaymentService {
   }
 
   /** Invoices whose next attempt is due now. */
-  due(limit: number): Promise<string[]> {
-    return this.repo.due(this.clock.now(), this.providers.collecting, MANUAL_RETRY_WINDOW_MS, limit);
+  /** Live customers' invoices due now; or, with a test clock, its customers' invoices due at its time. */
+  due(limit: number, testClock: { id: string; at: Date } | null = null): Promise<string[]> {
+    return this.repo.due(testClock?.at ?? this.clock.now(), this.providers.collecting, MANUAL_RETRY_WINDOW_MS, limit, testClock?.id ?? null);
   }
 
   /** The providers that collect by themselves (the others' customers collect and report). */
@@ -341,6 +343,11 @@ export class PaymentService {
     }
     await settle({ provider: p.provider, reference: p.reference, outcome: state.status, failureReason: state.status === 'FAILED' ? state.failureReason : null });
     return true;
+  }
+
+  /** One payment or refund by id; null for an unknown or malformed id. */
+  findPayment(id: string): Promise<PaymentRecord | null> {
+    return isUuid(id) ? this.reads.get(id) : Promise.resolve(null);
   }
 
   /** Payments and refunds of invoices, oldest first; `fresh`: as the primary has them (a mutation's answer). */
@@ -452,8 +459,9 @@ export class PaymentService {
     }
   }
 
-  private async inTransaction(change: (client: SqlClient, now: Date) => Promise<Done>): Promise<Done> {
-    const done = await this.repo.transaction((client) => change(client, this.clock.now()));
+  /** `at`: the time the change happens at, when not now (a test clock's). */
+  private async inTransaction(change: (client: SqlClient, now: Date) => Promise<Done>, at?: Date): Promise<Done> {
+    const done = await this.repo.transaction((client) => change(client, at ?? this.clock.now()));
     this.effects.committed(done.effects);
     return done;
   }

@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { connectionType } from '../../graphql/pagination.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
@@ -38,7 +39,7 @@ export class PlanChargeObject {
   groupBy!: string[];
 }
 
-@ObjectType('Plan', { description: 'One immutable version of a plan.' })
+@ObjectType('Plan', { implements: Node, description: 'One immutable version of a plan.' })
 export class PlanObject {
   @Field(() => ID)
   id!: string;

@@ -22,8 +22,10 @@ export class PlanRepository {
     return this.em.findOne(Plan, { code }, { orderBy: { version: 'desc' } });
   }
 
-  findVersions(code: string): Promise<Plan[]> {
-    return this.em.find(Plan, { code }, { orderBy: { version: 'asc' } });
+  /** A page of a plan's versions, oldest first: keyset on the version number. */
+  async pageVersions(code: string, afterVersion: number | null, first: number): Promise<Page<Plan>> {
+    const rows = await this.em.find(Plan, afterVersion === null ? { code } : { code, version: { $gt: afterVersion } }, { orderBy: { version: 'asc' }, limit: first + 1 });
+    return { items: rows.slice(0, first), hasNextPage: rows.length > first };
   }
 
   /** The latest version of each plan, ordered by code. */

@@ -1,4 +1,5 @@
 import { Arg, Args, Authorized, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { Role } from '../api-keys/index.js';
 import { CreatePlanInput, CreatePlanPayload, CreatePlanVersionInput, CreatePlanVersionPayload } from './plan.inputs.js';
@@ -6,8 +7,21 @@ import { PlanConnection, PlanObject, toPlanObject } from './plan.object.js';
 import type { PlanService } from './plan.service.js';
 
 @Resolver()
-export class PlanResolver {
+export class PlanResolver implements NodeSource {
   constructor(private readonly service: PlanService) {}
+
+  /** A plan version as a node, for ADMIN keys as plan(code:, version:) is. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({
+      typename: 'Plan',
+      table: 'plan',
+      roles: [Role.ADMIN],
+      load: async (_ctx, id) => {
+        const view = await this.service.findById(id);
+        return view && toPlanObject(view);
+      },
+    });
+  }
 
   @Authorized(Role.ADMIN)
   @Query(() => PlanConnection, { description: 'The latest version of every plan, by code.' })
@@ -26,9 +40,9 @@ export class PlanResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Query(() => [PlanObject], { description: 'Every version of a plan, oldest first.' })
-  async planVersions(@Arg('code', () => String) code: string): Promise<PlanObject[]> {
-    return (await this.service.versions(code)).map(toPlanObject);
+  @Query(() => PlanConnection, { description: 'Every version of a plan, oldest first.' })
+  async planVersions(@Arg('code', () => String) code: string, @Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<PlanObject>> {
+    return toConnection(await this.service.versions(code, toPageRequest(args)), (v) => String(v.plan.version), toPlanObject);
   }
 
   @Authorized(Role.ADMIN)

@@ -1,6 +1,6 @@
 import type { Orm } from '../../db/orm.js';
 import { isUniqueViolation } from '../../db/sql.js';
-import type { Page, PageRequest } from '../../graphql/pagination.js';
+import { invalidCursor, type Page, type PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
 import { alreadyExists, AppError, ErrorCode, notFound } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
@@ -127,9 +127,13 @@ export class PlanService {
     return loading;
   }
 
-  async versions(code: string): Promise<PlanView[]> {
+  /** A page of a plan's versions, oldest first; the cursor key is the version number. */
+  async versions(code: string, req: PageRequest): Promise<Page<PlanView>> {
+    const after = req.after === undefined ? null : /^[1-9][0-9]{0,8}$/.test(req.after) ? Number(req.after) : undefined;
+    if (after === undefined) throw invalidCursor();
     const repo = new PlanRepository(this.orm);
-    return this.withCharges(repo, await repo.findVersions(code));
+    const page = await repo.pageVersions(code, after, req.first);
+    return { items: await this.withCharges(repo, page.items), hasNextPage: page.hasNextPage };
   }
 
   async listLatest(req: PageRequest): Promise<Page<PlanView>> {

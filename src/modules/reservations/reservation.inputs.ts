@@ -2,8 +2,8 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import type { Decimal } from '../../shared/money/decimal.js';
-import { UsageEventObject, UsageRefusalObject } from '../usage/index.js';
-import { ReservationObject } from './reservation.object.js';
+import { UsageEventObject, UsageRefusalObject, UsageResultStatus } from '../usage/index.js';
+import { AuthorizationStatus, ReservationObject } from './reservation.object.js';
 
 @InputType({ description: 'Hold an estimate before long work. Give estimatedQuantity (priced by the rules) or estimatedAmount.' })
 export class AuthorizeUsageInput {
@@ -37,8 +37,8 @@ export class AuthorizeUsageInput {
 
 @ObjectType()
 export class AuthorizeUsagePayload {
-  @Field(() => Boolean)
-  authorized!: boolean;
+  @Field(() => AuthorizationStatus, { description: 'AUTHORIZED (held) or REFUSED (nothing held; see refusal); an authorization that is wrong is a GraphQL error.' })
+  status!: keyof typeof AuthorizationStatus;
 
   @Field(() => Boolean)
   replayed!: boolean;
@@ -73,8 +73,8 @@ export class SettleReservationInput {
 
 @ObjectType()
 export class SettleReservationPayload {
-  @Field(() => Boolean)
-  accepted!: boolean;
+  @Field(() => UsageResultStatus, { description: 'ACCEPTED (charged) or REFUSED (nothing charged; see refusal), as recordUsage answers; an error is a GraphQL error.' })
+  status!: 'ACCEPTED' | 'REFUSED';
 
   @Field(() => Boolean)
   replayed!: boolean;

@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
 import { ReservationStatus, type Reservation } from './reservation.record.js';
@@ -14,7 +15,16 @@ registerEnumType(ReservationStatus, {
   },
 });
 
-@ObjectType('Reservation')
+export const AuthorizationStatus = { AUTHORIZED: 'AUTHORIZED', REFUSED: 'REFUSED' } as const;
+registerEnumType(AuthorizationStatus, {
+  name: 'AuthorizationStatus',
+  valuesConfig: {
+    AUTHORIZED: { description: 'The estimate is held: see reservation.' },
+    REFUSED: { description: 'Refused by a wallet, a spending cap or a pricing rule; nothing held.' },
+  },
+});
+
+@ObjectType('Reservation', { implements: Node })
 export class ReservationObject {
   @Field(() => ID)
   id!: string;

@@ -1,5 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
 import { Role, visibleTo } from '../api-keys/index.js';
 import { toRefusal, toUsageEventObject } from '../usage/index.js';
 import {
@@ -14,17 +15,22 @@ import { ReservationObject, toReservationObject } from './reservation.object.js'
 import type { ReservationService } from './reservation.service.js';
 
 @Resolver()
-export class ReservationResolver {
+export class ReservationResolver implements NodeSource {
   constructor(private readonly service: ReservationService) {}
+
+  /** A reservation as a node, loaded as reservation(id:) loads it. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({ typename: 'Reservation', table: 'reservation', roles: [Role.ADMIN, Role.INGEST, Role.CUSTOMER], load: (ctx, id) => this.reservation(ctx, id) });
+  }
 
   @Authorized(Role.ADMIN, Role.INGEST)
   @Mutation(() => AuthorizeUsagePayload, { description: 'Holds an estimate for long work; idempotent on the key.' })
   async authorizeUsage(@Arg('input', () => AuthorizeUsageInput) input: AuthorizeUsageInput): Promise<AuthorizeUsagePayload> {
     const outcome = await this.service.authorize(input);
     if (outcome.kind === 'refused') {
-      return { authorized: false, replayed: false, refusal: toRefusal({ kind: 'refused', code: outcome.code, message: outcome.message, details: outcome.details }), reservation: null };
+      return { status: 'REFUSED', replayed: false, refusal: toRefusal({ kind: 'refused', code: outcome.code, message: outcome.message, details: outcome.details }), reservation: null };
     }
-    return { authorized: true, replayed: outcome.replay, refusal: null, reservation: toReservationObject(outcome.reservation) };
+    return { status: 'AUTHORIZED', replayed: outcome.replay, refusal: null, reservation: toReservationObject(outcome.reservation) };
   }
 
   @Authorized(Role.ADMIN, Role.INGEST)
@@ -33,7 +39,7 @@ export class ReservationResolver {
     const { outcome, reservation } = await this.service.settle(input);
     if (outcome.kind === 'error') throw outcome.error;
     return {
-      accepted: outcome.kind === 'accepted',
+      status: outcome.kind === 'accepted' ? 'ACCEPTED' : 'REFUSED',
       replayed: outcome.kind === 'accepted' && outcome.replay,
       refusal: toRefusal(outcome),
       event: outcome.kind === 'accepted' ? toUsageEventObject(outcome.event) : null,

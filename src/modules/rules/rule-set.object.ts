@@ -1,4 +1,5 @@
 import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { connectionType } from '../../graphql/pagination.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import type { AggregateRating } from '../../rating/rate-aggregate.js';
 import type { EventRating, PricedLine, TierPart } from '../../rating/types.js';
@@ -145,6 +146,8 @@ export class ChargePreviewObject {
   @Field(() => DecimalScalar, { nullable: true, description: 'Sum charged, at the ledger scale.' })
   charged!: string | null;
 }
+
+export const RuleSetVersionConnection = connectionType('RuleSetVersion', RuleSetVersionObject);
 
 export const toRuleSetVersionObject = (e: RuleSetEntry): RuleSetVersionObject => ({ ...e });
 

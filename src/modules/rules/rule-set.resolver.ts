@@ -1,9 +1,10 @@
-import { Arg, Authorized, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Query, Resolver } from 'type-graphql';
+import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { Role } from '../api-keys/index.js';
 import type { ChargePreviewService } from './charge-preview.service.js';
 import { PreviewChargeInput } from './rule-set.inputs.js';
-import { ChargePreviewObject, RuleSetVersionObject, toChargePreviewObject, toRuleSetVersionObject } from './rule-set.object.js';
-import type { RuleService } from './rule-set.service.js';
+import { ChargePreviewObject, RuleSetVersionConnection, type RuleSetVersionObject, toChargePreviewObject, toRuleSetVersionObject } from './rule-set.object.js';
+import { ruleSetEntryKey, type RuleService } from './rule-set.service.js';
 
 @Resolver()
 export class RuleSetResolver {
@@ -13,12 +14,11 @@ export class RuleSetResolver {
   ) {}
 
   @Authorized(Role.ADMIN)
-  @Query(() => [RuleSetVersionObject], { description: 'Published rule-set versions, and rule files that could not be used, with their errors.' })
-  ruleSets(@Arg('key', () => String, { nullable: true }) key?: string | null): RuleSetVersionObject[] {
-    return this.rules
-      .status()
-      .filter((e) => !key || e.key === key)
-      .map(toRuleSetVersionObject);
+  @Query(() => RuleSetVersionConnection, {
+    description: 'Published rule-set versions by key and version, then rule files that could not be used, by file name, with their errors.',
+  })
+  ruleSets(@Arg('key', () => String, { nullable: true }) key: string | null | undefined, @Args(() => PageArgs) args: PageArgs): ConnectionShape<RuleSetVersionObject> {
+    return toConnection(this.rules.statusPage(key ?? null, toPageRequest(args)), ruleSetEntryKey, toRuleSetVersionObject);
   }
 
   @Authorized(Role.ADMIN)

@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { SqlPool } from '../../db/sql.js';
+import { pageInMemory, type Page, type PageRequest } from '../../graphql/pagination.js';
 import type { CompiledRuleSet } from '../../rating/compile.js';
 import type { RuleSetDefinition } from '../../rating/types.js';
 import { RuleBook } from '../../rating/rule-book.js';
@@ -110,6 +111,18 @@ export class RuleService {
     return this.book.isCostBook(key);
   }
 
+  /**
+   * A page of status(), optionally of one key: published versions by key and version, then the
+   * files that could not be used, by file name. The cursor key is `ruleSetEntryKey`.
+   */
+  statusPage(key: string | null, req: PageRequest): Page<RuleSetEntry> {
+    return pageInMemory(
+      this.status().filter((e) => !key || e.key === key),
+      ruleSetEntryKey,
+      req,
+    );
+  }
+
   /** Every published version (SCHEDULED while its effectiveFrom is ahead) and every refused file. */
   status(): RuleSetEntry[] {
     const now = this.clock.now().getTime();
@@ -209,6 +222,14 @@ export class RuleService {
 }
 
 const purposeOf = (p: PublishedRuleSet) => ({ key: p.key, version: p.version, purpose: (p.content as RuleSetDefinition).purpose ?? 'price' });
+
+/**
+ * Where an entry sorts: "0 <key> <version>" for a published version (the version zero-padded, so
+ * that text order is number order), "1 <file>" for a file that could not be used. A space sorts
+ * before every character of keys and file names, so a key sorts before its own extensions.
+ */
+export const ruleSetEntryKey = (e: RuleSetEntry): string =>
+  e.status === RuleSetStatus.SERVING || e.status === RuleSetStatus.SCHEDULED ? `0 ${e.key} ${String(e.version).padStart(10, '0')}` : `1 ${e.file}`;
 
 function servingEntry(p: PublishedRuleSet, file: string | null): RuleSetEntry {
   return {

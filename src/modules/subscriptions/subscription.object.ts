@@ -1,4 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
+import { connectionType } from '../../graphql/pagination.js';
 import { PlanObject, toPlanObject } from '../plans/index.js';
 import { BaseFeeTiming, SubscriptionStatus } from './subscription.entity.js';
 import type { ActivePlan } from './subscription.service.js';
@@ -24,7 +26,16 @@ registerEnumType(BillingAlignment, {
   },
 });
 
-@ObjectType('PlanSubscription', { description: "A customer's plan from a date (and, once changed or cancelled, to a date)." })
+@ObjectType('SubscriptionPeriod', { description: 'A billing period of a subscription, [start, end), as its invoice counts it.' })
+export class SubscriptionPeriodObject {
+  @Field(() => Date)
+  start!: Date;
+
+  @Field(() => Date, { description: 'Exclusive: the start of the next period.' })
+  end!: Date;
+}
+
+@ObjectType('PlanSubscription', { implements: Node, description: "A customer's plan from a date (and, once changed or cancelled, to a date)." })
 export class SubscriptionObject {
   @Field(() => ID)
   id!: string;
@@ -68,6 +79,11 @@ export class SubscriptionObject {
   @Field(() => ID, { nullable: true, description: 'The subscription this one replaced on a plan change.' })
   replacesSubscriptionId!: string | null;
 }
+
+export const SubscriptionConnection = connectionType('PlanSubscription', SubscriptionObject);
+
+/** The cursor key of a subscription: its start in epoch milliseconds, then its id. */
+export const subscriptionKey = ({ subscription: s }: ActivePlan): string => `${s.startsAt.getTime()}|${s.id}`;
 
 export const toSubscriptionObject = ({ subscription: s, plan }: ActivePlan): SubscriptionObject => ({
   id: s.id,

@@ -1,5 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager, Orm } from '../../db/orm.js';
+import type { Page, PageRequest } from '../../graphql/pagination.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import type { WebhookEmission } from '../webhooks/index.js';
 import { Subscription } from './subscription.entity.js';
@@ -14,6 +15,13 @@ export class SubscriptionRepository {
 
   forCustomer(customerId: string): Promise<Subscription[]> {
     return this.em.find(Subscription, { customerId }, { orderBy: { startsAt: 'asc' } });
+  }
+
+  /** A page of a customer's subscriptions, oldest first: keyset on (starts_at, id). */
+  async page(customerId: string, after: { startsAt: Date; id: string } | null, first: number): Promise<Page<Subscription>> {
+    const where = after === null ? { customerId } : { customerId, $or: [{ startsAt: { $gt: after.startsAt } }, { startsAt: after.startsAt, id: { $gt: after.id } }] };
+    const rows = await this.em.find(Subscription, where, { orderBy: [{ startsAt: 'asc' }, { id: 'asc' }], limit: first + 1 });
+    return { items: rows.slice(0, first), hasNextPage: rows.length > first };
   }
 
   get(id: string): Promise<Subscription | null> {

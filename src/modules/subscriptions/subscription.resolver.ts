@@ -1,6 +1,8 @@
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { assertCustomerAccess, Role } from '../api-keys/index.js';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
+import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
+import { assertCustomerAccess, Role, visibleTo } from '../api-keys/index.js';
 import {
   CancelSubscriptionInput,
   CancelSubscriptionPayload,
@@ -9,18 +11,39 @@ import {
   CreateSubscriptionInput,
   CreateSubscriptionPayload,
 } from './subscription.inputs.js';
-import { SubscriptionObject, toSubscriptionObject } from './subscription.object.js';
+import { SubscriptionConnection, subscriptionKey, SubscriptionObject, SubscriptionPeriodObject, toSubscriptionObject } from './subscription.object.js';
 import type { SubscriptionService } from './subscription.service.js';
 
-@Resolver()
-export class SubscriptionResolver {
+@Resolver(() => SubscriptionObject)
+export class SubscriptionResolver implements NodeSource {
   constructor(private readonly service: SubscriptionService) {}
 
+  @FieldResolver(() => SubscriptionPeriodObject, {
+    nullable: true,
+    description: "The billing period it is in now, in the customer's time zone; null when it is not in force now (not started, ended or canceled).",
+  })
+  currentPeriod(@Root() subscription: SubscriptionObject): Promise<SubscriptionPeriodObject | null> {
+    return this.service.currentPeriod(subscription.id);
+  }
+
+  /** A subscription as a node: to ADMIN keys, and to its own customer's credentials as subscriptions(customerId:) is. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({
+      typename: 'PlanSubscription',
+      table: 'subscription',
+      roles: [Role.ADMIN, Role.CUSTOMER],
+      load: async (ctx, id) => {
+        const found = await this.service.findById(id);
+        return found && visibleTo(ctx.principal, { ...found, customerId: found.subscription.customerId }) && toSubscriptionObject(found);
+      },
+    });
+  }
+
   @Authorized(Role.ADMIN, Role.CUSTOMER)
-  @Query(() => [SubscriptionObject], { description: "A customer's subscriptions, oldest first." })
-  async subscriptions(@Ctx() ctx: RequestContext, @Arg('customerId', () => ID) customerId: string): Promise<SubscriptionObject[]> {
+  @Query(() => SubscriptionConnection, { description: "A customer's subscriptions, oldest first (by start, then id)." })
+  async subscriptions(@Ctx() ctx: RequestContext, @Arg('customerId', () => ID) customerId: string, @Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<SubscriptionObject>> {
     assertCustomerAccess(ctx.principal, customerId);
-    return (await this.service.forCustomer(customerId, true)).map(toSubscriptionObject);
+    return toConnection(await this.service.pageForCustomer(customerId, toPageRequest(args)), subscriptionKey, toSubscriptionObject);
   }
 
   @Authorized(Role.ADMIN)

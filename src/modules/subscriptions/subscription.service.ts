@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Orm } from '../../db/orm.js';
+import { invalidCursor, type Page, type PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, notFound, ValidationError } from '../../shared/errors.js';
 import { Decimal } from '../../shared/money/decimal.js';
@@ -63,7 +64,6 @@ export class SubscriptionService {
     private readonly orm: Orm,
     private readonly customers: CustomerService,
     private readonly plans: PlanService,
-    private readonly clock: Clock,
   ) {}
 
   async create(cmd: CreateSubscriptionCommand): Promise<ActivePlan> {
@@ -74,7 +74,9 @@ export class SubscriptionService {
     const customer = await this.customers.get({ id: cmd.customerId });
     const plan = await this.plans.find(cmd.planCode, cmd.planVersion);
     if (!plan) throw notFound('plan', cmd.planCode);
-    const startsAt = cmd.startsAt ?? this.clock.now();
+    // A customer on a test clock subscribes at the clock's time.
+    const now = await this.customers.nowOf(customer);
+    const startsAt = cmd.startsAt ?? now;
     if (cmd.trialEndsAt && cmd.trialEndsAt.getTime() <= startsAt.getTime()) check.fail('trialEndsAt', 'must be after startsAt');
     if (plan.plan.currency !== customer.currency) check.fail('planCode', `the plan is in ${plan.plan.currency}; the customer is billed in ${customer.currency}`);
     const billingDay = cmd.billingDay ?? null;
@@ -88,7 +90,6 @@ export class SubscriptionService {
     if (existing.some((s) => !s.subscription.endsAt || s.subscription.endsAt.getTime() > startsAt.getTime())) {
       throw new AppError(ErrorCode.CONFLICT, 'the customer already has a subscription at that date; change or cancel it instead');
     }
-    const now = this.clock.now();
     const subscription = Object.assign(new Subscription(), {
       id: newId(now.getTime()),
       customerId: customer.id,
@@ -123,6 +124,29 @@ export class SubscriptionService {
     return (await this.cache.fetch(customerId))!;
   }
 
+  /**
+   * A page of a customer's subscriptions with their plan versions, oldest first (by start, then
+   * id), read fresh. The cursor key is `subscriptionKey`.
+   */
+  async pageForCustomer(customerId: string, req: PageRequest): Promise<Page<ActivePlan>> {
+    if (!isUuid(customerId)) throw new ValidationError([{ path: 'customerId', message: 'must be a customer id' }]);
+    const match = req.after === undefined ? null : /^(\d{1,15})\|([0-9a-f-]{36})$/.exec(req.after);
+    if (req.after !== undefined && (!match || !isUuid(match[2]!))) throw invalidCursor();
+    const after = match ? { startsAt: new Date(Number(match[1])), id: match[2]! } : null;
+    const page = await new SubscriptionRepository(this.orm).page(customerId, after, req.first);
+    return { items: await this.withPlans(page.items), hasNextPage: page.hasNextPage };
+  }
+
+  /** One subscription by id with its plan version; null for an unknown or malformed id. */
+  async findById(id: string): Promise<ActivePlan | null> {
+    const subscription = isUuid(id) ? await new SubscriptionRepository(this.orm).get(id) : null;
+    return subscription && (await this.withPlans([subscription]))[0]!;
+  }
+
+  private withPlans(subscriptions: Subscription[]): Promise<ActivePlan[]> {
+    return Promise.all(subscriptions.map(async (subscription) => ({ subscription, plan: (await this.plans.findById(subscription.planId))! })));
+  }
+
   private async load(customerId: string): Promise<ActivePlan[]> {
     const subscriptions = await new SubscriptionRepository(this.orm).forCustomer(customerId);
     return Promise.all(subscriptions.map(async (subscription) => ({ subscription, plan: (await this.plans.findById(subscription.planId))! })));
@@ -139,6 +163,21 @@ export class SubscriptionService {
     if (!active) return periodAt('MONTHLY', 'CALENDAR', at, timeZone, at);
     const s = active.subscription;
     return periodAt(active.plan.plan.billingInterval, s.alignment, s.billingAnchor, timeZone, at, s.billingDay);
+  }
+
+  /**
+   * The billing period a subscription is in now (the customer's clock), in the customer's time
+   * zone, as invoices count it (periodOf); null when it is not in force now: not started yet,
+   * ended, or canceled.
+   */
+  async currentPeriod(subscriptionId: string): Promise<Period | null> {
+    const active = await this.findById(subscriptionId);
+    if (!active) return null;
+    const customer = await this.customers.get({ id: active.subscription.customerId });
+    const now = (await this.customers.nowOf(customer)).getTime();
+    const { startsAt, endsAt } = active.subscription;
+    if (startsAt.getTime() > now || (endsAt && endsAt.getTime() <= now)) return null;
+    return this.periodOf(active, customer.timezone, new Date(now));
   }
 
   /**
@@ -160,7 +199,7 @@ export class SubscriptionService {
       check.fail('planCode', `the plan is billed ${plan.plan.billingInterval}, the subscription ${from.billingInterval}: cancel and subscribe anew to change the interval`);
     }
     check.done();
-    const now = this.clock.now();
+    const now = await this.customers.nowOf(customer);
     const upgrade = new Decimal(plan.plan.baseFee).greaterThan(from.baseFee);
     const timing = cmd.timing ?? (upgrade ? 'IMMEDIATE' : 'PERIOD_END');
     const at = timing === 'IMMEDIATE' ? now : this.periodOf(current, customer.timezone, now).end;
@@ -193,7 +232,7 @@ export class SubscriptionService {
   /** Cancels a subscription now (IMMEDIATE) or at the end of its current period (PERIOD_END). */
   async cancel(cmd: CancelSubscriptionCommand): Promise<ActivePlan> {
     const { current, customer } = await this.current(cmd.subscriptionId);
-    const now = this.clock.now();
+    const now = await this.customers.nowOf(customer);
     const immediate = cmd.timing === 'IMMEDIATE';
     const endsAt = immediate ? now : this.periodOf(current, customer.timezone, now).end;
     const changes = { endsAt, status: immediate ? SubscriptionStatus.CANCELED : current.subscription.status, cancelAtPeriodEnd: !immediate, canceledAt: now, updatedAt: now };
@@ -214,7 +253,7 @@ export class SubscriptionService {
     if (!row) throw notFound('subscription', subscriptionId);
     const customer = await this.customers.get({ id: row.customerId });
     const current = (await this.forCustomer(row.customerId, true)).find((s) => s.subscription.id === subscriptionId)!;
-    const now = this.clock.now().getTime();
+    const now = (await this.customers.nowOf(customer)).getTime();
     if (row.startsAt.getTime() > now) throw new AppError(ErrorCode.CONFLICT, 'the subscription has not started yet');
     if (row.endsAt) {
       throw new AppError(ErrorCode.CONFLICT, row.endsAt.getTime() <= now ? 'the subscription has ended' : 'a change or cancellation is already scheduled for this subscription');

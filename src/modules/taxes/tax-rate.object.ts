@@ -1,4 +1,5 @@
 import { Field, ObjectType } from 'type-graphql';
+import { connectionType } from '../../graphql/pagination.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import type { TaxRate } from './tax-rate.repository.js';
 
@@ -19,5 +20,7 @@ export class TaxRateObject {
   @Field(() => Date)
   createdAt!: Date;
 }
+
+export const TaxRateConnection = connectionType('TaxRate', TaxRateObject);
 
 export const toTaxRateObject = (r: TaxRate): TaxRateObject => ({ ...r });

@@ -1,5 +1,6 @@
 import { Decimal, formatDecimal } from '../../shared/money/decimal.js';
 import type { SqlPool } from '../../db/sql.js';
+import type { Page } from '../../graphql/pagination.js';
 
 /** A named tax percentage. Rates never change: a new rate is a new code (invoices keep a copy). */
 export interface TaxRate {
@@ -39,7 +40,12 @@ export class TaxRateRepository {
     return row ? toTaxRate(row) : null;
   }
 
-  async list(): Promise<TaxRate[]> {
-    return (await this.sql.query<Row>('select code, name, percent::text as percent, inclusive, created_at from tax_rate order by code')).map(toTaxRate);
+  /** A page of the rates by code: keyset on the code, the primary key. */
+  async page(after: string | null, first: number): Promise<Page<TaxRate>> {
+    const rows = await this.sql.query<Row>(
+      'select code, name, percent::text as percent, inclusive, created_at from tax_rate where $1::text is null or code > $1 order by code limit $2',
+      [after, first + 1],
+    );
+    return { items: rows.slice(0, first).map(toTaxRate), hasNextPage: rows.length > first };
   }
 }

@@ -1,7 +1,8 @@
-import { Arg, Authorized, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Mutation, Query, Resolver } from 'type-graphql';
+import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { Role } from '../api-keys/index.js';
 import { CreateTaxRateInput, CreateTaxRatePayload } from './tax-rate.inputs.js';
-import { TaxRateObject, toTaxRateObject } from './tax-rate.object.js';
+import { TaxRateConnection, type TaxRateObject, toTaxRateObject } from './tax-rate.object.js';
 import type { TaxRateService } from './tax-rate.service.js';
 
 @Resolver()
@@ -9,9 +10,9 @@ export class TaxRateResolver {
   constructor(private readonly service: TaxRateService) {}
 
   @Authorized(Role.ADMIN)
-  @Query(() => [TaxRateObject])
-  async taxRates(): Promise<TaxRateObject[]> {
-    return (await this.service.list()).map(toTaxRateObject);
+  @Query(() => TaxRateConnection, { description: 'The tax rates, by code.' })
+  async taxRates(@Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<TaxRateObject>> {
+    return toConnection(await this.service.list(toPageRequest(args)), (r) => r.code, toTaxRateObject);
   }
 
   @Authorized(Role.ADMIN)

@@ -1,4 +1,5 @@
 import type { SqlPool } from '../../db/sql.js';
+import type { Page, PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
 import { alreadyExists } from '../../shared/errors.js';
 import type { Decimal } from '../../shared/money/decimal.js';
@@ -38,7 +39,8 @@ export class TaxRateService {
     return this.repo.find(code);
   }
 
-  list(): Promise<TaxRate[]> {
-    return this.repo.list();
+  /** A page of the rates, by code. */
+  list(page: PageRequest): Promise<Page<TaxRate>> {
+    return this.repo.page(page.after ?? null, page.first);
   }
 }

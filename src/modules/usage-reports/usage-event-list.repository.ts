@@ -50,6 +50,8 @@ export class UsageEventListRepository {
     };
     const where: string[] = [];
     if (q.customerId !== null) where.push(`e.customer_id = ${p(q.customerId)}::uuid`);
+    // Every customer's events are the live customers': a test clock's are listed by its customer.
+    else where.push('e.customer_id not in (select t.id from customer t where t.test_clock_id is not null)');
     if (q.meterCode !== null) where.push(`e.meter_code = ${p(q.meterCode)}`);
     if (q.from) where.push(`e.occurred_at >= ${p(q.from)}`);
     if (q.to) where.push(`e.occurred_at < ${p(q.to)}`);

@@ -126,7 +126,7 @@ export class UsageReportService {
     check.integer('topModels', topModels, { min: 0, max: MAX_TOP_MODELS });
     check.done();
     const customer = await this.customers.get({ id: customerId });
-    const asOf = this.clock.now();
+    const asOf = await this.customers.nowOf(customer);
     const active = await this.subscriptions.activeAt(customer.id, asOf);
     const period = this.subscriptions.periodOf(active, customer.timezone, asOf);
     const [spendRows, wallets, held, modelRows] = await Promise.all([

@@ -2,7 +2,7 @@ export { UsageContextCache } from './usage-context.cache.js';
 export { checkDimensions, checkDistinctValue, checkQuantity, checkValues } from './usage-event-checks.pure.js';
 export { keyReused, type RefusalCode, reservationClosed, type UsageOutcome } from './usage-outcomes.pure.js';
 export { meterFacts } from './usage-rating.pure.js';
-export { RuleSetRefObject, TierPartObject, toRefusal, toUsageEventObject, UsageEventObject, UsageRefusalObject } from './usage.object.js';
+export { RuleSetRefObject, TierPartObject, toRefusal, toUsageEventObject, UsageEventObject, UsageRefusalObject, UsageResultStatus } from './usage.object.js';
 export { COMMIT_SESSION, toUsageEventRecord, type UsageEventRow, UsageRepository } from './usage.repository.js';
 export { UsageResolver } from './usage.resolver.js';
 export { usageRoutes } from './usage.routes.js';

@@ -64,6 +64,11 @@ export class UsageContextCache {
     return customer;
   }
 
+  /** The customer's now: `now` for a live customer, its test clock's time for one on a clock (read afresh). */
+  nowOf(customer: Customer, now: Date): Promise<Date> | Date {
+    return customer.testClockId ? this.customers.nowOf(customer) : now;
+  }
+
   /** Forgets a customer (its settings or standing changed). */
   forgetCustomer(customer: Pick<Customer, 'id' | 'externalId'>): void {
     this.customersById.delete(customer.id);

@@ -53,10 +53,14 @@ export class UsagePreparer {
   async prepare(cmd: RecordUsageCommand, index: number, now: Date): Promise<UsageJob> {
     const check = new Checker();
     const key = check.idempotencyKey('idempotencyKey', cmd.idempotencyKey);
-    const at = cmd.timestamp ?? now;
-    if (at.getTime() < now.getTime() - this.config.maxAgeMs) check.fail('timestamp', `is more than ${this.config.maxAgeMs / 86_400_000} days in the past`);
-    if (at.getTime() > now.getTime() + this.config.maxFutureMs) check.fail('timestamp', `is more than ${this.config.maxFutureMs / 1000} seconds in the future`);
-    const event = await this.resolveEvent(check, cmd, 'quantity', cmd.quantity, at);
+    // The window is the customer's: a customer on a test clock lives at the clock's time.
+    const event = await this.resolveEvent(check, cmd, 'quantity', cmd.quantity, now, (customerNow) => {
+      const at = cmd.timestamp ?? customerNow;
+      if (at.getTime() < customerNow.getTime() - this.config.maxAgeMs) check.fail('timestamp', `is more than ${this.config.maxAgeMs / 86_400_000} days in the past`);
+      if (at.getTime() > customerNow.getTime() + this.config.maxFutureMs) check.fail('timestamp', `is more than ${this.config.maxFutureMs / 1000} seconds in the future`);
+      return at;
+    });
+    const at = event.at;
     const hash = requestHash({
       customer: event.ctx.customer.id,
       meter: event.ctx.meter.code,
@@ -65,7 +69,7 @@ export class UsagePreparer {
       dimensions: { ...event.dimensions },
       values: { ...event.values },
     });
-    return { kind: 'usage', index, key: key!, hash, at, ...event, quantity: event.quantity!, eventId: newId(at.getTime()), holdId: newId(), settles: null };
+    return { kind: 'usage', index, key: key!, hash, ...event, quantity: event.quantity!, eventId: newId(at.getTime()), holdId: newId(), settles: null };
   }
 
   /** Validates an authorization and resolves its context; its reservation id is its hold's. */
@@ -75,7 +79,7 @@ export class UsagePreparer {
     if (!!cmd.estimatedQuantity === !!cmd.estimatedAmount) check.fail('estimatedQuantity', 'give exactly one of estimatedQuantity and estimatedAmount');
     const ttl = check.integer('ttlSeconds', cmd.ttlSeconds ?? DEFAULT_TTL_SECONDS, { min: MIN_TTL_SECONDS, max: MAX_TTL_SECONDS }) ?? DEFAULT_TTL_SECONDS;
     const amount = cmd.estimatedAmount ? checkAmount(check, 'estimatedAmount', cmd.estimatedAmount) : undefined;
-    const event = await this.resolveEvent(check, cmd, 'estimatedQuantity', cmd.estimatedQuantity, now, !cmd.estimatedQuantity);
+    const event = await this.resolveEvent(check, cmd, 'estimatedQuantity', cmd.estimatedQuantity, now, (customerNow) => customerNow, !cmd.estimatedQuantity);
     const hash = requestHash({
       customer: event.ctx.customer.id,
       meter: event.ctx.meter.code,
@@ -91,7 +95,6 @@ export class UsagePreparer {
       index: 0,
       key: key!,
       hash,
-      at: now,
       ...event,
       quantity: event.quantity ?? new Decimal(1),
       eventId: id,
@@ -107,7 +110,9 @@ export class UsagePreparer {
     cmd: { customerId?: string | null; externalCustomerId?: string | null; meterCode: string; dimensions?: unknown; values?: unknown },
     quantityPath: string,
     quantity: Decimal | null | undefined,
-    at: Date,
+    now: Date,
+    /** The event's time, from the customer's now (checked against it). */
+    timeOf: (customerNow: Date) => Date,
     noQuantity = false,
   ) {
     if (!!cmd.customerId === !!cmd.externalCustomerId) check.fail('customerId', 'give exactly one of customerId and externalCustomerId');
@@ -118,8 +123,9 @@ export class UsagePreparer {
     const dimensions = checkDimensions(check, 'dimensions', cmd.dimensions, meter);
     checkDistinctValue(check, 'dimensions', dimensions, meter);
     const values = checkValues(check, 'values', cmd.values);
+    const at = timeOf(await this.contexts.nowOf(customer, now));
     check.done();
-    return { ctx: await this.contexts.resolve(customer, meter, at), quantity: checked, dimensions, values };
+    return { ctx: await this.contexts.resolve(customer, meter, at), at, quantity: checked, dimensions, values };
   }
 
   /** A CloudEvent (POST /v1/events): mapped by its meter (cloud-events.pure.ts), problems named by the CloudEvent's paths. */

@@ -2,7 +2,7 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import type { Decimal } from '../../shared/money/decimal.js';
-import { UsageEventObject, UsageRefusalObject, UsageResultObject, UsageWalletObject } from './usage.object.js';
+import { UsageEventObject, UsageRefusalObject, UsageResultObject, UsageResultStatus, UsageWalletObject } from './usage.object.js';
 
 @InputType({ description: 'One usage event. Give customerId or externalCustomerId.' })
 export class RecordUsageInput {
@@ -33,8 +33,8 @@ export class RecordUsageInput {
 
 @ObjectType()
 export class RecordUsagePayload {
-  @Field(() => Boolean)
-  accepted!: boolean;
+  @Field(() => UsageResultStatus, { description: 'ACCEPTED (charged) or REFUSED (nothing charged; see refusal), as in a batch result; an event that is wrong is a GraphQL error.' })
+  status!: 'ACCEPTED' | 'REFUSED';
 
   @Field(() => Boolean, { description: 'True when this is the stored result of an earlier request with the same key.' })
   replayed!: boolean;

@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
 import type { StoredLine, UsageEventRecord } from './usage-event.record.js';
@@ -16,7 +17,7 @@ registerEnumType(UsageResultStatus, {
   },
 });
 
-/** The rule-set version that priced an event (or a preview). */
+/** The rule-set version that priced an event, a preview or an invoice's usage. */
 @ObjectType('RuleSetRef')
 export class RuleSetRefObject {
   @Field(() => String)
@@ -105,7 +106,7 @@ export class UsageLineObject {
   provisional!: boolean;
 }
 
-@ObjectType('UsageEvent')
+@ObjectType('UsageEvent', { implements: Node })
 export class UsageEventObject {
   @Field(() => ID)
   id!: string;

@@ -1,13 +1,19 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
 import { Role, visibleTo } from '../api-keys/index.js';
 import { RecordUsageBatchInput, RecordUsageBatchPayload, RecordUsageInput, RecordUsagePayload } from './usage.inputs.js';
 import { toRefusal, toUsageEventObject, toUsageResult, toUsageWallet, UsageEventObject } from './usage.object.js';
 import type { UsageService } from './usage.service.js';
 
 @Resolver()
-export class UsageResolver {
+export class UsageResolver implements NodeSource {
   constructor(private readonly service: UsageService) {}
+
+  /** A usage event as a node, loaded as usageEvent(id:) loads it. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({ typename: 'UsageEvent', table: 'usage_event', roles: [Role.ADMIN, Role.CUSTOMER], load: (ctx, id) => this.usageEvent(ctx, id) });
+  }
 
   @Authorized(Role.ADMIN, Role.INGEST)
   @Mutation(() => RecordUsagePayload, {
@@ -15,10 +21,11 @@ export class UsageResolver {
   })
   async recordUsage(@Arg('input', () => RecordUsageInput) input: RecordUsageInput): Promise<RecordUsagePayload> {
     const [outcome] = await this.service.record([input], false);
+    // An event that is wrong is a GraphQL error here, so the status is ACCEPTED or REFUSED.
     if (outcome!.kind === 'error') throw outcome!.error;
     const event = outcome!.kind === 'accepted' ? outcome!.event : null;
     return {
-      accepted: !!event,
+      status: event ? 'ACCEPTED' : 'REFUSED',
       replayed: outcome!.kind === 'accepted' && outcome!.replay,
       refusal: toRefusal(outcome!),
       event: event && toUsageEventObject(event),

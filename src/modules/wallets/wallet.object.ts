@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { connectionType } from '../../graphql/pagination.js';
 import { DecimalScalar } from '../../graphql/scalars/decimal.scalar.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
@@ -15,7 +16,7 @@ registerEnumType(LimitMode, {
 registerEnumType(CreditBlockKind, { name: 'CreditBlockKind' });
 registerEnumType(LedgerEntryKind, { name: 'LedgerEntryKind' });
 
-@ObjectType('Wallet')
+@ObjectType('Wallet', { implements: Node })
 export class WalletObject {
   @Field(() => ID)
   id!: string;
@@ -52,7 +53,7 @@ export class WalletObject {
 }
 
 
-@ObjectType('CreditBlock', { description: 'A pot inside a wallet: the MAIN block holds top-ups; each grant has its own.' })
+@ObjectType('CreditBlock', { implements: Node, description: 'A pot inside a wallet: the MAIN block holds top-ups; each grant has its own.' })
 export class CreditBlockObject {
   @Field(() => ID)
   id!: string;
@@ -112,6 +113,8 @@ export class LedgerEntryObject {
 export const LedgerEntryConnection = connectionType('LedgerEntry', LedgerEntryObject);
 
 /** Maps a wallet; `held` comes from the reservation store (zero when nothing is reserved). */
+export const WalletConnection = connectionType('Wallet', WalletObject);
+
 export const toWalletObject = (w: Wallet, held = 0n): WalletObject => ({
   id: w.id,
   customerId: w.customerId,

@@ -19,6 +19,16 @@ export class WalletRepository {
     return this.em.find(Wallet, { customerId }, { orderBy: { currency: 'asc' } });
   }
 
+  /** A page of a customer's wallets by currency: keyset on the currency, unique per customer. */
+  async pageByCustomer(customerId: string, req: PageRequest): Promise<Page<Wallet>> {
+    const rows = await this.em.find(Wallet, req.after === undefined ? { customerId } : { customerId, currency: { $gt: req.after } }, { orderBy: { currency: 'asc' }, limit: req.first + 1 });
+    return { items: rows.slice(0, req.first), hasNextPage: rows.length > req.first };
+  }
+
+  blockById(id: string): Promise<CreditBlock | null> {
+    return this.em.findOne(CreditBlock, { id });
+  }
+
   findByCustomerAndCurrency(customerId: string, currency: string): Promise<Wallet | null> {
     return this.em.findOne(Wallet, { customerId, currency });
   }

@@ -1,5 +1,6 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { assertCustomerAccess, Role, visibleTo } from '../api-keys/index.js';
 import { CustomerObject } from '../customers/index.js';
@@ -22,6 +23,7 @@ import {
   toCreditBlockObject,
   toLedgerEntryObject,
   toWalletObject,
+  WalletConnection,
   WalletObject,
 } from './wallet.object.js';
 import { formatLedgerUnits } from '../../shared/money/units.js';
@@ -30,11 +32,25 @@ import { formatLedgerUnits } from '../../shared/money/units.js';
 export type HeldAmounts = (customerId: string) => Promise<Map<string, bigint>>;
 
 @Resolver(() => WalletObject)
-export class WalletResolver {
+export class WalletResolver implements NodeSource {
   constructor(
     private readonly service: WalletService,
     private readonly held: HeldAmounts,
   ) {}
+
+  /** Wallets (as wallet(id:) loads them) and their credit blocks as nodes: a customer's own to its credentials. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({ typename: 'Wallet', table: 'wallet', roles: [Role.ADMIN, Role.CUSTOMER], load: (ctx, id) => this.wallet(ctx, id) });
+    nodes.register({
+      typename: 'CreditBlock',
+      table: 'credit_block',
+      roles: [Role.ADMIN, Role.CUSTOMER],
+      load: async (ctx, id) => {
+        const found = visibleTo(ctx.principal, await this.service.block(id));
+        return found && toCreditBlockObject(found.block);
+      },
+    });
+  }
 
   @Authorized(Role.ADMIN, Role.CUSTOMER)
   @Query(() => WalletObject, { nullable: true })
@@ -44,11 +60,12 @@ export class WalletResolver {
   }
 
   @Authorized(Role.ADMIN, Role.CUSTOMER)
-  @Query(() => [WalletObject], { description: "A customer's wallets, by currency." })
-  async wallets(@Ctx() ctx: RequestContext, @Arg('customerId', () => ID) customerId: string): Promise<WalletObject[]> {
+  @Query(() => WalletConnection, { description: "A customer's wallets, by currency." })
+  async wallets(@Ctx() ctx: RequestContext, @Arg('customerId', () => ID) customerId: string, @Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<WalletObject>> {
     assertCustomerAccess(ctx.principal, customerId);
+    const page = await this.service.pageForCustomer(customerId, toPageRequest(args));
     const held = await this.held(customerId);
-    return (await this.service.listForCustomer(customerId)).map((w) => toWalletObject(w, held.get(w.id)));
+    return toConnection(page, (w) => w.currency, (w) => toWalletObject(w, held.get(w.id)));
   }
 
   @FieldResolver(() => [CreditBlockObject], { description: 'Blocks in the order debits consume them.' })

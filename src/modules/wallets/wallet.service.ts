@@ -3,7 +3,7 @@ import type { Orm } from '../../db/orm.js';
 import { isUniqueViolation, type SqlClient, type SqlPool } from '../../db/sql.js';
 import type { Page, PageRequest } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
-import { alreadyExists, notFound } from '../../shared/errors.js';
+import { alreadyExists, notFound, ValidationError } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import type { Decimal } from '../../shared/money/decimal.js';
 import { formatLedgerUnits, toLedgerUnits } from '../../shared/money/units.js';
@@ -284,6 +284,21 @@ export class WalletService {
 
   listForCustomer(customerId: string): Promise<Wallet[]> {
     return new WalletRepository(this.orm).findByCustomer(customerId);
+  }
+
+  /** A page of a customer's wallets, by currency. */
+  pageForCustomer(customerId: string, req: PageRequest): Promise<Page<Wallet>> {
+    if (!isUuid(customerId)) throw new ValidationError([{ path: 'customerId', message: 'must be a customer id' }]);
+    return new WalletRepository(this.orm).pageByCustomer(customerId, req);
+  }
+
+  /** A credit block with the customer of its wallet; null for an unknown or malformed id. */
+  async block(id: string): Promise<{ block: CreditBlock; customerId: string } | null> {
+    if (!isUuid(id)) return null;
+    const repo = new WalletRepository(this.orm);
+    const block = await repo.blockById(id);
+    const wallet = block && (await repo.findById(block.walletId));
+    return block && wallet && { block, customerId: wallet.customerId };
   }
 
   findForCustomer(customerId: string, currency: string): Promise<Wallet | null> {

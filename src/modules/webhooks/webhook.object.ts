@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Node } from '../../graphql/node.js';
 import { connectionType } from '../../graphql/pagination.js';
 import { WEBHOOK_CATALOGUE } from './webhook-catalogue.pure.js';
 import { WebhookDeliveryStatus, WebhookTopic, type WebhookAttempt, type WebhookDeliveryWithAttempts, type WebhookEndpoint } from './webhook.record.js';
@@ -19,7 +20,7 @@ registerEnumType(WebhookDeliveryStatus, {
   },
 });
 
-@ObjectType('WebhookEndpoint', { description: 'Where events are POSTed, signed with the secret shown when it was created.' })
+@ObjectType('WebhookEndpoint', { implements: Node, description: 'Where events are POSTed, signed with the secret shown when it was created.' })
 export class WebhookEndpointObject {
   @Field(() => ID)
   id!: string;
@@ -73,7 +74,7 @@ export class WebhookAttemptObject {
   durationMs!: number;
 }
 
-@ObjectType('WebhookDelivery', { description: 'One event for one endpoint.' })
+@ObjectType('WebhookDelivery', { implements: Node, description: 'One event for one endpoint.' })
 export class WebhookDeliveryObject {
   @Field(() => ID)
   id!: string;
@@ -113,6 +114,7 @@ export class WebhookDeliveryObject {
 }
 
 export const WebhookDeliveryConnection = connectionType('WebhookDelivery', WebhookDeliveryObject);
+export const WebhookEndpointConnection = connectionType('WebhookEndpoint', WebhookEndpointObject);
 
 export const toWebhookEndpointObject = (e: WebhookEndpoint): WebhookEndpointObject => ({ ...e, topics: [...e.topics] });
 

@@ -1,5 +1,6 @@
 import type { SqlClient, SqlPool } from '../../db/sql.js';
-import type { Page, PageRequest } from '../../graphql/pagination.js';
+import { timestampKey } from '../../db/keyset.js';
+import type { Page, PageRequest, TimeIdPosition } from '../../graphql/pagination.js';
 import {
   attemptError,
   type WebhookAttempt,
@@ -126,9 +127,15 @@ export class WebhookRepository {
     );
   }
 
-  async endpoints(): Promise<WebhookEndpoint[]> {
-    const rows = await this.sql.query<EndpointRow>(`select ${ENDPOINT_COLUMNS} from webhook_endpoint order by created_at, id`);
-    return rows.map(toEndpoint);
+  /** A page of the endpoints, oldest first: keyset on (created_at, id), created_at to the microsecond. */
+  async endpoints(after: TimeIdPosition | null, first: number): Promise<Page<{ endpoint: WebhookEndpoint; position: TimeIdPosition }>> {
+    const rows = await this.sql.query<EndpointRow & { position_at: string }>(
+      `select ${ENDPOINT_COLUMNS}, ${timestampKey('created_at')} as position_at from webhook_endpoint
+        where $1::timestamptz is null or (created_at, id) > ($1::timestamptz, $2::uuid)
+        order by created_at, id limit $3`,
+      [after?.at ?? null, after?.id ?? null, first + 1],
+    );
+    return { items: rows.slice(0, first).map((r) => ({ endpoint: toEndpoint(r), position: { at: r.position_at, id: r.id } })), hasNextPage: rows.length > first };
   }
 
   async endpoint(id: string): Promise<WebhookEndpoint | null> {

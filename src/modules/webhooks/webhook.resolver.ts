@@ -1,5 +1,6 @@
 import { Arg, Args, Authorized, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
+import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
+import { PageArgs, timeIdKey, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { Role } from '../api-keys/index.js';
 import {
   CreateWebhookEndpointInput,
@@ -16,19 +17,34 @@ import {
   toWebhookEndpointObject,
   WebhookDeliveryConnection,
   WebhookDeliveryObject,
+  WebhookEndpointConnection,
   WebhookEndpointObject,
 } from './webhook.object.js';
 import { WebhookDeliveryStatus } from './webhook.record.js';
 import type { WebhookService } from './webhook.service.js';
 
 @Resolver()
-export class WebhookResolver {
+export class WebhookResolver implements NodeSource {
   constructor(private readonly service: WebhookService) {}
 
+  /** Endpoints and deliveries as nodes, for ADMIN keys as their own queries are. */
+  registerNodeTypes(nodes: NodeRegistry): void {
+    nodes.register({
+      typename: 'WebhookEndpoint',
+      table: 'webhook_endpoint',
+      roles: [Role.ADMIN],
+      load: async (_ctx, id) => {
+        const endpoint = await this.service.endpoint(id);
+        return endpoint && toWebhookEndpointObject(endpoint);
+      },
+    });
+    nodes.register({ typename: 'WebhookDelivery', table: 'webhook_delivery', roles: [Role.ADMIN], load: (_ctx, id) => this.webhookDelivery(id) });
+  }
+
   @Authorized(Role.ADMIN)
-  @Query(() => [WebhookEndpointObject], { description: 'Every webhook endpoint, oldest first.' })
-  async webhookEndpoints(): Promise<WebhookEndpointObject[]> {
-    return (await this.service.listEndpoints()).map(toWebhookEndpointObject);
+  @Query(() => WebhookEndpointConnection, { description: 'Every webhook endpoint, oldest first.' })
+  async webhookEndpoints(@Args(() => PageArgs) args: PageArgs): Promise<ConnectionShape<WebhookEndpointObject>> {
+    return toConnection(await this.service.listEndpoints(toPageRequest(args)), (r) => timeIdKey(r.position), (r) => toWebhookEndpointObject(r.endpoint));
   }
 
   @Authorized(Role.ADMIN)

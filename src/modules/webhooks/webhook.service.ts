@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Config } from '../../config/config.js';
 import type { SqlPool } from '../../db/sql.js';
-import type { Page, PageRequest } from '../../graphql/pagination.js';
+import { toTimeIdPosition, type Page, type PageRequest, type TimeIdPosition } from '../../graphql/pagination.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, notFound, ValidationError } from '../../shared/errors.js';
 import { isUuid, newId } from '../../shared/ids.js';
@@ -175,8 +175,14 @@ export class WebhookService {
     return this.repo.pendingCount();
   }
 
-  listEndpoints(): Promise<WebhookEndpoint[]> {
-    return this.reads.endpoints();
+  /** A page of the endpoints, oldest first. */
+  listEndpoints(page: PageRequest): Promise<Page<{ endpoint: WebhookEndpoint; position: TimeIdPosition }>> {
+    return this.reads.endpoints(toTimeIdPosition(page.after), page.first);
+  }
+
+  /** One endpoint; null for an unknown or malformed id. */
+  endpoint(id: string): Promise<WebhookEndpoint | null> {
+    return isUuid(id) ? this.reads.endpoint(id) : Promise.resolve(null);
   }
 
   /** Changes the given fields; absent fields stay. */
