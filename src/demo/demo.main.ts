@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { createApp } from '../app/app.js';
-import { loadConfig } from '../config/config.js';
+import { startServing } from '../cli/commands/serve.js';
 import { Role } from '../modules/api-keys/index.js';
 import { runDemo } from './demo.scenario.js';
 
@@ -42,32 +41,8 @@ function daysOption(argv: string[]): number {
 
 async function main(): Promise<void> {
   const days = daysOption(process.argv.slice(2));
-  const config = loadConfig();
-  const app = await createApp({ config });
   // As `billing serve`: a signal at any point drains and exits, the demo's own requests included.
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.logger.info({ signal }, 'draining and shutting down');
-    app.stop().then(
-      () => process.exit(0),
-      (err) => {
-        app.logger.error({ err }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  const address = await app.listen().catch(async (err: unknown) => {
-    // The embedded PostgreSQL must not outlive a port already taken.
-    await app.stop().catch(() => undefined);
-    throw err;
-  });
-  const host = ['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : address.address;
-  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-  app.logger.info({ url: `${origin}/graphql`, store: app.store.kind }, 'billing service listening');
+  const { app, config, origin, stopping } = await startServing();
 
   const { secret } = await app.services.apiKeys.create({ name: 'demo admin', role: Role.ADMIN });
   const say = (line: string) => void process.stderr.write(`${line}\n`);
@@ -77,7 +52,7 @@ async function main(): Promise<void> {
   try {
     result = await runDemo({ origin, adminKey: secret, days, graceMs: config.invoices.graceMs, runId, say });
   } catch (err) {
-    if (stopping) return;
+    if (stopping()) return;
     say(`the demo failed: ${err instanceof Error ? err.message : String(err)}`);
     await app.stop().catch(() => undefined);
     process.exit(1);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Decimal } from 'decimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findChromium, launchChromium, testResultPath } from '../browser/chromium.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { freePort } from '../support/process.js';
 
@@ -63,6 +64,23 @@ describe('npm run demo', () => {
       const invoice = (answer.data.invoices.nodes as Array<{ number: string; status: string; kind: string; total: string }>).find((i) => i.number === number);
       expect(invoice).toMatchObject({ status: 'FINALIZED', kind: 'PERIOD' });
       expect(new Decimal(invoice!.total).gt(0)).toBe(true);
+
+      // The link opens the dashboard with every section loaded (when Chromium is here to open it).
+      const chromiumPath = findChromium();
+      if (chromiumPath) {
+        const browser = await launchChromium(chromiumPath);
+        try {
+          const tab = await browser.newPage({ locale: 'en-US', timezoneId: 'UTC', viewport: { width: 1280, height: 900 } });
+          await tab.goto(dashboard!);
+          await tab.locator('body[data-ready="true"]').waitFor({ timeout: 20_000 });
+          expect(await tab.locator('#test-clock').innerText()).toMatch(/^Test clock "demo /);
+          expect(await tab.locator('main').innerText()).not.toMatch(/Could not load this section|Not available on this server/);
+          expect(await tab.locator('#invoices-body').innerText()).toContain(number!);
+          await tab.screenshot({ path: testResultPath('demo-dashboard.png'), fullPage: true });
+        } finally {
+          await browser.close();
+        }
+      }
 
       const document = await fetch(html);
       expect(document.status).toBe(200);

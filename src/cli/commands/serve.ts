@@ -1,9 +1,22 @@
-import { createApp } from '../../app/app.js';
-import { loadConfig } from '../../config/config.js';
+import { createApp, type App } from '../../app/app.js';
+import { loadConfig, type Config } from '../../config/config.js';
 import { Role } from '../../modules/api-keys/index.js';
 
-/** `billing serve`: runs the service until SIGTERM or SIGINT, then drains and exits. */
-export async function serve(): Promise<void> {
+/** A service listening, draining on SIGTERM or SIGINT. */
+export interface Serving {
+  app: App;
+  config: Config;
+  /** `http://127.0.0.1:<port>`: where it answers. */
+  origin: string;
+  /** True once a signal asked it to drain. */
+  stopping(): boolean;
+}
+
+/**
+ * Starts the service as `billing serve` does (`npm run demo` too): created, signals handled,
+ * listening and announced. A signal at any point afterwards drains and exits.
+ */
+export async function startServing(): Promise<Serving> {
   const config = loadConfig();
   const app = await createApp({ config });
   // Before anything is served or announced: a SIGTERM that comes at once (a supervisor giving
@@ -23,10 +36,20 @@ export async function serve(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  const address = await app.listen();
+  const address = await app.listen().catch(async (err: unknown) => {
+    // The embedded PostgreSQL must not outlive a port already taken.
+    await app.stop().catch(() => undefined);
+    throw err;
+  });
   const host = ['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : address.address;
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   app.logger.info({ url: `${origin}/graphql`, store: app.store.kind }, 'billing service listening');
+  return { app, config, origin, stopping: () => stopping };
+}
+
+/** `billing serve`: runs the service until SIGTERM or SIGINT, then drains and exits. */
+export async function serve(): Promise<void> {
+  const { app, origin } = await startServing();
 
   if ((await app.services.apiKeys.count()) === 0) {
     const { secret } = await app.services.apiKeys.create({ name: 'bootstrap admin', role: Role.ADMIN });
