@@ -14,6 +14,7 @@ import {
   NodeByIdDocument,
   RecordPaymentAttemptDocument,
   TestClocksDocument,
+  UsageEventsDocument,
 } from '../generated/graphql.js';
 import { Role } from '../../src/modules/api-keys/principal.pure.js';
 import { codesOf } from '../support/graphql-client.js';
@@ -43,7 +44,7 @@ async function clockWithCustomer(name: string) {
   const externalId = `clocked-${process.pid}-${seq++}`;
   const { customer } = (await t.admin.ok(CreateCustomerDocument, { input: { externalId, name: externalId, currency: 'USD', testClockId: testClock.id } })).createCustomer;
   const { subscription } = (await t.admin.ok(CreateSubscriptionDocument, { input: { customerId: customer.id, planCode: 'api' } })).createSubscription;
-  return { clock: testClock, customerId: customer.id, subscription };
+  return { clock: testClock, customerId: customer.id, externalId, subscription };
 }
 
 const advance = (testClockId: string, frozenTime: string) => t.admin.ok(AdvanceTestClockDocument, { input: { testClockId, frozenTime } }).then((r) => r.advanceTestClock);
@@ -74,7 +75,7 @@ describe('test clocks', () => {
   });
 
   it('keeps its customers apart from live ones: lists, margins and the live scheduler leave them out', async () => {
-    const { clock, customerId } = await clockWithCustomer('apart');
+    const { clock, customerId, externalId } = await clockWithCustomer('apart');
     await t.admin.ok(ClockRecordUsageDocument, { input: gpt4oInput(customerId, `apart-${seq++}`) });
     const live = (await t.admin.ok(ClockCustomersDocument, {})).customers.nodes;
     expect(live.map((c) => c.id)).not.toContain(customerId);
@@ -83,8 +84,16 @@ describe('test clocks', () => {
     expect((await t.admin.ok(TestClocksDocument, { first: 100 })).testClocks.nodes.map((c) => c.id)).toContain(clock.id);
     expect((await t.admin.ok(NodeByIdDocument, { id: clock.id })).node).toMatchObject({ __typename: 'TestClock', id: clock.id });
 
+    // Every customer's events are the live ones'; the clock's customer lists its own.
+    const range = { from: '2026-01-01T00:00:00Z', to: '2026-01-08T00:00:00Z', first: 100 };
+    const everyone = (await t.admin.ok(UsageEventsDocument, range)).usageEvents.edges;
+    expect(everyone.map((e) => e.node.customerId)).not.toContain(customerId);
+    expect((await t.admin.ok(UsageEventsDocument, { ...range, customerId })).usageEvents.edges).toHaveLength(1);
+
     const margins = (await t.admin.ok(MarginsDocument, { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z', groupBy: 'CUSTOMER' })).margins;
-    expect(JSON.stringify(margins)).not.toContain(customerId);
+    expect(JSON.stringify(margins)).not.toContain(externalId);
+    const asked = (await t.admin.ok(MarginsDocument, { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z', groupBy: 'CUSTOMER', customerId })).margins;
+    expect(JSON.stringify(asked)).toContain(externalId);
 
     // January ended long ago in real time: the scheduler still leaves the clock's customer alone.
     await t.app.services.invoices.closeDue();
