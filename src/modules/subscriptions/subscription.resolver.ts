@@ -23,7 +23,7 @@ export class SubscriptionResolver implements NodeSource {
     description: "The billing period it is in now, in the customer's time zone; null when it is not in force now (not started, ended or canceled).",
   })
   currentPeriod(@Root() subscription: SubscriptionObject): Promise<SubscriptionPeriodObject | null> {
-    return this.service.currentPeriod(subscription.id);
+    return this.service.currentPeriod({ ...subscription, billingInterval: subscription.plan.billingInterval });
   }
 
   /** A subscription as a node: to ADMIN keys, and to its own customer's credentials as subscriptions(customerId:) is. */

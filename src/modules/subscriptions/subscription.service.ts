@@ -1,13 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import type { Orm } from '../../db/orm.js';
 import { invalidCursor, type Page, type PageRequest } from '../../graphql/pagination.js';
-import type { Clock } from '../../shared/clock.js';
 import { AppError, ErrorCode, notFound, ValidationError } from '../../shared/errors.js';
 import { Decimal } from '../../shared/money/decimal.js';
 import { isUuid, newId } from '../../shared/ids.js';
 import { Checker } from '../../shared/validation.js';
 import type { CustomerService } from '../customers/index.js';
-import type { PlanService, PlanView } from '../plans/index.js';
+import type { BillingInterval, PlanService, PlanView } from '../plans/index.js';
 import { webhookEventId, WebhookTopic, type SubscriptionEventSubscription } from '../webhooks/index.js';
 import { periodAt, type Alignment, type Period } from './billing-period.pure.js';
 import { BaseFeeTiming, Subscription, SubscriptionStatus } from './subscription.entity.js';
@@ -47,6 +46,17 @@ export interface ActivePlan {
 const CACHE_MS = 5_000;
 
 /** Which plan a customer is on at an instant, and the billing period that instant falls in. */
+/** What a subscription's periods follow, as the subscription's GraphQL object carries it (no second read). */
+export interface PeriodTerms {
+  customerId: string;
+  startsAt: Date;
+  endsAt: Date | null;
+  billingInterval: BillingInterval;
+  alignment: Subscription['alignment'];
+  billingAnchor: Date;
+  billingDay: number | null;
+}
+
 export class SubscriptionService {
   /**
    * Each customer's subscriptions, read for every event: fresh for CACHE_MS, then still answering
@@ -148,8 +158,7 @@ export class SubscriptionService {
   }
 
   private async load(customerId: string): Promise<ActivePlan[]> {
-    const subscriptions = await new SubscriptionRepository(this.orm).forCustomer(customerId);
-    return Promise.all(subscriptions.map(async (subscription) => ({ subscription, plan: (await this.plans.findById(subscription.planId))! })));
+    return this.withPlans(await new SubscriptionRepository(this.orm).forCustomer(customerId));
   }
 
   /** The subscription in force at `at`, or undefined. */
@@ -170,14 +179,11 @@ export class SubscriptionService {
    * zone, as invoices count it (periodOf); null when it is not in force now: not started yet,
    * ended, or canceled.
    */
-  async currentPeriod(subscriptionId: string): Promise<Period | null> {
-    const active = await this.findById(subscriptionId);
-    if (!active) return null;
-    const customer = await this.customers.get({ id: active.subscription.customerId });
-    const now = (await this.customers.nowOf(customer)).getTime();
-    const { startsAt, endsAt } = active.subscription;
-    if (startsAt.getTime() > now || (endsAt && endsAt.getTime() <= now)) return null;
-    return this.periodOf(active, customer.timezone, new Date(now));
+  async currentPeriod(s: PeriodTerms): Promise<Period | null> {
+    const customer = await this.customers.get({ id: s.customerId });
+    const now = await this.customers.nowOf(customer);
+    if (s.startsAt.getTime() > now.getTime() || (s.endsAt && s.endsAt.getTime() <= now.getTime())) return null;
+    return periodAt(s.billingInterval, s.alignment, s.billingAnchor, customer.timezone, now, s.billingDay);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Node } from '../../graphql/node.js';
 import { connectionType } from '../../graphql/pagination.js';
 import type { TestClock } from './test-clock.record.js';
@@ -20,6 +20,9 @@ export class TestClockObject {
   @Field(() => String, { description: "The clock's mark in its customers' invoice numbers, TEST_<number>-0001: a numbering apart from the live one." })
   invoiceNumberPrefix!: string;
 
+  @Field(() => Int, { description: 'How many customers are on the clock.' })
+  customerCount!: number;
+
   @Field(() => Date)
   createdAt!: Date;
 
@@ -32,6 +35,7 @@ export const toTestClockObject = (c: TestClock): TestClockObject => ({
   name: c.name,
   frozenTime: c.frozenTime,
   invoiceNumberPrefix: `TEST_${c.number}`,
+  customerCount: c.customerCount,
   createdAt: c.createdAt,
   updatedAt: c.updatedAt,
 });

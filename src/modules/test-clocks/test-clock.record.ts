@@ -9,6 +9,8 @@ export interface TestClock {
   number: string;
   name: string;
   frozenTime: Date;
+  /** How many customers are on it. */
+  customerCount: number;
   createdAt: Date;
   updatedAt: Date;
 }

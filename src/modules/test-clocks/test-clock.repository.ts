@@ -7,17 +7,27 @@ interface Row {
   number: string;
   name: string;
   frozen_time: Date;
+  customer_count: number;
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS = 'id, number::text as number, name, frozen_time, created_at, updated_at';
-const toTestClock = (r: Row): TestClock => ({ id: r.id, number: r.number, name: r.name, frozenTime: r.frozen_time, createdAt: r.created_at, updatedAt: r.updated_at });
+const COLUMNS = `id, number::text as number, name, frozen_time, created_at, updated_at,
+  (select count(*)::int from customer c where c.test_clock_id = test_clock.id) as customer_count`;
+const toTestClock = (r: Row): TestClock => ({
+  id: r.id,
+  number: r.number,
+  name: r.name,
+  frozenTime: r.frozen_time,
+  customerCount: r.customer_count,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
 
 export class TestClockRepository {
   constructor(private readonly sql: SqlPool) {}
 
-  async insert(clock: Omit<TestClock, 'number'>): Promise<TestClock> {
+  async insert(clock: Omit<TestClock, 'number' | 'customerCount'>): Promise<TestClock> {
     const [row] = await this.sql.query<Row>(
       `insert into test_clock (id, name, frozen_time, created_at, updated_at) values ($1, $2, $3, $4, $4) returning ${COLUMNS}`,
       [clock.id, clock.name, clock.frozenTime, clock.createdAt],
@@ -51,11 +61,6 @@ export class TestClockRepository {
   async customerIds(id: string): Promise<string[]> {
     const rows = await this.sql.query<{ id: string }>('select id from customer where test_clock_id = $1 order by id', [id]);
     return rows.map((r) => r.id);
-  }
-
-  async customerCount(id: string): Promise<number> {
-    const [row] = await this.sql.query<{ n: number }>('select count(*)::int as n from customer where test_clock_id = $1', [id]);
-    return row!.n;
   }
 
   run<T>(work: (client: SqlClient) => Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-import { Arg, Args, Authorized, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { NodeRegistry, NodeSource } from '../../graphql/node.js';
 import { PageArgs, toConnection, toPageRequest, type ConnectionShape } from '../../graphql/pagination.js';
 import { Role } from '../api-keys/index.js';
@@ -41,11 +41,6 @@ export class TestClockResolver implements NodeSource {
   async advanceTestClock(@Arg('input', () => AdvanceTestClockInput) input: AdvanceTestClockInput): Promise<AdvanceTestClockPayload> {
     const r = await this.service.advance(input);
     return { testClock: toTestClockObject(r.clock), customers: r.customers, draftedInvoices: r.drafted, finalizedInvoiceIds: r.finalizedInvoiceIds, dunningSteps: r.dunningSteps };
-  }
-
-  @FieldResolver(() => Int, { description: 'How many customers are on the clock.' })
-  customerCount(@Root() clock: TestClockObject): Promise<number> {
-    return this.service.customerCount(clock.id);
   }
 }
 

@@ -89,10 +89,6 @@ export class TestClockService {
     return this.repo.page(req);
   }
 
-  customerCount(id: string): Promise<number> {
-    return this.repo.customerCount(id);
-  }
-
   /**
    * Moves the clock to `frozenTime` (not before its time; the same time repeats what it runs),
    * then runs what fell due for its customers at that time. The move commits first: usage sent
